@@ -1,0 +1,49 @@
+// core/allocator.h — raw memory for tensors, with byte accounting.
+//
+// All tensor memory goes through an Allocator. The CPU allocator hands out 64-byte-aligned
+// blocks (one cache line / one AVX-512 register) and counts live and peak bytes; benchmarks
+// report peak memory from these counters, and tests use the allocation counter to prove that a
+// loop allocates nothing. The CUDA backend will provide a second Allocator for device memory.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "core/device.h"
+
+namespace seqnet {
+
+struct AllocStats {
+  int64_t live_bytes = 0;    // bytes currently allocated
+  int64_t peak_bytes = 0;    // high-water mark of live_bytes since start / last reset_peak()
+  int64_t live_blocks = 0;   // blocks currently allocated
+  int64_t total_allocs = 0;  // number of allocate() calls ever made (never reset)
+};
+
+class Allocator {
+ public:
+  virtual ~Allocator() = default;
+  virtual void* allocate(size_t nbytes) = 0;
+  virtual void deallocate(void* p, size_t nbytes) = 0;
+  virtual Device device() const = 0;
+
+  AllocStats stats() const;
+  void reset_peak();  // peak := live
+
+ protected:
+  void on_alloc(size_t nbytes);
+  void on_free(size_t nbytes);
+
+ private:
+  std::atomic<int64_t> live_{0}, peak_{0}, blocks_{0}, total_{0};
+};
+
+constexpr size_t kAlignment = 64;
+
+Allocator& cpu_allocator();
+// The allocator for a device: CPU always; CUDA when the CUDA backend is built and registered.
+Allocator& allocator_for(Device d);
+// Used by the CUDA backend to plug in its device allocator.
+void register_cuda_allocator(Allocator* a);
+
+}  // namespace seqnet

@@ -1,0 +1,25 @@
+// core/error.h — the one exception type of seqnet and a helper to raise it.
+//
+// Every user-facing failure (bad shapes, dtype mixes, corrupt files, misuse of autograd)
+// throws seqnet::Error with a message naming the op / file / flag and the values involved.
+#pragma once
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <stdexcept>
+#include <string>
+
+namespace seqnet {
+
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// check(cond, "conv1d: x must be 3-D (N, C, T), got {}", shape) — formats only on failure.
+template <typename... Args>
+inline void check(bool cond, fmt::format_string<Args...> f, Args&&... args) {
+  if (!cond) throw Error(fmt::format(f, std::forward<Args>(args)...));
+}
+
+[[noreturn]] inline void fail(const std::string& msg) { throw Error(msg); }
+
+}  // namespace seqnet

@@ -1,0 +1,76 @@
+#include "core/rng.h"
+
+#include <cmath>
+
+namespace seqnet {
+
+std::array<uint32_t, 4> philox4x32_10(std::array<uint32_t, 4> c, std::array<uint32_t, 2> k) {
+  constexpr uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u;  // multipliers
+  constexpr uint32_t W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;  // Weyl key increments
+  for (int round = 0; round < 10; ++round) {
+    uint64_t p0 = uint64_t(M0) * c[0];
+    uint64_t p1 = uint64_t(M1) * c[2];
+    uint32_t hi0 = uint32_t(p0 >> 32), lo0 = uint32_t(p0);
+    uint32_t hi1 = uint32_t(p1 >> 32), lo1 = uint32_t(p1);
+    c = {hi1 ^ c[1] ^ k[0], lo1, hi0 ^ c[3] ^ k[1], lo0};
+    k[0] += W0;
+    k[1] += W1;
+  }
+  return c;
+}
+
+std::array<uint32_t, 4> Generator::block(uint64_t index) const {
+  return philox4x32_10({uint32_t(index), uint32_t(index >> 32), 0u, 0u},
+                       {uint32_t(state_.seed), uint32_t(state_.seed >> 32)});
+}
+
+void Generator::uniform(float* out, int64_t n, float lo, float hi) {
+  uint64_t first = reserve(uint64_t(n + 3) / 4);
+  for (int64_t i = 0; i < n; ++i) {
+    auto b = block(first + uint64_t(i) / 4);
+    out[i] = lo + (hi - lo) * u32_to_unit_float(b[i % 4]);
+  }
+}
+
+void Generator::uniform(double* out, int64_t n, double lo, double hi) {
+  uint64_t first = reserve(uint64_t(n + 1) / 2);
+  for (int64_t i = 0; i < n; ++i) {
+    auto b = block(first + uint64_t(i) / 2);
+    int j = int(i % 2);
+    uint64_t bits = (uint64_t(b[2 * j]) << 32) | b[2 * j + 1];
+    out[i] = lo + (hi - lo) * u64_to_unit_double(bits);
+  }
+}
+
+namespace {
+// Box–Muller on one block: u1 in (0, 1] from lanes 0-1, u2 in [0, 1) from lanes 2-3.
+double normal_from_block(const std::array<uint32_t, 4>& b) {
+  double u1 = 1.0 - u64_to_unit_double((uint64_t(b[0]) << 32) | b[1]);
+  double u2 = u64_to_unit_double((uint64_t(b[2]) << 32) | b[3]);
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+}
+}  // namespace
+
+void Generator::normal(float* out, int64_t n, float mean, float stddev) {
+  uint64_t first = reserve(uint64_t(n));
+  for (int64_t i = 0; i < n; ++i) out[i] = float(mean + stddev * normal_from_block(block(first + i)));
+}
+
+void Generator::normal(double* out, int64_t n, double mean, double stddev) {
+  uint64_t first = reserve(uint64_t(n));
+  for (int64_t i = 0; i < n; ++i) out[i] = mean + stddev * normal_from_block(block(first + i));
+}
+
+uint64_t Generator::next_u64() {
+  auto b = block(reserve(1));
+  return (uint64_t(b[0]) << 32) | b[1];
+}
+
+Generator& default_generator() {
+  static Generator g(0);
+  return g;
+}
+
+void manual_seed(uint64_t seed) { default_generator().manual_seed(seed); }
+
+}  // namespace seqnet

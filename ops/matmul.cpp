@@ -1,0 +1,110 @@
+// ops/matmul.cpp — matmul and linear; backward is two more GEMMs with transpose flags.
+#include "ops/matmul.h"
+
+#include "ops/blas.h"
+#include "ops/dispatch.h"
+#include "ops/reduce.h"
+
+namespace seqnet {
+
+namespace {
+// Fold (..., R, C) into (prod(...)·R, C); a view when the layout allows it.
+Tensor fold_rows(const Tensor& t) { return t.reshape({-1, t.size(-1)}); }
+}  // namespace
+
+// C = A·B:  dA = dC · Bᵀ,  dB = Aᵀ · dC   (batched: per batch entry)
+Variable matmul(const Variable& a, const Variable& b) {
+  const Tensor& A = a.data();
+  const Tensor& B = b.data();
+  check_same_dtype(A, B, "matmul");
+  check_cpu(A, "matmul");
+  if (B.dim() == 2) {
+    check(A.dim() >= 2 && A.size(-1) == B.size(0), "matmul: cannot multiply {} by {} (inner dimensions differ)",
+          A.describe(), B.describe());
+    Shape out_shape = A.shape();
+    out_shape.back() = B.size(1);
+    Tensor A2 = fold_rows(A);
+    Tensor C = Tensor::empty({A2.size(0), B.size(1)}, A.dtype());
+    kernels::gemm(A2, false, B, false, C);
+    bool need_a = a.requires_grad(), need_b = b.requires_grad();
+    return make_result("matmul", C.view(out_shape), {a, b}, [=](const Tensor& g) {
+      Tensor g2 = fold_rows(g), ga, gb;
+      if (need_a) {
+        ga = Tensor::empty(A2.shape(), A.dtype());
+        kernels::gemm(g2, false, B, true, ga);  // dA = dC · Bᵀ
+        ga = ga.view(A.shape());
+      }
+      if (need_b) {
+        gb = Tensor::empty(B.shape(), B.dtype());
+        kernels::gemm(A2, true, g2, false, gb);  // dB = Aᵀ · dC
+      }
+      return std::vector<Tensor>{ga, gb};
+    });
+  }
+  check(A.dim() == 3 && B.dim() == 3 && A.size(0) == B.size(0) && A.size(2) == B.size(1),
+        "matmul: cannot multiply {} by {} (expected (..., M, K)·(K, N) or (B, M, K)·(B, K, N))", A.describe(),
+        B.describe());
+  const int64_t nb = A.size(0);
+  Tensor C = Tensor::empty({nb, A.size(1), B.size(2)}, A.dtype());
+  for (int64_t i = 0; i < nb; ++i) {
+    Tensor Ci = C.select(0, i);
+    kernels::gemm(A.select(0, i), false, B.select(0, i), false, Ci);
+  }
+  bool need_a = a.requires_grad(), need_b = b.requires_grad();
+  return make_result("matmul", C, {a, b}, [=](const Tensor& g) {
+    Tensor ga = need_a ? Tensor::empty(A.shape(), A.dtype()) : Tensor();
+    Tensor gb = need_b ? Tensor::empty(B.shape(), B.dtype()) : Tensor();
+    for (int64_t i = 0; i < nb; ++i) {
+      if (need_a) {
+        Tensor gai = ga.select(0, i);
+        kernels::gemm(g.select(0, i), false, B.select(0, i), true, gai);
+      }
+      if (need_b) {
+        Tensor gbi = gb.select(0, i);
+        kernels::gemm(A.select(0, i), true, g.select(0, i), false, gbi);
+      }
+    }
+    return std::vector<Tensor>{ga, gb};
+  });
+}
+
+// y = x·Wᵀ + b:  dx = dy · W,  dW = dyᵀ · x,  db = Σ_rows dy
+Variable linear(const Variable& x, const Variable& W, const Variable& b) {
+  const Tensor& X = x.data();
+  const Tensor& Wt = W.data();
+  check_same_dtype(X, Wt, "linear");
+  check(Wt.dim() == 2 && X.dim() >= 1 && X.size(-1) == Wt.size(1),
+        "linear: input {} does not match weight {} (expected input (..., {}))", X.describe(), Wt.describe(),
+        Wt.dim() == 2 ? Wt.size(1) : -1);
+  const bool has_bias = b.defined();
+  if (has_bias)
+    check(b.dim() == 1 && b.size(0) == Wt.size(0) && b.dtype() == X.dtype(), "linear: bias {} does not match weight {}",
+          b.data().describe(), Wt.describe());
+  Shape out_shape = X.shape();
+  out_shape.back() = Wt.size(0);
+  Tensor X2 = fold_rows(X);
+  Tensor Y = Tensor::empty({X2.size(0), Wt.size(0)}, X.dtype());
+  if (has_bias) Y.copy_(b.data());  // broadcast the bias over rows, then accumulate the GEMM
+  kernels::gemm(X2, false, Wt, true, Y, 1.0, has_bias ? 1.0 : 0.0);
+  bool need_x = x.requires_grad(), need_w = W.requires_grad(), need_b = has_bias && b.requires_grad();
+  std::vector<Variable> inputs{x, W};
+  if (has_bias) inputs.push_back(b);
+  return make_result("linear", Y.view(out_shape), inputs, [=](const Tensor& g) {
+    Tensor g2 = fold_rows(g), gx, gw, gb;
+    if (need_x) {
+      gx = Tensor::empty(X2.shape(), X.dtype());
+      kernels::gemm(g2, false, Wt, false, gx);
+      gx = gx.view(X.shape());
+    }
+    if (need_w) {
+      gw = Tensor::empty(Wt.shape(), Wt.dtype());
+      kernels::gemm(g2, true, X2, false, gw);
+    }
+    if (need_b) gb = kernels::sum_dim(g2, 0, false);
+    std::vector<Tensor> out{gx, gw};
+    if (has_bias) out.push_back(gb);
+    return out;
+  });
+}
+
+}  // namespace seqnet

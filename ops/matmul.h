@@ -1,0 +1,15 @@
+// ops/matmul.h — matrix products on BLAS (cblas_sgemm / cblas_dgemm).
+#pragma once
+#include "autograd/variable.h"
+
+namespace seqnet {
+
+// a (..., M, K) · b (K, N) → (..., M, N)   [leading dims of a are folded into one big GEMM]
+// a (B, M, K) · b (B, K, N) → (B, M, N)    [batched: one GEMM per batch entry]
+// Transposed views (x.transpose(0, 1)) are passed to BLAS with a flag, never copied.
+Variable matmul(const Variable& a, const Variable& b);
+
+// y = x · Wᵀ + b on the last axis: x (..., in), W (out, in), b (out) or undefined → (..., out).
+Variable linear(const Variable& x, const Variable& W, const Variable& b = Variable());
+
+}  // namespace seqnet

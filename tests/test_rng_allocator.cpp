@@ -90,3 +90,20 @@ TEST(Allocator, TensorsAccountTheirBytesAndViewsAllocateNothing) {
   }
   EXPECT_EQ(a.stats().live_bytes, s0.live_bytes);
 }
+
+TEST(Allocator, FreedBlocksAreReusedFromTheCache) {
+  Allocator& a = cpu_allocator();
+  a.empty_cache();
+  EXPECT_EQ(a.stats().cached_bytes, 0);
+  void* p = a.allocate(100000);
+  a.deallocate(p, 100000);
+  const int64_t cached = a.stats().cached_bytes;
+  EXPECT_GE(cached, 100000);
+  EXPECT_LE(cached, 125000) << "size classes waste at most 25 %";
+  void* q = a.allocate(99000);  // same size class
+  EXPECT_EQ(p, q);
+  EXPECT_EQ(a.stats().cached_bytes, 0) << "the one cached block was handed out again";
+  a.deallocate(q, 99000);
+  a.empty_cache();
+  EXPECT_EQ(a.stats().cached_bytes, 0);
+}

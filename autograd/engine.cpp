@@ -106,8 +106,13 @@ void Variable::backward(const Tensor& grad_output, bool retain_graph) {
     auto found = pending.find(v);
     if (found == pending.end()) continue;  // no gradient reached it (e.g. unused branch)
     Tensor g = std::move(found->second.grad);
+    const bool owned = found->second.owned;
     pending.erase(found);
-    if (!v->grad_fn || v->retains_grad) accumulate_into(v->grad, g);
+    if (!v->grad_fn || v->retains_grad) {
+      // A privately summed gradient of a leaf can be handed over as is; anything else is copied.
+      if (!v->grad.defined() && owned && !v->grad_fn) v->grad = g;
+      else accumulate_into(v->grad, g);
+    }
     Node* node = v->grad_fn.get();
     if (!node) continue;
     check(!node->released,

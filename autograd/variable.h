@@ -37,21 +37,21 @@ class Variable {
   explicit Variable(Tensor data, bool requires_grad = false);
 
   bool defined() const { return impl_ != nullptr; }
-  const Tensor& data() const { return impl_->data; }
-  Tensor& data() { return impl_->data; }
-  const Shape& shape() const { return impl_->data.shape(); }
-  int64_t size(int d) const { return impl_->data.size(d); }
-  int dim() const { return impl_->data.dim(); }
-  DType dtype() const { return impl_->data.dtype(); }
-  int64_t numel() const { return impl_->data.numel(); }
-  double item() const { return impl_->data.item(); }
+  const Tensor& data() const { return checked()->data; }
+  Tensor& data() { return checked()->data; }
+  const Shape& shape() const { return checked()->data.shape(); }
+  int64_t size(int d) const { return checked()->data.size(d); }
+  int dim() const { return checked()->data.dim(); }
+  DType dtype() const { return checked()->data.dtype(); }
+  int64_t numel() const { return checked()->data.numel(); }
+  double item() const { return checked()->data.item(); }
 
   bool requires_grad() const { return impl_ && impl_->requires_grad; }
   Variable& set_requires_grad(bool r);  // leaves only
-  bool is_leaf() const { return impl_->grad_fn == nullptr; }
-  const std::shared_ptr<Node>& grad_fn() const { return impl_->grad_fn; }
+  bool is_leaf() const { return checked()->grad_fn == nullptr; }
+  const std::shared_ptr<Node>& grad_fn() const { return checked()->grad_fn; }
 
-  const Tensor& grad() const { return impl_->grad; }  // undefined until a backward reaches it
+  const Tensor& grad() const { return checked()->grad; }  // undefined until a backward reaches it
   void set_grad(Tensor g) { impl_->grad = std::move(g); }
   void zero_grad();    // fills an existing .grad with zeros (keeps its buffer)
   void retain_grad();  // ask a non-leaf to keep its .grad too
@@ -65,6 +65,10 @@ class Variable {
   VariableImpl* impl() const { return impl_.get(); }
 
  private:
+  VariableImpl* checked() const {
+    if (!impl_) throw Error("use of an undefined Variable (default-constructed; pass a tensor or check defined())");
+    return impl_.get();
+  }
   std::shared_ptr<VariableImpl> impl_;
 };
 

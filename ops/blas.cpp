@@ -29,17 +29,18 @@ BlasOperand as_operand(const Tensor& t, bool trans) {
 }  // namespace
 
 void gemm(const Tensor& A, bool trans_a, const Tensor& B, bool trans_b, Tensor& C, double alpha, double beta) {
-  check(A.dim() == 2 && B.dim() == 2 && C.dim() == 2, "gemm: expected 2-D operands, got {}, {}, {}", A.describe(),
-        B.describe(), C.describe());
+  if (A.dim() != 2 || B.dim() != 2 || C.dim() != 2)
+    fail(fmt::format("gemm: expected 2-D operands, got {}, {}, {}", A.describe(), B.describe(), C.describe()));
   check_same_dtype(A, B, "gemm");
   check_same_dtype(A, C, "gemm");
   const int64_t M = trans_a ? A.size(1) : A.size(0);
   const int64_t K = trans_a ? A.size(0) : A.size(1);
   const int64_t Kb = trans_b ? B.size(1) : B.size(0);
   const int64_t N = trans_b ? B.size(0) : B.size(1);
-  check(K == Kb && C.size(0) == M && C.size(1) == N,
-        "gemm: shapes do not match: op(A) {}x{}, op(B) {}x{}, C {}", M, K, Kb, N, shape_str(C.shape()));
-  check(C.stride(1) == 1 || N <= 1, "gemm: C must have unit column stride, got strides {}", shape_str(C.strides()));
+  if (K != Kb || C.size(0) != M || C.size(1) != N)
+    fail(fmt::format("gemm: shapes do not match: op(A) {}x{}, op(B) {}x{}, C {}", M, K, Kb, N, shape_str(C.shape())));
+  if (C.stride(1) != 1 && N > 1)
+    fail(fmt::format("gemm: C must have unit column stride, got strides {}", shape_str(C.strides())));
   if (M == 0 || N == 0) return;
   const int64_t ldc = std::max<int64_t>(M <= 1 ? N : C.stride(0), 1);
   if (K == 0) {  // C = beta · C

@@ -21,16 +21,18 @@ decltype(auto) dispatch_float(DType t, const char* op, F&& f) {
 }
 
 // Shared argument checks for ops; each names the op and the offending shapes / dtypes.
+// (The messages are only formatted when a check fails: these run on every op call, and step-mode
+// generation makes thousands of tiny calls.)
 inline void check_defined(const Tensor& t, const char* op, const char* what) {
-  check(t.defined(), "{}: {} is undefined", op, what);
+  if (!t.defined()) fail(fmt::format("{}: {} is undefined", op, what));
 }
 inline void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
-  check(a.dtype() == b.dtype(), "{}: dtype mismatch, {} vs {} (convert one with .to())", op, a.describe(),
-        b.describe());
+  if (a.dtype() != b.dtype())
+    fail(fmt::format("{}: dtype mismatch, {} vs {} (convert one with .to())", op, a.describe(), b.describe()));
 }
 inline void check_cpu(const Tensor& t, const char* op) {
-  check(t.device().is_cpu(), "{}: tensor on {} but this op has no kernel for that device yet", op,
-        t.device().str());
+  if (!t.device().is_cpu())
+    fail(fmt::format("{}: tensor on {} but this op has no kernel for that device yet", op, t.device().str()));
 }
 
 }  // namespace seqnet

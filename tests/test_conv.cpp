@@ -1,0 +1,378 @@
+// tests/test_conv.cpp — conv1d and conv_transpose1d against nested-loop references, gradchecks,
+// hand-computed examples and argument errors.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "ops/conv.h"
+#include "ops/ops.h"
+#include "tests/gradcheck.h"
+
+using namespace seqnet;
+using seqnet::testing::gradcheck;
+using seqnet::testing::rand64;
+using ::testing::HasSubstr;
+
+namespace {
+
+struct ConvCfg {
+  int64_t N, C_in, C_out, T, K, s = 1, d = 1, pf = 0, pb = 0;
+  bool bias = true;
+};
+
+std::string cfg_str(const ConvCfg& c) {
+  return fmt::format("N={} C_in={} C_out={} T={} K={} s={} d={} pf={} pb={} bias={}", c.N, c.C_in, c.C_out, c.T, c.K,
+                     c.s, c.d, c.pf, c.pb, c.bias);
+}
+
+// Plain nested loops, in double, straight from spec/MODELS.md §1.
+Tensor ref_conv1d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t s, int64_t d, int64_t pf, int64_t pb) {
+  const int64_t N = x.size(0), C = x.size(1), T = x.size(2), O = w.size(0), K = w.size(2);
+  const int64_t T_out = (T + pf + pb - d * (K - 1) - 1) / s + 1;
+  const auto xv = x.to(DType::F64).contiguous().to_vector<double>();
+  const auto wv = w.to(DType::F64).contiguous().to_vector<double>();
+  std::vector<double> bv(size_t(O), 0.0);
+  if (b.defined()) bv = b.to(DType::F64).contiguous().to_vector<double>();
+  std::vector<double> y(size_t(N * O * T_out));
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = 0; o < O; ++o)
+      for (int64_t t = 0; t < T_out; ++t) {
+        double acc = bv[size_t(o)];
+        for (int64_t c = 0; c < C; ++c)
+          for (int64_t m = 0; m < K; ++m) {
+            const int64_t i = s * t + d * m - pf;  // index into the unpadded input
+            if (i < 0 || i >= T) continue;
+            acc += wv[size_t((o * C + c) * K + m)] * xv[size_t((n * C + c) * T + i)];
+          }
+        y[size_t((n * O + o) * T_out + t)] = acc;
+      }
+  return Tensor::from_vector(y, {N, O, T_out});
+}
+
+Tensor ref_conv_transpose1d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t s) {
+  const int64_t N = x.size(0), C = x.size(1), L = x.size(2), O = w.size(1), K = w.size(2);
+  const int64_t T_out = s * (L - 1) + K;
+  const auto xv = x.to(DType::F64).contiguous().to_vector<double>();
+  const auto wv = w.to(DType::F64).contiguous().to_vector<double>();
+  std::vector<double> y(size_t(N * O * T_out), 0.0);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = 0; o < O; ++o) {
+      const double bo = b.defined() ? b.to(DType::F64).at<double>({o}) : 0.0;
+      for (int64_t j = 0; j < T_out; ++j) y[size_t((n * O + o) * T_out + j)] = bo;
+      for (int64_t i = 0; i < L; ++i)
+        for (int64_t m = 0; m < K; ++m)
+          for (int64_t c = 0; c < C; ++c)
+            y[size_t((n * O + o) * T_out + s * i + m)] +=
+                wv[size_t((c * O + o) * K + m)] * xv[size_t((n * C + c) * L + i)];
+    }
+  return Tensor::from_vector(y, {N, O, T_out});
+}
+
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  EXPECT_EQ(a.shape(), b.shape());
+  if (a.shape() != b.shape()) return INFINITY;
+  const auto av = a.to(DType::F64).contiguous().to_vector<double>();
+  const auto bv = b.to(DType::F64).contiguous().to_vector<double>();
+  double m = 0;
+  for (size_t i = 0; i < av.size(); ++i) m = std::max(m, std::fabs(av[i] - bv[i]));
+  return m;
+}
+
+// Many configurations: batch 1 and > 1, odd/even lengths, C_in != C_out, every stride,
+// dilation and padding combination that matters, 1×1 convs, kernels longer than the stride.
+std::vector<ConvCfg> forward_configs() {
+  std::vector<ConvCfg> v;
+  for (int64_t N : {1, 3})
+    for (int64_t K : {1, 2, 3, 5})
+      for (int64_t s : {1, 2, 3})
+        for (int64_t d : {1, 2, 4})
+          for (auto [pf, pb] : {std::pair<int64_t, int64_t>{0, 0}, {3, 0}, {0, 2}, {4, 1}}) {
+            const int64_t T = 17 + N;  // 18 or 20 samples
+            if (T + pf + pb < d * (K - 1) + 1) continue;
+            v.push_back({N, 3, 4, T, K, s, d, pf, pb, (K + s) % 2 == 0});
+          }
+  v.push_back({2, 16, 8, 33, 3, 1, 1, 2, 0, true});  // wider channels
+  v.push_back({5, 6, 7, 64, 5, 2, 1, 2, 2, true});   // batch 5 (uneven over threads)
+  v.push_back({1, 4, 4, 5, 5, 1, 1, 0, 0, true});    // kernel = whole input, T_out 1
+  v.push_back({2, 3, 2, 3, 3, 1, 4, 4, 4, false});   // dilated window mostly in padding
+  return v;
+}
+
+struct TCfg {
+  int64_t N, C_in, C_out, L, K, s;
+  bool bias = true;
+};
+
+std::vector<TCfg> transpose_configs() {
+  std::vector<TCfg> v;
+  for (int64_t N : {1, 2})
+    for (int64_t K = 1; K <= 5; ++K)
+      for (int64_t s : {1, 2, 3})
+        for (int64_t L : {1, 6, 9}) v.push_back({N, 3, 5, L, K, s, (K + L) % 2 == 1});
+  v.push_back({3, 16, 12, 40, 5, 2, true});
+  return v;
+}
+
+}  // namespace
+
+// ---- forward against the reference ------------------------------------------------------------
+
+TEST(Conv1d, ForwardMatchesReferenceF64) {
+  uint64_t seed = 1;
+  for (const ConvCfg& c : forward_configs()) {
+    Tensor x = rand64({c.N, c.C_in, c.T}, seed++), w = rand64({c.C_out, c.C_in, c.K}, seed++);
+    Tensor b = c.bias ? rand64({c.C_out}, seed++) : Tensor();
+    Variable y = conv1d(Variable(x), Variable(w), c.bias ? Variable(b) : Variable(), c.s, c.d, c.pf, c.pb);
+    EXPECT_LT(max_abs_diff(y.data(), ref_conv1d(x, w, b, c.s, c.d, c.pf, c.pb)), 1e-12) << cfg_str(c);
+    EXPECT_EQ(y.size(2), conv1d_out_len(c.T, c.K, c.s, c.d, c.pf, c.pb)) << cfg_str(c);
+  }
+}
+
+TEST(Conv1d, ForwardMatchesReferenceF32) {
+  uint64_t seed = 100;
+  for (const ConvCfg& c : forward_configs()) {
+    Tensor x = rand64({c.N, c.C_in, c.T}, seed++).to(DType::F32),
+           w = rand64({c.C_out, c.C_in, c.K}, seed++).to(DType::F32);
+    Tensor b = c.bias ? rand64({c.C_out}, seed++).to(DType::F32) : Tensor();
+    Variable y = conv1d(Variable(x), Variable(w), c.bias ? Variable(b) : Variable(), c.s, c.d, c.pf, c.pb);
+    ASSERT_EQ(y.dtype(), DType::F32);
+    EXPECT_LT(max_abs_diff(y.data(), ref_conv1d(x, w, b, c.s, c.d, c.pf, c.pb)), 2e-5) << cfg_str(c);
+  }
+}
+
+// Inputs that are views: a transposed (N, T, C) tensor, a time slice with a step, a batch slice.
+TEST(Conv1d, StridedInputViews) {
+  Tensor base = rand64({2, 12, 5}, 7);  // (N, T, C)
+  Tensor xt = base.transpose(1, 2);     // (N, C, T) with stride(2) = C
+  Tensor w = rand64({4, 5, 3}, 8), b = rand64({4}, 9);
+  for (int64_t s : {1, 2}) {
+    Variable y = conv1d(Variable(xt), Variable(w), Variable(b), s, 1, 2, 0);
+    EXPECT_LT(max_abs_diff(y.data(), ref_conv1d(xt.contiguous(), w, b, s, 1, 2, 0)), 1e-12) << "stride " << s;
+  }
+  Tensor stepped = rand64({2, 5, 24}, 10).slice(2, 1, 24, 2);  // time stride 2
+  Variable y = conv1d(Variable(stepped), Variable(w), Variable(b));
+  EXPECT_LT(max_abs_diff(y.data(), ref_conv1d(stepped.contiguous(), w, b, 1, 1, 0, 0)), 1e-12);
+  Tensor batch_slice = rand64({4, 5, 9}, 11).narrow(0, 1, 2);
+  Variable yt = conv_transpose1d(Variable(batch_slice), Variable(rand64({5, 3, 4}, 12)), Variable(), 2);
+  EXPECT_LT(max_abs_diff(yt.data(), ref_conv_transpose1d(batch_slice.contiguous(), rand64({5, 3, 4}, 12), Tensor(), 2)),
+            1e-12);
+}
+
+TEST(ConvTranspose1d, ForwardMatchesReference) {
+  uint64_t seed = 300;
+  for (const TCfg& c : transpose_configs()) {
+    for (DType dt : {DType::F64, DType::F32}) {
+      Tensor x = rand64({c.N, c.C_in, c.L}, seed++).to(dt), w = rand64({c.C_in, c.C_out, c.K}, seed++).to(dt);
+      Tensor b = c.bias ? rand64({c.C_out}, seed++).to(dt) : Tensor();
+      Variable y = conv_transpose1d(Variable(x), Variable(w), c.bias ? Variable(b) : Variable(), c.s);
+      ASSERT_EQ(y.dtype(), dt);
+      EXPECT_EQ(y.shape(), (Shape{c.N, c.C_out, c.s * (c.L - 1) + c.K}));
+      EXPECT_LT(max_abs_diff(y.data(), ref_conv_transpose1d(x, w, b, c.s)), dt == DType::F64 ? 1e-12 : 2e-5)
+          << "N=" << c.N << " K=" << c.K << " s=" << c.s << " L=" << c.L << " " << dtype_name(dt);
+    }
+  }
+}
+
+// The batch-parallel path (samples over OpenMP threads, each with its own dW buffer) and the
+// serial path (multi-threaded BLAS) give the same results, forward and backward.
+TEST(Conv1d, BatchParallelMatchesSerial) {
+  const int saved = omp_get_max_threads();
+  auto run = [](int threads, int64_t s) {
+    omp_set_num_threads(threads);
+    // Big enough (> 1 MFLOP per batch) for the batch to be spread over the threads.
+    Variable x(rand64({6, 16, 201}, 21), true), w(rand64({24, 16, 3}, 22), true), b(rand64({24}, 23), true);
+    Variable y = conv1d(x, w, b, s, 2, 3, 1);
+    y.backward(rand64(y.shape(), 24));
+    Variable xt(rand64({6, 24, 150}, 25), true), wt(rand64({24, 16, 3}, 26), true);
+    Variable yt = conv_transpose1d(xt, wt, Variable(), s);
+    yt.backward(rand64(yt.shape(), 27));
+    return std::vector<Tensor>{y.data(), x.grad(), w.grad(), b.grad(), yt.data(), xt.grad(), wt.grad()};
+  };
+  for (int64_t s : {1, 2}) {
+    auto serial = run(1, s), par = run(3, s);
+    for (size_t i = 0; i < serial.size(); ++i) EXPECT_LT(max_abs_diff(serial[i], par[i]), 1e-12) << i << " s=" << s;
+  }
+  omp_set_num_threads(saved);
+}
+
+// ---- hand-computed examples ------------------------------------------------------------------
+
+// x = [1 2 3 4], w = [1 −1] (one channel), b = 0.5, front pad 1:
+// xpad = [0 1 2 3 4] → y[t] = xpad[t] − xpad[t+1] + 0.5 = [−0.5 −0.5 −0.5 −0.5].
+// Stride 2, dilation 2, no pad: y[t] = x[2t] − x[2t+2] + 0.5 → T_out = 1: [1 − 3 + 0.5] = [−1.5].
+TEST(Conv1d, HandExample) {
+  Variable x(Tensor::from_vector<float>({1, 2, 3, 4}, {1, 1, 4}), true);
+  Variable w(Tensor::from_vector<float>({1, -1}, {1, 1, 2}), true);
+  Variable b(Tensor::from_vector<float>({0.5f}, {1}), true);
+  Variable y = conv1d(x, w, b, 1, 1, 1, 0);
+  EXPECT_EQ(y.data().to_vector<float>(), (std::vector<float>{-0.5f, -0.5f, -0.5f, -0.5f}));
+  // dy = [1 1 1 1]: db = 4; dw[0] = Σ xpad[t] = 0+1+2+3 = 6, dw[1] = Σ xpad[t+1] = 10;
+  // dx[i] = Σ_t dy[t]·(w[0]·[t = i+1] + w[1]·[t+1 = i+1]) = [1−1, 1−1, 1−1, 0−1] = [0 0 0 −1].
+  y.backward(Tensor::ones({1, 1, 4}));
+  EXPECT_EQ(b.grad().to_vector<float>(), (std::vector<float>{4}));
+  EXPECT_EQ(w.grad().to_vector<float>(), (std::vector<float>{6, 10}));
+  EXPECT_EQ(x.grad().to_vector<float>(), (std::vector<float>{0, 0, 0, -1}));
+
+  Variable y2 = conv1d(x, w, b, 2, 2);
+  EXPECT_EQ(y2.shape(), (Shape{1, 1, 1}));
+  EXPECT_EQ(y2.data().to_vector<float>(), (std::vector<float>{-1.5f}));
+
+  // Two input channels, two output channels, 1×1: y = W·x per time step.
+  Variable x2(Tensor::from_vector<double>({1, 2, 3, 10, 20, 30}, {1, 2, 3}));
+  Variable w2(Tensor::from_vector<double>({1, 1, 2, -1}, {2, 2, 1}));
+  EXPECT_EQ(conv1d(x2, w2).data().to_vector<double>(), (std::vector<double>{11, 22, 33, -8, -16, -24}));
+}
+
+// x = [1 2 3], w = [1 10 100] (C_in = C_out = 1), stride 2, b = 1: T_out = 2·2 + 3 = 7,
+// y = 1 + [1 10 100 0 0 0 0] + [0 0 2 20 200 0 0] + [0 0 0 0 3 30 300] = [2 11 103 21 204 31 301].
+TEST(ConvTranspose1d, HandExample) {
+  Variable x(Tensor::from_vector<float>({1, 2, 3}, {1, 1, 3}), true);
+  Variable w(Tensor::from_vector<float>({1, 10, 100}, {1, 1, 3}), true);
+  Variable b(Tensor::from_vector<float>({1}, {1}), true);
+  Variable y = conv_transpose1d(x, w, b, 2);
+  EXPECT_EQ(y.data().to_vector<float>(), (std::vector<float>{2, 11, 103, 21, 204, 31, 301}));
+  // dy = [1 0 0 0 0 0 1]: dx[i] = Σ_m w[m]·dy[2i+m] = [1, 0, 100]; dw[m] = Σ_i x[i]·dy[2i+m] = [1, 0, 3];
+  // db = 2.
+  y.backward(Tensor::from_vector<float>({1, 0, 0, 0, 0, 0, 1}, {1, 1, 7}));
+  EXPECT_EQ(x.grad().to_vector<float>(), (std::vector<float>{1, 0, 100}));
+  EXPECT_EQ(w.grad().to_vector<float>(), (std::vector<float>{1, 0, 3}));
+  EXPECT_EQ(b.grad().to_vector<float>(), (std::vector<float>{2}));
+  // Stride 1, K 2: y = [1, 10+2, 20+3, 30] + 1.
+  Variable w2(Tensor::from_vector<float>({1, 10}, {1, 1, 2}));
+  EXPECT_EQ(conv_transpose1d(x, w2, b, 1).data().to_vector<float>(), (std::vector<float>{2, 13, 24, 31}));
+}
+
+// ---- gradients (double precision, finite differences) ----------------------------------------
+
+TEST(Conv1d, Gradcheck) {
+  const std::vector<ConvCfg> cfgs = {
+      {1, 2, 3, 7, 1},                      // 1×1, batch 1, odd length
+      {3, 3, 2, 8, 1, 1, 1, 0, 0, false},   // 1×1, batch 3, no bias
+      {1, 2, 3, 8, 2, 1, 1, 1, 0},          // K 2, causal pad
+      {3, 3, 2, 9, 3, 1, 2, 4, 0},          // dilation 2, front pad only
+      {2, 2, 3, 10, 3, 1, 4, 0, 3},         // dilation 4, back pad only
+      {1, 3, 2, 11, 5, 1, 1, 2, 2, false},  // K 5, both sides, no bias
+      {3, 2, 3, 9, 3, 2, 1, 0, 0},          // stride 2, odd length
+      {2, 3, 2, 10, 5, 2, 1, 2, 1},         // stride 2, K 5, both pads
+      {1, 2, 2, 12, 2, 2, 2, 1, 0, false},  // stride 2 + dilation 2
+      {3, 2, 3, 13, 3, 3, 1, 0, 2},         // stride 3, back pad
+      {2, 2, 2, 8, 2, 2, 4, 0, 0},          // stride 2, dilation 4
+      {1, 3, 4, 6, 3, 1, 2, 3, 3},          // mostly padding
+  };
+  for (const ConvCfg& c : cfgs) {
+    std::vector<Tensor> in{rand64({c.N, c.C_in, c.T}, 11), rand64({c.C_out, c.C_in, c.K}, 12)};
+    if (c.bias) in.push_back(rand64({c.C_out}, 13));
+    const ConvCfg cc = c;
+    auto f = [cc](const std::vector<Variable>& v) {
+      return conv1d(v[0], v[1], cc.bias ? v[2] : Variable(), cc.s, cc.d, cc.pf, cc.pb);
+    };
+    EXPECT_TRUE(gradcheck("conv1d " + cfg_str(c), f, in));
+  }
+}
+
+TEST(Conv1d, GradcheckSingleInputs) {
+  // Only one operand requires grad at a time: the closures skip the others.
+  Tensor x = rand64({2, 3, 9}, 31), w = rand64({2, 3, 3}, 32), b = rand64({2}, 33);
+  auto f = [](const std::vector<Variable>& v) { return conv1d(v[0], v[1], v[2], 2, 1, 1, 1); };
+  EXPECT_TRUE(gradcheck("conv1d x only", f, {x, w, b}, {true, false, false}));
+  EXPECT_TRUE(gradcheck("conv1d w only", f, {x, w, b}, {false, true, false}));
+  EXPECT_TRUE(gradcheck("conv1d b only", f, {x, w, b}, {false, false, true}));
+}
+
+TEST(ConvTranspose1d, Gradcheck) {
+  int i = 0;
+  for (int64_t s : {2, 1, 3})
+    for (int64_t K = 1; K <= 5; ++K) {
+      if (s != 2 && K % 2 == 0) continue;                  // stride 2 gets every K; 1 and 3 the odd ones
+      const int64_t N = (i % 2) ? 3 : 1, L = (i % 3) + 4;  // batch 1 / 3, lengths 4..6
+      const bool bias = i % 4 != 3;
+      std::vector<Tensor> in{rand64({N, 3, L}, 40 + uint64_t(i)), rand64({3, 2, K}, 60 + uint64_t(i))};
+      if (bias) in.push_back(rand64({2}, 80 + uint64_t(i)));
+      auto f = [s, bias](const std::vector<Variable>& v) {
+        return conv_transpose1d(v[0], v[1], bias ? v[2] : Variable(), s);
+      };
+      EXPECT_TRUE(gradcheck(fmt::format("conv_transpose1d N={} L={} K={} s={} bias={}", N, L, K, s, bias), f, in));
+      ++i;
+    }
+}
+
+// A gradient arriving as a broadcast view (sum's backward expands a scalar) still works.
+TEST(Conv1d, BackwardThroughSum) {
+  Variable x(rand64({2, 3, 8}, 51), true), w(rand64({2, 3, 3}, 52), true);
+  Variable loss = sum(conv1d(x, w, Variable(), 1, 1, 2, 0));
+  loss.backward();
+  // d(Σy)/dw[o,c,m] = Σ_{n,t} xpad[n,c,t+m].
+  const auto xv = x.data().to_vector<double>();
+  for (int64_t c = 0; c < 3; ++c)
+    for (int64_t m = 0; m < 3; ++m) {
+      double e = 0;
+      for (int64_t n = 0; n < 2; ++n)
+        for (int64_t t = 0; t < 8; ++t) {
+          const int64_t i = t + m - 2;
+          if (i >= 0 && i < 8) e += xv[size_t((n * 3 + c) * 8 + i)];
+        }
+      EXPECT_NEAR(w.grad().at<double>({1, c, m}), e, 1e-12);
+    }
+}
+
+// ---- argument errors ------------------------------------------------------------------------
+
+namespace {
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+}  // namespace
+
+TEST(Conv1d, Errors) {
+  Variable x(Tensor::zeros({2, 5, 3})), w(Tensor::zeros({4, 5, 3})), b(Tensor::zeros({4}));
+  auto expect = [](const std::function<void()>& f, const std::string& part) {
+    const std::string msg = error_of(f);
+    EXPECT_THAT(msg, HasSubstr("conv1d"));
+    EXPECT_THAT(msg, HasSubstr(part));
+  };
+  expect([&] { conv1d(Variable(Tensor::zeros({5, 3})), w, b); }, "f32[5, 3]");           // x 2-D
+  expect([&] { conv1d(x, Variable(Tensor::zeros({4, 5})), b); }, "weight must be 3-D");  // w 2-D
+  expect([&] { conv1d(x, Variable(Tensor::zeros({4, 6, 3})), b); }, "f32[4, 6, 3]");     // C_in
+  expect([&] { conv1d(x, w, b, 1, 2); }, "input f32[2, 5, 3] is shorter than the dilated kernel (K=3, dilation=2");
+  expect([&] { conv1d(x, Variable(Tensor::zeros({4, 5, 5})), b, 1, 1, 1, 0); }, "padded by 1+0");
+  expect([&] { conv1d(x, w, b, 0); }, "stride");
+  expect([&] { conv1d(x, w, b, 1, 0); }, "dilation");
+  expect([&] { conv1d(x, w, b, 1, 1, -1, 0); }, "padding");
+  expect([&] { conv1d(x, w, b, 1, 1, 0, -2); }, "padding");
+  expect([&] { conv1d(x, w, Variable(Tensor::zeros({5}))); }, "bias f32[5]");
+  expect([&] { conv1d(x, w, Variable(Tensor::zeros({4, 1}))); }, "bias f32[4, 1]");
+  expect([&] { conv1d(x, w, Variable(Tensor::zeros({4}, DType::F64))); }, "f64[4]");
+  expect([&] { conv1d(Variable(Tensor::zeros({2, 5, 3}, DType::F64)), w, b); }, "dtype");
+  expect([&] { conv1d(x, Variable(Tensor::zeros({4, 5, 0})), b); }, "empty kernel");
+  expect([&] { conv1d(Variable(Tensor::zeros({2, 5, 3}, DType::I64)), w, b); }, "i64");
+  expect([&] { conv1d(x, Variable(), b); }, "undefined");
+  // A kernel exactly as long as the padded input is fine.
+  EXPECT_EQ(conv1d(x, w, b, 1, 2, 1, 1).shape(), (Shape{2, 4, 1}));
+}
+
+TEST(ConvTranspose1d, Errors) {
+  Variable x(Tensor::zeros({2, 5, 3})), w(Tensor::zeros({5, 4, 3})), b(Tensor::zeros({4}));
+  auto expect = [](const std::function<void()>& f, const std::string& part) {
+    const std::string msg = error_of(f);
+    EXPECT_THAT(msg, HasSubstr("conv_transpose1d"));
+    EXPECT_THAT(msg, HasSubstr(part));
+  };
+  expect([&] { conv_transpose1d(Variable(Tensor::zeros({5, 3})), w, b); }, "f32[5, 3]");
+  expect([&] { conv_transpose1d(x, Variable(Tensor::zeros({5, 4})), b); }, "weight must be 3-D");
+  expect([&] { conv_transpose1d(x, Variable(Tensor::zeros({4, 5, 3})), b); }, "f32[4, 5, 3]");  // C_in is dim 0
+  expect([&] { conv_transpose1d(x, w, Variable(Tensor::zeros({5}))); }, "bias f32[5]");
+  expect([&] { conv_transpose1d(x, w, b, 0); }, "stride");
+  expect([&] { conv_transpose1d(Variable(Tensor::zeros({2, 5, 0})), w, b); }, "empty along time");
+  expect([&] { conv_transpose1d(x, Variable(Tensor::zeros({5, 4, 3}, DType::F64)), b); }, "dtype");
+  expect([&] { conv_transpose1d(x, Variable(Tensor::zeros({5, 4, 0})), b); }, "empty kernel");
+  EXPECT_EQ(conv_transpose1d(x, w, b).shape(), (Shape{2, 4, 7}));
+}

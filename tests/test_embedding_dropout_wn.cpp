@@ -1,0 +1,255 @@
+// Embedding (repeated ids, tied embedding + decoder), dropout (statistics, Philox stream layout,
+// determinism, same mask in backward) and weight normalisation (values, gradcheck, errors).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "gradcheck.h"
+#include "ops/dropout.h"
+#include "ops/embedding.h"
+#include "ops/loss.h"
+#include "ops/ops.h"
+#include "ops/weight_norm.h"
+
+using namespace seqnet;
+using namespace seqnet::testing;
+using ::testing::HasSubstr;
+using V = std::vector<Variable>;
+
+namespace {
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+Tensor ids(const std::vector<int64_t>& v, const Shape& s) { return Tensor::from_vector<int64_t>(v, s); }
+}  // namespace
+
+// ---- embedding ------------------------------------------------------------------------------------
+
+TEST(Embedding, ForwardLooksUpRows) {
+  Variable E(Tensor::arange(12, DType::F32).view({4, 3}));
+  Variable y = embedding(ids({3, 0, 3, 1}, {2, 2}), E);
+  EXPECT_EQ(y.shape(), (Shape{2, 2, 3}));
+  EXPECT_EQ(y.data().to_vector<float>(), (std::vector<float>{9, 10, 11, 0, 1, 2, 9, 10, 11, 3, 4, 5}));
+  EXPECT_EQ(embedding(ids({2}, {}), E).data().to_vector<float>(), (std::vector<float>{6, 7, 8}));
+}
+
+TEST(Embedding, RepeatedIdsAccumulate) {
+  Variable E(Tensor::zeros({5, 2}, DType::F64), true);
+  Variable y = embedding(ids({1, 3, 1, 1, 0, 3}, {2, 3}), E);
+  Tensor g = Tensor::from_vector<double>({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, {2, 3, 2});
+  y.backward(g);
+  // row 0: position 4; row 1: positions 0, 2, 3; row 3: positions 1, 5; rows 2, 4 untouched.
+  EXPECT_EQ(E.grad().to_vector<double>(), (std::vector<double>{9, 10, 1 + 5 + 7, 2 + 6 + 8, 0, 0, 3 + 11, 4 + 12, 0, 0}));
+}
+
+TEST(Embedding, Gradcheck) {
+  Tensor id = ids({0, 4, 4, 2, 1, 4, 0}, {7});
+  EXPECT_TRUE(gradcheck("embedding", [&](const V& v) { return embedding(id, v[0]); }, {rand64({5, 3}, 61)}));
+  Tensor id2 = ids({0, 4, 4, 2, 1, 4}, {2, 3});
+  EXPECT_TRUE(gradcheck("embedding 2-D ids", [&](const V& v) { return embedding(id2, v[0]); }, {rand64({5, 3}, 62)}));
+}
+
+// The char / word tasks use one matrix E for the embedding and the decoder (linear(h, E)); its
+// gradient must be the sum of both uses. Compare against two separate copies of E.
+TEST(Embedding, TiedEmbeddingAndDecoderGradientsSum) {
+  const int64_t vocab = 6, dim = 4;
+  Tensor E0 = rand64({vocab, dim}, 63);
+  Tensor W0 = rand64({dim, dim}, 64);  // a stand-in backbone between embedding and decoder
+  Tensor in = ids({1, 5, 5, 0, 2, 1, 3, 3}, {2, 4});
+  Tensor tgt = ids({5, 5, 0, 2, 1, 3, 3, 4}, {2, 4});
+  auto model = [&](const Variable& E_emb, const Variable& E_dec, const Variable& W) {
+    Variable h = tanh(linear(embedding(in, E_emb), W));  // (N, T, dim)
+    return cross_entropy(linear(h, E_dec), tgt, Reduction::Mean, -1);  // logits (N, T, vocab)
+  };
+  Variable E(E0.clone(), true), W(W0, false);
+  model(E, E, W).backward();
+  Variable Ea(E0.clone(), true), Eb(E0.clone(), true);
+  model(Ea, Eb, W).backward();
+  const auto tied = E.grad().to_vector<double>();
+  const auto ga = Ea.grad().to_vector<double>(), gb = Eb.grad().to_vector<double>();
+  double max_a = 0, max_b = 0;
+  for (size_t k = 0; k < tied.size(); ++k) {
+    EXPECT_NEAR(tied[k], ga[k] + gb[k], 1e-14) << k;
+    max_a = std::max(max_a, std::fabs(ga[k]));
+    max_b = std::max(max_b, std::fabs(gb[k]));
+  }
+  EXPECT_GT(max_a, 1e-3);  // both uses really contribute
+  EXPECT_GT(max_b, 1e-3);
+  EXPECT_TRUE(gradcheck("tied embedding + decoder", [&](const V& v) { return model(v[0], v[0], Variable(W0)); }, {E0}));
+}
+
+TEST(Embedding, Errors) {
+  Variable E(Tensor::zeros({4, 3}));
+  EXPECT_THAT(error_of([&] { embedding(ids({0, 4}, {2}), E); }),
+              HasSubstr("embedding: id 4 at position 1 is out of range for a vocabulary of 4 (weight f32[4, 3])"));
+  EXPECT_THAT(error_of([&] { embedding(ids({-1}, {1}), E); }), HasSubstr("embedding: id -1"));
+  EXPECT_THAT(error_of([&] { embedding(Tensor::zeros({2}), E); }), HasSubstr("embedding: ids must be int64, got f32[2]"));
+  EXPECT_THAT(error_of([&] { embedding(ids({0}, {1}), Variable(Tensor::zeros({4}))); }),
+              HasSubstr("embedding: weight must be a 2-D f32/f64 (vocab, dim) matrix, got f32[4]"));
+}
+
+// ---- dropout --------------------------------------------------------------------------------------
+
+TEST(Dropout, EvalAndZeroPAreIdentity) {
+  Variable x(Tensor::randn({3, 4}), true);
+  EXPECT_EQ(dropout(x, 0.5, false).impl(), x.impl());
+  EXPECT_EQ(dropout(x, 0.0, true).impl(), x.impl());
+  Generator g(5);
+  dropout(x, 0.5, false, g);
+  EXPECT_EQ(g.state().offset, 0u);  // no draw in evaluation
+}
+
+TEST(Dropout, StatisticsOn100kElements) {
+  const int64_t n = 100000;
+  for (double p : {0.1, 0.5, 0.8}) {
+    Generator g(77);
+    Tensor x = Tensor::full({n}, 2.0);
+    auto y = dropout(Variable(x), p, true, g).data().to_vector<float>();
+    int64_t kept = 0;
+    for (float v : y) {
+      if (v != 0.f) {
+        ++kept;
+        EXPECT_FLOAT_EQ(v, float(2.0 / (1.0 - p)));  // kept units scaled by 1/(1−p)
+      }
+    }
+    // σ of the kept fraction is sqrt(p(1−p)/n) ≤ 0.0016; allow 0.01.
+    EXPECT_NEAR(double(kept) / double(n), 1.0 - p, 0.01) << "p = " << p;
+    EXPECT_EQ(g.state().offset, uint64_t(n / 4));
+  }
+}
+
+TEST(Dropout, FollowsThePhiloxStreamLayout) {
+  const double p = 0.3;
+  Generator g(2024);
+  g.reserve(5);  // start mid-stream
+  Generator ref = g;
+  const int64_t n = 13;  // not a multiple of 4
+  Tensor m = kernels::dropout_mask({n}, p, DType::F64, g);
+  EXPECT_EQ(g.state().offset, 5u + 4u);  // ceil(13 / 4) blocks
+  const uint64_t first = ref.reserve(4);
+  for (int64_t i = 0; i < n; ++i) {
+    const float u = u32_to_unit_float(ref.block(first + uint64_t(i) / 4)[size_t(i % 4)]);
+    EXPECT_EQ(m.data<double>()[i], u >= p ? 1.0 / (1.0 - p) : 0.0) << i;
+  }
+}
+
+TEST(Dropout, DeterministicBySeed) {
+  Tensor x = Tensor::ones({8, 33});
+  Generator a(9), b(9);
+  auto ya = dropout(Variable(x), 0.5, true, a).data().to_vector<float>();
+  auto yb = dropout(Variable(x), 0.5, true, b).data().to_vector<float>();
+  EXPECT_EQ(ya, yb);
+  auto ya2 = dropout(Variable(x), 0.5, true, a).data().to_vector<float>();  // the next draw differs
+  EXPECT_NE(ya, ya2);
+  Generator c(10);
+  EXPECT_NE(ya, dropout(Variable(x), 0.5, true, c).data().to_vector<float>());
+  // The default generator follows manual_seed.
+  manual_seed(123);
+  auto d1 = dropout(Variable(x), 0.5, true).data().to_vector<float>();
+  manual_seed(123);
+  EXPECT_EQ(d1, dropout(Variable(x), 0.5, true).data().to_vector<float>());
+}
+
+TEST(Dropout, BackwardUsesTheSameMask) {
+  Generator g(4);
+  Variable x(Tensor::uniform({5, 41}, 1.0, 2.0, DType::F32, g), true);  // no zeros in x
+  Variable y = dropout(x, 0.4, true, g);
+  Tensor dy = Tensor::uniform({5, 41}, -1.0, 1.0, DType::F32, g);
+  y.backward(dy);
+  const auto xv = x.data().to_vector<float>(), yv = y.data().to_vector<float>();
+  const auto gv = x.grad().to_vector<float>(), dyv = dy.to_vector<float>();
+  for (size_t i = 0; i < xv.size(); ++i) {
+    const float m = yv[i] == 0.f ? 0.f : 1.f / 0.6f;
+    EXPECT_FLOAT_EQ(gv[i], dyv[i] * m) << i;
+  }
+  // Non-contiguous input: element i is the row-major element of the view.
+  Generator g1(8), g2(8);
+  Tensor base = Tensor::uniform({6, 7}, 1.0, 2.0, DType::F32, g);
+  auto yt = dropout(Variable(base.transpose(0, 1)), 0.5, true, g1).data();
+  auto yc = dropout(Variable(base.transpose(0, 1).contiguous()), 0.5, true, g2).data();
+  EXPECT_EQ(yt.to_vector<float>(), yc.to_vector<float>());
+}
+
+TEST(Dropout, Gradcheck) {
+  // A fresh generator per call keeps the mask fixed across the finite-difference evaluations.
+  EXPECT_TRUE(gradcheck("dropout", [](const V& v) { Generator g(3); return dropout(v[0], 0.3, true, g); },
+                        {rand64({3, 7}, 71)}));
+}
+
+TEST(Dropout, POneAndErrors) {
+  Variable x(Tensor::ones({2, 3}), true);
+  Variable y = dropout(x, 1.0, true);
+  EXPECT_EQ(y.data().to_vector<float>(), std::vector<float>(6, 0.f));
+  y.backward(Tensor::ones({2, 3}));
+  EXPECT_EQ(x.grad().to_vector<float>(), std::vector<float>(6, 0.f));
+  EXPECT_THAT(error_of([&] { dropout(x, -0.1, true); }), HasSubstr("dropout: p must be in [0, 1], got -0.1"));
+  EXPECT_THAT(error_of([&] { dropout(x, 1.5, false); }), HasSubstr("dropout: p must be in [0, 1], got 1.5"));
+  EXPECT_THAT(error_of([&] { dropout(x, std::nan(""), true); }), HasSubstr("dropout: p must be in [0, 1]"));
+  EXPECT_THAT(error_of([&] { dropout(Variable(Tensor::zeros({2}, DType::I64)), 0.5, true); }),
+              HasSubstr("dropout: input must be f32 or f64"));
+  Generator g(1);
+  EXPECT_THAT(error_of([&] { kernels::dropout_mask({2}, 1.0, DType::F32, g); }), HasSubstr("dropout: p must be in [0, 1)"));
+}
+
+// ---- weight norm ----------------------------------------------------------------------------------
+
+TEST(WeightNorm, HandComputed) {
+  // v[0] = [3, 4] (norm 5), g = 10 → [6, 8];  v[1] = [0, -2] (norm 2), g = −1 → [0, 1]
+  Variable g(Tensor::from_vector<float>({10.f, -1.f}, {2, 1, 1}));
+  Variable v(Tensor::from_vector<float>({3.f, 4.f, 0.f, -2.f}, {2, 1, 2}));
+  Variable W = weight_norm(g, v);
+  EXPECT_EQ(W.shape(), (Shape{2, 1, 2}));
+  EXPECT_EQ(W.data().to_vector<float>(), (std::vector<float>{6.f, 8.f, 0.f, 1.f}));
+}
+
+TEST(WeightNorm, EqualsVWhenGIsTheNorm) {
+  // The TCN's initialisation: g = ‖v‖ per output channel, so W = v.
+  Tensor v = rand64({4, 3, 2}, 81);
+  Tensor g = Tensor::empty({4, 1, 1}, DType::F64);
+  for (int64_t o = 0; o < 4; ++o) {
+    double s = 0;
+    for (double e : v.select(0, o).contiguous().to_vector<double>()) s += e * e;
+    g.data<double>()[o] = std::sqrt(s);
+  }
+  auto W = weight_norm(Variable(g), Variable(v)).data().to_vector<double>();
+  auto vv = v.to_vector<double>();
+  for (size_t k = 0; k < vv.size(); ++k) EXPECT_NEAR(W[k], vv[k], 1e-15);
+  // Same with g of shape (C_out).
+  auto W1 = weight_norm(Variable(g.view({4})), Variable(v)).data().to_vector<double>();
+  EXPECT_EQ(W1, W);
+}
+
+TEST(WeightNorm, Gradcheck) {
+  EXPECT_TRUE(gradcheck("weight_norm", [](const V& v) { return weight_norm(v[0], v[1]); },
+                        {rand64({3, 1, 1}, 82, 0.5, 2), rand64({3, 2, 5}, 83)}));
+  EXPECT_TRUE(gradcheck("weight_norm g (C_out)", [](const V& v) { return weight_norm(v[0], v[1]); },
+                        {rand64({5}, 84, -2, 2), rand64({5, 3, 3}, 85)}));
+  EXPECT_TRUE(gradcheck("weight_norm only v", [](const V& v) { return weight_norm(v[0], v[1]); },
+                        {rand64({2, 1, 1}, 86), rand64({2, 4, 1}, 87)}, {false, true}));
+  // Through a use: a 1-D kernel applied by matmul keeps the gradients flowing to g and v.
+  EXPECT_TRUE(gradcheck("weight_norm in linear", [](const V& v) {
+    return linear(v[2], reshape(weight_norm(v[0], v[1]), {3, 4}));
+  }, {rand64({3, 1, 1}, 88), rand64({3, 2, 2}, 89), rand64({5, 4}, 90)}));
+}
+
+TEST(WeightNorm, Errors) {
+  Variable v(Tensor::ones({3, 2, 2}));
+  EXPECT_THAT(error_of([&] { weight_norm(Variable(Tensor::ones({2, 1, 1})), v); }),
+              HasSubstr("weight_norm: g f32[2, 1, 1] does not match v f32[3, 2, 2]"));
+  EXPECT_THAT(error_of([&] { weight_norm(Variable(Tensor::ones({3, 2, 1})), v); }), HasSubstr("weight_norm: g f32[3, 2, 1]"));
+  EXPECT_THAT(error_of([&] { weight_norm(Variable(Tensor::ones({3}, DType::F64)), v); }),
+              HasSubstr("weight_norm: dtype mismatch"));
+  EXPECT_THAT(error_of([&] { weight_norm(Variable(Tensor::ones({3})), Variable(Tensor::ones({3}))); }),
+              HasSubstr("weight_norm: v must be (C_out, C_in, ...) with rank >= 2, got f32[3]"));
+  Tensor vz = Tensor::ones({3, 2, 2});
+  vz.select(0, 1).fill_(0.0);
+  EXPECT_THAT(error_of([&] { weight_norm(Variable(Tensor::ones({3})), Variable(vz)); }),
+              HasSubstr("weight_norm: v[1] has norm 0"));
+}

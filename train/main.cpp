@@ -1,19 +1,22 @@
 // train/main.cpp — the `seqnet` command-line tool.
 //
-//   seqnet info              build, BLAS library in use, threads, CUDA, allocator
-//   seqnet demo [--steps N]  the built-in demo job (a small network fitted with seqnet's ops)
+//   seqnet info [--task T --model M]   build, BLAS in use, threads; or a task model's size
+//   seqnet verify PARAMS DATA          check a model against PyTorch reference files
+//   seqnet demo [--steps N]            the built-in demo job (a small network fitted with seqnet's ops)
 //
-// More subcommands (verify, train, eval, generate, search, plot) arrive with the models and
-// the training CLI.
+// More subcommands (train, eval, generate, search, plot) arrive with the training CLI.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <cstdio>
 
 #include "core/allocator.h"
+#include "core/error.h"
 #include "core/paths.h"
 #include "core/runtime.h"
+#include "models/tasks.h"
 #include "train/demo.h"
+#include "train/verify.h"
 #ifdef SEQNET_HAVE_CUDA
 #include "cuda/cuda_info.h"
 #endif
@@ -43,6 +46,29 @@ int cmd_info() {
   return 0;
 }
 
+int cmd_task_info(const std::string& task, const std::string& model, const TaskModelOptions& opt) {
+  Generator gen(0);
+  TaskModel tm = build_task_model(task, model, opt, gen);
+  const ParameterSet& p = tm.model->params();
+  fmt::print("task {} / model {}\n  {}\n", task, model, tm.model->describe());
+  for (const auto& s : tm.settings) fmt::print("  {}\n", s);
+  int64_t aliases = 0;
+  for (const auto& e : p.entries()) aliases += e.is_alias ? 1 : 0;
+  fmt::print("  parameters: {} ({} tensors, {} state_dict keys incl. {} aliases)\n", p.count(),
+             p.unique().size(), p.entries().size(), aliases);
+  return 0;
+}
+
+int cmd_verify(const std::string& params, const std::string& data, const std::string& dtype) {
+  VerifyOptions opt;
+  check(dtype == "f32" || dtype == "f64", "verify: --dtype must be f32 or f64, got '{}'", dtype);
+  opt.dtype = dtype == "f64" ? DType::F64 : DType::F32;
+  VerifyResult r = verify_reference(params, data, opt);
+  print_verify(stdout, r, opt);
+  if (r.not_applicable) return 0;
+  return r.passed ? 0 : 1;
+}
+
 int cmd_demo(const DemoConfig& cfg) {
   fmt::print("seqnet demo: MLP 2 -> {} -> {} -> 1 (tanh), Adam lr {}, fitting y = sin(3 x1) cos(2 x2) on {} points\n",
              cfg.hidden, cfg.hidden, cfg.lr, cfg.points);
@@ -60,7 +86,33 @@ int cmd_demo(const DemoConfig& cfg) {
 int main(int argc, char** argv) {
   CLI::App app{"seqnet: Seq-U-Net, TCN and WaveNet in C++ — training, evaluation and generation"};
   app.require_subcommand(1);
-  auto* info = app.add_subcommand("info", "show the build, the BLAS in use, threads and data locations");
+  auto* info = app.add_subcommand("info", "show the build, the BLAS in use, threads and data locations; "
+                                           "with --task and --model: that model's size");
+  std::string info_task, info_model;
+  TaskModelOptions tmo;
+  info->add_option("--task", info_task, "task: copy, jsb, nottingham, muse, piano, char, word, audio");
+  info->add_option("--model", info_model, "model: tcn, sequnet, sequnet_res, wavenet (as the task offers)");
+  {
+    auto opt64 = [&](const char* name, std::optional<int64_t>& slot, const char* help) {
+      info->add_option_function<int64_t>(name, [&slot](const int64_t& v) { slot = v; }, help)
+          ->check(CLI::PositiveNumber);
+    };
+    opt64("--nhid", tmo.nhid, "hidden channels (audio: C / residual channels)");
+    opt64("--levels", tmo.levels, "levels (audio WaveNet: layers per block)");
+    opt64("--ksize", tmo.ksize, "kernel size");
+    opt64("--emsize", tmo.emsize, "embedding size (char, word)");
+    opt64("--vocab", tmo.vocab, "vocabulary size (char, word)");
+    opt64("--validseqlen", tmo.validseqlen, "predicted positions per window (char, word)");
+    opt64("--depth", tmo.depth, "residual Seq-U-Net depth (audio WaveNet: blocks)");
+    opt64("--output_size", tmo.output_size, "audio output size");
+    info->add_option_function<double>("--dropout", [&](const double& v) { tmo.dropout = v; }, "dropout");
+  }
+  std::string v_params, v_data, v_dtype = "f32";
+  auto* verify = app.add_subcommand("verify", "check a model against PyTorch reference files "
+                                               "(outputs, input and parameter gradients)");
+  verify->add_option("PARAMS", v_params, "<tag>.params.safetensors (official state_dict + config)")->required();
+  verify->add_option("DATA", v_data, "<tag>.data.safetensors (input, R, output, gradients)")->required();
+  verify->add_option("--dtype", v_dtype, "compute in f32 (default) or f64");
   DemoConfig demo_cfg;
   auto* demo = app.add_subcommand("demo", "fit a small network with seqnet's ops and show the loss falling");
   demo->add_option("--steps", demo_cfg.steps, "training steps")->check(CLI::PositiveNumber);
@@ -70,7 +122,14 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     init_runtime();
-    if (*info) return cmd_info();
+    if (*info) {
+      if (!info_task.empty() || !info_model.empty()) {
+        check(!info_task.empty() && !info_model.empty(), "info: give both --task and --model");
+        return cmd_task_info(info_task, info_model, tmo);
+      }
+      return cmd_info();
+    }
+    if (*verify) return cmd_verify(v_params, v_data, v_dtype);
     if (*demo) return cmd_demo(demo_cfg);
   } catch (const std::exception& e) {
     fmt::print(stderr, "seqnet: error: {}\n", e.what());

@@ -1,0 +1,37 @@
+// models/tcn.h — the Temporal Convolutional Network (locuslab TCN, `tcn.TemporalConvNet`).
+//
+// MODELS.md §5. Level i (dilation 2^i) is a temporal block:
+//   h   = dropout(relu(WNconv1(frontpad_{(K−1)d}(x))))
+//   h   = dropout(relu(WNconv2(frontpad_{(K−1)d}(h))))
+//   out = relu(h + (C_in == C_out ? x : downsample(x)))        downsample: 1×1 conv with bias
+// WNconv = weight-normed conv, W = g·v/‖v‖ per output channel (ops/weight_norm.h).
+// Parameter keys (in order, per level): conv1.{bias,weight_g,weight_v}, conv2.{...},
+// net.0.{...} (alias of conv1), net.4.{...} (alias of conv2), downsample.{weight,bias}.
+#pragma once
+#include "models/module.h"
+
+namespace seqnet {
+
+struct TCNConfig {
+  int64_t num_inputs = 1;
+  std::vector<int64_t> num_channels;
+  int64_t kernel_size = 2;
+  double dropout = 0.2;
+};
+
+class TCN : public Module {
+ public:
+  // Initialised like PyTorch (v: default conv init, g = ‖v‖; downsample weight ~ N(0, 0.01²),
+  // its bias default). Parameter names get `prefix` in front (task heads use "conv.").
+  explicit TCN(TCNConfig cfg, Generator& gen = default_generator(), const std::string& prefix = "");
+  Variable forward(const Variable& x) override;  // (N, num_inputs, T) → (N, num_channels.back(), T)
+  std::string describe() const override;
+  const TCNConfig& config() const { return cfg_; }
+  int64_t receptive_field() const;  // 1 + 2(K−1)(2^L − 1)
+
+ private:
+  TCNConfig cfg_;
+  std::string prefix_;
+};
+
+}  // namespace seqnet

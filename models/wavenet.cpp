@@ -1,0 +1,87 @@
+// models/wavenet.cpp — WaveNet as in `raw_audio/wavenet_model.WaveNetModel`, MODELS.md §6.
+#include "models/wavenet.h"
+
+#include "core/error.h"
+#include "models/planning.h"
+#include "ops/activation.h"
+#include "ops/conv.h"
+#include "ops/ops.h"
+#include "ops/time.h"
+
+namespace seqnet {
+
+WaveNet::WaveNet(WaveNetConfig cfg, Generator& gen, const std::string& prefix) : cfg_(cfg), prefix_(prefix) {
+  const WaveNetConfig& c = cfg_;
+  check(c.layers >= 1 && c.blocks >= 1 && c.dilation_channels >= 1 && c.residual_channels >= 1 &&
+            c.skip_channels >= 1 && c.classes >= 1 && c.output_length >= 1 && c.kernel_size >= 1,
+        "WaveNet: every size must be >= 1 (layers {}, blocks {}, dilation_channels {}, residual_channels {}, "
+        "skip_channels {}, classes {}, output_length {}, kernel_size {})",
+        c.layers, c.blocks, c.dilation_channels, c.residual_channels, c.skip_channels, c.classes, c.output_length,
+        c.kernel_size);
+  (void)receptive_field();  // validates layers / blocks (and that the RF fits in int64)
+
+  const int64_t n = c.layers * c.blocks, R = c.residual_channels, D = c.dilation_channels, S = c.skip_channels;
+  const int64_t K = c.kernel_size;
+  // One nn.Conv1d: weight (c_out, c_in, k), then its bias if it has one; default init.
+  auto conv = [&](const std::string& name, int64_t c_out, int64_t c_in, int64_t k, bool bias) {
+    params_.add(prefix_ + name + ".weight", default_uniform_init({c_out, c_in, k}, c_in * k, gen));
+    if (bias) params_.add(prefix_ + name + ".bias", default_uniform_init({c_out}, c_in * k, gen));
+  };
+  // state_dict order: the ModuleLists in registration order, then start_conv, end_conv_1/2.
+  for (int64_t i = 0; i < n; ++i) conv(fmt::format("filter_convs.{}", i), D, R, K, c.bias);
+  for (int64_t i = 0; i < n; ++i) conv(fmt::format("gate_convs.{}", i), D, R, K, c.bias);
+  for (int64_t i = 0; i < n; ++i) conv(fmt::format("residual_convs.{}", i), R, D, 1, c.bias);
+  for (int64_t i = 0; i < n; ++i) conv(fmt::format("skip_convs.{}", i), S, D, 1, c.bias);
+  conv("start_conv", R, c.classes, 1, c.bias);
+  conv("end_conv_1", S, S, 1, true);
+  conv("end_conv_2", c.classes, S, 1, true);
+}
+
+int64_t WaveNet::receptive_field() const {
+  return wavenet_receptive_field(cfg_.kernel_size, cfg_.layers, cfg_.blocks);
+}
+
+Variable WaveNet::forward(const Variable& x) {
+  const WaveNetConfig& c = cfg_;
+  const int64_t rf = receptive_field();
+  check(x.defined(), "WaveNet: input is undefined");
+  check(x.dim() == 3 && x.size(1) == c.classes,
+        "WaveNet: expected input (N, classes = {}, T) for {}, got {}", c.classes, describe(), x.data().describe());
+  check(x.size(2) >= rf,
+        "WaveNet: input {} is too short for {}: needs T >= receptive field {} (T = input_size {} gives "
+        "output_length {})",
+        x.data().describe(), describe(), rf, input_size(), c.output_length);
+
+  // An undefined Variable when the model has no such bias (bias = false).
+  auto bias = [&](const std::string& name) {
+    const std::string key = prefix_ + name + ".bias";
+    return params_.contains(key) ? params_.get(key) : Variable();
+  };
+  auto conv = [&](const Variable& in, const std::string& name, int64_t dilation = 1) {
+    return conv1d(in, params_.get(prefix_ + name + ".weight"), bias(name), 1, dilation);
+  };
+
+  Variable h = conv(x, "start_conv");
+  Variable skip;
+  const int64_t n = c.layers * c.blocks;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t d = int64_t(1) << (i % c.layers);
+    const Variable z =
+        gated(conv(h, fmt::format("filter_convs.{}", i), d), conv(h, fmt::format("gate_convs.{}", i), d));
+    const Variable s = conv(z, fmt::format("skip_convs.{}", i));
+    skip = i == 0 ? s : s + crop(skip, s);
+    // The last layer's residual output is never used (PyTorch computes it, but it gets no
+    // gradient either way): skip the work; its parameters keep an undefined grad.
+    if (i + 1 < n) h = conv(z, fmt::format("residual_convs.{}", i)) + crop(h, z);
+  }
+  return conv(relu(conv(relu(skip), "end_conv_1")), "end_conv_2");
+}
+
+std::string WaveNet::describe() const {
+  const WaveNetConfig& c = cfg_;
+  return fmt::format("WaveNet({} layers × {} blocks, channels res {} / dil {} / skip {}, {} classes, K={}, {}, RF {})",
+                     c.layers, c.blocks, c.residual_channels, c.dilation_channels, c.skip_channels, c.classes,
+                     c.kernel_size, c.bias ? "bias" : "no bias", receptive_field());
+}
+
+}  // namespace seqnet

@@ -1,0 +1,35 @@
+// models/wavenet.h — WaveNet as in the official `raw_audio/wavenet_model.WaveNetModel`.
+//
+// MODELS.md §6: start 1×1 conv, blocks·layers gated dilated layers (dilation 2^l restarting in
+// every block, valid convolutions) with residual and skip 1×1 convs, then
+// end_conv_2(relu(end_conv_1(relu(skip)))). Output length T − receptive_field + 1.
+// Parameter keys in order: filter_convs.{i}.{weight,bias}, gate_convs.*, residual_convs.*,
+// skip_convs.*, start_conv.*, end_conv_1.*, end_conv_2.* (biases only when bias = true, except
+// the end convs which always have them).
+#pragma once
+#include "models/module.h"
+
+namespace seqnet {
+
+struct WaveNetConfig {
+  int64_t layers = 10, blocks = 5;
+  int64_t dilation_channels = 32, residual_channels = 32, skip_channels = 512;
+  int64_t classes = 256, output_length = 32, kernel_size = 2;
+  bool bias = false;
+};
+
+class WaveNet : public Module {
+ public:
+  explicit WaveNet(WaveNetConfig cfg, Generator& gen = default_generator(), const std::string& prefix = "");
+  Variable forward(const Variable& x) override;  // (N, classes, T) → (N, classes, T − RF + 1)
+  std::string describe() const override;
+  const WaveNetConfig& config() const { return cfg_; }
+  int64_t receptive_field() const;  // 1 + blocks·(K−1)(2^layers − 1)
+  int64_t input_size() const { return receptive_field() + cfg_.output_length - 1; }
+
+ private:
+  WaveNetConfig cfg_;
+  std::string prefix_;
+};
+
+}  // namespace seqnet

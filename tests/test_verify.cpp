@@ -1,0 +1,108 @@
+// `seqnet verify` on every (params, data) pair of the PyTorch reference files, in f32 and f64,
+// and the parameter counts of every task model of MODELS.md §11.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/paths.h"
+#include "models/tasks.h"
+#include "train/verify.h"
+
+using namespace seqnet;
+
+namespace {
+
+class VerifyRefs : public ::testing::TestWithParam<std::tuple<std::string, DType>> {};
+
+TEST_P(VerifyRefs, MatchesPyTorch) {
+  const auto& [tag, dtype] = GetParam();
+  const std::string dir = refs_dir();
+  const std::string params = dir + "/" + tag + ".params.safetensors", data = dir + "/" + tag + ".data.safetensors";
+  if (!path_exists(params) || !path_exists(data))
+    GTEST_SKIP() << "reference data not found at " << dir << " (set SEQNET_REFS)";
+  VerifyOptions opt;
+  opt.dtype = dtype;
+  VerifyResult r = verify_reference(params, data, opt);
+  ASSERT_FALSE(r.not_applicable) << r.message;
+  EXPECT_GE(r.rows.size(), 3u);
+  for (const auto& row : r.rows)
+    EXPECT_TRUE(row.ok) << tag << " " << dtype_name(dtype) << ": " << row.tensor << " max abs " << row.max_abs
+                        << " max rel " << row.max_rel << " err/tol " << row.worst << " " << row.note;
+  if (!r.passed) print_verify(stderr, r, opt);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllPairs, VerifyRefs,
+    ::testing::Combine(::testing::Values("tcn_a", "tcn_b", "wavenet_a", "wavenet_b", "sequnet_basic_valid",
+                                         "sequnet_basic_padded", "sequnet_res_valid", "sequnet_res_padded",
+                                         "task_char_sequnet", "task_poly_tcn", "task_poly_sequnet"),
+                       ::testing::Values(DType::F32, DType::F64)),
+    [](const auto& info) {
+      return std::get<0>(info.param) + "_" + dtype_name(std::get<1>(info.param));
+    });
+
+TEST(VerifyRefs, F64IsMuchTighterThanF32) {
+  const std::string dir = refs_dir();
+  if (!path_exists(dir + "/tcn_a.params.safetensors")) GTEST_SKIP() << "reference data not found at " << dir;
+  VerifyOptions o32, o64;
+  o64.dtype = DType::F64;
+  auto r32 = verify_reference(dir + "/tcn_a.params.safetensors", dir + "/tcn_a.data.safetensors", o32);
+  auto r64 = verify_reference(dir + "/tcn_a.params.safetensors", dir + "/tcn_a.data.safetensors", o64);
+  // In f64 the only difference left is the float32 rounding of the stored results (~6e-8 relative).
+  EXPECT_LT(r64.rows[0].max_rel, 2e-7);
+  EXPECT_LE(r64.rows[0].max_abs, r32.rows[0].max_abs);
+}
+
+TEST(VerifyRefs, ClearErrorsForBadFiles) {
+  const std::string dir = refs_dir();
+  if (!path_exists(dir + "/tcn_a.params.safetensors")) GTEST_SKIP() << "reference data not found at " << dir;
+  VerifyOptions opt;
+  // Weights of one model against the data of another: shape mismatches / missing keys by name.
+  try {
+    verify_reference(dir + "/tcn_a.params.safetensors", dir + "/tcn_b.data.safetensors", opt);
+    // tcn_a's config is used; the data file's input has the wrong channel count.
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(std::string(e.what()), ::testing::HasSubstr("TCN"));
+  }
+  EXPECT_THROW(verify_reference(dir + "/does_not_exist.safetensors", dir + "/tcn_a.data.safetensors", opt), Error);
+}
+
+struct CountCase {
+  const char* task;
+  const char* model;
+  int64_t params;
+};
+
+class TaskParamCounts : public ::testing::TestWithParam<CountCase> {};
+
+TEST_P(TaskParamCounts, MatchModelsSpec) {
+  const CountCase& c = GetParam();
+  Generator gen(1);
+  TaskModel tm = build_task_model(c.task, c.model, {}, gen);
+  EXPECT_EQ(tm.model->params().count(), c.params) << c.task << "/" << c.model;
+}
+
+// MODELS.md §11 (computed from the official classes).
+INSTANTIATE_TEST_SUITE_P(Section11, TaskParamCounts,
+                         ::testing::Values(CountCase{"jsb", "tcn", 534468}, CountCase{"jsb", "sequnet", 521938},
+                                           CountCase{"nottingham", "tcn", 1754058},
+                                           CountCase{"nottingham", "sequnet", 1768738},
+                                           CountCase{"muse", "tcn", 1754058}, CountCase{"char", "tcn", 5923350},
+                                           CountCase{"char", "sequnet", 5905240}, CountCase{"word", "tcn", 14659600},
+                                           CountCase{"word", "sequnet", 14911690}, CountCase{"copy", "tcn", 11020},
+                                           CountCase{"copy", "sequnet", 25080},
+                                           CountCase{"copy", "sequnet_res", 51280},
+                                           CountCase{"audio", "wavenet", 8141184},
+                                           CountCase{"audio", "sequnet_res", 26867236}),
+                         [](const auto& info) { return std::string(info.param.task) + "_" + info.param.model; });
+
+TEST(TaskModels, UnknownTaskOrModelIsAClearError) {
+  EXPECT_THAT([] { build_task_model("music", "tcn", {}); },
+              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("unknown task 'music'")));
+  EXPECT_THAT([] { build_task_model("audio", "tcn", {}); },
+              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("task 'audio' has no model 'tcn'")));
+}
+
+}  // namespace

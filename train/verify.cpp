@@ -1,0 +1,146 @@
+#include "train/verify.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/safetensors.h"
+#include "models/heads.h"
+#include "models/registry.h"
+#include "ops/loss.h"
+#include "ops/ops.h"
+
+namespace seqnet {
+
+namespace {
+
+VerifyRow compare(const std::string& name, const Tensor& ours, const Tensor& ref, double rtol, double atol) {
+  VerifyRow row;
+  row.tensor = name;
+  if (!ours.defined()) {
+    row.note = "no gradient computed";
+    return row;
+  }
+  if (ours.shape() != ref.shape()) {
+    row.note = fmt::format("shape {} vs reference {}", shape_str(ours.shape()), shape_str(ref.shape()));
+    return row;
+  }
+  std::vector<double> a = ours.to_vector<double>(), b = ref.to_vector<double>();
+  double scale = 0;
+  for (double v : b) scale = std::max(scale, std::fabs(v));
+  bool finite = true;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double d = std::fabs(a[i] - b[i]);
+    if (!std::isfinite(a[i])) finite = false;
+    row.max_abs = std::max(row.max_abs, d);
+    if (std::fabs(b[i]) > 1e-3 * scale && b[i] != 0) row.max_rel = std::max(row.max_rel, d / std::fabs(b[i]));
+    row.worst = std::max(row.worst, d / (atol + rtol * std::fabs(b[i])));
+  }
+  row.ok = finite && row.worst <= 1.0;
+  if (!finite) row.note = "non-finite values";
+  return row;
+}
+
+// A parameter with no reference gradient (PyTorch gave it none) must get a zero gradient.
+VerifyRow expect_zero(const std::string& name, const Tensor& ours) {
+  VerifyRow row;
+  row.tensor = name;
+  row.note = "no reference gradient: expect zero";
+  if (ours.defined())
+    for (double v : ours.to_vector<double>()) row.max_abs = std::max(row.max_abs, std::fabs(v));
+  row.ok = row.max_abs == 0.0;
+  return row;
+}
+
+}  // namespace
+
+VerifyResult verify_reference(const std::string& params_path, const std::string& data_path, const VerifyOptions& o) {
+  VerifyOptions opt = o;
+  if (opt.rtol < 0) opt.rtol = opt.dtype == DType::F64 ? 1e-6 : 1e-5;
+  if (opt.atol < 0) opt.atol = opt.dtype == DType::F64 ? 1e-8 : 1e-6;
+  check(is_floating(opt.dtype), "verify: --dtype must be f32 or f64");
+
+  SafetensorsFile P = load_safetensors(params_path);
+  SafetensorsFile D = load_safetensors(data_path);
+  auto cfg = P.metadata.find("config");
+  if (cfg == P.metadata.end()) cfg = D.metadata.find("config");
+  check(cfg != D.metadata.end() && cfg != P.metadata.end(),
+        "verify: neither {} nor {} has a 'config' entry in its __metadata__", params_path, data_path);
+
+  Generator gen(0);
+  BuiltModel built = build_from_config(cfg->second, gen);
+  VerifyResult r;
+  if (built.kind == ModelKind::Generation) {
+    r.not_applicable = true;
+    r.model = built.name;
+    r.message = "generation reference: fast step modes are not implemented yet (see the generation issue); "
+                "nothing checked";
+    return r;
+  }
+  Module& model = *built.model;
+  model.params().load(P);
+  model.params().to(opt.dtype);
+  model.set_training(false);
+  r.model = model.describe();
+  const DType dt = opt.dtype;
+
+  Variable objective_input;  // the float input whose gradient is checked (backbones only)
+  Variable output;
+  if (built.kind == ModelKind::Backbone) {
+    objective_input = Variable(D.get("input").to(dt).clone(), true);
+    output = model.forward(objective_input);
+    r.rows.push_back(compare("output", output.data(), D.get("output"), opt.rtol, opt.atol));
+    output.backward(D.get("R").to(dt));
+    r.rows.push_back(compare("grad_input", objective_input.grad(), D.get("grad_input"), opt.rtol, opt.atol));
+  } else if (built.kind == ModelKind::CharLanguage) {
+    Tensor tokens = D.get("input_tokens");
+    output = model.forward(Variable(tokens));
+    r.rows.push_back(compare("logits", output.data(), D.get("logits"), opt.rtol, opt.atol));
+    const int64_t t_out = output.size(1);
+    Tensor targets = D.get("target_tokens").slice(1, -t_out, INT64_MAX).contiguous();
+    Variable loss = cross_entropy(transpose(output, 1, 2), targets, Reduction::Mean);
+    r.rows.push_back(compare("loss", loss.data().reshape({1}), D.get("loss"), opt.rtol, opt.atol));
+    loss.backward();
+  } else {  // PolyMusic
+    Tensor x = D.get("input").to(dt).unsqueeze(0);
+    output = model.forward(Variable(x));
+    r.rows.push_back(compare("logits", output.data().squeeze(0), D.get("logits"), opt.rtol, opt.atol));
+    Variable target(D.get("target").to(dt).unsqueeze(0));
+    Variable loss = bce_with_logits(output, target, Reduction::Sum);
+    r.rows.push_back(compare("loss_sum", loss.data().reshape({1}), D.get("loss_sum"), opt.rtol, opt.atol));
+    Variable nll = loss / double(x.size(1));
+    r.rows.push_back(compare("nll_per_step", nll.data().reshape({1}), D.get("nll_per_step"), opt.rtol, opt.atol));
+    loss.backward();
+  }
+  for (const auto& e : model.params().entries()) {
+    const std::string key = "grad." + e.name;
+    if (D.contains(key)) r.rows.push_back(compare(key, e.var.grad(), D.get(key), opt.rtol, opt.atol));
+    else r.rows.push_back(expect_zero(key, e.var.grad()));
+  }
+  r.passed = std::all_of(r.rows.begin(), r.rows.end(), [](const VerifyRow& row) { return row.ok; });
+  return r;
+}
+
+void print_verify(std::FILE* out, const VerifyResult& r, const VerifyOptions& opt) {
+  fmt::print(out, "model: {}\n", r.model);
+  if (r.not_applicable) {
+    fmt::print(out, "{}\n", r.message);
+    return;
+  }
+  size_t width = 6;
+  for (const auto& row : r.rows) width = std::max(width, row.tensor.size());
+  fmt::print(out, "{:<{}}  {:>10}  {:>10}  {:>8}  {}\n", "tensor", width, "max abs", "max rel", "err/tol", "");
+  int failed = 0;
+  for (const auto& row : r.rows) {
+    fmt::print(out, "{:<{}}  {:>10.3e}  {:>10.3e}  {:>8.3f}  {}{}\n", row.tensor, width, row.max_abs, row.max_rel,
+               row.worst, row.ok ? "ok" : "FAIL", row.note.empty() ? "" : "  (" + row.note + ")");
+    failed += row.ok ? 0 : 1;
+  }
+  fmt::print(out, "{}: {} of {} tensors within tolerance ({}: |ours − ref| ≤ {:g} + {:g}·|ref|)\n",
+             r.passed ? "PASSED" : "FAILED", r.rows.size() - size_t(failed), r.rows.size(), dtype_name(opt.dtype),
+             opt.atol < 0 ? (opt.dtype == DType::F64 ? 1e-8 : 1e-6) : opt.atol,
+             opt.rtol < 0 ? (opt.dtype == DType::F64 ? 1e-6 : 1e-5) : opt.rtol);
+}
+
+}  // namespace seqnet

@@ -4,7 +4,7 @@
 //   - "raw":  cblas_sgemm into a preallocated C (the BLAS ceiling), and
 //   - "op":   seqnet::matmul on Variables (allocates C, checks shapes, builds no graph: inputs
 //             do not require grad) — what model code pays;
-// interleaved repeat by repeat so machine noise hits both alike. Prints JSON: medians, GFLOP/s,
+// interleaved repeat by repeat (alternating which goes first) so machine noise hits both alike. Prints JSON: medians, GFLOP/s,
 // and overhead = op_time / raw_time − 1.
 //
 //   build/bench/gemm [--repeats N] [--threads T] [--only NAME]
@@ -58,14 +58,20 @@ int main(int argc, char** argv) {
     // Interleave: warm up both, then alternate timed calls.
     for (int w = 0; w < 2; ++w) raw(), op();
     std::vector<double> traw, top;
-    for (int r = 0; r < repeats; ++r) {
+    auto timed = [](auto& f) {
       auto t0 = std::chrono::steady_clock::now();
-      raw();
-      auto t1 = std::chrono::steady_clock::now();
-      op();
-      auto t2 = std::chrono::steady_clock::now();
-      traw.push_back(std::chrono::duration<double>(t1 - t0).count());
-      top.push_back(std::chrono::duration<double>(t2 - t1).count());
+      f();
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
+    for (int r = 0; r < repeats; ++r) {
+      // ABBA order, so that neither side always runs right after the other.
+      if (r % 2 == 0) {
+        traw.push_back(timed(raw));
+        top.push_back(timed(op));
+      } else {
+        top.push_back(timed(op));
+        traw.push_back(timed(raw));
+      }
     }
     std::sort(traw.begin(), traw.end());
     std::sort(top.begin(), top.end());

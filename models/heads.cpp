@@ -151,4 +151,27 @@ std::string CopyMemoryModel::describe() const {
   return fmt::format("CopyMemoryModel({}, → {} classes)", backbone_->describe(), cfg_.n_classes);
 }
 
+// ---------------------------------------------------------------------------------------------
+// AudioModel
+// ---------------------------------------------------------------------------------------------
+
+AudioModel::AudioModel(std::unique_ptr<Module> backbone, int64_t classes)
+    : backbone_(std::move(backbone)), classes_(classes) {
+  check(backbone_ != nullptr, "AudioModel: no backbone");
+  check(classes_ >= 2, "AudioModel: need at least 2 classes, got {}", classes_);
+  params_.append(backbone_->params());
+}
+
+// codes (N, T) → one-hot (N, classes, T) → backbone
+Variable AudioModel::forward(const Variable& codes) {
+  check(codes.dtype() == DType::I64 && codes.dim() == 2, "AudioModel: expected µ-law codes i64 (N, T), got {}",
+        codes.data().describe());
+  backbone_->set_training(training_);
+  backbone_->set_generator(gen_);
+  DType dt = params_.entries().empty() ? DType::F32 : params_.entries().front().var.dtype();
+  return backbone_->forward(Variable(one_hot_channels_first(codes.data(), classes_, dt)));
+}
+
+std::string AudioModel::describe() const { return fmt::format("AudioModel({} classes, {})", classes_, backbone_->describe()); }
+
 }  // namespace seqnet

@@ -95,4 +95,21 @@ class CopyMemoryModel : public Module {
   int64_t planned_input_ = 0;
 };
 
+// ---- raw audio ---------------------------------------------------------------------------------
+// µ-law codes → one-hot (N, classes, T) → WaveNet or residual Seq-U-Net. No parameters of its
+// own and no prefix: the state_dict is the backbone's, as in raw_audio/train.py.
+class AudioModel : public Module {
+ public:
+  AudioModel(std::unique_ptr<Module> backbone, int64_t classes);
+  // codes (N, T) i64 in [0, classes) → logits (N, classes, T_out)
+  Variable forward(const Variable& codes) override;
+  std::string describe() const override;
+  Module& backbone() { return *backbone_; }
+  int64_t classes() const { return classes_; }
+
+ private:
+  std::unique_ptr<Module> backbone_;
+  int64_t classes_;
+};
+
 }  // namespace seqnet

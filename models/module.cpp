@@ -60,6 +60,10 @@ std::vector<std::pair<std::string, Tensor>> ParameterSet::state_dict() const {
   return out;
 }
 
+void ParameterSet::save(const std::string& path, const std::map<std::string, std::string>& metadata) const {
+  save_safetensors(path, state_dict(), metadata);
+}
+
 void ParameterSet::load(const SafetensorsFile& file, const std::string& prefix) {
   std::vector<std::string> missing, unexpected, mismatched;
   for (const Entry& e : entries_) {

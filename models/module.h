@@ -41,6 +41,9 @@ class ParameterSet {
 
   // All keys (aliases included) with their current tensors, in state_dict order.
   std::vector<std::pair<std::string, Tensor>> state_dict() const;
+  // Writes state_dict() as safetensors (atomically), e.g. with metadata {"config": ...}. The
+  // file has the official keys in the official order, so PyTorch's load_state_dict takes it.
+  void save(const std::string& path, const std::map<std::string, std::string>& metadata = {}) const;
 
   // Copies every parameter from `file` (keys prefixed with `prefix`). Strict: throws one Error
   // listing all missing keys, unexpected keys (file keys with the prefix that are not

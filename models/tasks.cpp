@@ -89,7 +89,7 @@ TaskModel build_task_model(const std::string& task, const std::string& model, co
       auto w = std::make_unique<WaveNet>(c, gen);
       note(fmt::format("{} layers x {} blocks, 128/128/512, K {}, RF {}, input {} → {} outputs", c.layers, c.blocks,
                        c.kernel_size, w->receptive_field(), w->input_size(), c.output_length));
-      out.model = std::move(w);
+      out.model = std::make_unique<AudioModel>(std::move(w), c.classes);
     } else {
       SequnetResConfig c;
       c.num_inputs = c.num_outputs = 256;
@@ -101,7 +101,7 @@ TaskModel build_task_model(const std::string& task, const std::string& model, co
       auto s = std::make_unique<SequnetRes>(c, gen);
       note(fmt::format("C {}, {} levels, depth {}, K {}, input {} → {} outputs", c.num_channels, c.num_levels, c.depth,
                        c.kernel_size, s->input_size(), s->output_size()));
-      out.model = std::move(s);
+      out.model = std::make_unique<AudioModel>(std::move(s), 256);
     }
   }
   return out;

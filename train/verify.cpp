@@ -78,6 +78,14 @@ VerifyResult verify_reference(const std::string& params_path, const std::string&
                 "nothing checked";
     return r;
   }
+  if (D.contains("step_outputs") || D.contains("save_output")) {
+    r.not_applicable = true;
+    r.model = built.model->describe();
+    r.message = fmt::format("{} holds step-mode (fast generation) references; the step modes are not implemented "
+                            "yet (see the generation issue); nothing checked",
+                            data_path);
+    return r;
+  }
   Module& model = *built.model;
   model.params().load(P);
   model.params().to(opt.dtype);

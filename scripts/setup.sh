@@ -8,6 +8,7 @@ SEQNET_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libopenblas-dev libopenblas0-openmp
   libfmt-dev nlohmann-json3-dev libcli11-dev
+  libsndfile1-dev libmatio-dev
   libgtest-dev libgmock-dev
 )
 

@@ -1,4 +1,5 @@
 #include "models/heads.h"
+#include "models/planning.h"
 
 #include "ops/ops.h"
 #include "ops/embedding.h"
@@ -100,6 +101,12 @@ Variable PolyMusicModel::forward(const Variable& roll) {
   return to_ntc(sequnet_->forward(to_nct(roll)));
 }
 
+int64_t PolyMusicModel::aligned_length(int64_t T) const {
+  check(T >= 1, "PolyMusicModel::aligned_length: T must be >= 1, got {}", T);
+  if (tcn_) return T;
+  return plan_basic_sequnet(cfg_.kernel_size, int64_t(cfg_.num_channels.size()), T, /*padded=*/true).input_size;
+}
+
 std::string PolyMusicModel::describe() const {
   return fmt::format("PolyMusicModel({} keys, {})", cfg_.input_size, tcn_ ? tcn_->describe() : sequnet_->describe());
 }
@@ -150,6 +157,31 @@ Variable CopyMemoryModel::forward(const Variable& x) {
 std::string CopyMemoryModel::describe() const {
   return fmt::format("CopyMemoryModel({}, → {} classes)", backbone_->describe(), cfg_.n_classes);
 }
+
+// ---------------------------------------------------------------------------------------------
+// AddingModel
+// ---------------------------------------------------------------------------------------------
+
+AddingModel::AddingModel(AddingConfig cfg, Generator& gen) : cfg_(cfg) {
+  std::vector<int64_t> channels(size_t(cfg_.levels), cfg_.nhid);
+  tcn_ = std::make_unique<TCN>(TCNConfig{2, channels, cfg_.kernel_size, cfg_.dropout}, gen, "tcn.");
+  params_.append(tcn_->params());
+  params_.add("linear.weight", kernels::affine(Tensor::randn({1, cfg_.nhid}, DType::F32, gen), 0.01, 0.0));
+  params_.add("linear.bias", default_uniform_init({1}, cfg_.nhid, gen));
+}
+
+// x (N, 2, T) → TCN → last step (N, nhid) → linear → (N, 1)
+Variable AddingModel::forward(const Variable& x) {
+  check(x.dim() == 3 && x.size(1) == 2, "AddingModel: expected (N, 2, T) values and markers, got {}",
+        x.data().describe());
+  tcn_->set_training(training_);
+  tcn_->set_generator(gen_);
+  Variable y = tcn_->forward(x);
+  Variable last = squeeze(narrow(y, 2, y.size(2) - 1, 1), 2);
+  return linear(last, params_.get("linear.weight"), params_.get("linear.bias"));
+}
+
+std::string AddingModel::describe() const { return fmt::format("AddingModel({}, → 1)", tcn_->describe()); }
 
 // ---------------------------------------------------------------------------------------------
 // AudioModel

@@ -67,6 +67,15 @@ class PolyMusicModel : public Module {
   Variable forward(const Variable& roll) override;
   std::string describe() const override;
   const PolyMusicConfig& config() const { return cfg_; }
+  // Where a sequence of T frames sits when several of different lengths share a batch. TCN: T
+  // (pad at the back only — causal, so the valid frames are unaffected). Seq-U-Net (padded
+  // mode): its planned input size P(T) ≥ T; the row is [P(T) − T zeros, the T frames, back
+  // zeros], which is exactly the input a batch-1 forward builds, so a batch whose length is the
+  // largest P(T) (itself a planned size: forward adds no padding) reproduces batch 1 frame by
+  // frame at positions [P(T) − T, P(T)). A learner's note: front zeros are not harmless in
+  // general — every conv has a bias, and decimation keeps every second step, so shifting the
+  // start changes the result.
+  int64_t aligned_length(int64_t T) const;
 
  private:
   PolyMusicConfig cfg_;
@@ -93,6 +102,26 @@ class CopyMemoryModel : public Module {
   CopyMemoryConfig cfg_;
   std::unique_ptr<Module> backbone_;
   int64_t planned_input_ = 0;
+};
+
+// ---- adding problem (TCN paper, locuslab/TCN adding_problem) --------------------------------
+// TemporalConvNet(2 → [nhid] × levels, K) under the prefix "tcn.", then Linear(nhid → 1) on
+// the last time step (weight ~ N(0, 0.01²)); MSE loss against the sum of the two marked values.
+struct AddingConfig {
+  int64_t nhid = 30, levels = 8, kernel_size = 7;
+  double dropout = 0.0;
+};
+
+class AddingModel : public Module {
+ public:
+  explicit AddingModel(AddingConfig cfg, Generator& gen = default_generator());
+  // x (N, 2, T) → predictions (N, 1)
+  Variable forward(const Variable& x) override;
+  std::string describe() const override;
+
+ private:
+  AddingConfig cfg_;
+  std::unique_ptr<TCN> tcn_;
 };
 
 // ---- raw audio ---------------------------------------------------------------------------------

@@ -7,13 +7,14 @@
 namespace seqnet {
 
 const std::vector<std::string>& task_names() {
-  static const std::vector<std::string> names{"copy", "jsb", "nottingham", "muse", "piano", "char", "word", "audio"};
+  static const std::vector<std::string> names{"copy", "adding", "jsb", "nottingham", "muse", "piano", "char", "word", "audio"};
   return names;
 }
 
 std::vector<std::string> task_model_names(const std::string& task) {
   if (task == "copy") return {"tcn", "sequnet", "sequnet_res"};
   if (task == "audio") return {"wavenet", "sequnet_res"};
+  if (task == "adding") return {"tcn"};
   if (std::find(task_names().begin(), task_names().end(), task) != task_names().end()) return {"tcn", "sequnet"};
   return {};
 }
@@ -75,6 +76,15 @@ TaskModel build_task_model(const std::string& task, const std::string& model, co
     note(fmt::format("1 input channel, [{}] x {}, K {}, → Linear({}, 10) on the last 10 steps", c.nhid, c.levels,
                      c.kernel_size, c.nhid));
     out.model = std::make_unique<CopyMemoryModel>(c, gen);
+  } else if (task == "adding") {
+    AddingConfig c;
+    c.nhid = o.nhid.value_or(30);
+    c.levels = o.levels.value_or(8);
+    c.kernel_size = o.ksize.value_or(7);
+    c.dropout = o.dropout.value_or(0.0);
+    note(fmt::format("2 input channels, [{}] x {}, K {}, → Linear({}, 1) on the last step", c.nhid, c.levels,
+                     c.kernel_size, c.nhid));
+    out.model = std::make_unique<AddingModel>(c, gen);
   } else {  // audio
     if (model == "wavenet") {
       WaveNetConfig c;

@@ -12,7 +12,25 @@ void Optimizer::zero_grad() {
 
 SGD::SGD(std::vector<Variable> params, double lr, double momentum) : Optimizer(std::move(params)), momentum_(momentum) {
   lr_ = lr;
-  velocity_.resize(params_.size());
+  // v starts at 0, so the first update v = momentum·0 + g = g matches PyTorch's buf = g.clone().
+  if (momentum_ != 0.0)
+    for (const Variable& p : params_) velocity_.push_back(Tensor::zeros(p.shape(), p.dtype()));
+}
+
+std::vector<std::string> SGD::state_slots() const {
+  if (momentum_ == 0.0) return {};
+  return {"momentum_buffer"};
+}
+
+Tensor& SGD::state(const std::string& slot, size_t i) {
+  check(momentum_ != 0.0 && slot == "momentum_buffer" && i < velocity_.size(),
+        "SGD: no state '{}' for parameter {} (momentum {})", slot, i, momentum_);
+  return velocity_[i];
+}
+
+Tensor& Adam::state(const std::string& slot, size_t i) {
+  check(i < m_.size() && (slot == "exp_avg" || slot == "exp_avg_sq"), "Adam: no state '{}' for parameter {}", slot, i);
+  return slot == "exp_avg" ? m_[i] : v_[i];
 }
 
 void SGD::step() {
@@ -26,11 +44,8 @@ void SGD::step() {
       const T* gp = g.data<T>();
       const int64_t n = p.numel();
       if (momentum_ != 0.0) {
-        if (!velocity_[i].defined()) velocity_[i] = g.clone();
-        else {
-          T* v = velocity_[i].data<T>();
-          for (int64_t k = 0; k < n; ++k) v[k] = T(momentum_) * v[k] + gp[k];
-        }
+        T* v = velocity_[i].data<T>();
+        for (int64_t k = 0; k < n; ++k) v[k] = T(momentum_) * v[k] + gp[k];
         gp = velocity_[i].data<T>();
       }
       for (int64_t k = 0; k < n; ++k) w[k] -= T(lr_) * gp[k];

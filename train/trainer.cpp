@@ -1,0 +1,293 @@
+#include "train/trainer.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "core/paths.h"
+#include "train/optim.h"
+#include "train/plot.h"
+
+namespace seqnet {
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+std::string format_duration(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  const int64_t t = int64_t(s + 0.5);
+  if (t >= 3600) return fmt::format("{}h{:02d}m", t / 3600, (t / 60) % 60);
+  if (t >= 60) return fmt::format("{}m{:02d}s", t / 60, t % 60);
+  return fmt::format("{}s", t);
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const TrainConfig& cfg, Module& model, double lr) {
+  if (cfg.optim == "sgd") return std::make_unique<SGD>(model.params().unique(), lr, cfg.momentum);
+  return std::make_unique<Adam>(model.params().unique(), lr);
+}
+
+// Appends one JSON object per line to metrics.jsonl (opened per write: a crash loses nothing).
+void append_jsonl(const std::string& path, const nlohmann::json& j) {
+  std::ofstream f(path, std::ios::app);
+  check(bool(f), "cannot write {}", path);
+  f << j.dump() << "\n";
+}
+
+// The progress display: a redrawn bar on a terminal (stderr), plain lines otherwise (stdout).
+class Progress {
+ public:
+  Progress(int verbosity, int64_t log_interval)
+      : verbosity_(verbosity), log_interval_(log_interval), tty_(isatty(STDERR_FILENO) == 1) {}
+
+  void step(int64_t epoch, int64_t epochs, int64_t step, int64_t total, double loss, double ex_per_s, double eta) {
+    if (verbosity_ < 1) return;
+    if (tty_) {
+      const auto now = Clock::now();
+      if (step < total && now - last_draw_ < std::chrono::milliseconds(100)) return;
+      last_draw_ = now;
+      const int width = 24, filled = int(double(width) * double(step) / double(std::max<int64_t>(total, 1)));
+      fmt::print(stderr, "\r\033[Kepoch {}/{} [{}{}] {}/{} loss {:.4f} {:.1f} ex/s ETA {}", epoch, epochs,
+                 std::string(size_t(filled), '#'), std::string(size_t(width - filled), '.'), step, total, loss,
+                 ex_per_s, format_duration(eta));
+      std::fflush(stderr);
+    } else if (step % log_interval_ == 0 || step == total) {
+      fmt::print("epoch {}/{} step {}/{} loss {:.4f} {:.1f} ex/s ETA {}\n", epoch, epochs, step, total, loss, ex_per_s,
+                 format_duration(eta));
+      std::fflush(stdout);
+    }
+  }
+  void end_epoch() {
+    if (verbosity_ >= 1 && tty_) fmt::print(stderr, "\r\033[K");
+  }
+
+ private:
+  int verbosity_;
+  int64_t log_interval_;
+  bool tty_;
+  Clock::time_point last_draw_{};
+};
+
+}  // namespace
+
+nlohmann::json to_json(const EvalResult& r) {
+  nlohmann::json j = {{"loss", r.loss}, {"count", r.count}};
+  for (const auto& [k, v] : r.metrics) j[k] = v;
+  return j;
+}
+
+std::string format_eval(const EvalResult& r) {
+  std::string s = fmt::format("loss {:.4f}", r.loss);
+  for (const auto& [k, v] : r.metrics)
+    if (k != "ce" && k != "mse" && k != "nll") s += fmt::format(", {} {:.4f}", k, v);
+  return s;
+}
+
+FullEval evaluate_all(Task& task, Module& model, int64_t max_eval_batches) {
+  NoGradGuard ng;
+  model.set_training(false);
+  FullEval f;
+  f.train = task.evaluate(model, Split::Train, max_eval_batches);
+  f.valid = task.evaluate(model, Split::Valid, max_eval_batches);
+  f.test = task.evaluate(model, Split::Test, max_eval_batches);
+  return f;
+}
+
+LoadedRun build_run(const TrainConfig& cfg, Generator& gen) {
+  LoadedRun run;
+  run.task = make_task(cfg);
+  TaskModelOptions opts = cfg.model_opts;
+  run.task->model_options(opts);
+  run.model = build_task_model(cfg.task, cfg.model, opts, gen);
+  run.task->bind(*run.model.model);
+  return run;
+}
+
+LoadedRun load_run(const std::string& path, const std::string& data_dir_override) {
+  Checkpoint ck = load_checkpoint(path);
+  TrainConfig cfg = ck.config;
+  if (!data_dir_override.empty()) cfg.data_dir = data_dir_override;
+  Generator gen(cfg.seed);
+  LoadedRun run = build_run(cfg, gen);
+  restore_model(ck, *run.model.model);
+  run.checkpoint = std::move(ck);
+  run.checkpoint.config = cfg;
+  return run;
+}
+
+TrainOutcome run_training(const TrainConfig& cfg, const TrainOptions& opt) {
+  cfg.validate();
+  const auto t_start = Clock::now();
+  fs::create_directories(cfg.out_dir);
+  const std::string last_path = cfg.out_dir + "/last.safetensors", best_path = cfg.out_dir + "/best.safetensors";
+  const std::string metrics_path = cfg.out_dir + "/metrics.jsonl";
+  auto say = [&](const std::string& s) {
+    if (opt.verbosity >= 1) {
+      fmt::print("{}\n", s);
+      std::fflush(stdout);
+    }
+  };
+
+  Generator gen(cfg.seed);  // model init, then dropout masks and data order
+  LoadedRun run = build_run(cfg, gen);
+  Task& task = *run.task;
+  Module& model = *run.model.model;
+  model.set_generator(&gen);
+  const HalvingRule rule = halving_rule(cfg.task);
+
+  TrainState st;
+  st.lr = cfg.lr;
+  std::unique_ptr<Optimizer> optim = make_optimizer(cfg, model, cfg.lr);
+  if (opt.resume) {
+    check(path_exists(last_path), "--resume: no checkpoint at {} to continue from", last_path);
+    Checkpoint ck = load_checkpoint(last_path);
+    check(ck.config.task == cfg.task && ck.config.model == cfg.model,
+          "--resume: {} is a {} / {} run, not {} / {}", last_path, ck.config.task, ck.config.model, cfg.task, cfg.model);
+    restore_model(ck, model);
+    restore_optimizer(ck, *optim, model);
+    st = ck.state;
+    optim->set_lr(st.lr);
+    gen.set_state(st.rng);
+    say(fmt::format("resuming {} after epoch {} (lr {:g}, best valid {:.4f} at epoch {})", last_path, st.epoch, st.lr,
+                    st.best_valid, st.best_epoch));
+  } else {
+    std::error_code ec;
+    fs::remove(metrics_path, ec);
+  }
+
+  say(fmt::format("seqnet train: task {} / model {}", cfg.task, cfg.model));
+  say(fmt::format("  data : {}", task.describe()));
+  say(fmt::format("  model: {} — {} parameters", model.describe(), model.params().count()));
+  for (const auto& s : run.model.settings) say("         " + s);
+  say(fmt::format("  optim: {} lr {:g}, clip {}, {} epochs, batch {}, seed {}; {}", cfg.optim, cfg.lr,
+                  cfg.clip > 0 ? fmt::format("{:g}", cfg.clip) : "none", cfg.epochs, cfg.batch_size, cfg.seed,
+                  rule.describe()));
+  say(fmt::format("  out  : {}/ (best.safetensors, last.safetensors, metrics.jsonl, loss.svg, results.json)",
+                  cfg.out_dir));
+
+  Progress progress(opt.verbosity, cfg.log_interval);
+  const std::vector<Variable> params = model.params().unique();
+  int64_t epochs_run = 0;
+  for (int64_t epoch = st.epoch + 1; epoch <= cfg.epochs; ++epoch) {
+    const auto t_epoch = Clock::now();
+    model.set_training(true);
+    task.start_epoch(gen);
+    int64_t steps = task.steps_per_epoch();
+    if (cfg.max_steps > 0) steps = std::min(steps, cfg.max_steps);
+    double loss_sum = 0, interval_sum = 0;
+    int64_t examples = 0, interval_n = 0;
+    for (int64_t s = 0; s < steps; ++s) {
+      optim->zero_grad();
+      StepLoss sl = task.train_loss(model, s);
+      const double value = sl.loss.item();
+      if (!std::isfinite(value) || !std::isfinite(sl.reported)) {
+        progress.end_epoch();
+        TrainingDiverged e(fmt::format(
+            "training diverged: the loss is {} at epoch {}, step {} of {} (lr {:g}); stopped. The last good "
+            "checkpoints are kept: {} (after epoch {}){}",
+            value, epoch, s + 1, steps, st.lr, path_exists(last_path) ? last_path : "(none yet)", st.epoch,
+            path_exists(best_path) ? ", " + best_path : ""));
+        e.epoch = epoch, e.step = s + 1;
+        throw e;
+      }
+      sl.loss.backward();
+      if (cfg.clip > 0) clip_grad_norm(params, cfg.clip);
+      optim->step();
+      ++st.global_step;
+      loss_sum += sl.reported;
+      interval_sum += sl.reported;
+      ++interval_n;
+      examples += sl.examples;
+      const double el = seconds_since(t_epoch);
+      progress.step(epoch, cfg.epochs, s + 1, steps, loss_sum / double(s + 1), double(examples) / std::max(el, 1e-9),
+                    el / double(s + 1) * double(steps - s - 1));
+      if ((s + 1) % cfg.log_interval == 0 || s + 1 == steps) {
+        append_jsonl(metrics_path, {{"type", "step"}, {"epoch", epoch}, {"step", s + 1}, {"steps", steps},
+                                    {"global_step", st.global_step}, {"loss", interval_sum / double(interval_n)},
+                                    {"lr", st.lr}, {"examples_per_s", double(examples) / std::max(el, 1e-9)}});
+        interval_sum = 0, interval_n = 0;
+      }
+    }
+    progress.end_epoch();
+    const double train_loss = loss_sum / double(std::max<int64_t>(steps, 1));
+    const double train_seconds = seconds_since(t_epoch);
+
+    EvalResult valid;
+    {
+      NoGradGuard ng;
+      model.set_training(false);
+      valid = task.evaluate(model, Split::Valid, cfg.max_eval_batches);
+    }
+    if (!std::isfinite(valid.loss)) {
+      TrainingDiverged e(fmt::format("training diverged: the validation loss is {} after epoch {}; stopped. The last "
+                                     "good checkpoints are kept: {} (after epoch {})",
+                                     valid.loss, epoch, path_exists(last_path) ? last_path : "(none yet)", st.epoch));
+      e.epoch = epoch;
+      throw e;
+    }
+    const double lr_used = st.lr;
+    if (rule.should_halve(epoch, valid.loss, st.valid_history)) {
+      st.lr /= 2;
+      optim->set_lr(st.lr);
+    }
+    st.valid_history.push_back(valid.loss);
+    const bool best = valid.loss < st.best_valid;
+    st.epoch = epoch;
+    nlohmann::json rec = {{"type", "epoch"},          {"epoch", epoch},
+                          {"train_loss", train_loss}, {"valid_loss", valid.loss},
+                          {"valid", to_json(valid)},  {"lr", lr_used},
+                          {"next_lr", st.lr},         {"seconds", seconds_since(t_epoch)},
+                          {"train_seconds", train_seconds}, {"steps", steps},
+                          {"best", best}};
+    st.history.push_back(rec);
+    st.rng = gen.state();
+    if (best) {
+      st.best_valid = valid.loss;
+      st.best_epoch = epoch;
+      save_checkpoint(best_path, cfg, task.info(), model, optim.get(), st);
+    }
+    save_checkpoint(last_path, cfg, task.info(), model, optim.get(), st);
+    append_jsonl(metrics_path, rec);
+    try {
+      write_loss_plot(metrics_path, cfg.out_dir + "/loss.svg", fmt::format("{} / {}", cfg.task, cfg.model));
+    } catch (const Error&) {  // the plot is a convenience; never stop training for it
+    }
+    ++epochs_run;
+    say(fmt::format("epoch {:3d}/{} | train {:.4f} | valid {} | lr {:g}{} | {:.1f} s{}", epoch, cfg.epochs, train_loss,
+                    format_eval(valid), lr_used, st.lr != lr_used ? fmt::format(" → {:g}", st.lr) : "",
+                    seconds_since(t_epoch), best ? " | best, saved" : ""));
+    if (opt.after_epoch) opt.after_epoch(epoch, model);
+  }
+
+  TrainOutcome out;
+  out.epochs_run = epochs_run;
+  out.best_epoch = st.best_epoch;
+  out.best_valid = st.best_valid;
+  if (opt.final_eval && path_exists(best_path)) {
+    restore_model(load_checkpoint(best_path), model);
+    FullEval f = evaluate_all(task, model, cfg.max_eval_batches);
+    out.train = f.train, out.valid = f.valid, out.test = f.test;
+    out.seconds = seconds_since(t_start);
+    say(fmt::format("best checkpoint (epoch {}) {}:", st.best_epoch, best_path));
+    say(fmt::format("  train {}", format_eval(f.train)));
+    say(fmt::format("  valid {}", format_eval(f.valid)));
+    say(fmt::format("  test  {}", format_eval(f.test)));
+    nlohmann::json res = {{"task", cfg.task},           {"model", cfg.model},
+                          {"parameters", model.params().count()}, {"best_epoch", st.best_epoch},
+                          {"epochs", st.epoch},         {"seconds", out.seconds},
+                          {"train", to_json(f.train)},  {"valid", to_json(f.valid)},
+                          {"test", to_json(f.test)},    {"config", to_json(cfg)}};
+    const std::string res_path = cfg.out_dir + "/results.json";
+    std::ofstream(res_path) << res.dump(2) << "\n";
+    say(fmt::format("wrote {} ({:.1f} s in all)", res_path, out.seconds));
+  }
+  out.seconds = seconds_since(t_start);
+  return out;
+}
+
+}  // namespace seqnet

@@ -12,6 +12,7 @@
 #include "core/paths.h"
 #include "core/runtime.h"
 #include "models/tasks.h"
+#include "train/generate.h"
 #include "train/plot.h"
 #include "train/search.h"
 #include "train/trainer.h"
@@ -246,6 +247,7 @@ int cmd_demo(bool quick, const std::optional<std::string>& out) {
 int run_cli(int argc, const char* const* argv) {
   CLI::App app{"seqnet: Seq-U-Net, TCN and WaveNet in C++ — training, evaluation and generation"};
   app.require_subcommand(1);
+  app.fallthrough();  // --threads may come after the subcommand too
   std::optional<int> threads;
   app.add_option_function<int>("--threads", [&](const int& n) { threads = n; },
                                "CPU threads (default: SEQNET_THREADS or all cores)")
@@ -302,6 +304,20 @@ int run_cli(int argc, const char* const* argv) {
   verify->add_option("DATA", v_data, "<tag>.data.safetensors (input, outputs, gradients)")->required();
   verify->add_option("--dtype", v_dtype, "compute in f32 (default) or f64")->check(CLI::IsMember({"f32", "f64"}));
 
+  // generate
+  GenerateOptions go;
+  auto* gen = app.add_subcommand("generate", "sample from a trained checkpoint: audio → WAV, char / word → text, "
+                                             "music → MIDI + piano-roll SVG");
+  gen->add_option("--checkpoint", go.checkpoint, "a best.safetensors / last.safetensors of seqnet train")->required();
+  gen->add_option("--samples", go.samples, "steps to generate (audio samples, symbols, frames)")
+      ->check(CLI::PositiveNumber);
+  gen->add_option("--temperature", go.temperature, "softmax temperature; 0 = greedy")->check(CLI::NonNegativeNumber);
+  gen->add_option("--seed", go.seed, "sampling seed");
+  gen->add_option("--prime", go.prime, "context: a 16 kHz mono WAV, a text file, or a .mat (its first test sequence)");
+  gen->add_option("--batch", go.batch, "independent streams (outputs numbered _0, _1, ...)")->check(CLI::PositiveNumber);
+  gen->add_flag("--slow", go.slow, "use the full-forward path even where a fast step mode exists");
+  gen->add_option("--out", go.out, "output file: .wav (audio), .txt (text), .mid (music)")->required();
+
   // demo
   bool demo_quick = false;
   std::optional<std::string> demo_out;
@@ -357,6 +373,10 @@ int run_cli(int argc, const char* const* argv) {
       print_verify(stdout, r, opt);
       if (r.not_applicable) return 2;
       return r.passed ? 0 : 1;
+    }
+    if (*gen) {
+      run_generate(go);
+      return 0;
     }
     if (*demo) return cmd_demo(demo_quick, demo_out);
   } catch (const std::exception& e) {

@@ -101,11 +101,21 @@ FullEval evaluate_all(Task& task, Module& model, int64_t max_eval_batches) {
 LoadedRun build_run(const TrainConfig& cfg, Generator& gen) {
   LoadedRun run;
   run.task = make_task(cfg);
-  TaskModelOptions opts = cfg.model_opts;
-  run.task->model_options(opts);
-  run.model = build_task_model(cfg.task, cfg.model, opts, gen);
+  run.options = cfg.model_opts;
+  run.task->model_options(run.options);
+  run.model = build_task_model(cfg.task, cfg.model, run.options, gen);
   run.task->bind(*run.model.model);
   return run;
+}
+
+TaskModel load_model(const Checkpoint& ck) {
+  Generator gen(ck.config.seed);
+  TaskModelOptions o = ck.config.model_opts;
+  if (!o.vocab && ck.task_info.contains("vocab")) o.vocab = int64_t(ck.task_info["vocab"].size());
+  TaskModel tm = build_task_model(ck.config.task, ck.config.model, o, gen);
+  restore_model(ck, *tm.model);
+  tm.model->set_training(false);
+  return tm;
 }
 
 LoadedRun load_run(const std::string& path, const std::string& data_dir_override) {
@@ -135,6 +145,8 @@ TrainOutcome run_training(const TrainConfig& cfg, const TrainOptions& opt) {
 
   Generator gen(cfg.seed);  // model init, then dropout masks and data order
   LoadedRun run = build_run(cfg, gen);
+  TrainConfig saved = cfg;  // what checkpoints record: with the model options the data fixed
+  saved.model_opts = run.options;
   Task& task = *run.task;
   Module& model = *run.model.model;
   model.set_generator(&gen);
@@ -249,9 +261,9 @@ TrainOutcome run_training(const TrainConfig& cfg, const TrainOptions& opt) {
     if (best) {
       st.best_valid = valid.loss;
       st.best_epoch = epoch;
-      save_checkpoint(best_path, cfg, task.info(), model, optim.get(), st);
+      save_checkpoint(best_path, saved, task.info(), model, optim.get(), st);
     }
-    save_checkpoint(last_path, cfg, task.info(), model, optim.get(), st);
+    save_checkpoint(last_path, saved, task.info(), model, optim.get(), st);
     append_jsonl(metrics_path, rec);
     try {
       write_loss_plot(metrics_path, cfg.out_dir + "/loss.svg", fmt::format("{} / {}", cfg.task, cfg.model));

@@ -52,8 +52,13 @@ struct LoadedRun {
   Checkpoint checkpoint;
   std::unique_ptr<Task> task;
   TaskModel model;
+  TaskModelOptions options;  // the model options after the task filled in its data facts (vocab)
 };
 LoadedRun load_run(const std::string& checkpoint_path, const std::string& data_dir_override = "");
+
+// The model of a checkpoint alone, without its data (its config holds the resolved model
+// options, the vocabulary size included). Weights restored; eval mode.
+TaskModel load_model(const Checkpoint& ck);
 
 // Builds cfg's task and model (the model initialised from `gen`) and binds them.
 LoadedRun build_run(const TrainConfig& cfg, Generator& gen);

@@ -1,0 +1,169 @@
+// tests/test_generate_cli.cpp — `seqnet generate` on small checkpoints made in the test (no data
+// needed): the outputs of each task, seeded sampling, MIDI bytes, and the errors.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "train/audio_data.h"
+#include "train/checkpoint.h"
+#include "train/generate.h"
+#include "train/midi.h"
+#include "train/trainer.h"
+
+using namespace seqnet;
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+namespace {
+
+// One folder per test process, removed when the process ends.
+struct TmpFolder {
+  fs::path path = fs::temp_directory_path() / fmt::format("seqnet_gen_{}", ::getpid());
+  TmpFolder() { fs::create_directories(path); }
+  ~TmpFolder() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+fs::path tmp_dir() {
+  static TmpFolder f;
+  return f.path;
+}
+
+// A checkpoint of a freshly initialised model of `task` (the weights do not matter here).
+std::string make_checkpoint(const std::string& task, const std::string& model, TaskModelOptions o,
+                            const nlohmann::json& info = nlohmann::json::object()) {
+  TrainConfig c = TrainConfig::defaults(task, model);
+  c.model_opts = o;
+  Generator g(7);
+  TaskModel tm = build_task_model(task, model, o, g);
+  TrainState st;
+  st.lr = c.lr;
+  const std::string path = (tmp_dir() / fmt::format("{}_{}.safetensors", task, model)).string();
+  save_checkpoint(path, c, info, *tm.model, nullptr, st);
+  return path;
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::string char_checkpoint() {
+  TaskModelOptions o;
+  o.vocab = 6, o.emsize = 4, o.nhid = 8, o.levels = 2;
+  return make_checkpoint("char", "tcn", o, {{"vocab", {"a", "b", "c", " ", "<", ">"}}});
+}
+
+GenerateOptions opts(const std::string& ckpt, const std::string& out, int64_t n) {
+  GenerateOptions g;
+  g.checkpoint = ckpt, g.out = (tmp_dir() / out).string(), g.samples = n, g.verbosity = 0;
+  return g;
+}
+
+}  // namespace
+
+TEST(Generate, TextIsSeededAndGreedyIsDeterministic) {
+  const std::string ck = char_checkpoint();
+  GenerateOptions a = opts(ck, "a.txt", 40), b = opts(ck, "b.txt", 40), c = opts(ck, "c.txt", 40);
+  c.seed = 99;
+  run_generate(a), run_generate(b), run_generate(c);
+  const std::string ta = read_all(a.out), tb = read_all(b.out), tc = read_all(c.out);
+  EXPECT_EQ(ta, tb) << "same seed, same text";
+  EXPECT_NE(ta, tc) << "another seed, another text";
+  EXPECT_EQ(ta.size(), 1u + 40u + 1u);  // the start symbol, 40 sampled characters, a final newline
+  for (char ch : ta) EXPECT_TRUE(std::string("abc <>\n").find(ch) != std::string::npos) << int(ch);
+  GenerateOptions g1 = opts(ck, "g1.txt", 30), g2 = opts(ck, "g2.txt", 30);
+  g1.temperature = g2.temperature = 0;
+  g2.seed = 12345;
+  run_generate(g1), run_generate(g2);
+  EXPECT_EQ(read_all(g1.out), read_all(g2.out)) << "greedy ignores the seed";
+}
+
+TEST(Generate, TextPrimeAndBatch) {
+  const std::string ck = char_checkpoint();
+  const std::string prime = (tmp_dir() / "prime.txt").string();
+  std::ofstream(prime) << "abc cab";
+  GenerateOptions o = opts(ck, "p.txt", 10);
+  o.prime = prime;
+  o.batch = 2;
+  GenerateResult r = run_generate(o);
+  ASSERT_EQ(r.files.size(), 2u);
+  for (const auto& f : r.files) EXPECT_EQ(read_all(f).rfind("abc cab", 0), 0u) << f;
+}
+
+TEST(Generate, MusicWritesMidiAndPianoRoll) {
+  TaskModelOptions o;
+  o.nhid = 8, o.levels = 2;
+  const std::string ck = make_checkpoint("jsb", "sequnet", o);
+  GenerateOptions g = opts(ck, "m.mid", 24);
+  GenerateResult r = run_generate(g);
+  ASSERT_EQ(r.files.size(), 2u);
+  const std::string midi = read_all(r.files[0]);
+  ASSERT_GE(midi.size(), 22u);
+  EXPECT_EQ(midi.substr(0, 4), "MThd");
+  EXPECT_EQ(midi.substr(14, 4), "MTrk");
+  EXPECT_THAT(read_all(r.files[1]), HasSubstr("<svg"));
+  GenerateOptions bad = opts(ck, "m.wav", 4);
+  EXPECT_THAT([&] { run_generate(bad); }, ::testing::ThrowsMessage<Error>(HasSubstr(".mid")));
+}
+
+TEST(Generate, AudioWritesA16kWav) {
+  TaskModelOptions o;
+  o.nhid = 8, o.levels = 3, o.depth = 1, o.output_size = 1;
+  const std::string ck = make_checkpoint("audio", "wavenet", o);
+  GenerateOptions g = opts(ck, "x.wav", 50);
+  g.slow = true;
+  GenerateResult r = run_generate(g);
+  ASSERT_EQ(r.files.size(), 1u);
+  EXPECT_EQ(read_wav_mono16k(r.files[0]).size(), 50u);
+}
+
+TEST(Generate, MidiBytesOfAKnownRoll) {
+  Tensor roll = Tensor::zeros({3, 88});
+  roll.select(0, 0).select(0, 39).fill_(1.0);  // middle C (60) for two steps
+  roll.select(0, 1).select(0, 39).fill_(1.0);
+  const std::string b = midi_bytes(roll);
+  // header: MThd, length 6, format 0, 1 track, 480 ticks per quarter
+  EXPECT_EQ(b.substr(0, 14), std::string("MThd\0\0\0\x06\0\0\0\x01\x01\xe0", 14));
+  // note on 60 at tick 0, note off 60 after 2 eighth notes = 480 ticks (VLQ 0x83 0x60)
+  EXPECT_NE(b.find(std::string("\x00\x90\x3c\x50", 4)), std::string::npos);
+  EXPECT_NE(b.find(std::string("\x83\x60\x80\x3c\x00", 5)), std::string::npos);
+  EXPECT_EQ(b.substr(b.size() - 3), std::string("\xff\x2f\x00", 3));
+}
+
+TEST(Generate, BadInputIsRefusedClearly) {
+  const std::string ck = char_checkpoint();
+  GenerateOptions t = opts(ck, "t.txt", 5);
+  t.temperature = -1;
+  EXPECT_THAT([&] { run_generate(t); }, ::testing::ThrowsMessage<Error>(HasSubstr("--temperature")));
+  TaskModelOptions o;
+  o.nhid = 4, o.levels = 2;
+  const std::string copy = make_checkpoint("copy", "tcn", o);
+  GenerateOptions c = opts(copy, "c.txt", 5);
+  EXPECT_THAT([&] { run_generate(c); }, ::testing::ThrowsMessage<Error>(HasSubstr("'copy' checkpoint")));
+  GenerateOptions m = opts("/nonexistent/ck.safetensors", "c.txt", 5);
+  EXPECT_THAT([&] { run_generate(m); }, ::testing::ThrowsMessage<Error>(HasSubstr("/nonexistent/ck.safetensors")));
+  // a WAV prime that is not 16 kHz mono
+  TaskModelOptions ao;
+  ao.nhid = 8, ao.levels = 2, ao.depth = 1, ao.output_size = 1;
+  const std::string audio = make_checkpoint("audio", "wavenet", ao);
+  const std::string wav = (tmp_dir() / "stereo.wav").string();
+  {
+    std::ofstream f(wav, std::ios::binary);
+    auto u32 = [&](uint32_t v) { f.write(reinterpret_cast<const char*>(&v), 4); };
+    auto u16 = [&](uint16_t v) { f.write(reinterpret_cast<const char*>(&v), 2); };
+    f.write("RIFF", 4), u32(36 + 40), f.write("WAVE", 4), f.write("fmt ", 4), u32(16), u16(1), u16(2);
+    u32(8000), u32(8000 * 4), u16(4), u16(16), f.write("data", 4), u32(40);
+    for (int i = 0; i < 20; ++i) u16(0);
+  }
+  GenerateOptions a = opts(audio, "a.wav", 5);
+  a.prime = wav;
+  EXPECT_THAT([&] { run_generate(a); }, ::testing::ThrowsMessage<Error>(HasSubstr("8000")));
+}

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/allocator.h"
 #include "core/paths.h"
 #include "train/optim.h"
 #include "train/plot.h"
@@ -187,6 +188,7 @@ TrainOutcome run_training(const TrainConfig& cfg, const TrainOptions& opt) {
   int64_t epochs_run = 0;
   for (int64_t epoch = st.epoch + 1; epoch <= cfg.epochs; ++epoch) {
     const auto t_epoch = Clock::now();
+    cpu_allocator().reset_peak();
     model.set_training(true);
     task.start_epoch(gen);
     int64_t steps = task.steps_per_epoch();
@@ -255,7 +257,8 @@ TrainOutcome run_training(const TrainConfig& cfg, const TrainOptions& opt) {
                           {"valid", to_json(valid)},  {"lr", lr_used},
                           {"next_lr", st.lr},         {"seconds", seconds_since(t_epoch)},
                           {"train_seconds", train_seconds}, {"steps", steps},
-                          {"best", best}};
+                          {"best", best},
+                          {"peak_mb", double(cpu_allocator().stats().peak_bytes) / 1e6}};
     st.history.push_back(rec);
     st.rng = gen.state();
     if (best) {
@@ -270,9 +273,10 @@ TrainOutcome run_training(const TrainConfig& cfg, const TrainOptions& opt) {
     } catch (const Error&) {  // the plot is a convenience; never stop training for it
     }
     ++epochs_run;
-    say(fmt::format("epoch {:3d}/{} | train {:.4f} | valid {} | lr {:g}{} | {:.1f} s{}", epoch, cfg.epochs, train_loss,
-                    format_eval(valid), lr_used, st.lr != lr_used ? fmt::format(" → {:g}", st.lr) : "",
-                    seconds_since(t_epoch), best ? " | best, saved" : ""));
+    say(fmt::format("epoch {:3d}/{} | train {:.4f} | valid {} | lr {:g}{} | {:.1f} s | peak {:.0f} MB{}", epoch,
+                    cfg.epochs, train_loss, format_eval(valid), lr_used,
+                    st.lr != lr_used ? fmt::format(" → {:g}", st.lr) : "", seconds_since(t_epoch),
+                    double(cpu_allocator().stats().peak_bytes) / 1e6, best ? " | best, saved" : ""));
     if (opt.after_epoch) opt.after_epoch(epoch, model);
   }
 

@@ -1,0 +1,64 @@
+// models/wavenet_step.h — fast autoregressive generation for WaveNet (MODELS.md §9.1).
+//
+// A full forward recomputes every layer over the whole receptive field for each new sample.
+// Step mode keeps, per gated layer i with dilation d, a queue of the last d(K−1)+1 inputs of that
+// layer; a new sample then costs one column per layer:
+//
+//   h  = start_conv(x)                                      (N, R)
+//   for each layer i:  queue_i ← h (oldest drops out)
+//     z = tanh(W_f · [q(t−d(K−1)), …, q(t−d), q(t)] + b_f) ⊙ σ(W_g · […] + b_g)
+//     skip += W_s z + b_s;   h = W_r z + b_r + h           (identity = the newest queue entry)
+//   y  = end_conv_2(relu(end_conv_1(relu(skip))))           (N, classes)
+//
+// WaveNet has stride 1 everywhere, so each step output equals the last output of a full forward
+// over the window that ends at that sample.
+//
+//   WaveNetStepper gen(model);          // packs the weights (a snapshot: rebuild after training)
+//   Tensor y0 = gen.save(x);            // x (N, classes, T ≥ RF): normal output, fills the queues
+//   const Tensor& y = gen.step(col);    // col (N, classes) → (N, classes); allocation-free
+//
+// The buffers are allocated by save (for its batch size N); step allocates nothing and returns a
+// view of an internal buffer that the next step overwrites. Float32 only.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "models/wavenet.h"
+
+namespace seqnet {
+
+class WaveNetStepper {
+ public:
+  explicit WaveNetStepper(WaveNet& model);  // the model must outlive the stepper (save runs it)
+
+  // x (N, classes, T ≥ receptive_field) f32 → the normal-mode output (N, classes, T − RF + 1);
+  // the queues then hold the tails of every layer's input. Runs under no-grad.
+  Tensor save(const Tensor& x);
+  // One new input column (N, classes), N as in the last save → output column (N, classes).
+  const Tensor& step(const Tensor& x);
+  // The same with the one-hot column of `indices` (N entries in [0, classes)).
+  const Tensor& step_indices(const int64_t* indices);
+  void reset();  // forget the state (save is required again)
+
+  bool ready() const { return batch_ > 0; }
+  int64_t batch() const { return batch_; }
+  int64_t classes() const { return classes_; }
+
+ private:
+  struct Layer {
+    int64_t dilation = 1, slots = 1;  // queue length d(K−1)+1
+    Tensor w_fg, b_fg;                // (2D, K·R): filter rows then gate rows, tap-major columns
+    Tensor w_rs, b_rs;                // (R+S, D): residual rows then skip rows (last layer: skip only)
+    int64_t rs_rows = 0, rs_skip_row0 = 0;
+    Tensor queue;                     // (slots, N, R) ring; `pos` is the newest slot
+  };
+  void step_column();  // runs the network on x_ (N, classes) → out_
+
+  WaveNet* model_;
+  int64_t classes_ = 0, R_ = 0, D_ = 0, S_ = 0, K_ = 0, batch_ = 0, pos_ = 0;
+  std::vector<Layer> layers_;
+  Tensor w_start_, b_start_, w_end1_, b_end1_, w_end2_, b_end2_;
+  Tensor x_, h_, taps_, fg_, z_, rs_, skip_, e1_, out_;  // per-step scratch (N, ·)
+};
+
+}  // namespace seqnet

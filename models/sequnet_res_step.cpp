@@ -2,10 +2,12 @@
 #include "models/sequnet_res_step.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "autograd/variable.h"
 #include "core/error.h"
+#include "core/runtime.h"
 #include "models/step_kernels.h"
 
 namespace seqnet {
@@ -98,7 +100,7 @@ SequnetResStepper::SequnetResStepper(SequnetRes& model) : model_(&model) {
   b_out_ = step::f32_zeros({num_outputs_});
   step::pack_conv_taps(p(pre + "output_conv.1.weight"), {0}, w_out_.data<float>(), 0);
   step::pack_bias(p(pre + "output_conv.1.bias"), num_outputs_, b_out_.data<float>(), 0);
-  shortcuts_.assign(size_t(n_), nullptr);
+  check(n_ < 64, "SequnetResStepper: at most 64 levels, got {}", n_ + 1);
 }
 
 void SequnetResStepper::reset() {
@@ -119,6 +121,7 @@ Tensor SequnetResStepper::save(const Tensor& x) {
       if (L.kind == ResLayerKind::Upsample) L.next = step::f32_zeros({N, C_});
     }
     in_window_ = step::f32_zeros({N, K_, num_inputs_});
+    in_ids_ = Tensor::zeros({N, K_}, DType::I64);
     h0_ = step::f32_zeros({N, C_});
     relu_ = step::f32_zeros({N, C_});
     fg_ = step::f32_zeros({N, 2 * C_});
@@ -139,8 +142,21 @@ Tensor SequnetResStepper::save(const Tensor& x) {
   // newest saved sample (the save call's extra output, cropped from what it returns).
   batch_ = N;
   for (Layer& L : layers_)
-    if (L.kind == ResLayerKind::Upsample) fire_upsampling(L);
+    if (L.kind == ResLayerKind::Upsample) fire_upsampling(L, 0, C_);
+  // Which input rows are one-hot (their index) or not (−1).
+  const float* win = in_window_.data<float>();
+  int64_t* ids = in_ids_.data<int64_t>();
+  for (int64_t r = 0; r < N * K_; ++r) {
+    int64_t id = -1, ones = 0, others = 0;
+    for (int64_t c = 0; c < num_inputs_; ++c) {
+      const float v = win[r * num_inputs_ + c];
+      if (v == 1.0f) id = c, ++ones;
+      else if (v != 0.0f) ++others;
+    }
+    ids[r] = ones == 1 && others == 0 ? id : -1;
+  }
   clock_ = 1;
+  team_.set_threads(num_threads());
   return y.data();
 }
 
@@ -156,28 +172,34 @@ void SequnetResStepper::push(Layer& L, const float* x, const float* cond) {
   }
 }
 
-// out = tanh(W_f·window + b_f) ⊙ σ(W_g·window + b_g) + newest input (stride 1 and decimating alike:
-// the window ends at the current grid point and the identity keeps the newest sample).
-void SequnetResStepper::fire(Layer& L) {
+// out[c0:c1] = tanh(W_f·window + b_f) ⊙ σ(W_g·window + b_g) + newest input, for the channels
+// [c0, c1) (stride 1 and decimating alike: the window ends at the current grid point and the
+// identity keeps the newest sample).
+void SequnetResStepper::fire(Layer& L, int64_t c0, int64_t c1) {
   const int64_t ld = K_ * L.width;
   const float* win = L.window.data<float>();
-  step::affine_rows(batch_, 2 * C_, ld, win, ld, L.w.data<float>(), L.b.data<float>(), fg_.data<float>());
-  step::gated_rows(batch_, C_, fg_.data<float>(), win + (K_ - 1) * L.width, ld, L.out.data<float>());
+  float* fg = fg_.data<float>();
+  for (int64_t row0 : {c0, C_ + c0})  // filter rows, then the matching gate rows
+    step::affine_block(batch_, c1 - c0, ld, win, ld, L.w.data<float>() + row0 * ld, ld, L.b.data<float>() + row0,
+                       fg + row0, 2 * C_, false);
+  step::gated_range(batch_, C_, c0, c1, fg, win + (K_ - 1) * L.width, ld, L.out.data<float>());
 }
 
 // The transposed gated conv at the newest low-res sample s: output 2s (even taps) → out, output
 // 2s + 1 (odd taps) → next; the duplicated identity is the newest sample for both.
-void SequnetResStepper::fire_upsampling(Layer& L) {
+void SequnetResStepper::fire_upsampling(Layer& L, int64_t c0, int64_t c1) {
   const int64_t ld = K_ * C_;
   const float* win = L.window.data<float>();
   const float* newest = win + (K_ - 1) * C_;
   float* fg = fg_.data<float>();
-  step::affine_rows(batch_, 2 * C_, L.q_even * C_, win + (K_ - L.q_even) * C_, ld, L.w.data<float>(),
-                    L.b.data<float>(), fg);
-  step::gated_rows(batch_, C_, fg, newest, ld, L.out.data<float>());
-  step::affine_rows(batch_, 2 * C_, L.q_odd * C_, win + (K_ - L.q_odd) * C_, ld, L.w_odd.data<float>(),
-                    L.b.data<float>(), fg);
-  step::gated_rows(batch_, C_, fg, newest, ld, L.next.data<float>());
+  for (bool odd : {false, true}) {
+    const int64_t q = odd ? L.q_odd : L.q_even;
+    const float* w = odd ? L.w_odd.data<float>() : L.w.data<float>();
+    for (int64_t row0 : {c0, C_ + c0})
+      step::affine_block(batch_, c1 - c0, q * C_, win + (K_ - q) * C_, ld, w + row0 * q * C_, q * C_,
+                         L.b.data<float>() + row0, fg + row0, 2 * C_, false);
+    step::gated_range(batch_, C_, c0, c1, fg, newest, ld, odd ? L.next.data<float>() : L.out.data<float>());
+  }
 }
 
 const Tensor& SequnetResStepper::step(const Tensor& x) {
@@ -190,53 +212,89 @@ const Tensor& SequnetResStepper::step(const Tensor& x) {
   Tensor copy;
   if (!x.is_contiguous()) copy = x.contiguous();
   const float* src = copy.defined() ? copy.data<float>() : x.data<float>();
-  float* win = in_window_.data<float>();
-  const int64_t row = num_inputs_;
-  for (int64_t n = 0; n < batch_; ++n) {
-    float* w = win + n * K_ * row;
-    std::memmove(w, w + row, size_t((K_ - 1) * row) * sizeof(float));
-    std::memcpy(w + (K_ - 1) * row, src + n * row, size_t(row) * sizeof(float));
-  }
-  // h0 = input_conv(window)
-  step::affine_rows(batch_, C_, K_ * row, win, K_ * row, w_in_.data<float>(), b_in_.data<float>(), h0_.data<float>());
-  run_step();
+  team_.run([&](int tid, int nt) { run_step(tid, nt, src, nullptr); });
   return out_;
 }
 
 const Tensor& SequnetResStepper::step_indices(const int64_t* indices) {
   check(ready(), "SequnetResStepper::step_indices: call save first");
-  float* win = in_window_.data<float>();
-  const int64_t row = num_inputs_;
-  for (int64_t n = 0; n < batch_; ++n) {
+  for (int64_t n = 0; n < batch_; ++n)
     check(indices[n] >= 0 && indices[n] < num_inputs_,
           "SequnetResStepper::step_indices: index {} of row {} outside [0, {})", indices[n], n, num_inputs_);
-    float* w = win + n * K_ * row;
-    std::memmove(w, w + row, size_t((K_ - 1) * row) * sizeof(float));
-    std::memset(w + (K_ - 1) * row, 0, size_t(row) * sizeof(float));
-    w[(K_ - 1) * row + indices[n]] = 1.0f;
-  }
-  step::affine_rows(batch_, C_, K_ * row, win, K_ * row, w_in_.data<float>(), b_in_.data<float>(), h0_.data<float>());
-  run_step();
+  team_.run([&](int tid, int nt) { run_step(tid, nt, nullptr, indices); });
   return out_;
 }
 
-void SequnetResStepper::run_step() {
-  const int64_t t = clock_;
+// Appends the new column to the input window; in_ids_ follows which rows are one-hot (index) or
+// not (−1), so that the input conv can take weight columns instead of a GEMV when all are.
+void SequnetResStepper::push_input(const float* x, const int64_t* indices) {
+  float* win = in_window_.data<float>();
+  int64_t* ids = in_ids_.data<int64_t>();
+  const int64_t row = num_inputs_;
+  all_one_hot_ = true;
+  for (int64_t n = 0; n < batch_; ++n) {
+    float* w = win + n * K_ * row;
+    std::memmove(w, w + row, size_t((K_ - 1) * row) * sizeof(float));
+    std::memmove(ids + n * K_, ids + n * K_ + 1, size_t(K_ - 1) * sizeof(int64_t));
+    if (indices) {
+      std::memset(w + (K_ - 1) * row, 0, size_t(row) * sizeof(float));
+      w[(K_ - 1) * row + indices[n]] = 1.0f;
+      ids[n * K_ + K_ - 1] = indices[n];
+    } else {
+      std::memcpy(w + (K_ - 1) * row, x + n * row, size_t(row) * sizeof(float));
+      ids[n * K_ + K_ - 1] = -1;
+    }
+    for (int64_t m = 0; m < K_; ++m) all_one_hot_ = all_one_hot_ && ids[n * K_ + m] >= 0;
+  }
+}
+
+// Member `tid` of `nt` threads: every member walks the same layers with the same clock and
+// computes its own channels [c0, c1) of each value; sync() after every window push and every
+// produced value, because the next product needs the whole vector.
+void SequnetResStepper::run_step(int tid, int nt, const float* x, const int64_t* indices) {
+  const int64_t t = clock_, N = batch_, KI = K_ * num_inputs_;
+  const auto [c0, c1] = step::share(C_, tid, nt);
+  const auto [o0, o1] = step::share(num_outputs_, tid, nt);
+  if (tid == 0) push_input(x, indices);
+  team_.sync();
+  // h0 = input_conv(window); for one-hot rows Σ_m W[:, m, id_m] + b (K weight columns).
+  float* h0 = h0_.data<float>();
+  if (all_one_hot_) {
+    const float* w = w_in_.data<float>();
+    const float* b = b_in_.data<float>();
+    const int64_t* ids = in_ids_.data<int64_t>();
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t o = c0; o < c1; ++o) {
+        float acc = b[o];
+        for (int64_t m = 0; m < K_; ++m) acc += w[o * KI + m * num_inputs_ + ids[n * K_ + m]];
+        h0[n * C_ + o] = acc;
+      }
+  } else {
+    step::affine_block(N, c1 - c0, KI, in_window_.data<float>(), KI, w_in_.data<float>() + c0 * KI, KI,
+                       b_in_.data<float>() + c0, h0 + c0, C_, false);
+  }
+  team_.sync();
+
   size_t li = 0;
-  const float* cur = h0_.data<float>();  // the newest value flowing forward, if `have`
+  const float* cur = h0;  // the newest value flowing forward, if `have`
   bool have = true;
+  std::array<const float*, 64> shortcuts{};  // per down block: its skip value this step (or null)
   // A layer that receives a value appends it to its window; it produces one when t mod cycles = 0.
   auto plain = [&](Layer& L, const float* cond) {
-    if (have) push(L, cur, cond);
+    if (have) {
+      if (tid == 0) push(L, cur, cond);
+      team_.sync();
+    }
     have = t % L.cycles == 0;
     if (have) {
-      fire(L);
+      fire(L, c0, c1);
+      team_.sync();
       cur = L.out.data<float>();
     }
   };
   for (int64_t i = 0; i < n_; ++i) {
     for (int64_t j = 0; j < depth_; ++j) plain(layers_[li++], nullptr);
-    shortcuts_[size_t(i)] = have ? cur : nullptr;
+    shortcuts[size_t(i)] = have ? cur : nullptr;
     plain(layers_[li++], nullptr);  // downconv: window advances every 2^i steps, fires every 2^(i+1)
   }
   for (int64_t j = 0; j < depth_; ++j) plain(layers_[li++], nullptr);
@@ -244,8 +302,10 @@ void SequnetResStepper::run_step() {
     Layer& U = layers_[li++];
     const float* u = nullptr;
     if (have) {  // a new low-res sample: evaluate the transposed conv, keep the odd output for later
-      push(U, cur, nullptr);
-      fire_upsampling(U);
+      if (tid == 0) push(U, cur, nullptr);
+      team_.sync();
+      fire_upsampling(U, c0, c1);
+      team_.sync();
       u = U.out.data<float>();
     } else if (t % U.cycles == 0) {
       u = U.next.data<float>();
@@ -255,17 +315,19 @@ void SequnetResStepper::run_step() {
       li += size_t(depth_);
       continue;
     }
-    check(shortcuts_[size_t(i)] != nullptr, "SequnetResStepper: up block {} ticks at clock {} without a skip value",
-          i, t);
-    cur = shortcuts_[size_t(i)];  // the residual stream of the up block is the skip path
+    cur = shortcuts[size_t(i)];  // the residual stream of the up block is the skip path
+    check(cur != nullptr, "SequnetResStepper: up block {} ticks at clock {} without a skip value", i, t);
     for (int64_t j = 0; j < depth_; ++j) plain(layers_[li++], u);
   }
-  check(have, "SequnetResStepper: no output at clock {}", t);
-  // y = output_conv(relu(h))
+  // y = output_conv(relu(h)); the top up block produces at every step.
   float* r = relu_.data<float>();
-  for (int64_t k = 0; k < batch_ * C_; ++k) r[k] = std::max(cur[k], 0.0f);
-  step::affine_rows(batch_, num_outputs_, C_, r, C_, w_out_.data<float>(), b_out_.data<float>(), out_.data<float>());
-  clock_ = (t + 1) % cycles_;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = c0; o < c1; ++o) r[n * C_ + o] = std::max(cur[n * C_ + o], 0.0f);
+  team_.sync();
+  step::affine_block(N, o1 - o0, C_, r, C_, w_out_.data<float>() + o0 * C_, C_, b_out_.data<float>() + o0,
+                     out_.data<float>() + o0, num_outputs_, false);
+  team_.sync();
+  if (tid == 0) clock_ = (t + 1) % cycles_;
 }
 
 }  // namespace seqnet

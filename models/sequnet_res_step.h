@@ -27,12 +27,18 @@
 #include <vector>
 
 #include "models/sequnet_res.h"
+#include "models/step_kernels.h"
 
 namespace seqnet {
 
 class SequnetResStepper {
  public:
   explicit SequnetResStepper(SequnetRes& model);  // the model must outlive the stepper (save runs it)
+  // Not copyable (a copy would share the state buffers); movable.
+  SequnetResStepper(const SequnetResStepper&) = delete;
+  SequnetResStepper& operator=(const SequnetResStepper&) = delete;
+  SequnetResStepper(SequnetResStepper&&) = default;
+  SequnetResStepper& operator=(SequnetResStepper&&) = default;
 
   // x (N, num_inputs, T) f32 (T = input_size() for a planned model) → the normal-mode output;
   // fills every layer's window and the upsampling layers' next_output; clock := 1.
@@ -60,9 +66,13 @@ class SequnetResStepper {
     Tensor out, next;               // (N, C): this step's output; upsampling: cached next_output
   };
   void push(Layer& L, const float* x, const float* cond);  // window ← (x, cond), oldest drops out
-  void fire(Layer& L);                                     // out ← gated layer on its window
-  void fire_upsampling(Layer& L);                          // out ← even taps, next ← odd taps
-  void run_step();                                         // input window filled → out_
+  // Channels [c0, c1) of: out ← gated layer on its window; upsampling: out ← even taps,
+  // next ← odd taps.
+  void fire(Layer& L, int64_t c0, int64_t c1);
+  void fire_upsampling(Layer& L, int64_t c0, int64_t c1);
+  void push_input(const float* x, const int64_t* indices);  // dense column or one-hot indices
+  // One step as member `tid` of a team of `nt` threads → out_.
+  void run_step(int tid, int nt, const float* x, const int64_t* indices);
 
   SequnetRes* model_;
   int64_t C_ = 0, K_ = 0, n_ = 0, depth_ = 0, num_inputs_ = 0, num_outputs_ = 0, cycles_ = 1;
@@ -72,8 +82,10 @@ class SequnetResStepper {
   std::vector<Layer> layers_;
   std::map<std::string, size_t> index_;  // layer name → position in layers_
   Tensor w_in_, b_in_, in_window_;       // input conv (C, K·num_inputs), its window (N, K, num_inputs)
+  Tensor in_ids_;                        // (N, K) i64: the window's one-hot indices, −1 where not one-hot
+  bool all_one_hot_ = false;
   Tensor w_out_, b_out_, h0_, relu_, fg_, out_;
-  std::vector<const float*> shortcuts_;  // per down block: its skip value this step (or null)
+  step::StepTeam team_;  // threads: SEQNET_THREADS / set_num_threads at save
 };
 
 }  // namespace seqnet

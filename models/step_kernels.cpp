@@ -2,7 +2,12 @@
 #include "models/step_kernels.h"
 
 #include <cblas.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+#include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -29,6 +34,73 @@ void affine_rows(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx, 
   else  // Y (N, M) = X (N, Kd) · Wᵀ (Kd, M) + beta · Y
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(N), int(M), int(Kd), 1.0f, X, int(ldx), W, int(Kd), beta,
                 Y, int(M));
+}
+
+void affine_block(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx, const float* W, int64_t ldw,
+                  const float* bias, float* Y, int64_t ldy, bool accumulate) {
+  if (M <= 0) return;
+  if (bias) {
+    for (int64_t n = 0; n < N; ++n) {
+      float* y = Y + n * ldy;
+      if (accumulate)
+        for (int64_t o = 0; o < M; ++o) y[o] += bias[o];
+      else
+        std::memcpy(y, bias, size_t(M) * sizeof(float));
+    }
+  }
+  const float beta = (bias || accumulate) ? 1.0f : 0.0f;
+  if (Kd == 0) {
+    if (beta == 0.0f)
+      for (int64_t n = 0; n < N; ++n) std::memset(Y + n * ldy, 0, size_t(M) * sizeof(float));
+    return;
+  }
+  if (N == 1)
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, int(M), int(Kd), 1.0f, W, int(ldw), X, 1, beta, Y, 1);
+  else
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(N), int(M), int(Kd), 1.0f, X, int(ldx), W, int(ldw),
+                beta, Y, int(ldy));
+}
+
+void gated_range(int64_t N, int64_t C, int64_t o0, int64_t o1, const float* fg, const float* identity, int64_t ld_id,
+                 float* out) {
+  for (int64_t n = 0; n < N; ++n) {
+    const float* f = fg + n * 2 * C;
+    const float* g = f + C;
+    float* y = out + n * C;
+    for (int64_t o = o0; o < o1; ++o) y[o] = std::tanh(f[o]) * (1.0f / (1.0f + std::exp(-g[o])));
+    if (identity) {
+      const float* id = identity + n * ld_id;
+      for (int64_t o = o0; o < o1; ++o) y[o] += id[o];
+    }
+  }
+}
+
+std::pair<int64_t, int64_t> share(int64_t count, int tid, int n) {
+  if (n <= 1) return {0, count};
+  const int64_t per = count >= 8 * n ? (count / n + 7) / 8 * 8 : (count + n - 1) / n;
+  const int64_t b = std::min(count, per * tid), e = tid + 1 == n ? count : std::min(count, per * (tid + 1));
+  return {b, e};
+}
+
+bool StepTeam::in_parallel() { return omp_in_parallel() != 0; }
+int StepTeam::team_size_now() { return omp_get_num_threads(); }
+int StepTeam::team_rank_now() { return omp_get_thread_num(); }
+
+// Sense by generation count: the last member to arrive resets the count and opens the next
+// generation; the others spin (with a pause) until it does.
+void StepTeam::sync() {
+  if (size_ <= 1) return;
+  const int gen = generation_.load(std::memory_order_acquire);
+  if (arrived_.fetch_add(1, std::memory_order_acq_rel) == size_ - 1) {
+    arrived_.store(0, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
+  } else {
+    while (generation_.load(std::memory_order_acquire) == gen) {
+#if defined(__x86_64__)
+      _mm_pause();
+#endif
+    }
+  }
 }
 
 void gated_rows(int64_t N, int64_t C, const float* fg, const float* identity, int64_t ld_id, float* out) {

@@ -2,8 +2,15 @@
 // are made of. A step touches one column per layer, so everything is a matrix-vector product
 // (batch 1: cblas_sgemv) or a thin matrix product (batch N: cblas_sgemm) on weights packed once,
 // plus the gated activation. No allocation happens in here.
+//
+// Threads: a GEMV of a few hundred rows is too small for BLAS's own threading (waking the pool
+// costs more than the product), so a step runs as one team: every thread walks the same layers
+// and computes its own share of each layer's output rows (single-threaded BLAS on that block of
+// the weights), with a spinning barrier wherever a layer needs all of its input.
 #pragma once
+#include <atomic>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "core/tensor.h"
@@ -14,10 +21,62 @@ namespace seqnet::step {
 // `accumulate`: Y += X · Wᵀ (+ bias) instead.
 void affine_rows(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx, const float* W, const float* bias,
                  float* Y, bool accumulate = false);
+// The same on sub-blocks: W rows `ldw` apart, Y rows `ldy` apart (a block of a wider output).
+void affine_block(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx, const float* W, int64_t ldw,
+                  const float* bias, float* Y, int64_t ldy, bool accumulate);
 
 // out[n, o] = tanh(fg[n, o]) · sigmoid(fg[n, C + o]) + identity[n, o]   (fg: (N, 2C), filter rows first;
 // identity rows `ld_id` apart, null for none).
 void gated_rows(int64_t N, int64_t C, const float* fg, const float* identity, int64_t ld_id, float* out);
+// The same for the channels [o0, o1) only.
+void gated_range(int64_t N, int64_t C, int64_t o0, int64_t o1, const float* fg, const float* identity, int64_t ld_id,
+                 float* out);
+
+// Member `tid` of `n` gets [begin, end) of `count` rows (contiguous shares, multiples of 8 where possible).
+std::pair<int64_t, int64_t> share(int64_t count, int tid, int n);
+
+// A team of threads for one step. run(f) calls f(tid, size) on every member inside one OpenMP
+// parallel region (on the caller alone when size is 1 or when already inside a parallel region);
+// sync() is a spinning barrier among the members.
+class StepTeam {
+ public:
+  explicit StepTeam(int threads = 1) : wanted_(threads < 1 ? 1 : threads) {}
+  // Copies carry the thread count only (the barrier state belongs to a running step).
+  StepTeam(const StepTeam& o) : wanted_(o.wanted_) {}
+  StepTeam& operator=(const StepTeam& o) {
+    wanted_ = o.wanted_;
+    return *this;
+  }
+  void set_threads(int threads) { wanted_ = threads < 1 ? 1 : threads; }
+  int wanted() const { return wanted_; }
+  template <class F>
+  void run(F&& f);
+  void sync();
+
+ private:
+  static bool in_parallel();
+  static int team_size_now();  // omp_get_num_threads / omp_get_thread_num, kept out of the header
+  static int team_rank_now();
+  int wanted_ = 1, size_ = 1;
+  std::atomic<int> arrived_{0}, generation_{0};
+};
+
+template <class F>
+void StepTeam::run(F&& f) {
+  if (wanted_ == 1 || in_parallel()) {
+    size_ = 1;
+    f(0, 1);
+    return;
+  }
+  arrived_.store(0), generation_.store(0);
+  int size = 0;
+#pragma omp parallel num_threads(wanted_)
+  {
+#pragma omp single
+    size = size_ = team_size_now();
+    f(team_rank_now(), size);
+  }
+}
 
 // A conv weight W (C_out, C_in, K) as a GEMV matrix over a tap-major window: row o, column m·C_in + c
 // holds W[o, c, taps[m]]; written into rows [row0, row0 + C_out) of `dst` (row length taps.size()·C_in).

@@ -6,6 +6,7 @@
 
 #include "autograd/variable.h"
 #include "core/error.h"
+#include "core/runtime.h"
 #include "models/step_kernels.h"
 
 namespace seqnet {
@@ -74,12 +75,9 @@ Tensor WaveNetStepper::save(const Tensor& x) {
   const int64_t N = x.size(0);
   if (N != batch_) {  // (re)allocate every buffer for this batch size
     for (Layer& L : layers_) L.queue = step::f32_zeros({L.slots, N, R_});
-    x_ = step::f32_zeros({N, classes_});
     h_ = step::f32_zeros({N, R_});
-    taps_ = step::f32_zeros({N, K_ * R_});
     fg_ = step::f32_zeros({N, 2 * D_});
     z_ = step::f32_zeros({N, D_});
-    rs_ = step::f32_zeros({N, R_ + S_});
     skip_ = step::f32_zeros({N, S_});
     e1_ = step::f32_zeros({N, S_});
     out_ = step::f32_zeros({N, classes_});
@@ -100,6 +98,7 @@ Tensor WaveNetStepper::save(const Tensor& x) {
   // slots_i − 1 for every layer, i.e. pos_ ≡ −1.
   pos_ = -1;
   batch_ = N;
+  team_.set_threads(num_threads());
   return y.data();
 }
 
@@ -109,74 +108,86 @@ const Tensor& WaveNetStepper::step(const Tensor& x) {
   if (!(x.defined() && x.dim() == 2 && x.size(0) == batch_ && x.size(1) == classes_ && x.dtype() == DType::F32))
     fail(fmt::format("WaveNetStepper::step: expected a float32 column (N = {}, classes = {}), got {}", batch_, classes_,
                      x.defined() ? x.describe() : std::string("undefined")));
-  // h = start_conv(x)
   // A contiguous column is read in place (copying a Tensor copies its shape vectors).
   Tensor copy;
   if (!x.is_contiguous()) copy = x.contiguous();
   const float* src = copy.defined() ? copy.data<float>() : x.data<float>();
-  step::affine_rows(batch_, R_, classes_, src, classes_, w_start_.data<float>(), b_start_.data<float>(),
-                    h_.data<float>());
-  step_column();
+  ++pos_;
+  team_.run([&](int tid, int nt) { step_column(tid, nt, src, nullptr); });
   return out_;
 }
 
 const Tensor& WaveNetStepper::step_indices(const int64_t* indices) {
   check(ready(), "WaveNetStepper::step_indices: call save first");
-  // start_conv of a one-hot column is one weight column plus the bias: h[n, o] = W[o, idx_n] + b[o].
-  const float* w = w_start_.data<float>();
-  const float* b = b_start_.data<float>();
-  float* h = h_.data<float>();
-  for (int64_t n = 0; n < batch_; ++n) {
-    const int64_t idx = indices[n];
-    check(idx >= 0 && idx < classes_, "WaveNetStepper::step_indices: index {} of row {} outside [0, {})", idx, n,
-          classes_);
-    for (int64_t o = 0; o < R_; ++o) h[n * R_ + o] = w[o * classes_ + idx] + b[o];
-  }
-  step_column();
+  for (int64_t n = 0; n < batch_; ++n)
+    check(indices[n] >= 0 && indices[n] < classes_, "WaveNetStepper::step_indices: index {} of row {} outside [0, {})",
+          indices[n], n, classes_);
+  ++pos_;
+  team_.run([&](int tid, int nt) { step_column(tid, nt, nullptr, indices); });
   return out_;
 }
 
-void WaveNetStepper::step_column() {
-  const int64_t N = batch_;
+// Member `tid` of `nt` computes its share of every layer's output rows; sync() wherever a
+// product needs a whole vector. pos_ is the time index of the new sample (mod each ring length).
+void WaveNetStepper::step_column(int tid, int nt, const float* x, const int64_t* indices) {
+  const int64_t N = batch_, KR = K_ * R_;
+  const auto [r0, r1] = step::share(R_, tid, nt);
+  const auto [d0, d1] = step::share(D_, tid, nt);
+  const auto [s0, s1] = step::share(S_, tid, nt);
+  const auto [c0, c1] = step::share(classes_, tid, nt);
   float* h = h_.data<float>();
-  float* taps = taps_.data<float>();
   float* fg = fg_.data<float>();
   float* z = z_.data<float>();
-  float* rs = rs_.data<float>();
   float* skip = skip_.data<float>();
-  ++pos_;  // the time index of the new sample (mod each layer's ring length)
-  const size_t col_bytes = size_t(R_) * sizeof(float);
+
+  // h = start_conv(x); for a one-hot column that is one weight column plus the bias.
+  if (indices) {
+    const float* w = w_start_.data<float>();
+    const float* b = b_start_.data<float>();
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t o = r0; o < r1; ++o) h[n * R_ + o] = w[o * classes_ + indices[n]] + b[o];
+  } else {
+    step::affine_block(N, r1 - r0, classes_, x, classes_, w_start_.data<float>() + r0 * classes_, classes_,
+                       b_start_.data<float>() + r0, h + r0, R_, false);
+  }
   for (size_t i = 0; i < layers_.size(); ++i) {
     Layer& L = layers_[i];
     float* q = L.queue.data<float>();
-    const int64_t head = pos_ % L.slots;
-    std::memcpy(q + head * N * R_, h, size_t(N) * col_bytes);  // the oldest entry drops out
-    // Gather the K taps h(t − d(K−1−m)), m = 0..K−1, into rows (N, K·R).
+    const int64_t head = pos_ % L.slots;  // the oldest entry drops out
+    for (int64_t n = 0; n < N; ++n)
+      std::memcpy(q + (head * N + n) * R_ + r0, h + n * R_ + r0, size_t(r1 - r0) * sizeof(float));
+    team_.sync();
+    // [f; g] = Σ_m W_m · h(t − d(K−1−m)) + b, tap m read straight from its queue slot.
+    const float* w = L.w_fg.data<float>();
+    const float* b = L.b_fg.data<float>();
     for (int64_t m = 0; m < K_; ++m) {
       const int64_t slot = ((pos_ - L.dilation * (K_ - 1 - m)) % L.slots + L.slots) % L.slots;
-      for (int64_t n = 0; n < N; ++n) std::memcpy(taps + n * K_ * R_ + m * R_, q + (slot * N + n) * R_, col_bytes);
+      const float* xm = q + slot * N * R_;
+      for (int64_t row0 : {d0, D_ + d0})  // filter rows, then the matching gate rows
+        step::affine_block(N, d1 - d0, R_, xm, R_, w + row0 * KR + m * R_, KR, m == 0 ? b + row0 : nullptr, fg + row0,
+                           2 * D_, m > 0);
     }
-    step::affine_rows(N, 2 * D_, K_ * R_, taps, K_ * R_, L.w_fg.data<float>(), L.b_fg.data<float>(), fg);
-    step::gated_rows(N, D_, fg, nullptr, 0, z);
-    // [residual; skip] = W_rs z + b_rs; h += residual (identity = newest input); skip (+)= its part.
-    step::affine_rows(N, L.rs_rows, D_, z, D_, L.w_rs.data<float>(), L.b_rs.data<float>(), rs);
-    for (int64_t n = 0; n < N; ++n) {
-      const float* r = rs + n * L.rs_rows;
-      if (L.rs_skip_row0 > 0)
-        for (int64_t o = 0; o < R_; ++o) h[n * R_ + o] += r[o];
-      float* s = skip + n * S_;
-      const float* sr = r + L.rs_skip_row0;
-      if (i == 0) std::memcpy(s, sr, size_t(S_) * sizeof(float));
-      else
-        for (int64_t o = 0; o < S_; ++o) s[o] += sr[o];
-    }
+    step::gated_range(N, D_, d0, d1, fg, nullptr, 0, z);
+    team_.sync();
+    // h += W_r z + b_r (identity = the newest input); skip (+)= W_s z + b_s.
+    const float* wr = L.w_rs.data<float>();
+    const float* br = L.b_rs.data<float>();
+    if (L.rs_skip_row0 > 0) step::affine_block(N, r1 - r0, D_, z, D_, wr + r0 * D_, D_, br + r0, h + r0, R_, true);
+    const int64_t k0 = L.rs_skip_row0 + s0;
+    step::affine_block(N, s1 - s0, D_, z, D_, wr + k0 * D_, D_, br + k0, skip + s0, S_, i > 0);
   }
   // y = end_conv_2(relu(end_conv_1(relu(skip))))
   float* e1 = e1_.data<float>();
-  for (int64_t k = 0; k < N * S_; ++k) skip[k] = std::max(skip[k], 0.0f);
-  step::affine_rows(N, S_, S_, skip, S_, w_end1_.data<float>(), b_end1_.data<float>(), e1);
-  for (int64_t k = 0; k < N * S_; ++k) e1[k] = std::max(e1[k], 0.0f);
-  step::affine_rows(N, classes_, S_, e1, S_, w_end2_.data<float>(), b_end2_.data<float>(), out_.data<float>());
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = s0; o < s1; ++o) skip[n * S_ + o] = std::max(skip[n * S_ + o], 0.0f);
+  team_.sync();
+  step::affine_block(N, s1 - s0, S_, skip, S_, w_end1_.data<float>() + s0 * S_, S_, b_end1_.data<float>() + s0,
+                     e1 + s0, S_, false);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = s0; o < s1; ++o) e1[n * S_ + o] = std::max(e1[n * S_ + o], 0.0f);
+  team_.sync();
+  step::affine_block(N, c1 - c0, S_, e1, S_, w_end2_.data<float>() + c0 * S_, S_, b_end2_.data<float>() + c0,
+                     out_.data<float>() + c0, classes_, false);
 }
 
 }  // namespace seqnet

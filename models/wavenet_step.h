@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "models/step_kernels.h"
 #include "models/wavenet.h"
 
 namespace seqnet {
@@ -30,6 +31,11 @@ namespace seqnet {
 class WaveNetStepper {
  public:
   explicit WaveNetStepper(WaveNet& model);  // the model must outlive the stepper (save runs it)
+  // Not copyable (a copy would share the state buffers); movable.
+  WaveNetStepper(const WaveNetStepper&) = delete;
+  WaveNetStepper& operator=(const WaveNetStepper&) = delete;
+  WaveNetStepper(WaveNetStepper&&) = default;
+  WaveNetStepper& operator=(WaveNetStepper&&) = default;
 
   // x (N, classes, T ≥ receptive_field) f32 → the normal-mode output (N, classes, T − RF + 1);
   // the queues then hold the tails of every layer's input. Runs under no-grad.
@@ -52,13 +58,16 @@ class WaveNetStepper {
     int64_t rs_rows = 0, rs_skip_row0 = 0;
     Tensor queue;                     // (slots, N, R) ring; `pos` is the newest slot
   };
-  void step_column();  // runs the network on x_ (N, classes) → out_
+  // Runs the network for the new column (dense x (N, classes), or one-hot `indices`) → out_,
+  // as member `tid` of a team of `nt` threads.
+  void step_column(int tid, int nt, const float* x, const int64_t* indices);
 
   WaveNet* model_;
   int64_t classes_ = 0, R_ = 0, D_ = 0, S_ = 0, K_ = 0, batch_ = 0, pos_ = 0;
   std::vector<Layer> layers_;
   Tensor w_start_, b_start_, w_end1_, b_end1_, w_end2_, b_end2_;
-  Tensor x_, h_, taps_, fg_, z_, rs_, skip_, e1_, out_;  // per-step scratch (N, ·)
+  Tensor h_, fg_, z_, skip_, e1_, out_;  // per-step scratch (N, ·)
+  step::StepTeam team_;                 // threads: SEQNET_THREADS / set_num_threads at save
 };
 
 }  // namespace seqnet

@@ -19,6 +19,7 @@
 #include "autograd/variable.h"
 #include "core/allocator.h"
 #include "core/paths.h"
+#include "core/runtime.h"
 #include "core/safetensors.h"
 #include "models/registry.h"
 #include "models/sequnet_res_step.h"
@@ -330,6 +331,38 @@ TEST(GenerationSteps, StepIndicesEqualsOneHotStepAndSaveResetsTheClock) {
     const Tensor& yb = b.step(onehot_column(ids, s, 6));
     EXPECT_LT(max_abs_diff(ya, yb), 1e-6) << "step " << s;
   }
+}
+
+// A step runs as a team of threads that split every layer's rows; the result must not depend on it.
+TEST(GenerationSteps, ThreadTeamsGiveTheSameOutputs) {
+  const int threads_before = num_threads();
+  WaveNetConfig wc;
+  wc.layers = 3, wc.blocks = 2, wc.dilation_channels = 24, wc.residual_channels = 20, wc.skip_channels = 36;
+  wc.classes = 10, wc.output_length = 1, wc.kernel_size = 2, wc.bias = true;
+  SequnetResConfig sc;
+  sc.num_inputs = 10, sc.num_channels = 24, sc.num_levels = 4, sc.num_outputs = 10, sc.kernel_size = 3, sc.depth = 2;
+  sc.target_output_size = 1;
+  Generator g(11);
+  WaveNet wn(wc, g);
+  SequnetRes su(sc, g);
+  NoGradGuard no_grad;
+  const Tensor xw = Tensor::randn({3, 10, wn.receptive_field()}, DType::F32, g);
+  const Tensor xs = Tensor::randn({3, 10, su.input_size()}, DType::F32, g);
+  const Tensor cols = Tensor::randn({20, 3, 10}, DType::F32, g);
+  std::vector<Tensor> outs[2];
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    WaveNetStepper a(wn);
+    SequnetResStepper b(su);
+    a.save(xw);
+    b.save(xs);
+    for (int64_t s = 0; s < 20; ++s) {
+      outs[threads - 1].push_back(a.step(cols.select(0, s).contiguous()).clone());
+      outs[threads - 1].push_back(b.step(cols.select(0, s).contiguous()).clone());
+    }
+  }
+  set_num_threads(threads_before);
+  for (size_t i = 0; i < outs[0].size(); ++i) EXPECT_LT(max_abs_diff(outs[0][i], outs[1][i]), 1e-6) << i;
 }
 
 TEST(GenerationSteps, ClearErrors) {

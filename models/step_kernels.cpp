@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <thread>
 
 namespace seqnet::step {
 
@@ -77,9 +78,20 @@ void gated_range(int64_t N, int64_t C, int64_t o0, int64_t o1, const float* fg, 
 
 std::pair<int64_t, int64_t> share(int64_t count, int tid, int n) {
   if (n <= 1) return {0, count};
-  const int64_t per = count >= 8 * n ? (count / n + 7) / 8 * 8 : (count + n - 1) / n;
-  const int64_t b = std::min(count, per * tid), e = tid + 1 == n ? count : std::min(count, per * (tid + 1));
+  // Boundaries count·k / n rounded down to a multiple of 8 floats (whole vector registers) when
+  // the shares are big enough; the last member ends at count (C 180, 2 threads: 88 + 92 rows).
+  auto bound = [&](int64_t k) {
+    if (k >= n) return count;
+    const int64_t b = count * k / n;
+    return count >= 8 * n ? b / 8 * 8 : b;
+  };
+  const int64_t b = bound(tid), e = bound(tid + 1);
   return {b, e};
+}
+
+void StepTeam::set_threads(int threads) {
+  const int hw = int(std::thread::hardware_concurrency());
+  wanted_ = std::max(1, hw > 0 ? std::min(threads, hw) : threads);
 }
 
 bool StepTeam::in_parallel() { return omp_in_parallel() != 0; }

@@ -32,7 +32,8 @@ void gated_rows(int64_t N, int64_t C, const float* fg, const float* identity, in
 void gated_range(int64_t N, int64_t C, int64_t o0, int64_t o1, const float* fg, const float* identity, int64_t ld_id,
                  float* out);
 
-// Member `tid` of `n` gets [begin, end) of `count` rows (contiguous shares, multiples of 8 where possible).
+// Member `tid` of `n` gets [begin, end) of `count` rows (contiguous shares, multiples of 8 where possible;
+// the last member takes the rest).
 std::pair<int64_t, int64_t> share(int64_t count, int tid, int n);
 
 // A team of threads for one step. run(f) calls f(tid, size) on every member inside one OpenMP
@@ -40,14 +41,16 @@ std::pair<int64_t, int64_t> share(int64_t count, int tid, int n);
 // sync() is a spinning barrier among the members.
 class StepTeam {
  public:
-  explicit StepTeam(int threads = 1) : wanted_(threads < 1 ? 1 : threads) {}
+  explicit StepTeam(int threads = 1) { set_threads(threads); }
   // Copies carry the thread count only (the barrier state belongs to a running step).
   StepTeam(const StepTeam& o) : wanted_(o.wanted_) {}
   StepTeam& operator=(const StepTeam& o) {
     wanted_ = o.wanted_;
     return *this;
   }
-  void set_threads(int threads) { wanted_ = threads < 1 ? 1 : threads; }
+  // At least 1 and at most the hardware threads: members spin at barriers, so an oversubscribed
+  // team would wait for descheduled members.
+  void set_threads(int threads);
   int wanted() const { return wanted_; }
   template <class F>
   void run(F&& f);

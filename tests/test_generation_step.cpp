@@ -333,6 +333,26 @@ TEST(GenerationSteps, StepIndicesEqualsOneHotStepAndSaveResetsTheClock) {
   }
 }
 
+// Row shares of a thread team: disjoint, covering, ordered, and multiples of 8 when rows allow.
+TEST(GenerationSteps, RowSharesCoverEveryRowOnce) {
+  for (int64_t count : {1, 3, 10, 128, 180, 512}) {
+    for (int n : {1, 2, 3, 4}) {
+      int64_t next = 0;
+      for (int tid = 0; tid < n; ++tid) {
+        const auto [b, e] = step::share(count, tid, n);
+        EXPECT_EQ(b, next) << count << " rows, " << n << " threads, member " << tid;
+        EXPECT_LE(b, e);
+        if (count >= 8 * n && tid + 1 < n) {
+          EXPECT_EQ(e % 8, 0);
+        }
+        next = e;
+      }
+      EXPECT_EQ(next, count) << count << " rows, " << n << " threads";
+    }
+  }
+  EXPECT_EQ(step::share(180, 0, 2), (std::pair<int64_t, int64_t>{0, 88}));
+}
+
 // A step runs as a team of threads that split every layer's rows; the result must not depend on it.
 TEST(GenerationSteps, ThreadTeamsGiveTheSameOutputs) {
   const int threads_before = num_threads();

@@ -32,6 +32,7 @@ class WaveNet : public Module {
   const WaveNetConfig& config() const { return cfg_; }
   int64_t receptive_field() const;  // 1 + blocks·(K−1)(2^layers − 1)
   int64_t input_size() const { return receptive_field() + cfg_.output_length - 1; }
+  const std::string& prefix() const { return prefix_; }  // of every parameter key
 
  private:
   WaveNetConfig cfg_;

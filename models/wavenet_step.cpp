@@ -12,9 +12,10 @@
 namespace seqnet {
 
 namespace {
-const Tensor& param(const WaveNet& m, const std::string& key) { return m.params().get(key).data(); }
+// Parameters by their key without the model's prefix.
+const Tensor& param(const WaveNet& m, const std::string& key) { return m.params().get(m.prefix() + key).data(); }
 Tensor optional_param(const WaveNet& m, const std::string& key) {
-  return m.params().contains(key) ? m.params().get(key).data() : Tensor();
+  return m.params().contains(m.prefix() + key) ? m.params().get(m.prefix() + key).data() : Tensor();
 }
 }  // namespace
 

@@ -385,6 +385,33 @@ TEST(GenerationSteps, ThreadTeamsGiveTheSameOutputs) {
   for (size_t i = 0; i < outs[0].size(); ++i) EXPECT_LT(max_abs_diff(outs[0][i], outs[1][i]), 1e-6) << i;
 }
 
+// Models built with a key prefix (as inside task heads) step as well.
+TEST(GenerationSteps, PrefixedModels) {
+  WaveNetConfig wc;
+  wc.layers = 2, wc.blocks = 2, wc.dilation_channels = 4, wc.residual_channels = 3, wc.skip_channels = 5;
+  wc.classes = 6, wc.output_length = 1, wc.kernel_size = 2, wc.bias = true;
+  SequnetResConfig sc;
+  sc.num_inputs = 6, sc.num_channels = 4, sc.num_levels = 3, sc.num_outputs = 6, sc.kernel_size = 3;
+  sc.target_output_size = 1;
+  Generator g(12);
+  WaveNet wn(wc, g, "net.");
+  SequnetRes su(sc, g, "net.");
+  NoGradGuard no_grad;
+  Tensor xw = Tensor::randn({1, 6, wn.receptive_field() + 1}, DType::F32, g);
+  Tensor xs = Tensor::randn({1, 6, su.input_size() + su.cycles()}, DType::F32, g);
+  WaveNetStepper a(wn);
+  a.save(xw.narrow(2, 0, wn.receptive_field()).contiguous());
+  EXPECT_LT(max_abs_diff(a.step(xw.select(2, wn.receptive_field()).contiguous()),
+                         wn.forward(Variable(xw.narrow(2, 1, wn.receptive_field()).contiguous())).data().select(2, 0)),
+            1e-5);
+  SequnetResStepper b(su);
+  b.save(xs.narrow(2, 0, su.input_size()).contiguous());
+  Tensor y;
+  for (int64_t s = 0; s < su.cycles(); ++s) y = b.step(xs.select(2, su.input_size() + s).contiguous()).clone();
+  Tensor full = su.forward(Variable(xs.narrow(2, su.cycles(), su.input_size()).contiguous())).data();
+  EXPECT_LT(max_abs_diff(y, full.select(2, full.size(2) - 1)), 1e-5);
+}
+
 TEST(GenerationSteps, ClearErrors) {
   WaveNetConfig cfg;
   cfg.layers = 2, cfg.blocks = 1, cfg.dilation_channels = 3, cfg.residual_channels = 3, cfg.skip_channels = 3;

@@ -63,11 +63,12 @@ void affine_block(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx,
 }
 
 void gated_range(int64_t N, int64_t C, int64_t o0, int64_t o1, const float* fg, const float* identity, int64_t ld_id,
-                 float* out) {
+                 float* out, int64_t ld_out) {
+  if (ld_out == 0) ld_out = C;
   for (int64_t n = 0; n < N; ++n) {
     const float* f = fg + n * 2 * C;
     const float* g = f + C;
-    float* y = out + n * C;
+    float* y = out + n * ld_out;
     for (int64_t o = o0; o < o1; ++o) y[o] = std::tanh(f[o]) * (1.0f / (1.0f + std::exp(-g[o])));
     if (identity) {
       const float* id = identity + n * ld_id;

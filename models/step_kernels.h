@@ -28,9 +28,9 @@ void affine_block(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx,
 // out[n, o] = tanh(fg[n, o]) · sigmoid(fg[n, C + o]) + identity[n, o]   (fg: (N, 2C), filter rows first;
 // identity rows `ld_id` apart, null for none).
 void gated_rows(int64_t N, int64_t C, const float* fg, const float* identity, int64_t ld_id, float* out);
-// The same for the channels [o0, o1) only.
+// The same for the channels [o0, o1) only; out rows `ld_out` floats apart (0: C).
 void gated_range(int64_t N, int64_t C, int64_t o0, int64_t o1, const float* fg, const float* identity, int64_t ld_id,
-                 float* out);
+                 float* out, int64_t ld_out = 0);
 
 // Member `tid` of `n` gets [begin, end) of `count` rows (contiguous shares, multiples of 8 where possible;
 // the last member takes the rest).

@@ -37,21 +37,29 @@ WaveNetStepper::WaveNetStepper(WaveNet& model) : model_(&model) {
     step::pack_conv_taps(param(model, fmt::format("gate_convs.{}.weight", i)), all_taps, L.w_fg.data<float>(), D_);
     step::pack_bias(optional_param(model, fmt::format("filter_convs.{}.bias", i)), D_, L.b_fg.data<float>(), 0);
     step::pack_bias(optional_param(model, fmt::format("gate_convs.{}.bias", i)), D_, L.b_fg.data<float>(), D_);
-    // The last layer's residual output is never used: its packed matrix holds the skip conv only.
-    const bool last = i + 1 == n;
-    L.rs_skip_row0 = last ? 0 : R_;
-    L.rs_rows = L.rs_skip_row0 + S_;
-    L.w_rs = step::f32_zeros({L.rs_rows, D_});
-    L.b_rs = step::f32_zeros({L.rs_rows});
-    if (!last) {
-      step::pack_conv_taps(param(model, fmt::format("residual_convs.{}.weight", i)), {0}, L.w_rs.data<float>(), 0);
-      step::pack_bias(optional_param(model, fmt::format("residual_convs.{}.bias", i)), R_, L.b_rs.data<float>(), 0);
+    // The last layer's residual output is never used: no residual matrix for it.
+    if (i + 1 < n) {
+      L.w_res = step::f32_zeros({R_, D_});
+      L.b_res = step::f32_zeros({R_});
+      step::pack_conv_taps(param(model, fmt::format("residual_convs.{}.weight", i)), {0}, L.w_res.data<float>(), 0);
+      step::pack_bias(optional_param(model, fmt::format("residual_convs.{}.bias", i)), R_, L.b_res.data<float>(), 0);
     }
-    step::pack_conv_taps(param(model, fmt::format("skip_convs.{}.weight", i)), {0}, L.w_rs.data<float>(),
-                         L.rs_skip_row0);
-    step::pack_bias(optional_param(model, fmt::format("skip_convs.{}.bias", i)), S_, L.b_rs.data<float>(),
-                    L.rs_skip_row0);
   }
+  // W_skip (S, n·D): column block i = skip_convs.i.weight (S, D, 1); b_skip = Σ_i skip_convs.i.bias.
+  w_skip_ = step::f32_zeros({S_, n * D_});
+  b_skip_ = step::f32_zeros({S_});
+  std::vector<double> bias_sum(static_cast<size_t>(S_), 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    const std::vector<double> w = param(model, fmt::format("skip_convs.{}.weight", i)).to_vector<double>();
+    for (int64_t o = 0; o < S_; ++o)
+      for (int64_t c = 0; c < D_; ++c) w_skip_.data<float>()[o * n * D_ + i * D_ + c] = float(w[size_t(o * D_ + c)]);
+    const Tensor b = optional_param(model, fmt::format("skip_convs.{}.bias", i));
+    if (b.defined()) {
+      const std::vector<double> bv = b.to_vector<double>();
+      for (int64_t o = 0; o < S_; ++o) bias_sum[size_t(o)] += bv[size_t(o)];
+    }
+  }
+  for (int64_t o = 0; o < S_; ++o) b_skip_.data<float>()[o] = float(bias_sum[size_t(o)]);
   auto pack1x1 = [&](const std::string& name, int64_t c_out, int64_t c_in, Tensor& w, Tensor& b) {
     w = step::f32_zeros({c_out, c_in});
     b = step::f32_zeros({c_out});
@@ -78,7 +86,7 @@ Tensor WaveNetStepper::save(const Tensor& x) {
     for (Layer& L : layers_) L.queue = step::f32_zeros({L.slots, N, R_});
     h_ = step::f32_zeros({N, R_});
     fg_ = step::f32_zeros({N, 2 * D_});
-    z_ = step::f32_zeros({N, D_});
+    z_ = step::f32_zeros({N, int64_t(layers_.size()) * D_});
     skip_ = step::f32_zeros({N, S_});
     e1_ = step::f32_zeros({N, S_});
     out_ = step::f32_zeros({N, classes_});
@@ -131,7 +139,7 @@ const Tensor& WaveNetStepper::step_indices(const int64_t* indices) {
 // Member `tid` of `nt` computes its share of every layer's output rows; sync() wherever a
 // product needs a whole vector. pos_ is the time index of the new sample (mod each ring length).
 void WaveNetStepper::step_column(int tid, int nt, const float* x, const int64_t* indices) {
-  const int64_t N = batch_, KR = K_ * R_;
+  const int64_t N = batch_, KR = K_ * R_, LD = int64_t(layers_.size()) * D_;
   const auto [r0, r1] = step::share(R_, tid, nt);
   const auto [d0, d1] = step::share(D_, tid, nt);
   const auto [s0, s1] = step::share(S_, tid, nt);
@@ -168,15 +176,17 @@ void WaveNetStepper::step_column(int tid, int nt, const float* x, const int64_t*
         step::affine_block(N, d1 - d0, R_, xm, R_, w + row0 * KR + m * R_, KR, m == 0 ? b + row0 : nullptr, fg + row0,
                            2 * D_, m > 0);
     }
-    step::gated_range(N, D_, d0, d1, fg, nullptr, 0, z);
+    float* zi = z + int64_t(i) * D_;  // this layer's block of z_ (rows L·D apart)
+    step::gated_range(N, D_, d0, d1, fg, nullptr, 0, zi, LD);
     team_.sync();
-    // h += W_r z + b_r (identity = the newest input); skip (+)= W_s z + b_s.
-    const float* wr = L.w_rs.data<float>();
-    const float* br = L.b_rs.data<float>();
-    if (L.rs_skip_row0 > 0) step::affine_block(N, r1 - r0, D_, z, D_, wr + r0 * D_, D_, br + r0, h + r0, R_, true);
-    const int64_t k0 = L.rs_skip_row0 + s0;
-    step::affine_block(N, s1 - s0, D_, z, D_, wr + k0 * D_, D_, br + k0, skip + s0, S_, i > 0);
+    // h += W_r z + b_r (identity = the newest input).
+    if (L.w_res.defined())
+      step::affine_block(N, r1 - r0, D_, zi, LD, L.w_res.data<float>() + r0 * D_, D_, L.b_res.data<float>() + r0,
+                         h + r0, R_, true);
   }
+  // skip = W_skip · [z_0; …; z_L−1] + b_skip (every z_i is complete after the last layer's sync).
+  step::affine_block(N, s1 - s0, LD, z, LD, w_skip_.data<float>() + s0 * LD, LD, b_skip_.data<float>() + s0,
+                     skip + s0, S_, false);
   // y = end_conv_2(relu(end_conv_1(relu(skip))))
   float* e1 = e1_.data<float>();
   for (int64_t n = 0; n < N; ++n)

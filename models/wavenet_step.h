@@ -7,7 +7,8 @@
 //   h  = start_conv(x)                                      (N, R)
 //   for each layer i:  queue_i ← h (oldest drops out)
 //     z = tanh(W_f · [q(t−d(K−1)), …, q(t−d), q(t)] + b_f) ⊙ σ(W_g · […] + b_g)
-//     skip += W_s z + b_s;   h = W_r z + b_r + h           (identity = the newest queue entry)
+//     h = W_r z + b_r + h                                  (identity = the newest queue entry)
+//   skip = Σ_i W_s,i z_i + b_s,i                            (one GEMV over all layers' z)
 //   y  = end_conv_2(relu(end_conv_1(relu(skip))))           (N, classes)
 //
 // WaveNet has stride 1 everywhere, so each step output equals the last output of a full forward
@@ -54,8 +55,7 @@ class WaveNetStepper {
   struct Layer {
     int64_t dilation = 1, slots = 1;  // queue length d(K−1)+1
     Tensor w_fg, b_fg;                // (2D, K·R): filter rows then gate rows, tap-major columns
-    Tensor w_rs, b_rs;                // (R+S, D): residual rows then skip rows (last layer: skip only)
-    int64_t rs_rows = 0, rs_skip_row0 = 0;
+    Tensor w_res, b_res;              // (R, D), (R); undefined for the last layer (its output is unused)
     Tensor queue;                     // (slots, N, R) ring; `pos` is the newest slot
   };
   // Runs the network for the new column (dense x (N, classes), or one-hot `indices`) → out_,
@@ -66,7 +66,10 @@ class WaveNetStepper {
   int64_t classes_ = 0, R_ = 0, D_ = 0, S_ = 0, K_ = 0, batch_ = 0, pos_ = 0;
   std::vector<Layer> layers_;
   Tensor w_start_, b_start_, w_end1_, b_end1_, w_end2_, b_end2_;
-  Tensor h_, fg_, z_, skip_, e1_, out_;  // per-step scratch (N, ·)
+  // All skip convs side by side: skip = Σ_i W_s,i z_i + Σ_i b_s,i = W_skip · [z_0; …; z_L−1] + b_skip,
+  // one long GEMV at the end of the step (streams faster than L short ones).
+  Tensor w_skip_, b_skip_;  // (S, L·D), (S)
+  Tensor h_, fg_, z_, skip_, e1_, out_;  // per-step scratch (N, ·); z_ is (N, L·D), every layer's z
   step::StepTeam team_;                 // threads: SEQNET_THREADS / set_num_threads at save
 };
 

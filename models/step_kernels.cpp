@@ -100,7 +100,7 @@ int StepTeam::team_size_now() { return omp_get_num_threads(); }
 int StepTeam::team_rank_now() { return omp_get_thread_num(); }
 
 // Sense by generation count: the last member to arrive resets the count and opens the next
-// generation; the others spin (with a pause) until it does.
+// generation; the others wait until it does.
 void StepTeam::sync() {
   if (size_ <= 1) return;
   const int gen = generation_.load(std::memory_order_acquire);
@@ -108,10 +108,16 @@ void StepTeam::sync() {
     arrived_.store(0, std::memory_order_relaxed);
     generation_.fetch_add(1, std::memory_order_release);
   } else {
-    while (generation_.load(std::memory_order_acquire) == gen) {
+    // Spin briefly (a member is usually microseconds behind), then yield the core: on a busy
+    // machine the member we wait for may need it.
+    for (int spins = 0; generation_.load(std::memory_order_acquire) == gen; ++spins) {
+      if (spins < 4000) {
 #if defined(__x86_64__)
-      _mm_pause();
+        _mm_pause();
 #endif
+      } else {
+        std::this_thread::yield();
+      }
     }
   }
 }

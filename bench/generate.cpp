@@ -4,9 +4,10 @@
 // skip 512, 256 classes, K 2, bias (save input = receptive field 32 765); residual Seq-U-Net C 180,
 // 11 levels, depth 2, K 5, 256 in/out (save input = its planned input size for one output).
 // Per model and batch size: the save pass (normal forward filling the step buffers, one-hot
-// input) and then one-hot steps (step_indices). Reported: save seconds (median of --save-repeats
-// runs) and samples/s = batch · steps / seconds (median over --repeats runs of --steps steps;
-// the Seq-U-Net runs whole clock cycles so every phase counts equally). The official PyTorch step
+// input) and then one-hot steps (step_indices), on the calling thread (team 1: BLAS threads
+// inside each product) and as a team of num_threads() threads. Reported: save seconds (median of
+// --save-repeats runs) and samples/s = batch · steps / seconds (median over --repeats runs; 256
+// steps for WaveNet, one whole clock cycle (1024) for the Seq-U-Net so every phase counts). The official PyTorch step
 // modes do 58 (WaveNet) and 404 (Seq-U-Net) samples/s at batch 1 on 2 threads; target ≥ 10×.
 //
 //   build/bench/generate [--repeats N] [--save-repeats N] [--batches 1,16] [--only wavenet|sequnet] [--quick]
@@ -40,16 +41,17 @@ double median(std::vector<double> v) {
 struct Result {
   std::string model;
   int64_t batch = 0, save_len = 0, steps = 0;
+  int team = 1;  // threads splitting each step's rows (1: BLAS's own threading per product)
   double save_s = 0, samples_per_s = 0, best_samples_per_s = 0, official = 0;
 };
 
-// Save on random one-hot codes, then `repeats` timed runs of `steps` one-hot steps.
+// Save on random one-hot codes, then for each team size `repeats` timed runs of `steps` one-hot
+// steps (greedy feedback, as in generation).
 template <class Stepper>
-Result run(Stepper& gen, const std::string& name, int64_t classes, int64_t save_len, int64_t batch, int64_t steps,
-           int repeats, int save_repeats, double official, Generator& g) {
+std::vector<Result> run(Stepper& gen, const std::string& name, int64_t classes, int64_t save_len, int64_t batch,
+                        int64_t steps, int repeats, int save_repeats, const std::vector<int>& teams, double official,
+                        Generator& g) {
   NoGradGuard no_grad;
-  Result r;
-  r.model = name, r.batch = batch, r.save_len = save_len, r.steps = steps, r.official = official;
   const Tensor codes = Tensor::uniform({batch, save_len}, 0, double(classes), DType::F32, g).to(DType::I64);
   const Tensor x = one_hot_channels_first(codes, classes);
   std::vector<double> save_t;
@@ -58,27 +60,35 @@ Result run(Stepper& gen, const std::string& name, int64_t classes, int64_t save_
     gen.save(x);
     save_t.push_back(seconds_since(t0));
   }
-  r.save_s = median(save_t);
+  std::vector<Result> out;
   std::vector<int64_t> idx(static_cast<size_t>(batch));
   for (int64_t n = 0; n < batch; ++n) idx[size_t(n)] = (n * 37) % classes;
-  for (int i = 0; i < 8; ++i) gen.step_indices(idx.data());  // warm-up
-  std::vector<double> rate;
-  for (int rep = 0; rep < repeats; ++rep) {
-    auto t0 = std::chrono::steady_clock::now();
-    for (int64_t s = 0; s < steps; ++s) {
-      const Tensor& y = gen.step_indices(idx.data());
-      const float* l = y.data<float>();
-      for (int64_t n = 0; n < batch; ++n)  // greedy feedback, as in generation
-        idx[size_t(n)] = std::max_element(l + n * classes, l + (n + 1) * classes) - (l + n * classes);
+  for (int team : teams) {
+    gen.set_team_threads(team);
+    Result r;
+    r.model = name, r.batch = batch, r.save_len = save_len, r.steps = steps, r.official = official;
+    r.team = gen.team_threads();
+    r.save_s = median(save_t);
+    for (int i = 0; i < 8; ++i) gen.step_indices(idx.data());  // warm-up
+    std::vector<double> rate;
+    for (int rep = 0; rep < repeats; ++rep) {
+      auto t0 = std::chrono::steady_clock::now();
+      for (int64_t s = 0; s < steps; ++s) {
+        const Tensor& y = gen.step_indices(idx.data());
+        const float* l = y.data<float>();
+        for (int64_t n = 0; n < batch; ++n)
+          idx[size_t(n)] = std::max_element(l + n * classes, l + (n + 1) * classes) - (l + n * classes);
+      }
+      rate.push_back(double(batch * steps) / seconds_since(t0));
     }
-    rate.push_back(double(batch * steps) / seconds_since(t0));
+    r.samples_per_s = median(rate);
+    r.best_samples_per_s = *std::max_element(rate.begin(), rate.end());
+    fmt::print(stderr, "generate: {} batch {} team {}: save {:.2f} s ({} samples), {:.0f} samples/s (best {:.0f}; "
+               "official {} at batch 1)\n",
+               name, batch, r.team, r.save_s, save_len, r.samples_per_s, r.best_samples_per_s, official);
+    out.push_back(r);
   }
-  r.samples_per_s = median(rate);
-  r.best_samples_per_s = *std::max_element(rate.begin(), rate.end());
-  fmt::print(stderr,
-             "generate: {} batch {}: save {:.2f} s ({} samples), {:.0f} samples/s (best {:.0f}; official {} at batch 1)\n",
-             name, batch, r.save_s, save_len, r.samples_per_s, r.best_samples_per_s, official);
-  return r;
+  return out;
 }
 
 }  // namespace
@@ -105,6 +115,10 @@ int main(int argc, char** argv) {
   }
   if (quick) repeats = std::min(repeats, 3);
   init_runtime();
+  // Step modes: on the calling thread (BLAS threads inside each product), and as a team of
+  // num_threads() threads splitting every layer's rows.
+  std::vector<int> teams = {1};
+  if (num_threads() > 1) teams.push_back(num_threads());
   Generator g(2020);
   std::vector<Result> results;
 
@@ -116,8 +130,9 @@ int main(int argc, char** argv) {
     model.set_training(false);
     WaveNetStepper gen(model);
     for (int64_t b : batches)
-      results.push_back(run(gen, "wavenet", c.classes, model.receptive_field(), b, quick ? 64 : 256, repeats,
-                            save_repeats, 58, g));
+      for (const Result& r : run(gen, "wavenet", c.classes, model.receptive_field(), b, quick ? 64 : 256, repeats,
+                                 save_repeats, teams, 58, g))
+        results.push_back(r);
   }
   if (only.empty() || only == "sequnet") {
     SequnetResConfig c;
@@ -127,8 +142,9 @@ int main(int argc, char** argv) {
     model.set_training(false);
     SequnetResStepper gen(model);
     for (int64_t b : batches)
-      results.push_back(run(gen, "sequnet_res", c.num_inputs, model.input_size(), b, quick ? 256 : model.cycles(),
-                            repeats, save_repeats, 404, g));
+      for (const Result& r : run(gen, "sequnet_res", c.num_inputs, model.input_size(), b,
+                                 quick ? 256 : model.cycles(), repeats, save_repeats, teams, 404, g))
+        results.push_back(r);
   }
 
   const BlasInfo blas = blas_info();
@@ -137,11 +153,11 @@ int main(int argc, char** argv) {
              blas.library, num_threads(), repeats);
   for (size_t i = 0; i < results.size(); ++i) {
     const Result& r = results[i];
-    fmt::print("    {{\"model\": \"{}\", \"batch\": {}, \"save_samples\": {}, \"save_seconds\": {:.3f}, "
+    fmt::print("    {{\"model\": \"{}\", \"batch\": {}, \"team\": {}, \"save_samples\": {}, \"save_seconds\": {:.3f}, "
                "\"steps_per_repeat\": {}, \"samples_per_s\": {:.1f}, \"best_samples_per_s\": {:.1f}, "
                "\"official_batch1_samples_per_s\": {}, \"speedup_vs_official\": {:.2f}}}{}\n",
-               r.model, r.batch, r.save_len, r.save_s, r.steps, r.samples_per_s, r.best_samples_per_s, r.official,
-               r.samples_per_s / r.official, i + 1 < results.size() ? "," : "");
+               r.model, r.batch, r.team, r.save_len, r.save_s, r.steps, r.samples_per_s, r.best_samples_per_s,
+               r.official, r.samples_per_s / r.official, i + 1 < results.size() ? "," : "");
   }
   fmt::print("  ]\n}}\n");
   return 0;

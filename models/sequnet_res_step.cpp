@@ -7,7 +7,6 @@
 
 #include "autograd/variable.h"
 #include "core/error.h"
-#include "core/runtime.h"
 #include "models/step_kernels.h"
 
 namespace seqnet {
@@ -156,7 +155,6 @@ Tensor SequnetResStepper::save(const Tensor& x) {
     ids[r] = ones == 1 && others == 0 ? id : -1;
   }
   clock_ = 1;
-  team_.set_threads(num_threads());
   return y.data();
 }
 

@@ -6,7 +6,6 @@
 
 #include "autograd/variable.h"
 #include "core/error.h"
-#include "core/runtime.h"
 #include "models/step_kernels.h"
 
 namespace seqnet {
@@ -107,7 +106,6 @@ Tensor WaveNetStepper::save(const Tensor& x) {
   // slots_i − 1 for every layer, i.e. pos_ ≡ −1.
   pos_ = -1;
   batch_ = N;
-  team_.set_threads(num_threads());
   return y.data();
 }
 

@@ -19,7 +19,6 @@
 #include "autograd/variable.h"
 #include "core/allocator.h"
 #include "core/paths.h"
-#include "core/runtime.h"
 #include "core/safetensors.h"
 #include "models/registry.h"
 #include "models/sequnet_res_step.h"
@@ -355,7 +354,6 @@ TEST(GenerationSteps, RowSharesCoverEveryRowOnce) {
 
 // A step runs as a team of threads that split every layer's rows; the result must not depend on it.
 TEST(GenerationSteps, ThreadTeamsGiveTheSameOutputs) {
-  const int threads_before = num_threads();
   WaveNetConfig wc;
   wc.layers = 3, wc.blocks = 2, wc.dilation_channels = 24, wc.residual_channels = 20, wc.skip_channels = 36;
   wc.classes = 10, wc.output_length = 1, wc.kernel_size = 2, wc.bias = true;
@@ -371,9 +369,10 @@ TEST(GenerationSteps, ThreadTeamsGiveTheSameOutputs) {
   const Tensor cols = Tensor::randn({20, 3, 10}, DType::F32, g);
   std::vector<Tensor> outs[2];
   for (int threads : {1, 2}) {
-    set_num_threads(threads);
     WaveNetStepper a(wn);
     SequnetResStepper b(su);
+    a.set_team_threads(threads);
+    b.set_team_threads(threads);
     a.save(xw);
     b.save(xs);
     for (int64_t s = 0; s < 20; ++s) {
@@ -381,7 +380,6 @@ TEST(GenerationSteps, ThreadTeamsGiveTheSameOutputs) {
       outs[threads - 1].push_back(b.step(cols.select(0, s).contiguous()).clone());
     }
   }
-  set_num_threads(threads_before);
   for (size_t i = 0; i < outs[0].size(); ++i) EXPECT_LT(max_abs_diff(outs[0][i], outs[1][i]), 1e-6) << i;
 }
 

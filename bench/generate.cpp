@@ -4,8 +4,8 @@
 // skip 512, 256 classes, K 2, bias (save input = receptive field 32 765); residual Seq-U-Net C 180,
 // 11 levels, depth 2, K 5, 256 in/out (save input = its planned input size for one output).
 // Per model and batch size: the save pass (normal forward filling the step buffers, one-hot
-// input) and then one-hot steps (step_indices), on the calling thread (team 1: BLAS threads
-// inside each product) and as a team of num_threads() threads. Reported: save seconds (median of
+// input) and then one-hot steps (step_indices), on the calling thread (team 1, single-threaded
+// BLAS) and as a team of num_threads() threads. Reported: save seconds (median of
 // --save-repeats runs) and samples/s = batch · steps / seconds (median over --repeats runs; 256
 // steps for WaveNet, one whole clock cycle (1024) for the Seq-U-Net so every phase counts). The official PyTorch step
 // modes do 58 (WaveNet) and 404 (Seq-U-Net) samples/s at batch 1 on 2 threads; target ≥ 10×.
@@ -41,7 +41,7 @@ double median(std::vector<double> v) {
 struct Result {
   std::string model;
   int64_t batch = 0, save_len = 0, steps = 0;
-  int team = 1;  // threads splitting each step's rows (1: BLAS's own threading per product)
+  int team = 1;  // threads splitting each step's rows (1: the calling thread, single-threaded BLAS)
   double save_s = 0, samples_per_s = 0, best_samples_per_s = 0, official = 0;
 };
 
@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
   }
   if (quick) repeats = std::min(repeats, 3);
   init_runtime();
-  // Step modes: on the calling thread (BLAS threads inside each product), and as a team of
+  // Step modes: on the calling thread (single-threaded BLAS), and as a team of
   // num_threads() threads splitting every layer's rows.
   std::vector<int> teams = {1};
   if (num_threads() > 1) teams.push_back(num_threads());

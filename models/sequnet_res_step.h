@@ -49,7 +49,7 @@ class SequnetResStepper {
   const Tensor& step_indices(const int64_t* indices);
   void reset();  // forget the state (save is required again)
   // Threads that split every layer's rows inside a step (capped at the hardware threads). The
-  // default 1 runs a step on the calling thread, with BLAS's own threading inside each product.
+  // default 1 runs a step on the calling thread alone (single-threaded BLAS).
   // A team is faster on an otherwise idle machine (batch 1: ~1.7x for the audio WaveNet) but its
   // members wait for each other at every layer: on a machine busy with other work, keep 1.
   void set_team_threads(int threads) { team_.set_threads(threads); }

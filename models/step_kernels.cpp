@@ -95,6 +95,9 @@ void StepTeam::set_threads(int threads) {
   wanted_ = std::max(1, hw > 0 ? std::min(threads, hw) : threads);
 }
 
+SingleThreadedBlas::SingleThreadedBlas() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
+SingleThreadedBlas::~SingleThreadedBlas() { omp_set_num_threads(saved_); }
+
 bool StepTeam::in_parallel() { return omp_in_parallel() != 0; }
 int StepTeam::team_size_now() { return omp_get_num_threads(); }
 int StepTeam::team_rank_now() { return omp_get_thread_num(); }

@@ -38,9 +38,23 @@ void gated_range(int64_t N, int64_t C, int64_t o0, int64_t o1, const float* fg, 
 // the last member takes the rest).
 std::pair<int64_t, int64_t> share(int64_t count, int tid, int n);
 
+// While alive, BLAS calls from this thread run single-threaded: OpenBLAS (OpenMP build) follows
+// the caller's omp_get_max_threads(), which this sets to 1 and restores. Waking BLAS's thread
+// pool costs more than a GEMV of a few hundred rows, and much more on a busy machine.
+class SingleThreadedBlas {
+ public:
+  SingleThreadedBlas();
+  ~SingleThreadedBlas();
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+ private:
+  int saved_;
+};
+
 // A team of threads for one step. run(f) calls f(tid, size) on every member inside one OpenMP
-// parallel region (on the caller alone when size is 1 or when already inside a parallel region);
-// sync() is a spinning barrier among the members.
+// parallel region (on the caller alone, with single-threaded BLAS, when size is 1 or when already
+// inside a parallel region); sync() is a barrier among the members.
 class StepTeam {
  public:
   explicit StepTeam(int threads = 1) { set_threads(threads); }
@@ -70,6 +84,7 @@ template <class F>
 void StepTeam::run(F&& f) {
   if (wanted_ == 1 || in_parallel()) {
     size_ = 1;
+    SingleThreadedBlas solo;
     f(0, 1);
     return;
   }

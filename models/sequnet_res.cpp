@@ -2,8 +2,8 @@
 // (planning §4.2), normal (full-sequence) mode.
 //
 // The network is a list of gated residual layers, each described by a ResLayer (its key
-// prefix, cycle count, kind, input width). The descriptors are what a clocked step mode (§9.2)
-// walks as well; normal mode is `apply_layer` on whole sequences.
+// prefix, cycle count, kind, input width). The descriptors are what the clocked step mode
+// (§9.2, sequnet_res_step.cpp) walks as well; normal mode is `apply_layer` on whole sequences.
 #include "models/sequnet_res.h"
 
 #include "core/error.h"
@@ -16,51 +16,10 @@ namespace seqnet {
 
 namespace {
 
-enum class LayerKind { Plain, Decimate, Upsample };
-
-struct ResLayer {
-  std::string name;    // key prefix, e.g. "downsampling_blocks.0.convs.1." (model prefix included)
-  int64_t cycles = 1;  // fires every `cycles` input steps in step mode
-  LayerKind kind = LayerKind::Plain;
-  int64_t in_channels = 0;  // C, or 2C for up-block convs (x ++ conditioning)
-};
-
-// Names and order of the layers, exactly the official registration order:
-// down blocks (convs.j, downconv), up blocks (upconv, convs.j), bottlenecks.j.
-struct Layout {
-  std::vector<std::vector<ResLayer>> down_convs;  // [i][j]
-  std::vector<ResLayer> downconv;                 // [i]
-  std::vector<ResLayer> upconv;                   // [i]
-  std::vector<std::vector<ResLayer>> up_convs;    // [i][j]
-  std::vector<ResLayer> bottlenecks;              // [j]
-};
-
-Layout make_layout(const SequnetResConfig& cfg, const std::string& prefix) {
-  const int64_t n = cfg.num_levels - 1, D = cfg.depth, C = cfg.num_channels;
-  Layout L;
-  L.down_convs.resize(size_t(n));
-  L.up_convs.resize(size_t(n));
-  for (int64_t i = 0; i < n; ++i) {
-    const std::string p = fmt::format("{}downsampling_blocks.{}.", prefix, i);
-    for (int64_t j = 0; j < D; ++j)
-      L.down_convs[size_t(i)].push_back({fmt::format("{}convs.{}.", p, j), int64_t(1) << i, LayerKind::Plain, C});
-    L.downconv.push_back({p + "downconv.", int64_t(1) << (i + 1), LayerKind::Decimate, C});
-  }
-  for (int64_t i = 0; i < n; ++i) {
-    const std::string p = fmt::format("{}upsampling_blocks.{}.", prefix, i);
-    L.upconv.push_back({p + "upconv.", int64_t(1) << i, LayerKind::Upsample, C});
-    for (int64_t j = 0; j < D; ++j)
-      L.up_convs[size_t(i)].push_back({fmt::format("{}convs.{}.", p, j), int64_t(1) << i, LayerKind::Plain, 2 * C});
-  }
-  for (int64_t j = 0; j < D; ++j)
-    L.bottlenecks.push_back({fmt::format("{}bottlenecks.{}.", prefix, j), int64_t(1) << n, LayerKind::Plain, C});
-  return L;
-}
-
 void add_layer_params(ParameterSet& ps, const ResLayer& l, int64_t C, int64_t K, Generator& gen) {
   for (const char* part : {"filter", "gate"}) {
     const std::string name = l.name + part;
-    if (l.kind == LayerKind::Upsample) {
+    if (l.kind == ResLayerKind::Upsample) {
       // ConvTranspose1d(a, C, K, 2): weight (a, C, K); PyTorch's fan_in = weight dim 1 × K = C·K.
       ps.add(name + ".weight", default_uniform_init({l.in_channels, C, K}, C * K, gen));
       ps.add(name + ".bias", default_uniform_init({C}, C * K, gen));
@@ -88,17 +47,17 @@ Variable apply_layer(const ParameterSet& ps, const ResLayer& l, const Variable& 
   const Variable& bg = ps.get(l.name + "gate.bias");
   Variable r, identity;
   switch (l.kind) {
-    case LayerKind::Plain:
+    case ResLayerKind::Plain:
       check(T >= K, "SequnetRes: layer {} needs at least {} input steps, got {}", l.name, K, T);
       r = gated(conv1d(z, wf, bf), conv1d(z, wg, bg));
       identity = x;
       break;
-    case LayerKind::Decimate:
+    case ResLayerKind::Decimate:
       check(T >= K, "SequnetRes: layer {} needs at least {} input steps, got {}", l.name, K, T);
       r = gated(conv1d(z, wf, bf, 2), conv1d(z, wg, bg, 2));
       identity = decimate_causal(x);
       break;
-    case LayerKind::Upsample: {
+    case ResLayerKind::Upsample: {
       const int64_t front = K - 1 - pad_front, back = K - 1;
       check(pad_front >= 0 && pad_front <= K - 1, "SequnetRes: layer {}: pad_front {} outside [0, {}]", l.name,
             pad_front, K - 1);
@@ -116,6 +75,28 @@ Variable apply_layer(const ParameterSet& ps, const ResLayer& l, const Variable& 
 }
 
 }  // namespace
+
+ResLayout make_res_layout(const SequnetResConfig& cfg, const std::string& prefix) {
+  const int64_t n = cfg.num_levels - 1, D = cfg.depth, C = cfg.num_channels;
+  ResLayout L;
+  L.down_convs.resize(size_t(n));
+  L.up_convs.resize(size_t(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const std::string p = fmt::format("{}downsampling_blocks.{}.", prefix, i);
+    for (int64_t j = 0; j < D; ++j)
+      L.down_convs[size_t(i)].push_back({fmt::format("{}convs.{}.", p, j), int64_t(1) << i, ResLayerKind::Plain, C});
+    L.downconv.push_back({p + "downconv.", int64_t(1) << (i + 1), ResLayerKind::Decimate, C});
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    const std::string p = fmt::format("{}upsampling_blocks.{}.", prefix, i);
+    L.upconv.push_back({p + "upconv.", int64_t(1) << i, ResLayerKind::Upsample, C});
+    for (int64_t j = 0; j < D; ++j)
+      L.up_convs[size_t(i)].push_back({fmt::format("{}convs.{}.", p, j), int64_t(1) << i, ResLayerKind::Plain, 2 * C});
+  }
+  for (int64_t j = 0; j < D; ++j)
+    L.bottlenecks.push_back({fmt::format("{}bottlenecks.{}.", prefix, j), int64_t(1) << n, ResLayerKind::Plain, C});
+  return L;
+}
 
 SequnetRes::SequnetRes(SequnetResConfig cfg, Generator& gen, const std::string& prefix)
     : cfg_(std::move(cfg)), prefix_(prefix) {
@@ -139,7 +120,7 @@ SequnetRes::SequnetRes(SequnetResConfig cfg, Generator& gen, const std::string& 
   }
 
   const int64_t C = cfg_.num_channels, K = cfg_.kernel_size;
-  const Layout L = make_layout(cfg_, prefix_);
+  const ResLayout L = make_res_layout(cfg_, prefix_);
   for (size_t i = 0; i < L.downconv.size(); ++i) {
     for (const ResLayer& l : L.down_convs[i]) add_layer_params(params_, l, C, K, gen);
     add_layer_params(params_, L.downconv[i], C, K, gen);
@@ -179,7 +160,9 @@ std::string SequnetRes::describe() const {
       plan, params_.count());
 }
 
-Variable SequnetRes::forward(const Variable& x_in) {
+Variable SequnetRes::forward(const Variable& x_in) { return forward(x_in, LayerInputObserver()); }
+
+Variable SequnetRes::forward(const Variable& x_in, const LayerInputObserver& observe) {
   check(x_in.defined(), "SequnetRes: input is undefined");
   check(x_in.dim() == 3 && x_in.size(1) == cfg_.num_inputs && x_in.size(2) >= 1,
         "SequnetRes: expected input (N, {}, T) with T >= 1, got {} ({})", cfg_.num_inputs, shape_str(x_in.shape()),
@@ -205,26 +188,32 @@ Variable SequnetRes::forward(const Variable& x_in) {
     pad_front = std::move(plan.pad_front);
   }
 
-  const Layout L = make_layout(cfg_, prefix_);
+  const ResLayout L = make_res_layout(cfg_, prefix_);
   const size_t n = L.downconv.size();
   check(pad_front.size() == n, "SequnetRes: plan has {} pad_front entries for {} up blocks", pad_front.size(), n);
 
+  // Every gated layer goes through `layer`, which shows its inputs to the observer first.
+  auto layer = [&](const ResLayer& l, const Variable& in, const Variable& cond, int64_t pad) {
+    if (observe) observe(l.name, in.data(), cond.defined() ? cond.data() : Tensor());
+    return apply_layer(params_, l, in, cond, K, pad);
+  };
+  if (observe) observe(prefix_ + "input_conv.", x.data(), Tensor());
   Variable h = conv1d(x, w_in, params_.get(prefix_ + "input_conv.bias"));
   std::vector<Variable> shortcuts(n);
   for (size_t i = 0; i < n; ++i) {
-    for (const ResLayer& l : L.down_convs[i]) h = apply_layer(params_, l, h, Variable(), K, 0);
+    for (const ResLayer& l : L.down_convs[i]) h = layer(l, h, Variable(), 0);
     shortcuts[i] = h;
-    h = apply_layer(params_, L.downconv[i], h, Variable(), K, 0);
+    h = layer(L.downconv[i], h, Variable(), 0);
   }
-  for (const ResLayer& l : L.bottlenecks) h = apply_layer(params_, l, h, Variable(), K, 0);
+  for (const ResLayer& l : L.bottlenecks) h = layer(l, h, Variable(), 0);
   for (size_t i = n; i-- > 0;) {
-    Variable u = apply_layer(params_, L.upconv[i], h, Variable(), K, pad_front[i]);
+    Variable u = layer(L.upconv[i], h, Variable(), pad_front[i]);
     check(shortcuts[i].size(2) >= u.size(2),
           "SequnetRes: up block {}: shortcut ({} steps) shorter than the upsampled features ({} steps)", i,
           shortcuts[i].size(2), u.size(2));
     Variable g = crop(shortcuts[i], u.size(2));
     // The skip features are the residual stream; the upsampled ones condition the gated branch.
-    for (const ResLayer& l : L.up_convs[i]) g = apply_layer(params_, l, g, crop(u, g.size(2)), K, 0);
+    for (const ResLayer& l : L.up_convs[i]) g = layer(l, g, crop(u, g.size(2)), 0);
     h = g;
   }
   Variable y = conv1d(relu(h), params_.get(prefix_ + "output_conv.1.weight"),

@@ -7,8 +7,10 @@
 // With target_output_size the plan (input_size, output_size, pad_front) is fixed at
 // construction; without it every forward plans for the actual T, front-pads and returns the
 // last T outputs. Parameter keys in the official order (see MODELS.md §8).
-// Fast generation (clocked step mode, MODELS.md §9.2) will be added here by the generation work.
+// Fast generation (clocked step mode, MODELS.md §9.2) is models/sequnet_res_step.h; it walks
+// the same layer descriptors (ResLayout) and fills its buffers through forward's observer.
 #pragma once
+#include <functional>
 #include <optional>
 
 #include "models/module.h"
@@ -25,12 +27,40 @@ struct SequnetResConfig {
   int64_t depth = 1;
 };
 
+enum class ResLayerKind { Plain, Decimate, Upsample };
+
+// One gated residual layer: its key prefix, cycle count, kind and input width.
+struct ResLayer {
+  std::string name;    // key prefix, e.g. "downsampling_blocks.0.convs.1." (model prefix included)
+  int64_t cycles = 1;  // fires every `cycles` input steps in step mode
+  ResLayerKind kind = ResLayerKind::Plain;
+  int64_t in_channels = 0;  // C, or 2C for up-block convs (x ++ conditioning)
+};
+
+// Names and order of the layers, exactly the official registration order:
+// down blocks (convs.j, downconv), up blocks (upconv, convs.j), bottlenecks.j.
+struct ResLayout {
+  std::vector<std::vector<ResLayer>> down_convs;  // [i][j]
+  std::vector<ResLayer> downconv;                 // [i]
+  std::vector<ResLayer> upconv;                   // [i]
+  std::vector<std::vector<ResLayer>> up_convs;    // [i][j]
+  std::vector<ResLayer> bottlenecks;              // [j]
+};
+ResLayout make_res_layout(const SequnetResConfig& cfg, const std::string& prefix);
+
 class SequnetRes : public Module {
  public:
   explicit SequnetRes(SequnetResConfig cfg, Generator& gen = default_generator(), const std::string& prefix = "");
   // Fixed plan: (N, num_inputs, input_size()) → (N, num_outputs, output_size()).
   // No target: (N, num_inputs, T) → (N, num_outputs, T).
   Variable forward(const Variable& x) override;
+  // The same, calling observe(name, x, cond) in forward order with the input of the input conv
+  // (name "<prefix>input_conv.", after any front padding) and of every gated layer (its
+  // ResLayer::name; cond = the conditioning of up-block convs, else undefined): how the step
+  // mode (models/sequnet_res_step.h) fills its buffers during its "save" call.
+  using LayerInputObserver = std::function<void(const std::string& layer, const Tensor& x, const Tensor& cond)>;
+  Variable forward(const Variable& x, const LayerInputObserver& observe);
+  const std::string& prefix() const { return prefix_; }
   std::string describe() const override;
   const SequnetResConfig& config() const { return cfg_; }
   int64_t input_size() const;   // only with a target (Error otherwise)

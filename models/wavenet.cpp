@@ -41,7 +41,9 @@ int64_t WaveNet::receptive_field() const {
   return wavenet_receptive_field(cfg_.kernel_size, cfg_.layers, cfg_.blocks);
 }
 
-Variable WaveNet::forward(const Variable& x) {
+Variable WaveNet::forward(const Variable& x) { return forward(x, LayerInputObserver()); }
+
+Variable WaveNet::forward(const Variable& x, const LayerInputObserver& observe) {
   const WaveNetConfig& c = cfg_;
   const int64_t rf = receptive_field();
   check(x.defined(), "WaveNet: input is undefined");
@@ -66,6 +68,7 @@ Variable WaveNet::forward(const Variable& x) {
   const int64_t n = c.layers * c.blocks;
   for (int64_t i = 0; i < n; ++i) {
     const int64_t d = int64_t(1) << (i % c.layers);
+    if (observe) observe(i, h.data());
     const Variable z =
         gated(conv(h, fmt::format("filter_convs.{}", i), d), conv(h, fmt::format("gate_convs.{}", i), d));
     const Variable s = conv(z, fmt::format("skip_convs.{}", i));

@@ -7,6 +7,8 @@
 // skip_convs.*, start_conv.*, end_conv_1.*, end_conv_2.* (biases only when bias = true, except
 // the end convs which always have them).
 #pragma once
+#include <functional>
+
 #include "models/module.h"
 
 namespace seqnet {
@@ -22,10 +24,15 @@ class WaveNet : public Module {
  public:
   explicit WaveNet(WaveNetConfig cfg, Generator& gen = default_generator(), const std::string& prefix = "");
   Variable forward(const Variable& x) override;  // (N, classes, T) → (N, classes, T − RF + 1)
+  // The same, calling observe(i, h) with the input h (N, R, T_i) of every gated layer i in order:
+  // how the step mode (models/wavenet_step.h) fills its queues during its "save" call.
+  using LayerInputObserver = std::function<void(int64_t layer, const Tensor& h)>;
+  Variable forward(const Variable& x, const LayerInputObserver& observe);
   std::string describe() const override;
   const WaveNetConfig& config() const { return cfg_; }
   int64_t receptive_field() const;  // 1 + blocks·(K−1)(2^layers − 1)
   int64_t input_size() const { return receptive_field() + cfg_.output_length - 1; }
+  const std::string& prefix() const { return prefix_; }  // of every parameter key
 
  private:
   WaveNetConfig cfg_;

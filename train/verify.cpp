@@ -8,6 +8,8 @@
 #include "core/safetensors.h"
 #include "models/heads.h"
 #include "models/registry.h"
+#include "models/sequnet_res_step.h"
+#include "models/wavenet_step.h"
 #include "ops/loss.h"
 #include "ops/ops.h"
 
@@ -53,6 +55,59 @@ VerifyRow expect_zero(const std::string& name, const Tensor& ours) {
   return row;
 }
 
+// The step-mode reference files (refs/README.md, "Generation files"): save on one-hot(indices[:, :I]),
+// S teacher-forced steps, greedy generation of G steps from the same start. `Stepper` is
+// WaveNetStepper or SequnetResStepper.
+template <class Stepper>
+void check_generation(Stepper& gen, const SafetensorsFile& D, int64_t input_size, int64_t classes, double rtol,
+                      double atol, VerifyResult& r) {
+  const Tensor& indices = D.get("indices");
+  const Tensor& ref_steps = D.get("step_outputs");
+  const int64_t N = indices.size(0), S = ref_steps.size(0);
+  check(indices.dim() == 2 && indices.size(1) >= input_size + S,
+        "verify: {}: 'indices' {} is too short for input size {} and {} steps", D.path, indices.describe(), input_size,
+        S);
+  auto onehot = [&](int64_t begin, int64_t len) {  // (N, classes, len)
+    return one_hot_channels_first(indices.narrow(1, begin, len).contiguous(), classes);
+  };
+  NoGradGuard no_grad;
+  r.rows.push_back(compare("save_output", gen.save(onehot(0, input_size)), D.get("save_output"), rtol, atol));
+  Tensor steps = Tensor::zeros({S, N, classes});
+  for (int64_t s = 1; s <= S; ++s)
+    steps.select(0, s - 1).copy_(gen.step(onehot(input_size + s - 1, 1).squeeze(2).contiguous()));
+  r.rows.push_back(compare("step_outputs", steps, ref_steps, rtol, atol));
+  r.rows.push_back(compare("full_equivalent", steps, D.get("full_equivalent"), rtol, atol));
+
+  // Greedy: call 0 = save (its last column), then steps on the argmax of the previous call.
+  const Tensor& ref_logits = D.get("greedy_logits");
+  const int64_t G = ref_logits.size(0);
+  Tensor logits = Tensor::zeros({G, N, classes});
+  Tensor chosen = Tensor::zeros({N, G}, DType::I64);
+  Tensor y0 = gen.save(onehot(0, input_size));
+  logits.select(0, 0).copy_(y0.select(2, y0.size(2) - 1));
+  std::vector<int64_t> idx(static_cast<size_t>(N));
+  for (int64_t g = 0; g < G; ++g) {
+    const std::vector<float> l = logits.select(0, g).contiguous().to_vector<float>();
+    for (int64_t n = 0; n < N; ++n) {
+      idx[size_t(n)] = std::max_element(l.begin() + n * classes, l.begin() + (n + 1) * classes) -
+                       (l.begin() + n * classes);
+      chosen.data<int64_t>()[n * G + g] = idx[size_t(n)];
+    }
+    if (g + 1 < G) logits.select(0, g + 1).copy_(gen.step_indices(idx.data()));
+  }
+  r.rows.push_back(compare("greedy_logits", logits, ref_logits, rtol, atol));
+  VerifyRow ids;
+  ids.tensor = "greedy_indices";
+  const std::vector<int64_t> ours = chosen.to_vector<int64_t>(), ref = D.get("greedy_indices").to_vector<int64_t>();
+  int64_t differ = 0;
+  for (size_t i = 0; i < ours.size(); ++i) differ += (i >= ref.size() || ours[i] != ref[i]) ? 1 : 0;
+  ids.ok = ours.size() == ref.size() && differ == 0;
+  ids.max_abs = double(differ);
+  ids.worst = ids.ok ? 0.0 : 1e9;
+  ids.note = ids.ok ? "identical" : fmt::format("{} of {} indices differ", differ, ref.size());
+  r.rows.push_back(ids);
+}
+
 }  // namespace
 
 VerifyResult verify_reference(const std::string& params_path, const std::string& data_path, const VerifyOptions& o) {
@@ -74,16 +129,45 @@ VerifyResult verify_reference(const std::string& params_path, const std::string&
   if (built.kind == ModelKind::Generation) {
     r.not_applicable = true;
     r.model = built.name;
-    r.message = "generation reference: fast step modes are not implemented yet (see the generation issue); "
-                "nothing checked";
+    auto pf = P.metadata.find("params_file");
+    r.message = fmt::format("{} is a generation data file; pass the parameters first: seqnet verify {} {}",
+                            params_path, pf != P.metadata.end() ? pf->second : std::string("<params file>"),
+                            params_path);
     return r;
   }
   if (D.contains("step_outputs") || D.contains("save_output")) {
-    r.not_applicable = true;
-    r.model = built.model->describe();
-    r.message = fmt::format("{} holds step-mode (fast generation) references; the step modes are not implemented "
-                            "yet (see the generation issue); nothing checked",
-                            data_path);
+    // Fast generation references: the step modes run in float32 on raw buffers.
+    Module& model = *built.model;
+    model.params().load(P);
+    model.set_training(false);
+    r.model = model.describe();
+    if (opt.dtype != DType::F32) {
+      r.not_applicable = true;
+      r.message = "the step modes (fast generation) run in float32 only; use --dtype f32";
+      return r;
+    }
+    auto meta_int = [&](const char* key) {
+      auto it = D.metadata.find(key);
+      check(it != D.metadata.end(), "verify: {} has no '{}' in its __metadata__", data_path, key);
+      return std::stoll(it->second);
+    };
+    const int64_t input_size = meta_int("input_size");
+    if (auto* wn = dynamic_cast<WaveNet*>(&model)) {
+      WaveNetStepper gen(*wn);
+      check_generation(gen, D, input_size, wn->config().classes, opt.rtol, opt.atol, r);
+    } else if (auto* su = dynamic_cast<SequnetRes*>(&model)) {
+      check(su->cycles() == meta_int("cycles"), "verify: {} was made with {} cycles, the model has {}", data_path,
+            meta_int("cycles"), su->cycles());
+      SequnetResStepper gen(*su);
+      check_generation(gen, D, input_size, su->config().num_inputs, opt.rtol, opt.atol, r);
+    } else {
+      r.not_applicable = true;
+      r.message = fmt::format("{} holds step-mode references, but {} has no step mode (WaveNet and the residual "
+                              "Seq-U-Net have)",
+                              data_path, r.model);
+      return r;
+    }
+    r.passed = std::all_of(r.rows.begin(), r.rows.end(), [](const VerifyRow& row) { return row.ok; });
     return r;
   }
   Module& model = *built.model;

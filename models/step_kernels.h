@@ -1,0 +1,115 @@
+// models/step_kernels.h — the few raw-float kernels the step modes (wavenet_step, sequnet_res_step)
+// are made of. A step touches one column per layer, so everything is a matrix-vector product
+// (batch 1: cblas_sgemv) or a thin matrix product (batch N: cblas_sgemm) on weights packed once,
+// plus the gated activation. No allocation happens in here.
+//
+// Threads: a GEMV of a few hundred rows is too small for BLAS's own threading (waking the pool
+// costs more than the product), so a step can run as one team: every thread walks the same layers
+// and computes its own share of each layer's output rows (single-threaded BLAS on that block of
+// the weights), with a barrier wherever a layer needs all of its input. That pays on an idle
+// machine; on a busy one a member waits for a descheduled member at every barrier (measured with
+// load 7 on 2 cores: 32 instead of 1160 samples/s), so teams are opt-in (set_team_threads).
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace seqnet::step {
+
+// Y (N, M) = X (N, Kd) · Wᵀ + bias, W (M, Kd) row-major, X rows `ldx` floats apart, Y rows M apart.
+// `accumulate`: Y += X · Wᵀ (+ bias) instead.
+void affine_rows(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx, const float* W, const float* bias,
+                 float* Y, bool accumulate = false);
+// The same on sub-blocks: W rows `ldw` apart, Y rows `ldy` apart (a block of a wider output).
+void affine_block(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx, const float* W, int64_t ldw,
+                  const float* bias, float* Y, int64_t ldy, bool accumulate);
+
+// out[n, o] = tanh(fg[n, o]) · sigmoid(fg[n, C + o]) + identity[n, o]   (fg: (N, 2C), filter rows first;
+// identity rows `ld_id` apart, null for none).
+void gated_rows(int64_t N, int64_t C, const float* fg, const float* identity, int64_t ld_id, float* out);
+// The same for the channels [o0, o1) only; out rows `ld_out` floats apart (0: C).
+void gated_range(int64_t N, int64_t C, int64_t o0, int64_t o1, const float* fg, const float* identity, int64_t ld_id,
+                 float* out, int64_t ld_out = 0);
+
+// Member `tid` of `n` gets [begin, end) of `count` rows (contiguous shares, multiples of 8 where possible;
+// the last member takes the rest).
+std::pair<int64_t, int64_t> share(int64_t count, int tid, int n);
+
+// While alive, BLAS calls from this thread run single-threaded: OpenBLAS (OpenMP build) follows
+// the caller's omp_get_max_threads(), which this sets to 1 and restores. Waking BLAS's thread
+// pool costs more than a GEMV of a few hundred rows, and much more on a busy machine.
+class SingleThreadedBlas {
+ public:
+  SingleThreadedBlas();
+  ~SingleThreadedBlas();
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+ private:
+  int saved_;
+};
+
+// A team of threads for one step. run(f) calls f(tid, size) on every member inside one OpenMP
+// parallel region (on the caller alone, with single-threaded BLAS, when size is 1 or when already
+// inside a parallel region); sync() is a barrier among the members.
+class StepTeam {
+ public:
+  explicit StepTeam(int threads = 1) { set_threads(threads); }
+  // Copies carry the thread count only (the barrier state belongs to a running step).
+  StepTeam(const StepTeam& o) : wanted_(o.wanted_) {}
+  StepTeam& operator=(const StepTeam& o) {
+    wanted_ = o.wanted_;
+    return *this;
+  }
+  // At least 1 and at most the hardware threads: members spin at barriers, so an oversubscribed
+  // team would wait for descheduled members.
+  void set_threads(int threads);
+  int wanted() const { return wanted_; }
+  template <class F>
+  void run(F&& f);
+  void sync();
+
+ private:
+  static bool in_parallel();
+  static int team_size_now();  // omp_get_num_threads / omp_get_thread_num, kept out of the header
+  static int team_rank_now();
+  int wanted_ = 1, size_ = 1;
+  std::atomic<int> arrived_{0}, generation_{0};
+};
+
+template <class F>
+void StepTeam::run(F&& f) {
+  if (wanted_ == 1 || in_parallel()) {
+    size_ = 1;
+    SingleThreadedBlas solo;
+    f(0, 1);
+    return;
+  }
+  arrived_.store(0), generation_.store(0);
+  int size = 0;
+#pragma omp parallel num_threads(wanted_)
+  {
+#pragma omp single
+    size = size_ = team_size_now();
+    f(team_rank_now(), size);
+  }
+}
+
+// A conv weight W (C_out, C_in, K) as a GEMV matrix over a tap-major window: row o, column m·C_in + c
+// holds W[o, c, taps[m]]; written into rows [row0, row0 + C_out) of `dst` (row length taps.size()·C_in).
+// f32 or f64 weights; the result is float.
+void pack_conv_taps(const Tensor& W, const std::vector<int64_t>& taps, float* dst, int64_t row0);
+// The same for a ConvTranspose1d weight W (C_in, C_out, K) (note the order).
+void pack_transposed_taps(const Tensor& W, const std::vector<int64_t>& taps, float* dst, int64_t row0);
+
+// Copies bias b (C_out) into dst[row0 ..]; zeros if b is undefined.
+void pack_bias(const Tensor& b, int64_t C_out, float* dst, int64_t row0);
+
+// A float32 tensor of `shape` from the seqnet allocator (buffers of the steppers, so the
+// allocator's counters see them).
+Tensor f32_zeros(const Shape& shape);
+
+}  // namespace seqnet::step

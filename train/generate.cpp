@@ -6,10 +6,13 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "core/error.h"
 #include "models/heads.h"
+#include "models/sequnet_res_step.h"
+#include "models/wavenet_step.h"
 #include "ops/ops.h"
 #include "train/audio_data.h"
 #include "train/checkpoint.h"
@@ -86,23 +89,58 @@ GenerateResult generate_audio(const GenerateOptions& opt, AudioModel& model, Gen
   // history per stream: silence, then the prime, then what we generate
   std::vector<std::vector<int64_t>> hist(size_t(B), std::vector<int64_t>(size_t(input_size), kMulawSilence));
   for (auto& h : hist) h.insert(h.end(), prime.begin(), prime.end());
-  Meter meter{opt.verbosity, N};
   NoGradGuard ng;
-  Tensor window = Tensor::empty({B, input_size}, DType::I64);
-  for (int64_t s = 0; s < N; ++s) {
-    int64_t* w = window.data<int64_t>();
-    for (int64_t b = 0; b < B; ++b)
-      std::copy(hist[size_t(b)].end() - input_size, hist[size_t(b)].end(), w + b * input_size);
-    Tensor logits = model.forward(Variable(window)).data().contiguous().to(DType::F32);  // (B, 256, O)
-    const int64_t C = logits.size(1), O = logits.size(2);
-    const float* l = logits.data<float>();
-    for (int64_t b = 0; b < B; ++b)
-      hist[size_t(b)].push_back(sample_categorical(l + b * C * O + (O - 1), C, O, opt.temperature, g));
-    meter.update(s + 1);
-  }
   GenerateResult r;
-  r.seconds = meter.finish();
-  r.path = "slow";
+  auto* wavenet = dynamic_cast<WaveNet*>(&bb);
+  auto* sequnet = dynamic_cast<SequnetRes*>(&bb);
+  if (!opt.slow) {
+    // Fast path (MODELS.md §9, docs/generation.md): one save pass over the newest input_size
+    // samples, then one step per sample that touches each layer once.
+    Tensor window = Tensor::empty({B, input_size}, DType::I64);
+    for (int64_t b = 0; b < B; ++b)
+      std::copy(hist[size_t(b)].end() - input_size, hist[size_t(b)].end(), window.data<int64_t>() + b * input_size);
+    const Tensor onehot = one_hot_channels_first(window, model.classes(), DType::F32);
+    std::optional<WaveNetStepper> ws;
+    std::optional<SequnetResStepper> ss;
+    Tensor saved;
+    const auto t_save = Clock::now();
+    if (wavenet) ws.emplace(*wavenet), saved = ws->save(onehot);
+    else ss.emplace(*sequnet), saved = ss->save(onehot);
+    saved = saved.contiguous();
+    const double save_s = std::chrono::duration<double>(Clock::now() - t_save).count();
+    if (opt.verbosity >= 1) fmt::print("fast path: save pass over {} samples in {:.2f} s\n", input_size, save_s);
+    Meter meter{opt.verbosity, N};
+    const int64_t C = saved.size(1), O = saved.size(2);
+    std::vector<int64_t> ids(static_cast<size_t>(B));
+    const float* l = saved.data<float>();
+    for (int64_t b = 0; b < B; ++b) ids[size_t(b)] = sample_categorical(l + b * C * O + (O - 1), C, O, opt.temperature, g);
+    for (int64_t s = 0; s < N; ++s) {
+      for (int64_t b = 0; b < B; ++b) hist[size_t(b)].push_back(ids[size_t(b)]);
+      meter.update(s + 1);
+      if (s + 1 == N) break;
+      const Tensor& y = ws ? ws->step_indices(ids.data()) : ss->step_indices(ids.data());  // (B, C)
+      const float* yp = y.data<float>();
+      for (int64_t b = 0; b < B; ++b) ids[size_t(b)] = sample_categorical(yp + b * C, C, 1, opt.temperature, g);
+    }
+    r.seconds = meter.finish();
+    r.path = "fast";
+  } else {
+    Meter meter{opt.verbosity, N};
+    Tensor window = Tensor::empty({B, input_size}, DType::I64);
+    for (int64_t s = 0; s < N; ++s) {
+      int64_t* w = window.data<int64_t>();
+      for (int64_t b = 0; b < B; ++b)
+        std::copy(hist[size_t(b)].end() - input_size, hist[size_t(b)].end(), w + b * input_size);
+      Tensor logits = model.forward(Variable(window)).data().contiguous().to(DType::F32);  // (B, 256, O)
+      const int64_t C = logits.size(1), O = logits.size(2);
+      const float* l = logits.data<float>();
+      for (int64_t b = 0; b < B; ++b)
+        hist[size_t(b)].push_back(sample_categorical(l + b * C * O + (O - 1), C, O, opt.temperature, g));
+      meter.update(s + 1);
+    }
+    r.seconds = meter.finish();
+    r.path = "slow";
+  }
   for (int64_t b = 0; b < B; ++b) {
     std::vector<float> x;
     for (auto it = hist[size_t(b)].end() - N; it != hist[size_t(b)].end(); ++it) x.push_back(mulaw_decode(*it));

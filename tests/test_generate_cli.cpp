@@ -13,6 +13,7 @@
 #include "train/generate.h"
 #include "train/midi.h"
 #include "train/trainer.h"
+#include "test_util.h"
 
 using namespace seqnet;
 using ::testing::HasSubstr;
@@ -179,14 +180,7 @@ TEST(Generate, BadInputIsRefusedClearly) {
   ao.nhid = 8, ao.levels = 2, ao.depth = 1, ao.output_size = 1;
   const std::string audio = make_checkpoint("audio", "wavenet", ao);
   const std::string wav = (tmp_dir() / "stereo.wav").string();
-  {
-    std::ofstream f(wav, std::ios::binary);
-    auto u32 = [&](uint32_t v) { f.write(reinterpret_cast<const char*>(&v), 4); };
-    auto u16 = [&](uint16_t v) { f.write(reinterpret_cast<const char*>(&v), 2); };
-    f.write("RIFF", 4), u32(36 + 40), f.write("WAVE", 4), f.write("fmt ", 4), u32(16), u16(1), u16(2);
-    u32(8000), u32(8000 * 4), u16(4), u16(16), f.write("data", 4), u32(40);
-    for (int i = 0; i < 20; ++i) u16(0);
-  }
+  seqnet::testing::write_silent_wav(wav, 8000, 2, 10);
   GenerateOptions a = opts(audio, "a.wav", 5);
   a.prime = wav;
   EXPECT_THAT([&] { run_generate(a); }, ::testing::ThrowsMessage<Error>(HasSubstr("8000")));

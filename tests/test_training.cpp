@@ -22,6 +22,7 @@
 #include "train/synthetic_data.h"
 #include "train/task.h"
 #include "train/trainer.h"
+#include "test_util.h"
 
 using namespace seqnet;
 using ::testing::HasSubstr;
@@ -560,17 +561,8 @@ TEST(BadInput, AudioOfTheWrongRate) {
   TempDir dir("badwav");
   fs::create_directories(dir.path / "audio" / "train");
   fs::create_directories(dir.path / "audio" / "test");
-  // a 44.1 kHz stereo WAV header + data, written by hand
   const std::string path = (dir.path / "audio" / "train" / "x.wav").string();
-  {
-    std::ofstream f(path, std::ios::binary);
-    auto u32 = [&](uint32_t v) { f.write(reinterpret_cast<const char*>(&v), 4); };
-    auto u16 = [&](uint16_t v) { f.write(reinterpret_cast<const char*>(&v), 2); };
-    const uint32_t n = 400;
-    f.write("RIFF", 4), u32(36 + n * 4), f.write("WAVE", 4), f.write("fmt ", 4), u32(16), u16(1), u16(2);
-    u32(44100), u32(44100 * 4), u16(4), u16(16), f.write("data", 4), u32(n * 4);
-    for (uint32_t i = 0; i < n * 2; ++i) u16(0);
-  }
+  seqnet::testing::write_silent_wav(path, 44100, 2, 400);
   TrainConfig c = TrainConfig::defaults("audio", "wavenet");
   c.data_dir = dir.str();
   expect_task_error(c, "44100");
@@ -579,10 +571,10 @@ TEST(BadInput, AudioOfTheWrongRate) {
 TEST(BadInput, CommandLineErrorsExitNonZero) {
   auto run = [](std::vector<const char*> args) {
     args.insert(args.begin(), "seqnet");
-    testing::internal::CaptureStderr();
-    testing::internal::CaptureStdout();
+    ::testing::internal::CaptureStderr();
+    ::testing::internal::CaptureStdout();
     const int rc = run_cli(int(args.size()), args.data());
-    const std::string err = testing::internal::GetCapturedStderr() + testing::internal::GetCapturedStdout();
+    const std::string err = ::testing::internal::GetCapturedStderr() + ::testing::internal::GetCapturedStdout();
     return std::make_pair(rc, err);
   };
   auto [rc1, e1] = run({"train", "--task", "copy", "--model", "tcn", "--no-such-flag"});
@@ -615,9 +607,9 @@ TEST(BadInput, ResumeRefusesToChangeTheExperiment) {
   run_training(c, quiet());
   const std::string d = dir.str();
   std::vector<const char*> args{"seqnet", "train", "--resume", d.c_str(), "--lr", "0.5"};
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   const int rc = run_cli(int(args.size()), args.data());
-  const std::string err = testing::internal::GetCapturedStderr();
+  const std::string err = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(rc, 1);
   EXPECT_THAT(err, HasSubstr("--lr cannot change"));
 }

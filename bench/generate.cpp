@@ -9,6 +9,8 @@
 // --save-repeats runs) and samples/s = batch · steps / seconds (median over --repeats runs; 256
 // steps for WaveNet, one whole clock cycle (1024) for the Seq-U-Net so every phase counts). The official PyTorch step
 // modes do 58 (WaveNet) and 404 (Seq-U-Net) samples/s at batch 1 on 2 threads; target ≥ 10×.
+// The slow path (seqnet generate --slow) costs one full forward of the save length per sample,
+// so slow_samples_per_s = batch / save_seconds and fast_over_slow is the step mode's gain.
 //
 //   build/bench/generate [--repeats N] [--save-repeats N] [--batches 1,16] [--only wavenet|sequnet] [--quick]
 #include <fmt/format.h>
@@ -155,9 +157,11 @@ int main(int argc, char** argv) {
     const Result& r = results[i];
     fmt::print("    {{\"model\": \"{}\", \"batch\": {}, \"team\": {}, \"save_samples\": {}, \"save_seconds\": {:.3f}, "
                "\"steps_per_repeat\": {}, \"samples_per_s\": {:.1f}, \"best_samples_per_s\": {:.1f}, "
+               "\"slow_samples_per_s\": {:.3f}, \"fast_over_slow\": {:.0f}, "
                "\"official_batch1_samples_per_s\": {}, \"speedup_vs_official\": {:.2f}}}{}\n",
                r.model, r.batch, r.team, r.save_len, r.save_s, r.steps, r.samples_per_s, r.best_samples_per_s,
-               r.official, r.samples_per_s / r.official, i + 1 < results.size() ? "," : "");
+               double(r.batch) / r.save_s, r.samples_per_s * r.save_s / double(r.batch), r.official,
+               r.samples_per_s / r.official, i + 1 < results.size() ? "," : "");
   }
   fmt::print("  ]\n}}\n");
   return 0;

@@ -16,25 +16,7 @@ namespace seqnet::step {
 
 void affine_rows(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx, const float* W, const float* bias,
                  float* Y, bool accumulate) {
-  if (bias) {
-    for (int64_t n = 0; n < N; ++n) {
-      float* y = Y + n * M;
-      if (accumulate)
-        for (int64_t o = 0; o < M; ++o) y[o] += bias[o];
-      else
-        std::memcpy(y, bias, size_t(M) * sizeof(float));
-    }
-  }
-  const float beta = (bias || accumulate) ? 1.0f : 0.0f;
-  if (Kd == 0) {
-    if (beta == 0.0f) std::memset(Y, 0, size_t(N * M) * sizeof(float));
-    return;
-  }
-  if (N == 1)  // y (M) = W (M, Kd) · x (Kd) + beta · y
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, int(M), int(Kd), 1.0f, W, int(Kd), X, 1, beta, Y, 1);
-  else  // Y (N, M) = X (N, Kd) · Wᵀ (Kd, M) + beta · Y
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(N), int(M), int(Kd), 1.0f, X, int(ldx), W, int(Kd), beta,
-                Y, int(M));
+  affine_block(N, M, Kd, X, ldx, W, /*ldw=*/Kd, bias, Y, /*ldy=*/M, accumulate);
 }
 
 void affine_block(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx, const float* W, int64_t ldw,

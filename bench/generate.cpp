@@ -45,6 +45,8 @@ struct Result {
   int64_t batch = 0, save_len = 0, steps = 0;
   int team = 1;  // threads splitting each step's rows (1: the calling thread, single-threaded BLAS)
   double save_s = 0, samples_per_s = 0, best_samples_per_s = 0, official = 0;
+  std::string weights;         // f32 / f16
+  double step_weight_mb = 0;  // weights one step reads (cycle average for the Seq-U-Net)
 };
 
 // Save on random one-hot codes, then for each team size `repeats` timed runs of `steps` one-hot
@@ -69,6 +71,7 @@ std::vector<Result> run(Stepper& gen, const std::string& name, int64_t classes, 
     gen.set_team_threads(team);
     Result r;
     r.model = name, r.batch = batch, r.save_len = save_len, r.steps = steps, r.official = official;
+    r.weights = step::weights_name(gen.weights()), r.step_weight_mb = double(gen.step_weight_bytes()) / 1e6;
     r.team = gen.team_threads();
     r.save_s = median(save_t);
     for (int i = 0; i < 8; ++i) gen.step_indices(idx.data());  // warm-up
@@ -85,9 +88,10 @@ std::vector<Result> run(Stepper& gen, const std::string& name, int64_t classes, 
     }
     r.samples_per_s = median(rate);
     r.best_samples_per_s = *std::max_element(rate.begin(), rate.end());
-    fmt::print(stderr, "generate: {} batch {} team {}: save {:.2f} s ({} samples), {:.0f} samples/s (best {:.0f}; "
-               "official {} at batch 1)\n",
-               name, batch, r.team, r.save_s, save_len, r.samples_per_s, r.best_samples_per_s, official);
+    fmt::print(stderr, "generate: {} {} batch {} team {}: save {:.2f} s ({} samples), {:.0f} samples/s (best {:.0f}; "
+               "official {} at batch 1), weights {:.1f} MB/step\n",
+               name, r.weights, batch, r.team, r.save_s, save_len, r.samples_per_s, r.best_samples_per_s, official,
+               r.step_weight_mb);
     out.push_back(r);
   }
   return out;
@@ -100,6 +104,7 @@ int main(int argc, char** argv) {
   bool quick = false;
   std::string only;
   std::vector<int64_t> batches = {1, 16};
+  std::vector<step::Weights> formats = {step::Weights::F32, step::Weights::F16};
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--repeats") && i + 1 < argc) repeats = std::max(1, std::atoi(argv[++i]));
     else if (!std::strcmp(argv[i], "--save-repeats") && i + 1 < argc) save_repeats = std::max(1, std::atoi(argv[++i]));
@@ -109,9 +114,13 @@ int main(int argc, char** argv) {
       batches.clear();
       std::stringstream ss(argv[++i]);
       for (std::string b; std::getline(ss, b, ',');) batches.push_back(std::max<int64_t>(1, std::atoll(b.c_str())));
+    } else if (!std::strcmp(argv[i], "--weights") && i + 1 < argc) {
+      formats.clear();
+      std::stringstream ss(argv[++i]);
+      for (std::string w; std::getline(ss, w, ',');) formats.push_back(step::parse_weights(w));
     } else {
-      fmt::print(stderr, "usage: {} [--repeats N] [--save-repeats N] [--batches 1,16] [--only wavenet|sequnet] "
-                 "[--quick]\n", argv[0]);
+      fmt::print(stderr, "usage: {} [--repeats N] [--save-repeats N] [--batches 1,16] [--weights f32,f16] "
+                 "[--only wavenet|sequnet] [--quick]\n", argv[0]);
       return 2;
     }
   }
@@ -130,11 +139,13 @@ int main(int argc, char** argv) {
     c.classes = 256, c.output_length = 1, c.kernel_size = 2, c.bias = true;
     WaveNet model(c, g);
     model.set_training(false);
-    WaveNetStepper gen(model);
-    for (int64_t b : batches)
-      for (const Result& r : run(gen, "wavenet", c.classes, model.receptive_field(), b, quick ? 64 : 256, repeats,
-                                 save_repeats, teams, 58, g))
-        results.push_back(r);
+    for (step::Weights w : formats) {
+      WaveNetStepper gen(model, w);
+      for (int64_t b : batches)
+        for (const Result& r : run(gen, "wavenet", c.classes, model.receptive_field(), b, quick ? 64 : 256, repeats,
+                                   save_repeats, teams, 58, g))
+          results.push_back(r);
+    }
   }
   if (only.empty() || only == "sequnet") {
     SequnetResConfig c;
@@ -142,11 +153,13 @@ int main(int argc, char** argv) {
     c.target_output_size = 1;
     SequnetRes model(c, g);
     model.set_training(false);
-    SequnetResStepper gen(model);
-    for (int64_t b : batches)
-      for (const Result& r : run(gen, "sequnet_res", c.num_inputs, model.input_size(), b,
-                                 quick ? 256 : model.cycles(), repeats, save_repeats, teams, 404, g))
-        results.push_back(r);
+    for (step::Weights w : formats) {
+      SequnetResStepper gen(model, w);
+      for (int64_t b : batches)
+        for (const Result& r : run(gen, "sequnet_res", c.num_inputs, model.input_size(), b,
+                                   quick ? 256 : model.cycles(), repeats, save_repeats, teams, 404, g))
+          results.push_back(r);
+    }
   }
 
   const BlasInfo blas = blas_info();
@@ -155,11 +168,13 @@ int main(int argc, char** argv) {
              blas.library, num_threads(), repeats);
   for (size_t i = 0; i < results.size(); ++i) {
     const Result& r = results[i];
-    fmt::print("    {{\"model\": \"{}\", \"batch\": {}, \"team\": {}, \"save_samples\": {}, \"save_seconds\": {:.3f}, "
+    fmt::print("    {{\"model\": \"{}\", \"weights\": \"{}\", \"batch\": {}, \"team\": {}, \"save_samples\": {}, "
+               "\"save_seconds\": {:.3f}, \"step_weight_mb\": {:.2f}, \"weight_gb_per_s\": {:.1f}, "
                "\"steps_per_repeat\": {}, \"samples_per_s\": {:.1f}, \"best_samples_per_s\": {:.1f}, "
                "\"slow_samples_per_s\": {:.3f}, \"fast_over_slow\": {:.0f}, "
                "\"official_batch1_samples_per_s\": {}, \"speedup_vs_official\": {:.2f}}}{}\n",
-               r.model, r.batch, r.team, r.save_len, r.save_s, r.steps, r.samples_per_s, r.best_samples_per_s,
+               r.model, r.weights, r.batch, r.team, r.save_len, r.save_s, r.step_weight_mb,
+               r.step_weight_mb * r.samples_per_s / double(r.batch) / 1e3, r.steps, r.samples_per_s, r.best_samples_per_s,
                double(r.batch) / r.save_s, r.samples_per_s * r.save_s / double(r.batch), r.official,
                r.samples_per_s / r.official, i + 1 < results.size() ? "," : "");
   }

@@ -42,7 +42,7 @@ void fill_window(Tensor& window, const Tensor& x, const Tensor& cond, const std:
 }
 }  // namespace
 
-SequnetResStepper::SequnetResStepper(SequnetRes& model) : model_(&model) {
+SequnetResStepper::SequnetResStepper(SequnetRes& model, step::Weights weights) : model_(&model), weights_(weights) {
   const SequnetResConfig& c = model.config();
   C_ = c.num_channels, K_ = c.kernel_size, n_ = c.num_levels - 1, depth_ = c.depth, num_inputs_ = c.num_inputs,
   num_outputs_ = c.num_outputs, cycles_ = model.cycles();
@@ -74,19 +74,21 @@ SequnetResStepper::SequnetResStepper(SequnetRes& model) : model_(&model) {
       std::vector<int64_t> even, odd;
       for (int64_t q = 0; q < L.q_even; ++q) even.push_back(2 * (L.q_even - 1 - q));
       for (int64_t q = 0; q < L.q_odd; ++q) odd.push_back(2 * (L.q_odd - 1 - q) + 1);
-      L.w = step::f32_zeros({2 * C_, L.q_even * C_});
-      L.w_odd = step::f32_zeros({2 * C_, std::max<int64_t>(L.q_odd, 1) * C_});
-      step::pack_transposed_taps(p(rl.name + "filter.weight"), even, L.w.data<float>(), 0);
-      step::pack_transposed_taps(p(rl.name + "gate.weight"), even, L.w.data<float>(), C_);
+      L.w = step::Matrix(2 * C_, L.q_even * C_);
+      L.w_odd = step::Matrix(2 * C_, std::max<int64_t>(L.q_odd, 1) * C_);
+      step::pack_transposed_taps(p(rl.name + "filter.weight"), even, L.w.data(), 0);
+      step::pack_transposed_taps(p(rl.name + "gate.weight"), even, L.w.data(), C_);
       if (L.q_odd > 0) {
-        step::pack_transposed_taps(p(rl.name + "filter.weight"), odd, L.w_odd.data<float>(), 0);
-        step::pack_transposed_taps(p(rl.name + "gate.weight"), odd, L.w_odd.data<float>(), C_);
+        step::pack_transposed_taps(p(rl.name + "filter.weight"), odd, L.w_odd.data(), 0);
+        step::pack_transposed_taps(p(rl.name + "gate.weight"), odd, L.w_odd.data(), C_);
       }
+      L.w_odd.to(weights, rl.name + " (odd taps)");
     } else {
-      L.w = step::f32_zeros({2 * C_, K_ * L.width});
-      step::pack_conv_taps(p(rl.name + "filter.weight"), iota_taps(K_), L.w.data<float>(), 0);
-      step::pack_conv_taps(p(rl.name + "gate.weight"), iota_taps(K_), L.w.data<float>(), C_);
+      L.w = step::Matrix(2 * C_, K_ * L.width);
+      step::pack_conv_taps(p(rl.name + "filter.weight"), iota_taps(K_), L.w.data(), 0);
+      step::pack_conv_taps(p(rl.name + "gate.weight"), iota_taps(K_), L.w.data(), C_);
     }
+    L.w.to(weights, rl.name);
     index_[L.name] = layers_.size();
     layers_.push_back(std::move(L));
   }
@@ -95,11 +97,22 @@ SequnetResStepper::SequnetResStepper(SequnetRes& model) : model_(&model) {
   b_in_ = step::f32_zeros({C_});
   step::pack_conv_taps(p(pre + "input_conv.weight"), iota_taps(K_), w_in_.data<float>(), 0);
   step::pack_bias(p(pre + "input_conv.bias"), C_, b_in_.data<float>(), 0);
-  w_out_ = step::f32_zeros({num_outputs_, C_});
+  w_out_ = step::Matrix(num_outputs_, C_);
   b_out_ = step::f32_zeros({num_outputs_});
-  step::pack_conv_taps(p(pre + "output_conv.1.weight"), {0}, w_out_.data<float>(), 0);
+  step::pack_conv_taps(p(pre + "output_conv.1.weight"), {0}, w_out_.data(), 0);
   step::pack_bias(p(pre + "output_conv.1.bias"), num_outputs_, b_out_.data<float>(), 0);
+  w_out_.to(weights, pre + "output_conv.1");
   check(n_ < 64, "SequnetResStepper: at most 64 levels, got {}", n_ + 1);
+}
+
+double SequnetResStepper::step_weight_bytes() const {
+  double bytes = double(w_out_.bytes());
+  for (const Layer& L : layers_) {
+    // An upsampling layer evaluates both tap sets when a new low-res sample arrives (every 2·cycles steps).
+    const double every = L.kind == ResLayerKind::Upsample ? 2.0 * double(L.cycles) : double(L.cycles);
+    bytes += double(L.w.bytes() + (L.kind == ResLayerKind::Upsample ? L.w_odd.bytes() : 0)) / every;
+  }
+  return bytes;
 }
 
 void SequnetResStepper::reset() {
@@ -178,8 +191,7 @@ void SequnetResStepper::fire(Layer& L, int64_t c0, int64_t c1) {
   const float* win = L.window.data<float>();
   float* fg = fg_.data<float>();
   for (int64_t row0 : {c0, C_ + c0})  // filter rows, then the matching gate rows
-    step::affine_block(batch_, c1 - c0, ld, win, ld, L.w.data<float>() + row0 * ld, ld, L.b.data<float>() + row0,
-                       fg + row0, 2 * C_, false);
+    L.w.affine(batch_, row0, c1 - c0, 0, ld, win, ld, L.b.data<float>() + row0, fg + row0, 2 * C_, false);
   step::gated_range(batch_, C_, c0, c1, fg, win + (K_ - 1) * L.width, ld, L.out.data<float>());
 }
 
@@ -192,10 +204,10 @@ void SequnetResStepper::fire_upsampling(Layer& L, int64_t c0, int64_t c1) {
   float* fg = fg_.data<float>();
   for (bool odd : {false, true}) {
     const int64_t q = odd ? L.q_odd : L.q_even;
-    const float* w = odd ? L.w_odd.data<float>() : L.w.data<float>();
+    const step::Matrix& w = odd ? L.w_odd : L.w;
     for (int64_t row0 : {c0, C_ + c0})
-      step::affine_block(batch_, c1 - c0, q * C_, win + (K_ - q) * C_, ld, w + row0 * q * C_, q * C_,
-                         L.b.data<float>() + row0, fg + row0, 2 * C_, false);
+      w.affine(batch_, row0, c1 - c0, 0, q * C_, win + (K_ - q) * C_, ld, L.b.data<float>() + row0, fg + row0, 2 * C_,
+               false);
     step::gated_range(batch_, C_, c0, c1, fg, newest, ld, odd ? L.next.data<float>() : L.out.data<float>());
   }
 }
@@ -322,8 +334,8 @@ void SequnetResStepper::run_step(int tid, int nt, const float* x, const int64_t*
   for (int64_t n = 0; n < N; ++n)
     for (int64_t o = c0; o < c1; ++o) r[n * C_ + o] = std::max(cur[n * C_ + o], 0.0f);
   team_.sync();
-  step::affine_block(N, o1 - o0, C_, r, C_, w_out_.data<float>() + o0 * C_, C_, b_out_.data<float>() + o0,
-                     out_.data<float>() + o0, num_outputs_, false);
+  w_out_.affine(N, o0, o1 - o0, 0, C_, r, C_, b_out_.data<float>() + o0, out_.data<float>() + o0, num_outputs_,
+                false);
   team_.sync();
   if (tid == 0) clock_ = (t + 1) % cycles_;
 }

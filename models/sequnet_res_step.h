@@ -19,7 +19,8 @@
 //   const Tensor& y = gen.step(col);     // col (N, num_inputs) → (N, num_outputs); allocation-free
 //
 // save allocates the buffers for its batch size; step allocates nothing and returns a view of an
-// internal buffer that the next step overwrites. Float32 only.
+// internal buffer that the next step overwrites. Activations are float32; the weights float32 or
+// (opt-in) half.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -33,7 +34,9 @@ namespace seqnet {
 
 class SequnetResStepper {
  public:
-  explicit SequnetResStepper(SequnetRes& model);  // the model must outlive the stepper (save runs it)
+  // The model must outlive the stepper (save runs it). `weights`: how the step matrices are stored
+  // (step::Weights; F16 halves the bytes a step streams, at ~3e-4 of the largest output (measured)).
+  explicit SequnetResStepper(SequnetRes& model, step::Weights weights = step::Weights::F32);
   // Not copyable (a copy would share the state buffers); movable.
   SequnetResStepper(const SequnetResStepper&) = delete;
   SequnetResStepper& operator=(const SequnetResStepper&) = delete;
@@ -55,6 +58,11 @@ class SequnetResStepper {
   void set_team_threads(int threads) { team_.set_threads(threads); }
   int team_threads() const { return team_.wanted(); }
 
+  step::Weights weights() const { return weights_; }
+  // Bytes of weights read per step, averaged over a clock cycle (level j's layers run once every
+  // 2^j steps; the input conv is a column lookup for one-hot input).
+  double step_weight_bytes() const;
+
   bool ready() const { return batch_ > 0; }
   int64_t batch() const { return batch_; }
   int64_t clock() const { return clock_; }
@@ -65,8 +73,9 @@ class SequnetResStepper {
     std::string name;
     ResLayerKind kind = ResLayerKind::Plain;
     int64_t cycles = 1, width = 0;  // width: floats per window row (C, or 2C = [x, cond])
-    Tensor w, b;                    // (2C, K·width) tap-major, filter rows then gate rows; bias (2C)
-    Tensor w_odd;                   // upsampling: odd taps (2C, Qo·C); `w` then holds the even taps
+    step::Matrix w;                 // (2C, K·width) tap-major, filter rows then gate rows
+    Tensor b;                       // bias (2C)
+    step::Matrix w_odd;             // upsampling: odd taps (2C, Qo·C); `w` then holds the even taps
     int64_t q_even = 0, q_odd = 0;  // upsampling: newest low-res samples used by even / odd outputs
     Tensor window;                  // (N, K, width), newest row last
     Tensor out, next;               // (N, C): this step's output; upsampling: cached next_output
@@ -90,7 +99,9 @@ class SequnetResStepper {
   Tensor w_in_, b_in_, in_window_;       // input conv (C, K·num_inputs), its window (N, K, num_inputs)
   Tensor in_ids_;                        // (N, K) i64: the window's one-hot indices, −1 where not one-hot
   bool all_one_hot_ = false;
-  Tensor w_out_, b_out_, h0_, relu_, fg_, out_;
+  step::Matrix w_out_;  // output conv (num_outputs, C)
+  Tensor b_out_, h0_, relu_, fg_, out_;
+  step::Weights weights_ = step::Weights::F32;
   step::StepTeam team_;  // 1 member unless set_team_threads
 };
 

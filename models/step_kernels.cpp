@@ -2,6 +2,7 @@
 #include "models/step_kernels.h"
 
 #include <cblas.h>
+#include <fmt/format.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -12,7 +13,180 @@
 #include <cstring>
 #include <thread>
 
+#include "core/error.h"
+
 namespace seqnet::step {
+
+const char* weights_name(Weights w) { return w == Weights::F16 ? "f16" : "f32"; }
+
+Weights parse_weights(const std::string& s) {
+  if (s == "f32") return Weights::F32;
+  if (s == "f16") return Weights::F16;
+  fail(fmt::format("step weights: expected 'f32' or 'f16', got '{}'", s));
+}
+
+// Bit-level conversions after F. Giesen's "float_to_half_fast3_rtne" / "half_to_float": the
+// exponent is rebiased with integer adds and the rounding is done either by an integer bias
+// (normal halves) or by the FPU itself (subnormal halves: adding 0.5f lines the 10 mantissa bits
+// up at the bottom of the float, and float addition rounds to nearest even).
+uint16_t float_to_half(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  const uint32_t sign = (u >> 16) & 0x8000u;
+  u &= 0x7fffffffu;
+  uint16_t h;
+  if (u >= (127u + 16u) << 23) {  // ≥ 65536 (rounds past 65504), inf or NaN
+    h = u > 0x7f800000u ? 0x7e00 : 0x7c00;
+  } else if (u < (113u << 23)) {  // below 2^-14: a subnormal half or zero
+    float f;
+    std::memcpy(&f, &u, 4);
+    f += 0.5f;
+    uint32_t r;
+    std::memcpy(&r, &f, 4);
+    h = uint16_t(r - 0x3f000000u);
+  } else {
+    const uint32_t odd = (u >> 13) & 1u;
+    u += (uint32_t(15 - 127) << 23) + 0xfffu + odd;  // rebias the exponent, round to nearest even
+    h = uint16_t(u >> 13);
+  }
+  return uint16_t(h | sign);
+}
+
+float half_to_float(uint16_t h) {
+  uint32_t u = uint32_t(h & 0x7fffu) << 13;
+  const uint32_t exp = u & (0x7c00u << 13);
+  u += uint32_t(127 - 15) << 23;
+  float f;
+  if (exp == 0x7c00u << 13) {  // inf / NaN
+    u += uint32_t(128 - 16) << 23;
+    std::memcpy(&f, &u, 4);
+  } else if (exp == 0) {  // zero / subnormal: renormalise through the FPU
+    u += 1u << 23;
+    std::memcpy(&f, &u, 4);
+    f -= 0x1p-14f;
+  } else {
+    std::memcpy(&f, &u, 4);
+  }
+  uint32_t r;
+  std::memcpy(&r, &f, 4);
+  r |= uint32_t(h & 0x8000u) << 16;
+  std::memcpy(&f, &r, 4);
+  return f;
+}
+
+namespace {
+
+// dot[r·B + b] = Σ_k W[r, k] · X[b, k] for R half rows (ldw apart) and B float rows (ldx apart):
+// each group of 8 halves is widened once (F16C) and used for all B rows of X.
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+template <int R, int B>
+void half_dots(int64_t Kd, const uint16_t* W, int64_t ldw, const float* X, int64_t ldx, float* dot) {
+  __m256 acc[R][B];
+  for (int r = 0; r < R; ++r)
+    for (int b = 0; b < B; ++b) acc[r][b] = _mm256_setzero_ps();
+  int64_t k = 0;
+  for (; k + 8 <= Kd; k += 8)
+    for (int r = 0; r < R; ++r) {
+      const __m256 w = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(W + r * ldw + k)));
+      for (int b = 0; b < B; ++b) acc[r][b] = _mm256_fmadd_ps(w, _mm256_loadu_ps(X + b * ldx + k), acc[r][b]);
+    }
+  for (int r = 0; r < R; ++r)
+    for (int b = 0; b < B; ++b) {
+      float s = hsum(acc[r][b]);
+      for (int64_t j = k; j < Kd; ++j) s += _cvtsh_ss(W[r * ldw + j]) * X[b * ldx + j];
+      dot[r * B + b] = s;
+    }
+}
+#else
+template <int R, int B>
+void half_dots(int64_t Kd, const uint16_t* W, int64_t ldw, const float* X, int64_t ldx, float* dot) {
+  for (int r = 0; r < R; ++r)
+    for (int b = 0; b < B; ++b) {
+      float s = 0;
+      for (int64_t j = 0; j < Kd; ++j) s += half_to_float(W[r * ldw + j]) * X[b * ldx + j];
+      dot[r * B + b] = s;
+    }
+}
+#endif
+
+// Rows [o, o + R) of Y for X rows [n, n + B).
+template <int R, int B>
+void half_block(int64_t n, int64_t o, int64_t Kd, const uint16_t* W, int64_t ldw, const float* X, int64_t ldx,
+                const float* bias, float* Y, int64_t ldy, bool accumulate) {
+  float dot[R * B];
+  half_dots<R, B>(Kd, W + o * ldw, ldw, X + n * ldx, ldx, dot);
+  for (int r = 0; r < R; ++r)
+    for (int b = 0; b < B; ++b) {
+      float& y = Y[(n + b) * ldy + o + r];
+      const float v = (bias ? bias[o + r] : 0.0f) + dot[r * B + b];
+      y = accumulate ? y + v : v;
+    }
+}
+
+// Y (N, M) (+)= X (N, Kd) · Wᵀ + bias with W in halves. Row blocks outermost: a block of 4 or 8
+// rows (a few KB) stays in L1 while every row of X passes over it, so the weights cross the
+// memory bus once per step for any N.
+void half_affine(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx, const uint16_t* W, int64_t ldw,
+                 const float* bias, float* Y, int64_t ldy, bool accumulate) {
+  if (N == 1) {
+    int64_t o = 0;
+    for (; o + 8 <= M; o += 8) half_block<8, 1>(0, o, Kd, W, ldw, X, ldx, bias, Y, ldy, accumulate);
+    for (; o < M; ++o) half_block<1, 1>(0, o, Kd, W, ldw, X, ldx, bias, Y, ldy, accumulate);
+    return;
+  }
+  int64_t o = 0;
+  for (; o + 4 <= M; o += 4) {
+    int64_t n = 0;
+    for (; n + 2 <= N; n += 2) half_block<4, 2>(n, o, Kd, W, ldw, X, ldx, bias, Y, ldy, accumulate);
+    if (n < N) half_block<4, 1>(n, o, Kd, W, ldw, X, ldx, bias, Y, ldy, accumulate);
+  }
+  for (; o < M; ++o)
+    for (int64_t n = 0; n < N; ++n) half_block<1, 1>(n, o, Kd, W, ldw, X, ldx, bias, Y, ldy, accumulate);
+}
+
+}  // namespace
+
+Matrix::Matrix(int64_t rows, int64_t cols) : rows_(rows), cols_(cols), storage_(f32_zeros({rows, cols})) {
+  check(rows > 0 && cols > 0, "step::Matrix: rows and cols must be positive, got {} x {}", rows, cols);
+}
+
+float* Matrix::data() {
+  check(format_ == Weights::F32, "step::Matrix::data: the matrix is stored as {}, not f32", weights_name(format_));
+  return storage_.data<float>();
+}
+
+void Matrix::to(Weights w, const std::string& what) {
+  if (w == format_) return;
+  check(format_ == Weights::F32, "step::Matrix::to: {}: only f32 → f16 is supported", what);
+  const int64_t n = rows_ * cols_;
+  const float* src = storage_.data<float>();
+  for (int64_t i = 0; i < n; ++i)
+    check(std::isfinite(src[i]) && std::fabs(src[i]) <= 65504.0f,
+          "step weights f16: {} holds {} at ({}, {}), outside the half range ±65504; use f32 weights", what, src[i],
+          i / cols_, i % cols_);
+  Tensor halves = f32_zeros({(n + 1) / 2});
+  uint16_t* dst = reinterpret_cast<uint16_t*>(halves.data<float>());
+  for (int64_t i = 0; i < n; ++i) dst[i] = float_to_half(src[i]);
+  storage_ = std::move(halves);
+  format_ = w;
+}
+
+void Matrix::affine(int64_t N, int64_t row0, int64_t M, int64_t col0, int64_t Kd, const float* X, int64_t ldx,
+                    const float* bias, float* Y, int64_t ldy, bool accumulate) const {
+  if (M <= 0) return;
+  if (format_ == Weights::F32) {
+    affine_block(N, M, Kd, X, ldx, storage_.data<float>() + row0 * cols_ + col0, cols_, bias, Y, ldy, accumulate);
+    return;
+  }
+  const uint16_t* W = reinterpret_cast<const uint16_t*>(storage_.data<float>()) + row0 * cols_ + col0;
+  half_affine(N, M, Kd, X, ldx, W, cols_, bias, Y, ldy, accumulate);
+}
 
 void affine_rows(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx, const float* W, const float* bias,
                  float* Y, bool accumulate) {

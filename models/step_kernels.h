@@ -12,12 +12,53 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "core/tensor.h"
 
 namespace seqnet::step {
+
+// How a stepper stores its weight matrices. At batch 1 a step is one matrix-vector product per
+// layer, so its speed is the rate at which the weights stream from memory (docs/generation.md,
+// "What limits the speed"). F16 stores every weight as an IEEE half (rounded to nearest even) and
+// accumulates in float32: half the bytes per step, at a relative weight error of at most 2^-11.
+// F32 (the default) is exact against the full forward.
+enum class Weights { F32, F16 };
+const char* weights_name(Weights w);     // "f32" / "f16"
+Weights parse_weights(const std::string& s);  // "f32" / "f16", else a clear error
+
+// IEEE 754 binary16 <-> binary32, round to nearest even (portable; the kernels use F16C when the
+// build has it). |x| beyond the largest half (65504) becomes ±inf, as the hardware does.
+uint16_t float_to_half(float x);
+float half_to_float(uint16_t h);
+
+// A weight matrix (rows, cols) of a stepper, packed once, stored as float32 or half. Packing
+// writes float32 through data(); to(Weights::F16) then rounds it to halves (a weight beyond
+// ±65504 is refused by name). Storage comes from the seqnet allocator, so its counters see it.
+class Matrix {
+ public:
+  Matrix() = default;
+  Matrix(int64_t rows, int64_t cols);  // float32 zeros
+  bool defined() const { return rows_ > 0; }
+  int64_t rows() const { return rows_; }
+  int64_t cols() const { return cols_; }
+  Weights format() const { return format_; }
+  size_t bytes() const { return size_t(rows_ * cols_) * (format_ == Weights::F32 ? 4 : 2); }
+  float* data();  // float32 storage (packing); an error after to(F16)
+  void to(Weights w, const std::string& what);  // `what` names the matrix in errors
+  // Y[n, o] = bias[o] + Σ_c W[row0 + o, col0 + c] · X[n, c]  (or Y += that, with `accumulate`)
+  // for n < N, o < M, c < Kd; X rows `ldx` floats apart, Y rows `ldy` apart, bias may be null.
+  // F32: BLAS (sgemv / sgemm); F16: our kernel, one pass over the M×Kd halves for any N.
+  void affine(int64_t N, int64_t row0, int64_t M, int64_t col0, int64_t Kd, const float* X, int64_t ldx,
+              const float* bias, float* Y, int64_t ldy, bool accumulate) const;
+
+ private:
+  int64_t rows_ = 0, cols_ = 0;
+  Weights format_ = Weights::F32;
+  Tensor storage_;  // F32: (rows, cols); F16: halves in float32 storage of ceil(rows·cols / 2) floats
+};
 
 // Y (N, M) = X (N, Kd) · Wᵀ + bias, W (M, Kd) row-major, X rows `ldx` floats apart, Y rows M apart.
 // `accumulate`: Y += X · Wᵀ (+ bias) instead.

@@ -18,7 +18,7 @@ Tensor optional_param(const WaveNet& m, const std::string& key) {
 }
 }  // namespace
 
-WaveNetStepper::WaveNetStepper(WaveNet& model) : model_(&model) {
+WaveNetStepper::WaveNetStepper(WaveNet& model, step::Weights weights) : model_(&model), weights_(weights) {
   const WaveNetConfig& c = model.config();
   classes_ = c.classes, R_ = c.residual_channels, D_ = c.dilation_channels, S_ = c.skip_channels,
   K_ = c.kernel_size;
@@ -30,28 +30,30 @@ WaveNetStepper::WaveNetStepper(WaveNet& model) : model_(&model) {
     Layer& L = layers_[size_t(i)];
     L.dilation = int64_t(1) << (i % c.layers);
     L.slots = L.dilation * (K_ - 1) + 1;
-    L.w_fg = step::f32_zeros({2 * D_, K_ * R_});
+    L.w_fg = step::Matrix(2 * D_, K_ * R_);
     L.b_fg = step::f32_zeros({2 * D_});
-    step::pack_conv_taps(param(model, fmt::format("filter_convs.{}.weight", i)), all_taps, L.w_fg.data<float>(), 0);
-    step::pack_conv_taps(param(model, fmt::format("gate_convs.{}.weight", i)), all_taps, L.w_fg.data<float>(), D_);
+    step::pack_conv_taps(param(model, fmt::format("filter_convs.{}.weight", i)), all_taps, L.w_fg.data(), 0);
+    step::pack_conv_taps(param(model, fmt::format("gate_convs.{}.weight", i)), all_taps, L.w_fg.data(), D_);
+    L.w_fg.to(weights, fmt::format("filter/gate_convs.{}", i));
     step::pack_bias(optional_param(model, fmt::format("filter_convs.{}.bias", i)), D_, L.b_fg.data<float>(), 0);
     step::pack_bias(optional_param(model, fmt::format("gate_convs.{}.bias", i)), D_, L.b_fg.data<float>(), D_);
     // The last layer's residual output is never used: no residual matrix for it.
     if (i + 1 < n) {
-      L.w_res = step::f32_zeros({R_, D_});
+      L.w_res = step::Matrix(R_, D_);
       L.b_res = step::f32_zeros({R_});
-      step::pack_conv_taps(param(model, fmt::format("residual_convs.{}.weight", i)), {0}, L.w_res.data<float>(), 0);
+      step::pack_conv_taps(param(model, fmt::format("residual_convs.{}.weight", i)), {0}, L.w_res.data(), 0);
+      L.w_res.to(weights, fmt::format("residual_convs.{}", i));
       step::pack_bias(optional_param(model, fmt::format("residual_convs.{}.bias", i)), R_, L.b_res.data<float>(), 0);
     }
   }
   // W_skip (S, n·D): column block i = skip_convs.i.weight (S, D, 1); b_skip = Σ_i skip_convs.i.bias.
-  w_skip_ = step::f32_zeros({S_, n * D_});
+  w_skip_ = step::Matrix(S_, n * D_);
   b_skip_ = step::f32_zeros({S_});
   std::vector<double> bias_sum(static_cast<size_t>(S_), 0.0);
   for (int64_t i = 0; i < n; ++i) {
     const std::vector<double> w = param(model, fmt::format("skip_convs.{}.weight", i)).to_vector<double>();
     for (int64_t o = 0; o < S_; ++o)
-      for (int64_t c = 0; c < D_; ++c) w_skip_.data<float>()[o * n * D_ + i * D_ + c] = float(w[size_t(o * D_ + c)]);
+      for (int64_t c = 0; c < D_; ++c) w_skip_.data()[o * n * D_ + i * D_ + c] = float(w[size_t(o * D_ + c)]);
     const Tensor b = optional_param(model, fmt::format("skip_convs.{}.bias", i));
     if (b.defined()) {
       const std::vector<double> bv = b.to_vector<double>();
@@ -59,15 +61,26 @@ WaveNetStepper::WaveNetStepper(WaveNet& model) : model_(&model) {
     }
   }
   for (int64_t o = 0; o < S_; ++o) b_skip_.data<float>()[o] = float(bias_sum[size_t(o)]);
-  auto pack1x1 = [&](const std::string& name, int64_t c_out, int64_t c_in, Tensor& w, Tensor& b) {
-    w = step::f32_zeros({c_out, c_in});
+  w_skip_.to(weights, "skip_convs");
+  auto pack1x1 = [&](const std::string& name, int64_t c_out, int64_t c_in, step::Matrix& w, Tensor& b) {
+    w = step::Matrix(c_out, c_in);
     b = step::f32_zeros({c_out});
-    step::pack_conv_taps(param(model, name + ".weight"), {0}, w.data<float>(), 0);
+    step::pack_conv_taps(param(model, name + ".weight"), {0}, w.data(), 0);
     step::pack_bias(optional_param(model, name + ".bias"), c_out, b.data<float>(), 0);
+    w.to(weights, name);
   };
-  pack1x1("start_conv", R_, classes_, w_start_, b_start_);
+  w_start_ = step::f32_zeros({R_, classes_});
+  b_start_ = step::f32_zeros({R_});
+  step::pack_conv_taps(param(model, "start_conv.weight"), {0}, w_start_.data<float>(), 0);
+  step::pack_bias(optional_param(model, "start_conv.bias"), R_, b_start_.data<float>(), 0);
   pack1x1("end_conv_1", S_, S_, w_end1_, b_end1_);
   pack1x1("end_conv_2", classes_, S_, w_end2_, b_end2_);
+}
+
+size_t WaveNetStepper::step_weight_bytes() const {
+  size_t bytes = w_skip_.bytes() + w_end1_.bytes() + w_end2_.bytes();
+  for (const Layer& L : layers_) bytes += L.w_fg.bytes() + L.w_res.bytes();
+  return bytes;
 }
 
 void WaveNetStepper::reset() {
@@ -137,7 +150,7 @@ const Tensor& WaveNetStepper::step_indices(const int64_t* indices) {
 // Member `tid` of `nt` computes its share of every layer's output rows; sync() wherever a
 // product needs a whole vector. pos_ is the time index of the new sample (mod each ring length).
 void WaveNetStepper::step_column(int tid, int nt, const float* x, const int64_t* indices) {
-  const int64_t N = batch_, KR = K_ * R_, LD = int64_t(layers_.size()) * D_;
+  const int64_t N = batch_, LD = int64_t(layers_.size()) * D_;
   const auto [r0, r1] = step::share(R_, tid, nt);
   const auto [d0, d1] = step::share(D_, tid, nt);
   const auto [s0, s1] = step::share(S_, tid, nt);
@@ -165,38 +178,33 @@ void WaveNetStepper::step_column(int tid, int nt, const float* x, const int64_t*
       std::memcpy(q + (head * N + n) * R_ + r0, h + n * R_ + r0, size_t(r1 - r0) * sizeof(float));
     team_.sync();
     // [f; g] = Σ_m W_m · h(t − d(K−1−m)) + b, tap m read straight from its queue slot.
-    const float* w = L.w_fg.data<float>();
     const float* b = L.b_fg.data<float>();
     for (int64_t m = 0; m < K_; ++m) {
       const int64_t slot = ((pos_ - L.dilation * (K_ - 1 - m)) % L.slots + L.slots) % L.slots;
       const float* xm = q + slot * N * R_;
       for (int64_t row0 : {d0, D_ + d0})  // filter rows, then the matching gate rows
-        step::affine_block(N, d1 - d0, R_, xm, R_, w + row0 * KR + m * R_, KR, m == 0 ? b + row0 : nullptr, fg + row0,
-                           2 * D_, m > 0);
+        L.w_fg.affine(N, row0, d1 - d0, m * R_, R_, xm, R_, m == 0 ? b + row0 : nullptr, fg + row0, 2 * D_, m > 0);
     }
     float* zi = z + int64_t(i) * D_;  // this layer's block of z_ (rows L·D apart)
     step::gated_range(N, D_, d0, d1, fg, nullptr, 0, zi, LD);
     team_.sync();
     // h += W_r z + b_r (identity = the newest input).
     if (L.w_res.defined())
-      step::affine_block(N, r1 - r0, D_, zi, LD, L.w_res.data<float>() + r0 * D_, D_, L.b_res.data<float>() + r0,
-                         h + r0, R_, true);
+      L.w_res.affine(N, r0, r1 - r0, 0, D_, zi, LD, L.b_res.data<float>() + r0, h + r0, R_, true);
   }
   // skip = W_skip · [z_0; …; z_L−1] + b_skip (every z_i is complete after the last layer's sync).
-  step::affine_block(N, s1 - s0, LD, z, LD, w_skip_.data<float>() + s0 * LD, LD, b_skip_.data<float>() + s0,
-                     skip + s0, S_, false);
+  w_skip_.affine(N, s0, s1 - s0, 0, LD, z, LD, b_skip_.data<float>() + s0, skip + s0, S_, false);
   // y = end_conv_2(relu(end_conv_1(relu(skip))))
   float* e1 = e1_.data<float>();
   for (int64_t n = 0; n < N; ++n)
     for (int64_t o = s0; o < s1; ++o) skip[n * S_ + o] = std::max(skip[n * S_ + o], 0.0f);
   team_.sync();
-  step::affine_block(N, s1 - s0, S_, skip, S_, w_end1_.data<float>() + s0 * S_, S_, b_end1_.data<float>() + s0,
-                     e1 + s0, S_, false);
+  w_end1_.affine(N, s0, s1 - s0, 0, S_, skip, S_, b_end1_.data<float>() + s0, e1 + s0, S_, false);
   for (int64_t n = 0; n < N; ++n)
     for (int64_t o = s0; o < s1; ++o) e1[n * S_ + o] = std::max(e1[n * S_ + o], 0.0f);
   team_.sync();
-  step::affine_block(N, c1 - c0, S_, e1, S_, w_end2_.data<float>() + c0 * S_, S_, b_end2_.data<float>() + c0,
-                     out_.data<float>() + c0, classes_, false);
+  w_end2_.affine(N, c0, c1 - c0, 0, S_, e1, S_, b_end2_.data<float>() + c0, out_.data<float>() + c0, classes_,
+                 false);
 }
 
 }  // namespace seqnet

@@ -19,7 +19,8 @@
 //   const Tensor& y = gen.step(col);    // col (N, classes) → (N, classes); allocation-free
 //
 // The buffers are allocated by save (for its batch size N); step allocates nothing and returns a
-// view of an internal buffer that the next step overwrites. Float32 only.
+// view of an internal buffer that the next step overwrites. Activations are float32; the weights
+// float32 or (opt-in) half.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -31,7 +32,9 @@ namespace seqnet {
 
 class WaveNetStepper {
  public:
-  explicit WaveNetStepper(WaveNet& model);  // the model must outlive the stepper (save runs it)
+  // The model must outlive the stepper (save runs it). `weights`: how the step matrices are stored
+  // (step::Weights; F16 halves the bytes a step streams, at ~3e-4 of the largest output (measured)).
+  explicit WaveNetStepper(WaveNet& model, step::Weights weights = step::Weights::F32);
   // Not copyable (a copy would share the state buffers); movable.
   WaveNetStepper(const WaveNetStepper&) = delete;
   WaveNetStepper& operator=(const WaveNetStepper&) = delete;
@@ -53,6 +56,10 @@ class WaveNetStepper {
   void set_team_threads(int threads) { team_.set_threads(threads); }
   int team_threads() const { return team_.wanted(); }
 
+  step::Weights weights() const { return weights_; }
+  // Bytes of weights one step reads (every matrix once; the start conv is a column lookup).
+  size_t step_weight_bytes() const;
+
   bool ready() const { return batch_ > 0; }
   int64_t batch() const { return batch_; }
   int64_t classes() const { return classes_; }
@@ -60,8 +67,10 @@ class WaveNetStepper {
  private:
   struct Layer {
     int64_t dilation = 1, slots = 1;  // queue length d(K−1)+1
-    Tensor w_fg, b_fg;                // (2D, K·R): filter rows then gate rows, tap-major columns
-    Tensor w_res, b_res;              // (R, D), (R); undefined for the last layer (its output is unused)
+    step::Matrix w_fg;                // (2D, K·R): filter rows then gate rows, tap-major columns
+    Tensor b_fg;                      // (2D)
+    step::Matrix w_res;               // (R, D); undefined for the last layer (its output is unused)
+    Tensor b_res;                     // (R)
     Tensor queue;                     // (slots, N, R) ring; `pos` is the newest slot
   };
   // Runs the network for the new column (dense x (N, classes), or one-hot `indices`) → out_,
@@ -71,10 +80,14 @@ class WaveNetStepper {
   WaveNet* model_;
   int64_t classes_ = 0, R_ = 0, D_ = 0, S_ = 0, K_ = 0, batch_ = 0, pos_ = 0;
   std::vector<Layer> layers_;
-  Tensor w_start_, b_start_, w_end1_, b_end1_, w_end2_, b_end2_;
+  step::Weights weights_ = step::Weights::F32;
+  Tensor w_start_, b_start_;  // f32 always: a one-hot input reads one column
+  step::Matrix w_end1_, w_end2_;
+  Tensor b_end1_, b_end2_;
   // All skip convs side by side: skip = Σ_i W_s,i z_i + Σ_i b_s,i = W_skip · [z_0; …; z_L−1] + b_skip,
   // one long GEMV at the end of the step (streams faster than L short ones).
-  Tensor w_skip_, b_skip_;  // (S, L·D), (S)
+  step::Matrix w_skip_;  // (S, L·D)
+  Tensor b_skip_;        // (S)
   Tensor h_, fg_, z_, skip_, e1_, out_;  // per-step scratch (N, ·); z_ is (N, L·D), every layer's z
   step::StepTeam team_;  // 1 member unless set_team_threads
 };

@@ -11,9 +11,11 @@
 #include "ops/conv.h"
 #include "ops/ops.h"
 #include "tests/gradcheck.h"
+#include "tests/test_util.h"
 
 using namespace seqnet;
 using seqnet::testing::gradcheck;
+using seqnet::testing::max_abs_diff;
 using seqnet::testing::rand64;
 using ::testing::HasSubstr;
 
@@ -70,16 +72,6 @@ Tensor ref_conv_transpose1d(const Tensor& x, const Tensor& w, const Tensor& b, i
                 wv[size_t((c * O + o) * K + m)] * xv[size_t((n * C + c) * L + i)];
     }
   return Tensor::from_vector(y, {N, O, T_out});
-}
-
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.shape(), b.shape());
-  if (a.shape() != b.shape()) return INFINITY;
-  const auto av = a.to(DType::F64).contiguous().to_vector<double>();
-  const auto bv = b.to(DType::F64).contiguous().to_vector<double>();
-  double m = 0;
-  for (size_t i = 0; i < av.size(); ++i) m = std::max(m, std::fabs(av[i] - bv[i]));
-  return m;
 }
 
 // Many configurations: batch 1 and > 1, odd/even lengths, C_in != C_out, every stride,

@@ -150,6 +150,38 @@ TEST(Generate, AudioSequnetFastPathRuns) {
   EXPECT_EQ(read_wav_mono16k(r.files[0]), read_wav_mono16k(again.out)) << "same seed, same audio";
 }
 
+// --weights f16 and --step-threads go through the whole fast path; greedy, the tiny model picks the
+// same samples as with float32 weights (its logits differ by ~1e-4 relative, far from any tie here).
+TEST(Generate, AudioHalfWeightsAndStepThreads) {
+  TaskModelOptions o;
+  o.nhid = 8, o.levels = 3, o.depth = 1, o.ksize = 3, o.output_size = 1;
+  for (const char* model : {"wavenet", "sequnet_res"}) {
+    const std::string ck = make_checkpoint("audio", model, o);
+    GenerateOptions f32 = opts(ck, fmt::format("{}_f32.wav", model), 60), f16 = f32;
+    f32.temperature = f16.temperature = 0;
+    f16.out = (tmp_dir() / fmt::format("{}_f16.wav", model)).string();
+    f16.weights = "f16";
+    f16.step_threads = 2;
+    GenerateResult a = run_generate(f32), b = run_generate(f16);
+    EXPECT_EQ(b.path, "fast") << model;
+    const std::vector<float> wa = read_wav_mono16k(a.files[0]), wb = read_wav_mono16k(b.files[0]);
+    ASSERT_EQ(wb.size(), 60u) << model;
+    int64_t same = 0;
+    for (size_t i = 0; i < wa.size(); ++i) same += wa[i] == wb[i];
+    EXPECT_GE(same, 57) << model << ": f16 and f32 greedy samples agree on only " << same << " of 60";
+  }
+  TaskModelOptions ao;
+  ao.nhid = 8, ao.levels = 2, ao.depth = 1, ao.output_size = 1;
+  GenerateOptions slow = opts(make_checkpoint("audio", "wavenet", ao), "slow16.wav", 5);
+  slow.slow = true, slow.weights = "f16";
+  EXPECT_THAT([&] { run_generate(slow); }, ::testing::ThrowsMessage<Error>(HasSubstr("drop --slow")));
+  GenerateOptions text = opts(char_checkpoint(), "t16.txt", 5);
+  text.weights = "f16";
+  EXPECT_THAT([&] { run_generate(text); }, ::testing::ThrowsMessage<Error>(HasSubstr("char / tcn")));
+  text.weights = "bf16";
+  EXPECT_THAT([&] { run_generate(text); }, ::testing::ThrowsMessage<Error>(HasSubstr("'bf16'")));
+}
+
 TEST(Generate, MidiBytesOfAKnownRoll) {
   Tensor roll = Tensor::zeros({3, 88});
   roll.select(0, 0).select(0, 39).fill_(1.0);  // middle C (60) for two steps

@@ -24,6 +24,7 @@
 #include "models/sequnet_res_step.h"
 #include "models/wavenet_step.h"
 #include "ops/loss.h"
+#include "test_util.h"
 
 // Counts every global operator new in this test binary, to prove that a step allocates nothing
 // on the heap at all (not only through the tensor allocator). Under AddressSanitizer the global
@@ -54,18 +55,9 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 #endif
 
 using namespace seqnet;
+using seqnet::testing::max_abs_diff;
 
 namespace {
-
-// max |a − b| over all elements (shapes must match).
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.shape(), b.shape());
-  const auto av = a.to(DType::F64).contiguous().to_vector<double>();
-  const auto bv = b.to(DType::F64).contiguous().to_vector<double>();
-  double m = 0;
-  for (size_t i = 0; i < av.size() && i < bv.size(); ++i) m = std::max(m, std::fabs(av[i] - bv[i]));
-  return m;
-}
 
 // |a − b| ≤ atol + rtol·|b| everywhere (float32 vs the float64-computed references).
 void expect_close(const std::string& what, const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-6) {
@@ -160,6 +152,50 @@ TEST(GenerationRefs, SequnetResClockedStepModeMatchesOfficial) {
   ASSERT_EQ(model.input_size(), 125);
   ASSERT_EQ(gen.cycles(), 8);
   check_against_refs(gen, D, 125, model.config().num_inputs, "sequnet_res_gen");
+}
+
+// Half-precision weights on the same files: teacher-forced steps stay within 3e-3 of the largest
+// official output (the float32 steppers above are exact to 1e-5).
+template <class Stepper>
+void check_half_against_refs(Stepper& gen, const SafetensorsFile& D, int64_t I, int64_t classes, const char* tag) {
+  const Tensor& indices = D.get("indices");
+  const Tensor& ref = D.get("step_outputs");
+  NoGradGuard no_grad;
+  gen.save(onehot_window(indices, 0, I, classes));
+  double diff = 0, scale = 0;
+  for (int64_t s = 1; s <= ref.size(0); ++s) {
+    const Tensor r = ref.select(0, s - 1);
+    diff = std::max(diff, max_abs_diff(gen.step(onehot_column(indices, I + s - 1, classes)), r));
+    for (double v : r.to(DType::F64).contiguous().to_vector<double>()) scale = std::max(scale, std::fabs(v));
+  }
+  std::printf("[ %s f16 ] max |ours - official| over %lld steps: %.3e (%.2e of max |output|)\n", tag,
+              (long long)ref.size(0), diff, diff / scale);
+  EXPECT_GT(diff, 0.0) << tag;
+  EXPECT_LT(diff / scale, 3e-3) << tag;
+}
+
+TEST(GenerationRefs, HalfWeightsStayCloseToOfficial) {
+  const std::string dir = refs_dir();
+  if (!path_exists(dir + "/wavenet_a_gen.safetensors") || !path_exists(dir + "/sequnet_res_gen_steps.safetensors"))
+    GTEST_SKIP() << "reference data not found at " << dir;
+  {
+    SafetensorsFile P = load_safetensors(dir + "/wavenet_a.params.safetensors");
+    BuiltModel built = build_from_config(P.metadata.at("config"));
+    auto& model = dynamic_cast<WaveNet&>(*built.model);
+    model.params().load(P);
+    model.set_training(false);
+    WaveNetStepper gen(model, step::Weights::F16);
+    check_half_against_refs(gen, load_safetensors(dir + "/wavenet_a_gen.safetensors"), 15, model.config().classes,
+                            "wavenet_a_gen");
+  }
+  SafetensorsFile P = load_safetensors(dir + "/sequnet_res_gen.params.safetensors");
+  BuiltModel built = build_from_config(P.metadata.at("config"));
+  auto& model = dynamic_cast<SequnetRes&>(*built.model);
+  model.params().load(P);
+  model.set_training(false);
+  SequnetResStepper gen(model, step::Weights::F16);
+  check_half_against_refs(gen, load_safetensors(dir + "/sequnet_res_gen_steps.safetensors"), 125,
+                          model.config().num_inputs, "sequnet_res_gen");
 }
 
 // ---- (b) step outputs = windows of full forwards, random models ---------------------------------
@@ -283,21 +319,24 @@ TEST(GenerationSteps, WaveNetStepAllocatesNothing) {
   Generator g(7);
   WaveNet model(cfg, g);
   model.set_training(false);
-  WaveNetStepper gen(model);
-  NoGradGuard no_grad;
-  gen.save(Tensor::randn({2, 8, model.receptive_field()}, DType::F32, g));
-  // The counter works: a save allocates.
-  const int64_t before = g_heap_allocs.load();
-  gen.save(Tensor::randn({2, 8, model.receptive_field()}, DType::F32, g));
-  if (kCountHeap) {
-    EXPECT_GT(g_heap_allocs.load(), before);
+  for (step::Weights w : {step::Weights::F32, step::Weights::F16}) {
+    SCOPED_TRACE(step::weights_name(w));
+    WaveNetStepper gen(model, w);
+    NoGradGuard no_grad;
+    gen.save(Tensor::randn({2, 8, model.receptive_field()}, DType::F32, g));
+    // The counter works: a save allocates.
+    const int64_t before = g_heap_allocs.load();
+    gen.save(Tensor::randn({2, 8, model.receptive_field()}, DType::F32, g));
+    if (kCountHeap) {
+      EXPECT_GT(g_heap_allocs.load(), before);
+    }
+    expect_no_allocations(gen, Tensor::randn({2, 8}, DType::F32, g), 40, "wavenet");
+    const int64_t idx[2] = {1, 7};
+    const int64_t t0 = cpu_allocator().stats().total_allocs, h0 = g_heap_allocs.load();
+    for (int i = 0; i < 10; ++i) gen.step_indices(idx);
+    EXPECT_EQ(cpu_allocator().stats().total_allocs - t0, 0);
+    EXPECT_EQ(g_heap_allocs.load() - h0, 0);
   }
-  expect_no_allocations(gen, Tensor::randn({2, 8}, DType::F32, g), 40, "wavenet");
-  const int64_t idx[2] = {1, 7};
-  const int64_t t0 = cpu_allocator().stats().total_allocs, h0 = g_heap_allocs.load();
-  for (int i = 0; i < 10; ++i) gen.step_indices(idx);
-  EXPECT_EQ(cpu_allocator().stats().total_allocs - t0, 0);
-  EXPECT_EQ(g_heap_allocs.load() - h0, 0);
 }
 
 TEST(GenerationSteps, SequnetResStepAllocatesNothing) {
@@ -307,15 +346,18 @@ TEST(GenerationSteps, SequnetResStepAllocatesNothing) {
   Generator g(8);
   SequnetRes model(cfg, g);
   model.set_training(false);
-  SequnetResStepper gen(model);
-  NoGradGuard no_grad;
-  gen.save(Tensor::randn({3, 6, model.input_size()}, DType::F32, g));
-  expect_no_allocations(gen, Tensor::randn({3, 6}, DType::F32, g), 4 * gen.cycles(), "sequnet_res");
-  const int64_t idx[3] = {0, 5, 2};
-  const int64_t t0 = cpu_allocator().stats().total_allocs, h0 = g_heap_allocs.load();
-  for (int64_t i = 0; i < 2 * gen.cycles(); ++i) gen.step_indices(idx);
-  EXPECT_EQ(cpu_allocator().stats().total_allocs - t0, 0);
-  EXPECT_EQ(g_heap_allocs.load() - h0, 0);
+  for (step::Weights w : {step::Weights::F32, step::Weights::F16}) {
+    SCOPED_TRACE(step::weights_name(w));
+    SequnetResStepper gen(model, w);
+    NoGradGuard no_grad;
+    gen.save(Tensor::randn({3, 6, model.input_size()}, DType::F32, g));
+    expect_no_allocations(gen, Tensor::randn({3, 6}, DType::F32, g), 4 * gen.cycles(), "sequnet_res");
+    const int64_t idx[3] = {0, 5, 2};
+    const int64_t t0 = cpu_allocator().stats().total_allocs, h0 = g_heap_allocs.load();
+    for (int64_t i = 0; i < 2 * gen.cycles(); ++i) gen.step_indices(idx);
+    EXPECT_EQ(cpu_allocator().stats().total_allocs - t0, 0);
+    EXPECT_EQ(g_heap_allocs.load() - h0, 0);
+  }
 }
 
 // ---- API behaviour ------------------------------------------------------------------------------

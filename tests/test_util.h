@@ -1,10 +1,26 @@
 // tests/test_util.h — small helpers shared by several test files.
 #pragma once
+#include <gtest/gtest.h>
+
+#include <cmath>
 #include <cstdint>
 #include <fstream>
 #include <string>
 
+#include "core/tensor.h"
+
 namespace seqnet::testing {
+
+// max |a − b| over all elements, in double; a shape mismatch fails the test and gives infinity.
+inline double max_abs_diff(const Tensor& a, const Tensor& b) {
+  EXPECT_EQ(a.shape(), b.shape());
+  if (a.shape() != b.shape()) return INFINITY;
+  const auto av = a.to(DType::F64).contiguous().to_vector<double>();
+  const auto bv = b.to(DType::F64).contiguous().to_vector<double>();
+  double m = 0;
+  for (size_t i = 0; i < av.size(); ++i) m = std::max(m, std::fabs(av[i] - bv[i]));
+  return m;
+}
 
 // Writes a PCM16 WAV of `frames` silent frames by hand (any rate / channel count), so tests can
 // make files that read_wav_mono16k must refuse.

@@ -104,11 +104,21 @@ GenerateResult generate_audio(const GenerateOptions& opt, AudioModel& model, Gen
     std::optional<SequnetResStepper> ss;
     Tensor saved;
     const auto t_save = Clock::now();
-    if (wavenet) ws.emplace(*wavenet), saved = ws->save(onehot);
-    else ss.emplace(*sequnet), saved = ss->save(onehot);
+    const step::Weights weights = step::parse_weights(opt.weights);
+    if (wavenet) {
+      ws.emplace(*wavenet, weights);
+      ws->set_team_threads(opt.step_threads);
+      saved = ws->save(onehot);
+    } else {
+      ss.emplace(*sequnet, weights);
+      ss->set_team_threads(opt.step_threads);
+      saved = ss->save(onehot);
+    }
     saved = saved.contiguous();
     const double save_s = std::chrono::duration<double>(Clock::now() - t_save).count();
-    if (opt.verbosity >= 1) fmt::print("fast path: save pass over {} samples in {:.2f} s\n", input_size, save_s);
+    if (opt.verbosity >= 1)
+      fmt::print("fast path ({} weights, {} step thread{}): save pass over {} samples in {:.2f} s\n",
+                 step::weights_name(weights), opt.step_threads, opt.step_threads == 1 ? "" : "s", input_size, save_s);
     Meter meter{opt.verbosity, N};
     const int64_t C = saved.size(1), O = saved.size(2);
     std::vector<int64_t> ids(static_cast<size_t>(B));
@@ -301,8 +311,16 @@ GenerateResult run_generate(const GenerateOptions& opt) {
   check(opt.samples >= 1, "generate: --samples must be >= 1, got {}", opt.samples);
   check(opt.batch >= 1, "generate: --batch must be >= 1, got {}", opt.batch);
   check(!opt.out.empty(), "generate: give --out");
+  check(opt.weights == "f32" || opt.weights == "f16", "generate: --weights must be f32 or f16, got '{}'", opt.weights);
+  check(opt.step_threads >= 1, "generate: --step-threads must be >= 1, got {}", opt.step_threads);
+  check(!(opt.slow && opt.weights != "f32"), "generate: --weights {} applies to the fast path; drop --slow or --weights",
+        opt.weights);
   Checkpoint ck = load_checkpoint(opt.checkpoint);
   TaskModel tm = load_model(ck);
+  check(opt.weights == "f32" || dynamic_cast<AudioModel*>(tm.model.get()) != nullptr,
+        "generate: --weights {} needs a fast step mode (the audio WaveNet or residual Seq-U-Net); {} is a {} / {} "
+        "checkpoint, which generates through full forwards in float32",
+        opt.weights, opt.checkpoint, ck.config.task, ck.config.model);
   Generator g(opt.seed);
   const std::string& task = ck.config.task;
   if (opt.verbosity >= 1)

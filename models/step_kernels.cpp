@@ -134,9 +134,10 @@ void half_block(int64_t n, int64_t o, int64_t Kd, const uint16_t* W, int64_t ldw
 // memory bus once per step for any N.
 void half_affine(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx, const uint16_t* W, int64_t ldw,
                  const float* bias, float* Y, int64_t ldy, bool accumulate) {
-  if (N == 1) {
+  if (N == 1) {  // 8 independent accumulators keep both FMA pipes busy; remainders in 4s, then 1s
     int64_t o = 0;
     for (; o + 8 <= M; o += 8) half_block<8, 1>(0, o, Kd, W, ldw, X, ldx, bias, Y, ldy, accumulate);
+    for (; o + 4 <= M; o += 4) half_block<4, 1>(0, o, Kd, W, ldw, X, ldx, bias, Y, ldy, accumulate);
     for (; o < M; ++o) half_block<1, 1>(0, o, Kd, W, ldw, X, ldx, bias, Y, ldy, accumulate);
     return;
   }

@@ -25,6 +25,8 @@
 #include <optional>
 #include <set>
 
+#include "core/atomic_file.h"
+
 namespace seqnet {
 
 // The data section is copied byte for byte into tensor memory, so the host must be little-endian
@@ -287,61 +289,6 @@ SafetensorsFile load_safetensors(const std::string& path) {
 // Saving
 // ---------------------------------------------------------------------------------------------
 
-namespace {
-
-// A temporary file next to the target. It is deleted in the destructor unless commit() renamed
-// it over the target, so every early exit (exception) cleans up.
-class TempFile {
- public:
-  explicit TempFile(const std::string& target) : target_(target) {
-    static std::atomic<unsigned> counter{0};
-    tmp_ = fmt::format("{}.tmp.{}.{}", target, ::getpid(), counter++);
-    file_ = std::fopen(tmp_.c_str(), "wb");
-    if (!file_) fail_file(target_, fmt::format("cannot create temporary file '{}': {}", tmp_, errno_str()));
-  }
-  ~TempFile() {
-    if (file_) std::fclose(file_);
-    if (!committed_) std::remove(tmp_.c_str());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  void write(const void* data, size_t n) {
-    if (n > 0 && std::fwrite(data, 1, n, file_) != n)
-      fail_file(target_, fmt::format("cannot write temporary file '{}': {}", tmp_, errno_str()));
-  }
-
-  // Flush to disk, close, and atomically replace the target.
-  void commit() {
-    if (std::fflush(file_) != 0 || ::fsync(fileno(file_)) != 0)
-      fail_file(target_, fmt::format("cannot flush temporary file '{}': {}", tmp_, errno_str()));
-    FILE* f = file_;
-    file_ = nullptr;
-    if (std::fclose(f) != 0) fail_file(target_, fmt::format("cannot close temporary file '{}': {}", tmp_, errno_str()));
-    if (std::rename(tmp_.c_str(), target_.c_str()) != 0)
-      fail_file(target_, fmt::format("cannot rename '{}' over the target: {}", tmp_, errno_str()));
-    committed_ = true;
-    sync_parent_dir();
-  }
-
- private:
-  // Makes the rename itself durable. Best effort: some file systems refuse to fsync a folder.
-  void sync_parent_dir() const {
-    std::string dir = std::filesystem::path(target_).parent_path().string();
-    if (dir.empty()) dir = ".";
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-      (void)::fsync(fd);
-      ::close(fd);
-    }
-  }
-
-  std::string target_, tmp_;
-  FILE* file_ = nullptr;
-  bool committed_ = false;
-};
-
-}  // namespace
 
 void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                       const std::map<std::string, std::string>& metadata) {
@@ -374,7 +321,7 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
   text.resize((text.size() + 7) / 8 * 8, ' ');  // pad so the data section starts 8-byte aligned
 
   // 2. Write everything to a temporary file and rename it over the target.
-  TempFile tmp(path);
+  AtomicFile tmp(path, "safetensors");
   unsigned char len_bytes[8];
   for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<unsigned char>(uint64_t(text.size()) >> (8 * i));
   tmp.write(len_bytes, 8);

@@ -2,15 +2,14 @@
 #include "train/audio_data.h"
 
 #include <sndfile.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <system_error>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 
 namespace fs = std::filesystem;
@@ -137,8 +136,6 @@ std::vector<float> read_wav_mono16k(const std::string& path) {
 }
 
 void write_wav_16k(const std::string& path, const std::vector<float>& samples) {
-  static std::atomic<unsigned> counter{0};
-  const std::string tmp = fmt::format("{}.tmp.{}.{}", path, ::getpid(), counter++);
   std::vector<short> pcm(samples.size());
   for (size_t i = 0; i < samples.size(); ++i) {
     const float v = samples[i];
@@ -150,23 +147,17 @@ void write_wav_16k(const std::string& path, const std::vector<float>& samples) {
   info.samplerate = kAudioSampleRate;
   info.channels = 1;
   info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
-  SNDFILE* f = sf_open(tmp.c_str(), SFM_WRITE, &info);
-  if (!f) throw Error(fmt::format("write_wav_16k: cannot create '{}': {}", tmp, sf_strerror(nullptr)));
+  // libsndfile writes through the temporary file's descriptor; commit() then renames it over `path`.
+  AtomicFile out(path, "write_wav_16k");
+  SNDFILE* f = sf_open_fd(out.fd(), SFM_WRITE, &info, /*close_desc=*/SF_FALSE);
+  if (!f) throw Error(fmt::format("write_wav_16k: cannot create '{}': {}", out.temp_path(), sf_strerror(nullptr)));
   const sf_count_t n = sf_count_t(pcm.size());
   const sf_count_t wrote = n > 0 ? sf_writef_short(f, pcm.data(), n) : 0;
   const std::string werr = sf_strerror(f);
   const int cerr = sf_close(f);
-  std::error_code ec;
-  if (wrote != n || cerr != 0) {
-    fs::remove(tmp, ec);
+  if (wrote != n || cerr != 0)
     throw Error(fmt::format("write_wav_16k: writing '{}' failed after {} of {} samples: {}", path, wrote, n, werr));
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ec2;
-    fs::remove(tmp, ec2);
-    throw Error(fmt::format("write_wav_16k: cannot rename '{}' to '{}': {}", tmp, path, ec.message()));
-  }
+  out.commit();
 }
 
 // ---- data sets ------------------------------------------------------------------------------------

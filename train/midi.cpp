@@ -1,9 +1,9 @@
 #include "train/midi.h"
 
 #include <cstdio>
-#include <fstream>
 #include <vector>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 
 namespace seqnet {
@@ -30,17 +30,6 @@ std::vector<std::vector<bool>> on_matrix(const Tensor& roll) {
   for (int64_t t = 0; t < roll.size(0); ++t)
     for (int k = 0; k < 88; ++k) on[size_t(t)][size_t(k)] = v[size_t(t * 88 + k)] > 0.5;
   return on;
-}
-
-void write_atomic(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    check(bool(f), "cannot write {}", path);
-    f.write(bytes.data(), std::streamsize(bytes.size()));
-    check(bool(f), "writing {} failed", path);
-  }
-  check(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename {} to {}", tmp, path);
 }
 
 }  // namespace
@@ -79,7 +68,7 @@ std::string midi_bytes(const Tensor& roll) {
   return s + track;
 }
 
-void write_midi(const std::string& path, const Tensor& roll) { write_atomic(path, midi_bytes(roll)); }
+void write_midi(const std::string& path, const Tensor& roll) { write_file_atomic(path, midi_bytes(roll), "generate"); }
 
 void write_roll_svg(const std::string& path, const Tensor& roll, const std::string& title) {
   const auto on = on_matrix(roll);
@@ -104,7 +93,7 @@ void write_roll_svg(const std::string& path, const Tensor& roll, const std::stri
         s += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{}\" fill=\"#1f4e9c\"/>\n",
                          60 + cw * double(t), 40 + (87 - k) * ch, cw, ch);
   s += fmt::format("<text x=\"60\" y=\"{:.0f}\">time steps (eighth notes): {}</text>\n</svg>\n", H - 8, on.size());
-  write_atomic(path, s);
+  write_file_atomic(path, s, "generate");
 }
 
 }  // namespace seqnet

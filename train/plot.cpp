@@ -7,6 +7,7 @@
 #include <fstream>
 #include <limits>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 
 namespace seqnet {
@@ -103,14 +104,7 @@ void write_loss_plot(const std::string& metrics_jsonl, const std::string& svg_pa
   }
   check(!train.x.empty(), "plot: {} holds no epoch records (type \"epoch\")", metrics_jsonl);
   const std::string svg = svg_line_chart({train, valid}, title, "epoch", "loss");
-  const std::string tmp = svg_path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    check(bool(out), "plot: cannot write {}", svg_path);
-    out << svg;
-    check(bool(out), "plot: writing {} failed", svg_path);
-  }
-  check(std::rename(tmp.c_str(), svg_path.c_str()) == 0, "plot: cannot rename {} to {}", tmp, svg_path);
+  write_file_atomic(svg_path, svg, "plot");
 }
 
 }  // namespace seqnet

@@ -2,8 +2,8 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 
+#include "core/atomic_file.h"
 #include "train/trainer.h"
 
 namespace seqnet {
@@ -20,11 +20,7 @@ SearchPoint search_draw(uint64_t seed, int64_t i) {
 }
 
 namespace {
-void write_json(const std::string& path, const nlohmann::json& j) {
-  const std::string tmp = path + ".tmp";
-  std::ofstream(tmp) << j.dump(2) << "\n";
-  std::filesystem::rename(tmp, path);
-}
+void write_json(const std::string& path, const nlohmann::json& j) { write_file_atomic(path, j.dump(2) + "\n", "search"); }
 std::string clip_str(double c) { return c > 0 ? fmt::format("{:.3f}", c) : "none"; }
 }  // namespace
 

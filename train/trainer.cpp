@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "core/allocator.h"
+#include "core/atomic_file.h"
 #include "core/paths.h"
 #include "train/optim.h"
 #include "train/plot.h"
@@ -299,7 +300,7 @@ TrainOutcome run_training(const TrainConfig& cfg, const TrainOptions& opt) {
                           {"train", to_json(f.train)},  {"valid", to_json(f.valid)},
                           {"test", to_json(f.test)},    {"config", to_json(cfg)}};
     const std::string res_path = cfg.out_dir + "/results.json";
-    std::ofstream(res_path) << res.dump(2) << "\n";
+    write_file_atomic(res_path, res.dump(2) + "\n", "train");
     say(fmt::format("wrote {} ({:.1f} s in all)", res_path, out.seconds));
   }
   out.seconds = seconds_since(t_start);

@@ -1,4 +1,5 @@
 // autograd/engine.cpp — the backward pass: topological order, closures, accumulation.
+#include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -14,31 +15,39 @@ bool grad_enabled() { return t_grad_enabled; }
 NoGradGuard::NoGradGuard() : prev_(t_grad_enabled) { t_grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { t_grad_enabled = prev_; }
 
-Variable::Variable(Tensor data, bool requires_grad) : impl_(std::make_shared<VariableImpl>()) {
-  impl_->data = std::move(data);
+Variable::Variable(Tensor data, bool requires_grad) : h_(std::make_shared<Handle>()) {
+  h_->impl = std::make_shared<VariableImpl>();
+  h_->impl->data = std::move(data);
   set_requires_grad(requires_grad);
 }
 
+// The last handle of an intermediate result is gone: nothing can read its value any more except
+// the closures that captured it, so the graph's reference to it goes (leaves keep theirs).
+Variable::Handle::~Handle() {
+  if (impl && impl->grad_fn && !impl->retains_grad) impl->data = Tensor();
+}
+
 Variable& Variable::set_requires_grad(bool r) {
-  check(impl_ != nullptr, "set_requires_grad: undefined Variable");
+  check(h_ != nullptr, "set_requires_grad: undefined Variable");
+  VariableImpl* v = h_->impl.get();
   check(is_leaf(), "set_requires_grad: only leaves can change requires_grad (this Variable was made by '{}'); use detach()",
-        impl_->grad_fn ? impl_->grad_fn->name : "");
-  check(!r || is_floating(impl_->data.dtype()), "set_requires_grad: only floating tensors can require grad, got {}",
-        impl_->data.describe());
-  impl_->requires_grad = r;
+        v->grad_fn ? v->grad_fn->name : "");
+  check(!r || is_floating(v->data.dtype()), "set_requires_grad: only floating tensors can require grad, got {}",
+        v->data.describe());
+  v->requires_grad = r;
   return *this;
 }
 
 void Variable::zero_grad() {
-  if (impl_->grad.defined()) impl_->grad.fill_(0.0);
+  if (checked()->grad.defined()) checked()->grad.fill_(0.0);
 }
 
 void Variable::retain_grad() {
   check(requires_grad(), "retain_grad: the Variable does not require grad");
-  impl_->retains_grad = true;
+  checked()->retains_grad = true;
 }
 
-Variable Variable::detach() const { return Variable(impl_->data, false); }
+Variable Variable::detach() const { return Variable(checked()->data, false); }
 
 Variable make_result(const char* name, Tensor out, std::vector<Variable> inputs, BackwardFn backward) {
   Variable v(std::move(out));
@@ -48,7 +57,11 @@ Variable make_result(const char* name, Tensor out, std::vector<Variable> inputs,
   if (!any) return v;
   auto node = std::make_shared<Node>();
   node->name = name;
-  node->inputs = std::move(inputs);
+  node->inputs.reserve(inputs.size());
+  for (const Variable& in : inputs) {
+    node->inputs.push_back(Edge{in.h_->impl, in.shape()});
+    if (const auto& f = in.h_->impl->grad_fn) node->depth = std::max(node->depth, f->depth + 1);
+  }
   node->backward = std::move(backward);
   v.impl()->requires_grad = true;
   v.impl()->grad_fn = std::move(node);
@@ -74,19 +87,28 @@ void Variable::backward(const Tensor& grad_output, bool retain_graph) {
   //    (iterative DFS; post-order, so inputs come before the Variables computed from them).
   std::vector<VariableImpl*> order;
   std::unordered_set<VariableImpl*> seen;
-  std::vector<std::pair<VariableImpl*, size_t>> stack{{impl_.get(), 0}};
-  seen.insert(impl_.get());
+  VariableImpl* root = checked();
+  std::vector<std::pair<VariableImpl*, size_t>> stack{{root, 0}};
+  seen.insert(root);
   while (!stack.empty()) {
     auto& [v, next] = stack.back();
     Node* node = v->grad_fn.get();
     if (node && next < node->inputs.size()) {
-      VariableImpl* in = node->inputs[next++].impl();
+      VariableImpl* in = node->inputs[next++].var.get();
       if (in->requires_grad && seen.insert(in).second) stack.push_back({in, 0});
       continue;
     }
     order.push_back(v);
     stack.pop_back();
   }
+  // Run the deepest nodes first (depth = 1 + the deepest input's; leaves 0). That is a
+  // topological order too, and it walks back through the forward roughly layer by layer, so each
+  // layer's saved tensors are freed (below) before the next layer's gradients pile up. The plain
+  // post-order would follow one path (e.g. a WaveNet's skip sums) down to the input first and
+  // hold a gradient for every layer at once.
+  auto depth = [](const VariableImpl* v) { return v->grad_fn ? v->grad_fn->depth : int64_t(0); };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](const VariableImpl* a, const VariableImpl* b) { return depth(a) < depth(b); });
 
   // 2. Walk from the root towards the leaves, summing gradients per Variable.
   // A pending gradient may alias a tensor a closure returned (add's backward returns its
@@ -96,7 +118,7 @@ void Variable::backward(const Tensor& grad_output, bool retain_graph) {
     bool owned = false;
   };
   std::unordered_map<VariableImpl*, Pending> pending;
-  pending[impl_.get()] = {grad_output, false};
+  pending[root] = {grad_output, false};
   auto accumulate_into = [](Tensor& slot, const Tensor& g) {
     if (!slot.defined()) slot = g.clone();  // .grad owns its buffer
     else slot.add_(g);
@@ -123,10 +145,10 @@ void Variable::backward(const Tensor& grad_output, bool retain_graph) {
     check(grads.size() == node->inputs.size(), "backward of '{}': returned {} gradients for {} inputs", node->name,
           grads.size(), node->inputs.size());
     for (size_t i = 0; i < grads.size(); ++i) {
-      VariableImpl* in = node->inputs[i].impl();
+      VariableImpl* in = node->inputs[i].var.get();
       if (!in->requires_grad || !grads[i].defined()) continue;
-      check(grads[i].shape() == in->data.shape(), "backward of '{}': gradient {} for input {} of shape {}",
-            node->name, grads[i].describe(), i, shape_str(in->data.shape()));
+      check(grads[i].shape() == node->inputs[i].shape, "backward of '{}': gradient {} for input {} of shape {}",
+            node->name, grads[i].describe(), i, shape_str(node->inputs[i].shape));
       auto slot = pending.find(in);
       if (slot == pending.end()) {
         pending.emplace(in, Pending{grads[i], false});
@@ -136,9 +158,16 @@ void Variable::backward(const Tensor& grad_output, bool retain_graph) {
         p.grad.add_(grads[i]);
       }
     }
+    // This node has run (each runs once): its closure and the tensors it saved can go now rather
+    // than at the end, so the backward's peak is not all saved activations plus all gradients.
+    // (Its edges stay until step 3: they keep alive the VariableImpls that `order` points to.)
+    if (!retain_graph) {
+      node->backward = nullptr;
+      node->released = true;
+    }
   }
 
-  // 3. Free the graph: closures hold saved tensors, which is most of a step's memory.
+  // 3. Free the rest of the graph (nodes no gradient reached): closures hold saved tensors.
   if (!retain_graph)
     for (VariableImpl* v : order)
       if (v->grad_fn) {

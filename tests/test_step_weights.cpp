@@ -88,7 +88,9 @@ TEST(HalfConversion, AgreesWithTheHardware) {
   }
   for (uint32_t h = 0; h < 65536; ++h) {
     const float a = step::half_to_float(uint16_t(h)), b = _cvtsh_ss(uint16_t(h));
-    if (!std::isnan(a) || !std::isnan(b)) ASSERT_EQ(std::memcmp(&a, &b, 4), 0) << std::hex << h;
+    if (!std::isnan(a) || !std::isnan(b)) {
+      ASSERT_EQ(std::memcmp(&a, &b, 4), 0) << std::hex << h;
+    }
   }
   EXPECT_EQ(checked, 400000);
 }

@@ -1,7 +1,8 @@
 // models/step_kernels.h — the few raw-float kernels the step modes (wavenet_step, sequnet_res_step)
 // are made of. A step touches one column per layer, so everything is a matrix-vector product
-// (batch 1: cblas_sgemv) or a thin matrix product (batch N: cblas_sgemm) on weights packed once,
-// plus the gated activation. No allocation happens in here.
+// (batch 1: cblas_sgemv) or a thin matrix product (batch N: cblas_sgemm) on weights packed once
+// into a step::Matrix (float32, or halves multiplied by our F16C kernel), plus the gated
+// activation. No allocation happens in here.
 //
 // Threads: a GEMV of a few hundred rows is too small for BLAS's own threading (waking the pool
 // costs more than the product), so a step can run as one team: every thread walks the same layers

@@ -7,7 +7,9 @@
 //  * audio_window: padding with 128 at both ends and the target alignment.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#if SEQNET_HAVE_WAV_MAT
 #include <sndfile.h>
+#endif
 #include <unistd.h>
 
 #include <cmath>
@@ -43,6 +45,7 @@ class TempDir {
   fs::path dir_;
 };
 
+#if SEQNET_HAVE_WAV_MAT
 void write_raw_wav(const std::string& path, int rate, int channels, int64_t frames) {
   SF_INFO info{};
   info.samplerate = rate;
@@ -54,6 +57,7 @@ void write_raw_wav(const std::string& path, int rate, int channels, int64_t fram
   ASSERT_EQ(sf_writef_short(f, data.data(), frames), frames);
   sf_close(f);
 }
+#endif
 
 template <typename F>
 std::string error_of(F&& f) {
@@ -141,6 +145,7 @@ TEST(MuLaw, TensorVersionsCheckDtypes) {
 
 // ---- WAV -----------------------------------------------------------------------------------------
 
+#if SEQNET_HAVE_WAV_MAT
 TEST(Wav, WriteReadRoundTrip) {
   TempDir tmp;
   std::vector<float> sig(16000);
@@ -238,6 +243,13 @@ TEST(Wav, RealDataLoads) {
     EXPECT_GT(std::count(used.begin(), used.end(), 1), 200);  // README: 233–240 codes per file
   }
 }
+#else
+// Built with -DSEQNET_WAV_MAT=OFF: the WAV tests above are compiled out; WAV I/O must refuse clearly.
+TEST(Wav, ClearErrorWithoutLibsndfile) {
+  EXPECT_THAT(error_of([] { read_wav_mono16k("in.wav"); }), HasSubstr("'in.wav': this seqnet was built without libsndfile"));
+  EXPECT_THAT(error_of([] { write_wav_16k("out.wav", {0.0f}); }), HasSubstr("SEQNET_WAV_MAT=OFF"));
+}
+#endif
 
 // ---- windows -------------------------------------------------------------------------------------
 

@@ -116,6 +116,7 @@ TEST(Generate, MusicWritesMidiAndPianoRoll) {
 }
 
 TEST(Generate, AudioWritesA16kWav) {
+  SEQNET_SKIP_WITHOUT_WAV_MAT();
   TaskModelOptions o;
   o.nhid = 8, o.levels = 3, o.depth = 1, o.output_size = 1;
   const std::string ck = make_checkpoint("audio", "wavenet", o);
@@ -137,6 +138,7 @@ TEST(Generate, AudioWritesA16kWav) {
 }
 
 TEST(Generate, AudioSequnetFastPathRuns) {
+  SEQNET_SKIP_WITHOUT_WAV_MAT();
   TaskModelOptions o;
   o.nhid = 8, o.levels = 3, o.depth = 1, o.ksize = 3, o.output_size = 1;
   const std::string ck = make_checkpoint("audio", "sequnet_res", o);
@@ -153,6 +155,7 @@ TEST(Generate, AudioSequnetFastPathRuns) {
 // --weights f16 and --step-threads go through the whole fast path; greedy, the tiny model picks the
 // same samples as with float32 weights (its logits differ by ~1e-4 relative, far from any tie here).
 TEST(Generate, AudioHalfWeightsAndStepThreads) {
+  SEQNET_SKIP_WITHOUT_WAV_MAT();
   TaskModelOptions o;
   o.nhid = 8, o.levels = 3, o.depth = 1, o.ksize = 3, o.output_size = 1;
   for (const char* model : {"wavenet", "sequnet_res"}) {
@@ -208,6 +211,7 @@ TEST(Generate, BadInputIsRefusedClearly) {
   GenerateOptions m = opts("/nonexistent/ck.safetensors", "c.txt", 5);
   EXPECT_THAT([&] { run_generate(m); }, ::testing::ThrowsMessage<Error>(HasSubstr("/nonexistent/ck.safetensors")));
   // a WAV prime that is not 16 kHz mono
+  if (!seqnet::testing::kHaveWavMat) return;  // -DSEQNET_WAV_MAT=OFF: no WAV reading at all
   TaskModelOptions ao;
   ao.nhid = 8, ao.levels = 2, ao.depth = 1, ao.output_size = 1;
   const std::string audio = make_checkpoint("audio", "wavenet", ao);

@@ -13,10 +13,11 @@
 #include "core/error.h"
 #include "core/paths.h"
 #include "train/music_data.h"
+#include "test_util.h"
 
 namespace fs = std::filesystem;
 using namespace seqnet;
-using testing::HasSubstr;
+using ::testing::HasSubstr;
 
 namespace {
 
@@ -42,11 +43,12 @@ void check_split(const std::vector<Tensor>& seqs, size_t count, int64_t steps, c
   EXPECT_EQ(total, steps) << what;
 }
 
-class MusicDataFiles : public testing::TestWithParam<Expected> {};
+class MusicDataFiles : public ::testing::TestWithParam<Expected> {};
 
 }  // namespace
 
 TEST_P(MusicDataFiles, LoadsWithPaperSplitSizes) {
+  SEQNET_SKIP_WITHOUT_WAV_MAT();
   const Expected e = GetParam();
   const std::string path = data_dir() + "/music/" + e.file;
   if (!path_exists(path)) GTEST_SKIP() << "no " << path;
@@ -62,16 +64,17 @@ TEST_P(MusicDataFiles, LoadsWithPaperSplitSizes) {
 
 // Counts and step totals from MODELS.md §10.2 and data/README.md §3.
 INSTANTIATE_TEST_SUITE_P(MusicData, MusicDataFiles,
-                         testing::Values(Expected{"JSB_Chorales.mat", 229, 76, 77, 13807, 4602, 4725, 25, 129},
+                         ::testing::Values(Expected{"JSB_Chorales.mat", 229, 76, 77, 13807, 4602, 4725, 25, 129},
                                          Expected{"Nottingham.mat", 694, 173, 170, 176561, 45513, 44463, 40, 1788},
                                          Expected{"MuseData.mat", 524, 135, 124, 245202, 82755, 64339, 9, 3457},
                                          Expected{"Piano_midi.mat", 87, 12, 25, 75911, 8540, 19036, 111, 3857}),
-                         [](const testing::TestParamInfo<Expected>& i) {
+                         [](const ::testing::TestParamInfo<Expected>& i) {
                            std::string n = i.param.file;
                            return n.substr(0, n.find('.'));
                          });
 
 TEST(MusicData, JsbKeyRangeIsMidi43To96) {
+  SEQNET_SKIP_WITHOUT_WAV_MAT();
   const std::string path = data_dir() + "/music/JSB_Chorales.mat";
   if (!path_exists(path)) GTEST_SKIP() << "no " << path;
   const MusicSet set = load_music_mat(path);

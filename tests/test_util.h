@@ -11,6 +11,12 @@
 
 namespace seqnet::testing {
 
+// Whether this build reads and writes WAV (libsndfile) and .mat (libmatio) files; tests that need
+// them start with SEQNET_SKIP_WITHOUT_WAV_MAT().
+constexpr bool kHaveWavMat = SEQNET_HAVE_WAV_MAT;
+#define SEQNET_SKIP_WITHOUT_WAV_MAT() \
+  if (!::seqnet::testing::kHaveWavMat) GTEST_SKIP() << "built with -DSEQNET_WAV_MAT=OFF (no WAV / .mat I/O)"
+
 // max |a − b| over all elements, in double; a shape mismatch fails the test and gives infinity.
 inline double max_abs_diff(const Tensor& a, const Tensor& b) {
   EXPECT_EQ(a.shape(), b.shape());

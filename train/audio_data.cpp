@@ -1,7 +1,9 @@
 // train/audio_data.cpp — see audio_data.h.
 #include "train/audio_data.h"
 
+#if SEQNET_HAVE_WAV_MAT
 #include <sndfile.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -46,12 +48,20 @@ float sign_f(float v) { return v > 0.f ? 1.f : (v < 0.f ? -1.f : 0.f); }
 
 void check_qc(int qc, const char* what) { check(qc >= 2, "{}: quantization channels must be >= 2, got {}", what, qc); }
 
+#if SEQNET_HAVE_WAV_MAT
 struct SndCloser {
   SNDFILE* f;
   ~SndCloser() {
     if (f) sf_close(f);
   }
 };
+#else
+[[noreturn]] void no_sndfile(const char* what, const std::string& path) {
+  fail(fmt::format("{}: '{}': this seqnet was built without libsndfile (-DSEQNET_WAV_MAT=OFF); install "
+                   "libsndfile1-dev and rebuild to read or write WAV files",
+                   what, path));
+}
+#endif
 
 }  // namespace
 
@@ -119,6 +129,7 @@ std::vector<int64_t> mulaw_encode(const std::vector<float>& x, int qc) {
 
 // ---- WAV -----------------------------------------------------------------------------------------
 
+#if SEQNET_HAVE_WAV_MAT
 std::vector<float> read_wav_mono16k(const std::string& path) {
   SF_INFO info{};
   SNDFILE* f = sf_open(path.c_str(), SFM_READ, &info);
@@ -159,6 +170,10 @@ void write_wav_16k(const std::string& path, const std::vector<float>& samples) {
     throw Error(fmt::format("write_wav_16k: writing '{}' failed after {} of {} samples: {}", path, wrote, n, werr));
   out.commit();
 }
+#else
+std::vector<float> read_wav_mono16k(const std::string& path) { no_sndfile("read_wav_mono16k", path); }
+void write_wav_16k(const std::string& path, const std::vector<float>&) { no_sndfile("write_wav_16k", path); }
+#endif
 
 // ---- data sets ------------------------------------------------------------------------------------
 

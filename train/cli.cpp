@@ -4,10 +4,10 @@
 #include <fmt/format.h>
 
 #include <cstdio>
-#include <fstream>
 #include <optional>
 
 #include "core/allocator.h"
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/paths.h"
 #include "core/runtime.h"
@@ -201,7 +201,7 @@ int cmd_eval(const std::string& ckpt, const std::string& data_dir_override, int6
                       {"epoch", run.checkpoint.state.epoch}, {"train", to_json(f.train)},
                       {"valid", to_json(f.valid)},           {"test", to_json(f.test)}};
   if (!json_out.empty()) {
-    std::ofstream(json_out) << j.dump(2) << "\n";
+    write_file_atomic(json_out, j.dump(2) + "\n", "eval");
     fmt::print("wrote {}\n", json_out);
   }
   return 0;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <sstream>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "models/heads.h"
 #include "models/sequnet_res_step.h"
@@ -234,12 +235,20 @@ GenerateResult generate_text(const GenerateOptions& opt, const Checkpoint& ck, L
       }
     }
     if (!word) {  // show the model's "<eos>" as line breaks
-      for (size_t pos; (pos = text.find("<eos>")) != std::string::npos;) text.replace(pos, 5, "\n");
+      // "<eos>" → newline (built by appending: GCC 12's -Wrestrict misfires on string::replace here)
+      std::string lines;
+      for (size_t at = 0;;) {
+        const size_t pos = text.find("<eos>", at);
+        lines.append(text, at, pos == std::string::npos ? std::string::npos : pos - at);
+        if (pos == std::string::npos) break;
+        lines.push_back('\n');
+        at = pos + 5;
+      }
+      text = std::move(lines);
     }
     const std::string path = numbered(opt.out, b, B);
-    std::ofstream f(path);
-    check(bool(f), "generate: cannot write {}", path);
-    f << text << "\n";
+    text.push_back('\n');
+    write_file_atomic(path, text, "generate");
     r.files.push_back(path);
   }
   r.samples_per_second = double(N * B) / std::max(r.seconds, 1e-9);

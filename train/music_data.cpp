@@ -1,7 +1,9 @@
 // train/music_data.cpp — see music_data.h.
 #include "train/music_data.h"
 
+#if SEQNET_HAVE_WAV_MAT
 #include <matio.h>
+#endif
 
 #include <filesystem>
 #include <memory>
@@ -10,6 +12,7 @@
 
 namespace seqnet {
 
+#if SEQNET_HAVE_WAV_MAT
 namespace {
 
 struct MatCloser {
@@ -91,6 +94,13 @@ MusicSet load_music_mat(const std::string& path) {
   set.test = read_split(mat.get(), path, "testdata");
   return set;
 }
+#else
+MusicSet load_music_mat(const std::string& path) {
+  fail(fmt::format("load_music_mat: '{}': this seqnet was built without libmatio (-DSEQNET_WAV_MAT=OFF); install "
+                   "libmatio-dev and rebuild to read .mat files",
+                   path));
+}
+#endif
 
 void music_input_target(const Tensor& seq, Tensor& input, Tensor& target) {
   check(seq.defined() && seq.dim() == 2 && seq.size(0) >= 2,

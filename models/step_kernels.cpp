@@ -189,11 +189,6 @@ void Matrix::affine(int64_t N, int64_t row0, int64_t M, int64_t col0, int64_t Kd
   half_affine(N, M, Kd, X, ldx, W, cols_, bias, Y, ldy, accumulate);
 }
 
-void affine_rows(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx, const float* W, const float* bias,
-                 float* Y, bool accumulate) {
-  affine_block(N, M, Kd, X, ldx, W, /*ldw=*/Kd, bias, Y, /*ldy=*/M, accumulate);
-}
-
 void affine_block(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx, const float* W, int64_t ldw,
                   const float* bias, float* Y, int64_t ldy, bool accumulate) {
   if (M <= 0) return;
@@ -278,19 +273,6 @@ void StepTeam::sync() {
       } else {
         std::this_thread::yield();
       }
-    }
-  }
-}
-
-void gated_rows(int64_t N, int64_t C, const float* fg, const float* identity, int64_t ld_id, float* out) {
-  for (int64_t n = 0; n < N; ++n) {
-    const float* f = fg + n * 2 * C;
-    const float* g = f + C;
-    float* y = out + n * C;
-    for (int64_t o = 0; o < C; ++o) y[o] = std::tanh(f[o]) * (1.0f / (1.0f + std::exp(-g[o])));
-    if (identity) {
-      const float* id = identity + n * ld_id;
-      for (int64_t o = 0; o < C; ++o) y[o] += id[o];
     }
   }
 }

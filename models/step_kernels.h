@@ -61,18 +61,14 @@ class Matrix {
   Tensor storage_;  // F32: (rows, cols); F16: halves in float32 storage of ceil(rows·cols / 2) floats
 };
 
-// Y (N, M) = X (N, Kd) · Wᵀ + bias, W (M, Kd) row-major, X rows `ldx` floats apart, Y rows M apart.
-// `accumulate`: Y += X · Wᵀ (+ bias) instead.
-void affine_rows(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx, const float* W, const float* bias,
-                 float* Y, bool accumulate = false);
-// The same on sub-blocks: W rows `ldw` apart, Y rows `ldy` apart (a block of a wider output).
+// Y (N, M) = X (N, Kd) · Wᵀ + bias (float32, BLAS), W rows `ldw` floats apart, X rows `ldx` apart,
+// Y rows `ldy` apart (a block of a wider output); `accumulate`: Y += X · Wᵀ (+ bias) instead.
 void affine_block(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx, const float* W, int64_t ldw,
                   const float* bias, float* Y, int64_t ldy, bool accumulate);
 
-// out[n, o] = tanh(fg[n, o]) · sigmoid(fg[n, C + o]) + identity[n, o]   (fg: (N, 2C), filter rows first;
-// identity rows `ld_id` apart, null for none).
-void gated_rows(int64_t N, int64_t C, const float* fg, const float* identity, int64_t ld_id, float* out);
-// The same for the channels [o0, o1) only; out rows `ld_out` floats apart (0: C).
+// out[n, o] = tanh(fg[n, o]) · sigmoid(fg[n, C + o]) + identity[n, o] for the channels [o0, o1)
+// (fg: (N, 2C), filter rows first; identity rows `ld_id` apart, null for none; out rows `ld_out`
+// floats apart, 0: C).
 void gated_range(int64_t N, int64_t C, int64_t o0, int64_t o1, const float* fg, const float* identity, int64_t ld_id,
                  float* out, int64_t ld_out = 0);
 

@@ -125,15 +125,22 @@ void check_against_refs(Stepper& gen, const SafetensorsFile& D, int64_t I, int64
               (long long)S, (long long)G, worst);
 }
 
+// The official model of a generation ref (<name>.params.safetensors: config + state_dict), in
+// eval mode.
+BuiltModel load_ref_model(const std::string& params_path) {
+  SafetensorsFile P = load_safetensors(params_path);
+  BuiltModel built = build_from_config(P.metadata.at("config"));
+  built.model->params().load(P);
+  built.model->set_training(false);
+  return built;
+}
+
 TEST(GenerationRefs, WaveNetStepModeMatchesOfficial) {
   const std::string dir = refs_dir();
   if (!path_exists(dir + "/wavenet_a_gen.safetensors")) GTEST_SKIP() << "reference data not found at " << dir;
-  SafetensorsFile P = load_safetensors(dir + "/wavenet_a.params.safetensors");
   SafetensorsFile D = load_safetensors(dir + "/wavenet_a_gen.safetensors");
-  BuiltModel built = build_from_config(P.metadata.at("config"));
+  BuiltModel built = load_ref_model(dir + "/wavenet_a.params.safetensors");
   auto& model = dynamic_cast<WaveNet&>(*built.model);
-  model.params().load(P);
-  model.set_training(false);
   WaveNetStepper gen(model);
   ASSERT_EQ(model.receptive_field(), 15);
   check_against_refs(gen, D, 15, model.config().classes, "wavenet_a_gen");
@@ -142,12 +149,9 @@ TEST(GenerationRefs, WaveNetStepModeMatchesOfficial) {
 TEST(GenerationRefs, SequnetResClockedStepModeMatchesOfficial) {
   const std::string dir = refs_dir();
   if (!path_exists(dir + "/sequnet_res_gen_steps.safetensors")) GTEST_SKIP() << "reference data not found at " << dir;
-  SafetensorsFile P = load_safetensors(dir + "/sequnet_res_gen.params.safetensors");
   SafetensorsFile D = load_safetensors(dir + "/sequnet_res_gen_steps.safetensors");
-  BuiltModel built = build_from_config(P.metadata.at("config"));
+  BuiltModel built = load_ref_model(dir + "/sequnet_res_gen.params.safetensors");
   auto& model = dynamic_cast<SequnetRes&>(*built.model);
-  model.params().load(P);
-  model.set_training(false);
   SequnetResStepper gen(model);
   ASSERT_EQ(model.input_size(), 125);
   ASSERT_EQ(gen.cycles(), 8);
@@ -178,24 +182,16 @@ TEST(GenerationRefs, HalfWeightsStayCloseToOfficial) {
   const std::string dir = refs_dir();
   if (!path_exists(dir + "/wavenet_a_gen.safetensors") || !path_exists(dir + "/sequnet_res_gen_steps.safetensors"))
     GTEST_SKIP() << "reference data not found at " << dir;
-  {
-    SafetensorsFile P = load_safetensors(dir + "/wavenet_a.params.safetensors");
-    BuiltModel built = build_from_config(P.metadata.at("config"));
-    auto& model = dynamic_cast<WaveNet&>(*built.model);
-    model.params().load(P);
-    model.set_training(false);
-    WaveNetStepper gen(model, step::Weights::F16);
-    check_half_against_refs(gen, load_safetensors(dir + "/wavenet_a_gen.safetensors"), 15, model.config().classes,
-                            "wavenet_a_gen");
-  }
-  SafetensorsFile P = load_safetensors(dir + "/sequnet_res_gen.params.safetensors");
-  BuiltModel built = build_from_config(P.metadata.at("config"));
-  auto& model = dynamic_cast<SequnetRes&>(*built.model);
-  model.params().load(P);
-  model.set_training(false);
-  SequnetResStepper gen(model, step::Weights::F16);
-  check_half_against_refs(gen, load_safetensors(dir + "/sequnet_res_gen_steps.safetensors"), 125,
-                          model.config().num_inputs, "sequnet_res_gen");
+  BuiltModel wb = load_ref_model(dir + "/wavenet_a.params.safetensors");
+  auto& wn = dynamic_cast<WaveNet&>(*wb.model);
+  WaveNetStepper w16(wn, step::Weights::F16);
+  check_half_against_refs(w16, load_safetensors(dir + "/wavenet_a_gen.safetensors"), 15, wn.config().classes,
+                          "wavenet_a_gen");
+  BuiltModel sb = load_ref_model(dir + "/sequnet_res_gen.params.safetensors");
+  auto& su = dynamic_cast<SequnetRes&>(*sb.model);
+  SequnetResStepper s16(su, step::Weights::F16);
+  check_half_against_refs(s16, load_safetensors(dir + "/sequnet_res_gen_steps.safetensors"), 125,
+                          su.config().num_inputs, "sequnet_res_gen");
 }
 
 // ---- (b) step outputs = windows of full forwards, random models ---------------------------------

@@ -107,23 +107,12 @@ class CpuAllocator final : public Allocator {
   size_t cap_ = size_t(4096) << 20;
 };
 
-Allocator* g_cuda_allocator = nullptr;
-
 }  // namespace
 
 Allocator& cpu_allocator() {
   // Never destroyed: tensors held in other static objects may be freed after main() returns.
   static CpuAllocator* a = new CpuAllocator();
   return *a;
-}
-
-void register_cuda_allocator(Allocator* a) { g_cuda_allocator = a; }
-
-Allocator& allocator_for(Device d) {
-  if (d.is_cpu()) return cpu_allocator();
-  if (!g_cuda_allocator)
-    throw Error("device " + d.str() + " requested, but this build has no CUDA backend (configure with -DSEQNET_CUDA=ON on a machine with nvcc and cuBLAS)");
-  return *g_cuda_allocator;
 }
 
 }  // namespace seqnet

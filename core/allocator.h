@@ -3,7 +3,8 @@
 // All tensor memory goes through an Allocator. The CPU allocator hands out 64-byte-aligned
 // blocks (one cache line / one AVX-512 register) and counts live and peak bytes; benchmarks
 // report peak memory from these counters, and tests use the allocation counter to prove that a
-// loop allocates nothing. The CUDA backend will provide a second Allocator for device memory.
+// loop allocates nothing. Each device's DeviceApi (core/device_api.h) owns the Allocator of its
+// memory: cpu_allocator() here, a device allocator in the CUDA backend.
 //
 // Caching: a freed block is kept in a free list of its size class (4 classes per power of two,
 // so at most 25 % slack) and handed out again for the next request of that class. Without it,
@@ -49,10 +50,6 @@ class Allocator {
 
 constexpr size_t kAlignment = 64;
 
-Allocator& cpu_allocator();
-// The allocator for a device: CPU always; CUDA when the CUDA backend is built and registered.
-Allocator& allocator_for(Device d);
-// Used by the CUDA backend to plug in its device allocator.
-void register_cuda_allocator(Allocator* a);
+Allocator& cpu_allocator();  // == device_api(Device::cpu()).allocator()
 
 }  // namespace seqnet

@@ -14,7 +14,11 @@ struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// check(cond, "conv1d: x must be 3-D (N, C, T), got {}", shape) — formats only on failure.
+// check(cond, "conv1d: x must be 3-D (N, C, T), got {}", n) — formats the message only on failure,
+// but like any function call it evaluates its arguments every time: check(ok, "...", x.describe())
+// builds a string per call. On hot paths (ops run per generated sample) pass cheap values, or write
+//   if (!ok) fail(fmt::format("conv1d: bad input {}", x.describe()));
+// which builds nothing unless it fails.
 template <typename... Args>
 inline void check(bool cond, fmt::format_string<Args...> f, Args&&... args) {
   if (!cond) throw Error(fmt::format(f, std::forward<Args>(args)...));

@@ -5,6 +5,8 @@
 #include <numeric>
 #include <sstream>
 
+#include "core/device_api.h"
+
 namespace seqnet {
 
 // ---------------------------------------------------------------------------------------------
@@ -47,10 +49,10 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 // ---------------------------------------------------------------------------------------------
 
 Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
-  data_ = allocator_for(device).allocate(nbytes);
+  data_ = device_api(device).allocator().allocate(nbytes);
 }
 
-Storage::~Storage() { allocator_for(device_).deallocate(data_, nbytes_); }
+Storage::~Storage() { device_api(device_).allocator().deallocate(data_, nbytes_); }
 
 // ---------------------------------------------------------------------------------------------
 // Creation
@@ -58,7 +60,6 @@ Storage::~Storage() { allocator_for(device_).deallocate(data_, nbytes_); }
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   for (int64_t d : shape) check(d >= 0, "Tensor::empty: negative dimension in shape {}", shape_str(shape));
-  check(device.is_cpu(), "Tensor::empty: device {} is not available in this build", device.str());
   Tensor t;
   t.storage_ = std::make_shared<Storage>(size_t(shape_numel(shape)) * dtype_size(dtype), device);
   t.shape_ = shape;
@@ -70,7 +71,7 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
   Tensor t = empty(shape, dtype, device);
-  std::memset(t.raw_data(), 0, size_t(t.numel()) * dtype_size(dtype));
+  device_api(device).memset_zero(t.raw_data(), size_t(t.numel()) * dtype_size(dtype));
   return t;
 }
 
@@ -163,6 +164,8 @@ template int64_t* Tensor::data<int64_t>() const;
 template <typename T>
 T Tensor::at(std::initializer_list<int64_t> index) const {
   check(int(index.size()) == dim(), "at: {} indices given for a tensor of shape {}", index.size(), shape_str(shape_));
+  check(device().is_cpu(), "at: the tensor {} is on {}; read it with to_vector() or move it with .to(Device::cpu())",
+        describe(), device().str());
   int64_t off = 0;
   size_t k = 0;
   for (int64_t i : index) {
@@ -177,7 +180,7 @@ template int64_t Tensor::at<int64_t>(std::initializer_list<int64_t>) const;
 
 template <typename T>
 std::vector<T> Tensor::to_vector() const {
-  Tensor c = to(dtype_of<T>()).contiguous();
+  Tensor c = to(Device::cpu()).to(dtype_of<T>()).contiguous();
   const T* p = c.data<T>();
   return std::vector<T>(p, p + c.numel());
 }
@@ -373,41 +376,30 @@ Tensor Tensor::expand(const Shape& target) const {
 // Copies
 // ---------------------------------------------------------------------------------------------
 
-namespace {
-template <typename D, typename S>
-void copy_kernel(const Tensor& dst, const Tensor& src_expanded) {
-  D* d = static_cast<D*>(dst.raw_data());
-  const S* s = static_cast<const S*>(src_expanded.raw_data());
-  for_each_strided<2>(dst.shape(), {&dst.strides(), &src_expanded.strides()},
-                      [&](const std::array<int64_t, 2>& off, int64_t n, const std::array<int64_t, 2>& inc) {
-                        D* dp = d + off[0];
-                        const S* sp = s + off[1];
-                        for (int64_t i = 0; i < n; ++i) dp[i * inc[0]] = static_cast<D>(sp[i * inc[1]]);
-                      });
-}
-
-template <typename D>
-void copy_from(const Tensor& dst, const Tensor& src) {
-  switch (src.dtype()) {
-    case DType::F32: copy_kernel<D, float>(dst, src); break;
-    case DType::F64: copy_kernel<D, double>(dst, src); break;
-    case DType::I64: copy_kernel<D, int64_t>(dst, src); break;
-  }
-}
-}  // namespace
-
 void Tensor::copy_(const Tensor& src) {
   check(defined() && src.defined(), "copy_: undefined tensor ({} <- {})", describe(), src.describe());
   Tensor s = src.expand(shape_);  // errors with both shapes if not broadcastable
-  if (is_contiguous() && s.is_contiguous() && dtype_ == s.dtype_) {
-    std::memmove(raw_data(), s.raw_data(), size_t(numel()) * dtype_size(dtype_));
+  if (numel() == 0) return;
+  DeviceApi& api = device_api(device());
+  if (s.device() == device()) {
+    api.copy(*this, s);
     return;
   }
-  switch (dtype_) {
-    case DType::F32: copy_from<float>(*this, s); break;
-    case DType::F64: copy_from<double>(*this, s); break;
-    case DType::I64: copy_from<int64_t>(*this, s); break;
+  // Across devices: make the source one contiguous block on its own device, move the bytes, and
+  // convert (dtype, strides) on the destination device if the destination needs it.
+  const Tensor block = s.contiguous();
+  const size_t nbytes = size_t(numel()) * dtype_size(block.dtype_);
+  const bool direct = is_contiguous() && dtype_ == block.dtype_;
+  Tensor landing = direct ? *this : empty(shape_, block.dtype_, device());
+  if (device().is_cpu()) {
+    device_api(block.device()).copy_to_host(landing.raw_data(), block.raw_data(), nbytes);
+  } else if (block.device().is_cpu()) {
+    api.copy_from_host(landing.raw_data(), block.raw_data(), nbytes);
+  } else {  // between two GPUs: through the host
+    Tensor host = block.to(Device::cpu());
+    api.copy_from_host(landing.raw_data(), host.raw_data(), nbytes);
   }
+  if (!direct) api.copy(*this, landing);
 }
 
 Tensor Tensor::contiguous() const {
@@ -428,42 +420,28 @@ Tensor Tensor::to(DType dtype) const {
   return t;
 }
 
+Tensor Tensor::to(Device device) const {
+  check(defined(), "to({}): the tensor is undefined", device.str());
+  if (device == this->device()) return *this;
+  Tensor t = empty(shape_, dtype_, device);
+  t.copy_(*this);
+  return t;
+}
+
+Tensor empty_like(const Tensor& t) { return Tensor::empty(t.shape(), t.dtype(), t.device()); }
+Tensor zeros_like(const Tensor& t) { return Tensor::zeros(t.shape(), t.dtype(), t.device()); }
+
 void Tensor::fill_(double value) {
-  auto fill = [&]<typename T>(T v) {
-    T* p = static_cast<T*>(raw_data());
-    for_each_strided<1>(shape_, {&strides_}, [&](const std::array<int64_t, 1>& off, int64_t n,
-                                                 const std::array<int64_t, 1>& inc) {
-      for (int64_t i = 0; i < n; ++i) p[off[0] + i * inc[0]] = v;
-    });
-  };
-  switch (dtype_) {
-    case DType::F32: fill(float(value)); break;
-    case DType::F64: fill(double(value)); break;
-    case DType::I64: fill(int64_t(value)); break;
-  }
+  check(defined(), "fill_: the tensor is undefined");
+  if (numel() > 0) device_api(device()).fill(*this, value);
 }
 
 void Tensor::add_(const Tensor& src) {
   check(shape_ == src.shape_ && dtype_ == src.dtype_, "add_: cannot accumulate {} into {}", src.describe(),
         describe());
-  auto add = [&]<typename T>(T*) {
-    T* d = static_cast<T*>(raw_data());
-    const T* s = static_cast<const T*>(src.raw_data());
-    for_each_strided<2>(shape_, {&strides_, &src.strides_},
-                        [&](const std::array<int64_t, 2>& off, int64_t n, const std::array<int64_t, 2>& inc) {
-                          T* dp = d + off[0];
-                          const T* sp = s + off[1];
-                          if (inc[0] == 1 && inc[1] == 1)
-                            for (int64_t i = 0; i < n; ++i) dp[i] += sp[i];
-                          else
-                            for (int64_t i = 0; i < n; ++i) dp[i * inc[0]] += sp[i * inc[1]];
-                        });
-  };
-  switch (dtype_) {
-    case DType::F32: add(static_cast<float*>(nullptr)); break;
-    case DType::F64: add(static_cast<double*>(nullptr)); break;
-    case DType::I64: add(static_cast<int64_t*>(nullptr)); break;
-  }
+  check(device() == src.device(), "add_: cannot accumulate a tensor on {} into one on {}", src.device().str(),
+        device().str());
+  if (numel() > 0) device_api(device()).add(*this, src);
 }
 
 std::string Tensor::str(int max_per_dim) const {

@@ -6,7 +6,9 @@
 // transpose, permute, narrow, slice with a step, expand) only change shape/strides/offset and
 // never copy; `contiguous()` copies only when the layout demands it.
 //
-// Tensor knows nothing about gradients: autograd/variable.h wraps it.
+// Tensor knows nothing about gradients: autograd/variable.h wraps it. It never touches its bytes
+// directly either: allocation, zeroing, fill_, copy_ and add_ go through the DeviceApi of the
+// tensor's device (core/device_api.h), so the same Tensor code serves the CPU and the GPU.
 #pragma once
 #include <cstdint>
 #include <initializer_list>
@@ -29,7 +31,7 @@ Shape contiguous_strides(const Shape& s);
 // Broadcast two shapes NumPy-style (align trailing dims; 1 stretches). `op` names the caller in errors.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 
-// A block of bytes owned through the allocator of its device.
+// A block of bytes owned through the allocator of its device (device_api(device).allocator()).
 class Storage {
  public:
   Storage(size_t nbytes, Device device);
@@ -55,6 +57,7 @@ class Tensor {
   static Tensor zeros(const Shape& shape, DType dtype = DType::F32, Device device = Device::cpu());
   static Tensor ones(const Shape& shape, DType dtype = DType::F32, Device device = Device::cpu());
   static Tensor full(const Shape& shape, double value, DType dtype = DType::F32, Device device = Device::cpu());
+  // The rest create on the CPU (move with .to(device)).
   static Tensor arange(int64_t n, DType dtype = DType::F32);  // 0, 1, ..., n-1
   static Tensor uniform(const Shape& shape, double lo, double hi, DType dtype = DType::F32,
                         Generator& gen = default_generator());
@@ -79,10 +82,13 @@ class Tensor {
   int wrap_dim(int d) const;  // negative dims count from the end; error if out of range
   std::string describe() const;  // "f32[2, 3, 5]"
 
-  // ---- raw access (CPU) -----------------------------------------------------------------
-  // Pointer to element (0, ..., 0); checks that T matches the dtype.
+  // ---- raw access -----------------------------------------------------------------------
+  // Pointer to element (0, ..., 0) in the memory of the tensor's device (a device pointer for a
+  // GPU tensor: only that device's kernels may dereference it); checks that T matches the dtype.
   template <typename T> T* data() const;
   void* raw_data() const;
+  // Reading values on the host: at() needs a CPU tensor; to_vector() and item() copy from any
+  // device (and wait for it).
   template <typename T> T at(std::initializer_list<int64_t> index) const;
   template <typename T> std::vector<T> to_vector() const;  // row-major copy
   double item() const;  // numel must be 1
@@ -103,8 +109,10 @@ class Tensor {
   // ---- copies ---------------------------------------------------------------------------
   Tensor contiguous() const;  // *this if already contiguous
   Tensor clone() const;       // always a fresh contiguous copy
-  Tensor to(DType dtype) const;
-  void copy_(const Tensor& src);  // same shape (src may be broadcastable); converts dtype
+  Tensor to(DType dtype) const;    // *this if the dtype already matches, else a converted copy
+  Tensor to(Device device) const;  // *this if already there, else a copy on `device`
+  // Same shape (src may be broadcastable); converts dtype; src may live on another device.
+  void copy_(const Tensor& src);
   void fill_(double value);
   void add_(const Tensor& src);   // this += src (same shape); used to accumulate gradients
 
@@ -116,6 +124,10 @@ class Tensor {
   int64_t offset_ = 0;
   DType dtype_ = DType::F32;
 };
+
+// A fresh contiguous tensor with t's shape, dtype and device (uninitialised / zero-filled).
+Tensor empty_like(const Tensor& t);
+Tensor zeros_like(const Tensor& t);
 
 }  // namespace seqnet
 

@@ -20,19 +20,17 @@ decltype(auto) dispatch_float(DType t, const char* op, F&& f) {
   throw Error(fmt::format("{}: expected a floating tensor (f32 or f64), got {}", op, dtype_name(t)));
 }
 
-// Shared argument checks for ops; each names the op and the offending shapes / dtypes.
-// (The messages are only formatted when a check fails: these run on every op call, and step-mode
-// generation makes thousands of tiny calls.)
+// Shared argument checks for ops; each names the op and the offending shapes / dtypes. They are
+// written `if (!cond) fail(fmt::format(...))` so that the message (describe() builds strings) is
+// only built when a check fails: these run on every op call, and step-mode generation makes
+// thousands of tiny calls. (core/error.h's check() formats only on failure too, but its
+// arguments are evaluated on every call: pass it cheap values.) Device checks: ops/backend.h.
 inline void check_defined(const Tensor& t, const char* op, const char* what) {
   if (!t.defined()) fail(fmt::format("{}: {} is undefined", op, what));
 }
 inline void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
   if (a.dtype() != b.dtype())
     fail(fmt::format("{}: dtype mismatch, {} vs {} (convert one with .to())", op, a.describe(), b.describe()));
-}
-inline void check_cpu(const Tensor& t, const char* op) {
-  if (!t.device().is_cpu())
-    fail(fmt::format("{}: tensor on {} but this op has no kernel for that device yet", op, t.device().str()));
 }
 
 }  // namespace seqnet

@@ -1,32 +1,25 @@
 // ops/dropout.cpp — inverted dropout: forward and backward multiply by the same saved mask.
+//
+// The mask is drawn by the backend's dropout kernel (ops/kernels/dropout.h) from blocks reserved
+// here; the products are elementwise muls (kernels::mul), so the op itself never loops.
 #include "ops/dropout.h"
 
-#include <cmath>
-
+#include "ops/backend.h"
 #include "ops/dispatch.h"
+#include "ops/elementwise.h"
 
 namespace seqnet {
 
 namespace kernels {
 
 // m_i = (u_i ≥ p) / (1 − p),  u_i = lane i%4 of block first + i/4 (uniform f32 layout, core/rng.h)
-Tensor dropout_mask(const Shape& shape, double p, DType dtype, Generator& gen) {
+Tensor dropout_mask(const Shape& shape, double p, DType dtype, Generator& gen, Device device) {
   check(p >= 0.0 && p < 1.0, "dropout: p must be in [0, 1) to draw a mask, got {}", p);
-  Tensor m = Tensor::empty(shape, dtype);
+  const Backend& be = backend(device, "dropout");
+  Tensor m = Tensor::empty(shape, dtype, device);
   const int64_t n = m.numel();
   const uint64_t first = gen.reserve(uint64_t(n + 3) / 4);
-  dispatch_float(dtype, "dropout", [&]<typename T>() {
-    T* pm = m.data<T>();
-    const T scale = T(1.0 / (1.0 - p));
-#pragma omp parallel for if (n > 65536) schedule(static)
-    for (int64_t b = 0; b < (n + 3) / 4; ++b) {
-      const auto lanes = gen.block(first + uint64_t(b));
-      for (int64_t j = 0; j < 4 && 4 * b + j < n; ++j) {
-        const double u = double(u32_to_unit_float(lanes[size_t(j)]));
-        pm[4 * b + j] = u >= p ? scale : T(0);
-      }
-    }
-  });
+  be.dropout.mask(gen.state().seed, first, p, m);
   return m;
 }
 
@@ -38,32 +31,14 @@ Variable dropout(const Variable& x, double p, bool training, Generator& gen) {
   check(x.defined(), "{}: input is undefined", op);
   check(p >= 0.0 && p <= 1.0, "{}: p must be in [0, 1], got {} (input {})", op, p, x.data().describe());
   check(is_floating(x.dtype()), "{}: input must be f32 or f64, got {}", op, x.data().describe());
-  check_cpu(x.data(), op);
   if (!training || p == 0.0) return x;
   if (p == 1.0) {
-    Tensor zeros = Tensor::zeros(x.shape(), x.dtype());
+    Tensor zeros = Tensor::zeros(x.shape(), x.dtype(), x.data().device());
     return make_result(op, zeros, {x}, [zeros](const Tensor&) { return std::vector<Tensor>{zeros}; });
   }
-  Tensor m = kernels::dropout_mask(x.shape(), p, x.dtype(), gen);
-  Tensor xc = x.data().contiguous();
-  Tensor y = Tensor::empty(x.shape(), x.dtype());
-  auto multiply = [](Tensor& out, const Tensor& a, const Tensor& mask) {
-    dispatch_float(a.dtype(), "dropout", [&]<typename T>() {
-      const T* pa = a.data<T>();
-      const T* pm = mask.data<T>();
-      T* po = out.data<T>();
-      const int64_t n = a.numel();
-#pragma omp parallel for if (n > 65536) schedule(static)
-      for (int64_t i = 0; i < n; ++i) po[i] = pa[i] * pm[i];
-    });
-  };
-  multiply(y, xc, m);
-  return make_result(op, y, {x}, [m, multiply](const Tensor& g) {
-    Tensor gc = g.contiguous();
-    Tensor dx = Tensor::empty(m.shape(), m.dtype());
-    multiply(dx, gc, m);
-    return std::vector<Tensor>{dx};
-  });
+  Tensor m = kernels::dropout_mask(x.shape(), p, x.dtype(), gen, x.data().device());
+  Tensor y = kernels::mul(x.data().contiguous(), m);
+  return make_result(op, y, {x}, [m](const Tensor& g) { return std::vector<Tensor>{kernels::mul(g.contiguous(), m)}; });
 }
 
 }  // namespace seqnet

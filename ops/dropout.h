@@ -17,8 +17,8 @@ Variable dropout(const Variable& x, double p, bool training, Generator& gen = de
 
 namespace kernels {
 // The scaled mask m (0 or 1/(1 − p)) of the shape and dtype given, drawn as described above
-// (advances `gen` by ceil(numel / 4) blocks). Requires 0 ≤ p < 1.
-Tensor dropout_mask(const Shape& shape, double p, DType dtype, Generator& gen);
+// (advances `gen` by ceil(numel / 4) blocks), allocated on `device`. Requires 0 ≤ p < 1.
+Tensor dropout_mask(const Shape& shape, double p, DType dtype, Generator& gen, Device device = Device::cpu());
 }  // namespace kernels
 
 }  // namespace seqnet

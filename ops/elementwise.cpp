@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "ops/backend.h"
 #include "ops/dispatch.h"
 #include "ops/reduce.h"
 
@@ -10,67 +11,21 @@ namespace seqnet {
 
 namespace kernels {
 
-namespace {
-template <typename T>
-inline T apply(BinaryOp op, T x, T y) {
-  switch (op) {
-    case BinaryOp::Add: return x + y;
-    case BinaryOp::Sub: return x - y;
-    case BinaryOp::Mul: return x * y;
-    case BinaryOp::Div: return x / y;
-  }
-  return T(0);
-}
-
-// out[i] = a[i] (op) b[i] over a common (broadcast) shape; inner rows may be strided.
-template <typename T, BinaryOp OP>
-void binary_kernel(Tensor& out, const Tensor& a, const Tensor& b) {
-  T* o = out.data<T>();
-  const T* pa = a.data<T>();
-  const T* pb = b.data<T>();
-  const int64_t n = out.numel();
-  if (a.is_contiguous() && b.is_contiguous() && a.shape() == out.shape() && b.shape() == out.shape()) {
-#pragma omp parallel for if (n > 65536) schedule(static)
-    for (int64_t i = 0; i < n; ++i) o[i] = apply(OP, pa[i], pb[i]);
-    return;
-  }
-  Tensor ae = a.expand(out.shape()), be = b.expand(out.shape());
-  for_each_strided<3>(out.shape(), {&out.strides(), &ae.strides(), &be.strides()},
-                      [&](const std::array<int64_t, 3>& off, int64_t len, const std::array<int64_t, 3>& inc) {
-                        T* op_ = o + off[0];
-                        const T* x = pa + off[1];
-                        const T* y = pb + off[2];
-                        for (int64_t i = 0; i < len; ++i) op_[i] = apply(OP, x[i * inc[1]], y[i * inc[2]]);
-                      });
-}
-}  // namespace
-
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
   check_defined(a, name, "first operand");
   check_defined(b, name, "second operand");
   check_same_dtype(a, b, name);
-  check_cpu(a, name);
-  Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), name), a.dtype());
-  dispatch_float(a.dtype(), name, [&]<typename T>() {
-    switch (op) {
-      case BinaryOp::Add: binary_kernel<T, BinaryOp::Add>(out, a, b); break;
-      case BinaryOp::Sub: binary_kernel<T, BinaryOp::Sub>(out, a, b); break;
-      case BinaryOp::Mul: binary_kernel<T, BinaryOp::Mul>(out, a, b); break;
-      case BinaryOp::Div: binary_kernel<T, BinaryOp::Div>(out, a, b); break;
-    }
-  });
+  const Backend& be = backend_for(name, a, b);
+  Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), name), a.dtype(), a.device());
+  be.elementwise.binary(op, a, b, out);
   return out;
 }
 
 Tensor affine(const Tensor& a, double scale, double shift) {
+  check_defined(a, "affine", "input");
   Tensor x = a.contiguous();
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
-  dispatch_float(x.dtype(), "affine", [&]<typename T>() {
-    const T* p = x.data<T>();
-    T* o = out.data<T>();
-    const T s = T(scale), c = T(shift);
-    for (int64_t i = 0; i < x.numel(); ++i) o[i] = p[i] * s + c;
-  });
+  Tensor out = empty_like(x);
+  backend_for("affine", x).elementwise.affine(x, scale, shift, out);
   return out;
 }
 
@@ -135,35 +90,25 @@ Variable mul_scalar(const Variable& a, double s) {
 Variable neg(const Variable& a) { return mul_scalar(a, -1.0); }
 
 namespace {
-// Forward / backward pairs of the unary math ops, as plain loops.
-template <typename T> void exp_forward(T* y, const T* x, int64_t n) { for (int64_t i = 0; i < n; ++i) y[i] = std::exp(x[i]); }
-template <typename T> void exp_backward(T* dx, const T* y, const T* dy, int64_t n) { for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * y[i]; }
-template <typename T> void log_forward(T* y, const T* x, int64_t n) { for (int64_t i = 0; i < n; ++i) y[i] = std::log(x[i]); }
-template <typename T> void log_backward(T* dx, const T* x, const T* dy, int64_t n) { for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] / x[i]; }
+// y = f(x) with the saved tensor (y or x) for dx = dy · f'(x).
+Variable unary_math(const char* name, UnaryOp op, const Variable& a, bool save_output) {
+  Tensor x = a.data().contiguous();
+  const Backend* be = &backend_for(name, x);
+  Tensor y = empty_like(x);
+  be->elementwise.unary_forward(op, x, y);
+  Tensor saved = save_output ? y : x;
+  return make_result(name, y, {a}, [be, op, saved](const Tensor& g) {
+    Tensor gc = g.contiguous(), dx = empty_like(saved);
+    be->elementwise.unary_backward(op, saved, gc, dx);
+    return std::vector<Tensor>{dx};
+  });
+}
 }  // namespace
 
 // y = exp(x):  dx = dy · y
-Variable exp(const Variable& a) {
-  Tensor x = a.data().contiguous();
-  Tensor y = Tensor::empty(x.shape(), x.dtype());
-  dispatch_float(x.dtype(), "exp", [&]<typename T>() { exp_forward(y.data<T>(), x.data<T>(), x.numel()); });
-  return make_result("exp", y, {a}, [y](const Tensor& g) {
-    Tensor gc = g.contiguous(), dx = Tensor::empty(y.shape(), y.dtype());
-    dispatch_float(y.dtype(), "exp backward", [&]<typename T>() { exp_backward(dx.data<T>(), y.data<T>(), gc.data<T>(), y.numel()); });
-    return std::vector<Tensor>{dx};
-  });
-}
+Variable exp(const Variable& a) { return unary_math("exp", UnaryOp::Exp, a, true); }
 
 // y = log(x):  dx = dy / x
-Variable log(const Variable& a) {
-  Tensor x = a.data().contiguous();
-  Tensor y = Tensor::empty(x.shape(), x.dtype());
-  dispatch_float(x.dtype(), "log", [&]<typename T>() { log_forward(y.data<T>(), x.data<T>(), x.numel()); });
-  return make_result("log", y, {a}, [x](const Tensor& g) {
-    Tensor gc = g.contiguous(), dx = Tensor::empty(x.shape(), x.dtype());
-    dispatch_float(x.dtype(), "log backward", [&]<typename T>() { log_backward(dx.data<T>(), x.data<T>(), gc.data<T>(), x.numel()); });
-    return std::vector<Tensor>{dx};
-  });
-}
+Variable log(const Variable& a) { return unary_math("log", UnaryOp::Log, a, false); }
 
 }  // namespace seqnet

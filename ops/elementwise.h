@@ -5,6 +5,7 @@
 // to an (N, C, T) tensor, and for scalars. In backward, the gradient of a broadcast input is the
 // output gradient summed over the stretched dimensions (kernels::sum_to).
 #pragma once
+#include "ops/kernels/elementwise.h"
 #include "autograd/variable.h"
 
 namespace seqnet {
@@ -35,13 +36,13 @@ inline Variable operator/(const Variable& a, double s) { return mul_scalar(a, 1.
 
 // ---- the same math on plain Tensors (no graph); backward closures are written with these ----
 namespace kernels {
-enum class BinaryOp { Add, Sub, Mul, Div };
+// out = a ∘ b with broadcasting, on the inputs' device (BinaryOp: ops/kernels/elementwise.h).
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name);
 inline Tensor add(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Add, a, b, "add"); }
 inline Tensor sub(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Sub, a, b, "sub"); }
 inline Tensor mul(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Mul, a, b, "mul"); }
 inline Tensor div(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Div, a, b, "div"); }
-Tensor affine(const Tensor& a, double scale, double shift);  // a * scale + shift
+Tensor affine(const Tensor& a, double scale, double shift);  // a * scale + shift (contiguous result)
 }  // namespace kernels
 
 }  // namespace seqnet

@@ -1,4 +1,5 @@
-// ops/loss.cpp — softmax / log-softmax / cross-entropy / BCE, forward and backward side by side.
+// ops/loss.cpp — softmax / log-softmax / cross-entropy / BCE: argument checks, geometry and the
+// backward math, forward and backward side by side (kernels: ops/kernels/loss.h).
 //
 // Every kernel sees a contiguous tensor as (outer, C, inner): the reduced axis has C entries,
 // `inner` is the product of the dimensions after it (its stride), `outer` of those before it.
@@ -6,17 +7,14 @@
 #include "ops/loss.h"
 
 #include <algorithm>
-#include <cmath>
+#include <string>
 
+#include "ops/backend.h"
 #include "ops/dispatch.h"
 
 namespace seqnet {
 
 namespace {
-
-struct Rows {
-  int64_t outer = 1, C = 1, inner = 1;
-};
 
 // Wrap `dim` (negative counts from the end) with an error that names the op.
 int wrap_axis(const Tensor& x, int dim, const char* op) {
@@ -26,8 +24,8 @@ int wrap_axis(const Tensor& x, int dim, const char* op) {
   return dim < 0 ? dim + nd : dim;
 }
 
-Rows rows_of(const Shape& s, int dim) {
-  Rows r;
+SoftmaxRows rows_of(const Shape& s, int dim) {
+  SoftmaxRows r;
   for (int d = 0; d < int(s.size()); ++d) {
     if (d < dim) r.outer *= s[size_t(d)];
     else if (d == dim) r.C = s[size_t(d)];
@@ -39,56 +37,19 @@ Rows rows_of(const Shape& s, int dim) {
 // ---- softmax / log_softmax --------------------------------------------------------------------
 
 // y = exp(x − m) / Σ exp(x − m)   (m = max of the row; log: y = x − m − log Σ exp(x − m))
-template <typename T> void softmax_forward(T* y, const T* x, Rows R, bool log) {
-  const int64_t nrows = R.outer * R.inner;
-#pragma omp parallel for if (nrows * R.C > 65536) schedule(static)
-  for (int64_t r = 0; r < nrows; ++r) {
-    const int64_t base = (r / R.inner) * R.C * R.inner + r % R.inner;
-    const T* xr = x + base;
-    T* yr = y + base;
-    T m = xr[0];
-    for (int64_t c = 1; c < R.C; ++c) m = std::max(m, xr[c * R.inner]);
-    T s = 0;
-    for (int64_t c = 0; c < R.C; ++c) s += std::exp(xr[c * R.inner] - m);
-    if (log) {
-      const T lse = m + std::log(s);
-      for (int64_t c = 0; c < R.C; ++c) yr[c * R.inner] = xr[c * R.inner] - lse;
-    } else {
-      for (int64_t c = 0; c < R.C; ++c) yr[c * R.inner] = std::exp(xr[c * R.inner] - m) / s;
-    }
-  }
-}
-
 // softmax:     dx = y ⊙ (dy − Σ dy⊙y)
 // log_softmax: dx = dy − exp(y) · Σ dy
-template <typename T> void softmax_backward(T* dx, const T* y, const T* dy, Rows R, bool log) {
-  const int64_t nrows = R.outer * R.inner;
-#pragma omp parallel for if (nrows * R.C > 65536) schedule(static)
-  for (int64_t r = 0; r < nrows; ++r) {
-    const int64_t base = (r / R.inner) * R.C * R.inner + r % R.inner;
-    const T* yr = y + base;
-    const T* gr = dy + base;
-    T* dr = dx + base;
-    T s = 0;
-    for (int64_t c = 0; c < R.C; ++c) s += log ? gr[c * R.inner] : gr[c * R.inner] * yr[c * R.inner];
-    for (int64_t c = 0; c < R.C; ++c) {
-      const int64_t k = c * R.inner;
-      dr[k] = log ? gr[k] - std::exp(yr[k]) * s : yr[k] * (gr[k] - s);
-    }
-  }
-}
-
 Variable softmax_op(const char* name, const Variable& v, int dim, bool log) {
   check(v.defined(), "{}: input is undefined", name);
   Tensor x = v.data().contiguous();
-  check_cpu(x, name);
-  const Rows R = rows_of(x.shape(), wrap_axis(x, dim, name));
-  Tensor y = Tensor::empty(x.shape(), x.dtype());
-  dispatch_float(x.dtype(), name, [&]<typename T>() { softmax_forward(y.data<T>(), x.data<T>(), R, log); });
-  return make_result(name, y, {v}, [y, R, log, name](const Tensor& g) {
+  const Backend* be = &backend_for(name, x);
+  const SoftmaxRows R = rows_of(x.shape(), wrap_axis(x, dim, name));
+  Tensor y = empty_like(x);
+  be->loss.softmax_forward(x, y, R, log);
+  return make_result(name, y, {v}, [y, R, log, be](const Tensor& g) {
     Tensor gc = g.contiguous();
-    Tensor dx = Tensor::empty(y.shape(), y.dtype());
-    dispatch_float(y.dtype(), name, [&]<typename T>() { softmax_backward(dx.data<T>(), y.data<T>(), gc.data<T>(), R, log); });
+    Tensor dx = empty_like(y);
+    be->loss.softmax_backward(y, gc, dx, R, log);
     return std::vector<Tensor>{dx};
   });
 }
@@ -104,7 +65,6 @@ Variable cross_entropy_impl(const Variable& logits, const Tensor& targets, const
   check(logits.defined(), "{}: logits are undefined", op);
   check_defined(targets, op, "targets");
   const Tensor& L = logits.data();
-  check_cpu(L, op);
   check(is_floating(L.dtype()), "{}: logits must be f32 or f64, got {}", op, L.describe());
   check(targets.dtype() == DType::I64, "{}: targets must be int64 class ids, got {} (logits {})", op,
         targets.describe(), L.describe());
@@ -114,93 +74,32 @@ Variable cross_entropy_impl(const Variable& logits, const Tensor& targets, const
   check(targets.shape() == tshape,
         "{}: targets {} do not match logits {} with classes on dim {} (expected targets of shape {})", op,
         targets.describe(), L.describe(), cd, shape_str(tshape));
-  const Rows R = rows_of(L.shape(), cd);
+  const SoftmaxRows R = rows_of(L.shape(), cd);
   check(R.C >= 1, "{}: logits {} have no classes", op, L.describe());
-  const int64_t npos = R.outer * R.inner;
 
   // Weights per position (the mask in the logits' dtype, or all ones).
   Tensor w;
+  std::string mask_desc;
   if (mask) {
     check_defined(*mask, op, "mask");
     check(mask->shape() == tshape, "{}: mask {} does not match targets {}", op, mask->describe(), targets.describe());
-    w = mask->to(L.dtype()).contiguous();
-  } else {
-    w = Tensor::ones(tshape, L.dtype());
+    mask_desc = mask->describe();
   }
+  const Backend* be = &backend_for(op, L, targets, mask ? *mask : Tensor());
+  if (mask) w = mask->to(L.dtype()).contiguous();
+  else w = Tensor::ones(tshape, L.dtype(), L.device());
   Tensor x = L.contiguous();
   Tensor t = targets.contiguous();
-  Tensor probs = Tensor::empty(L.shape(), L.dtype());
-  Tensor out = Tensor::empty(red == Reduction::None ? tshape : Shape{}, L.dtype());
-  double count = 0;
+  Tensor probs = empty_like(x);
+  Tensor out = Tensor::empty(red == Reduction::None ? tshape : Shape{}, L.dtype(), L.device());
+  const double count = be->loss.cross_entropy_forward(x, t, w, probs, out, R, red, mask_desc.c_str());
 
-  dispatch_float(L.dtype(), op, [&]<typename T>() {
-    const T* px = x.data<T>();
-    const int64_t* pt = t.data<int64_t>();
-    const T* pw = w.data<T>();
-    // Argument checks first (serially, so the error names the first bad position).
-    for (int64_t p = 0; p < npos; ++p) {
-      check(pw[p] == T(0) || pw[p] == T(1), "{}: mask must hold only 0 and 1, got {} at position {} (mask {})", op,
-            double(pw[p]), p, mask ? mask->describe() : std::string());
-      if (pw[p] == T(0)) continue;
-      check(pt[p] >= 0 && pt[p] < R.C, "{}: target {} at position {} is out of range for {} classes (logits {})", op,
-            pt[p], p, R.C, L.describe());
-      count += 1;
-    }
-    softmax_forward(probs.data<T>(), px, R, false);
-    // loss_p = w · (m + log Σ exp(x − m) − x_t); the log-sum-exp is recomputed from x (not from
-    // log(probs[t]), which would underflow to −inf when the target's probability is tiny).
-    std::vector<double> lp(size_t(npos), 0.0);
-#pragma omp parallel for if (npos * R.C > 65536) schedule(static)
-    for (int64_t p = 0; p < npos; ++p) {
-      if (pw[p] == T(0)) continue;
-      const T* xr = px + (p / R.inner) * R.C * R.inner + p % R.inner;
-      T m = xr[0];
-      for (int64_t c = 1; c < R.C; ++c) m = std::max(m, xr[c * R.inner]);
-      double s = 0;
-      for (int64_t c = 0; c < R.C; ++c) s += std::exp(double(xr[c * R.inner] - m));
-      lp[size_t(p)] = double(m) + std::log(s) - double(xr[pt[p] * R.inner]);
-    }
-    T* po = out.data<T>();
-    if (red == Reduction::None) {
-      for (int64_t p = 0; p < npos; ++p) po[p] = T(lp[size_t(p)]);
-    } else {
-      double total = 0;  // accumulate in double: long f32 sequences stay accurate
-      for (int64_t p = 0; p < npos; ++p) total += lp[size_t(p)];
-      po[0] = T(red == Reduction::Mean ? (count > 0 ? total / count : 0.0) : total);
-    }
-  });
-
-  return make_result(op, out, {logits}, [probs, t, w, R, red, count, op](const Tensor& g) {
+  return make_result(op, out, {logits}, [probs, t, w, R, red, count, be](const Tensor& g) {
     Tensor gc = g.contiguous();
-    Tensor dx = Tensor::empty(probs.shape(), probs.dtype());
-    dispatch_float(probs.dtype(), op, [&]<typename T>() {
-      const T* pp = probs.data<T>();
-      const int64_t* pt = t.data<int64_t>();
-      const T* pw = w.data<T>();
-      const T* pg = gc.data<T>();
-      T* pd = dx.data<T>();
-      const int64_t npos = R.outer * R.inner;
-#pragma omp parallel for if (npos * R.C > 65536) schedule(static)
-      for (int64_t p = 0; p < npos; ++p) {
-        const int64_t base = (p / R.inner) * R.C * R.inner + p % R.inner;
-        T s = red == Reduction::None ? pg[p] : red == Reduction::Sum ? pg[0] : (count > 0 ? pg[0] / T(count) : T(0));
-        s *= pw[p];
-        for (int64_t c = 0; c < R.C; ++c) pd[base + c * R.inner] = s * pp[base + c * R.inner];
-        if (pw[p] != T(0)) pd[base + pt[p] * R.inner] -= s;
-      }
-    });
+    Tensor dx = empty_like(probs);
+    be->loss.cross_entropy_backward(probs, t, w, gc, dx, R, red, count);
     return std::vector<Tensor>{dx};
   });
-}
-
-// ---- binary cross-entropy with logits ------------------------------------------------------------
-
-// l = max(x, 0) − x·y + log(1 + exp(−|x|));   dx = s · (σ(x) − y),   dy = −s · x
-template <typename T> T bce_forward(T x, T y) { return std::max(x, T(0)) - x * y + std::log1p(std::exp(-std::fabs(x))); }
-template <typename T> T stable_sigmoid(T x) {
-  if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
-  const T e = std::exp(x);
-  return e / (T(1) + e);
 }
 
 }  // namespace
@@ -217,50 +116,27 @@ Variable cross_entropy(const Variable& logits, const Tensor& targets, const Tens
   return cross_entropy_impl(logits, targets, &mask, r, class_dim);
 }
 
+// ---- binary cross-entropy with logits ------------------------------------------------------------
+
+// l = max(x, 0) − x·y + log(1 + exp(−|x|));   dx = s · (σ(x) − y),   dy = −s · x
 Variable bce_with_logits(const Variable& logits, const Variable& targets, Reduction red) {
   const char* op = "bce_with_logits";
   check(logits.defined() && targets.defined(), "{}: logits or targets are undefined", op);
   const Tensor& X0 = logits.data();
   const Tensor& Y0 = targets.data();
-  check_cpu(X0, op);
   check(is_floating(X0.dtype()), "{}: logits must be f32 or f64, got {}", op, X0.describe());
   check(X0.shape() == Y0.shape() && X0.dtype() == Y0.dtype(),
         "{}: targets {} must have the shape and dtype of logits {}", op, Y0.describe(), X0.describe());
+  const Backend* be = &backend_for(op, X0, Y0);
   Tensor X = X0.contiguous(), Y = Y0.contiguous();
-  const int64_t n = X.numel();
-  Tensor out = Tensor::empty(red == Reduction::None ? X.shape() : Shape{}, X.dtype());
-  dispatch_float(X.dtype(), op, [&]<typename T>() {
-    const T* px = X.data<T>();
-    const T* py = Y.data<T>();
-    T* po = out.data<T>();
-    if (red == Reduction::None) {
-      for (int64_t i = 0; i < n; ++i) po[i] = bce_forward(px[i], py[i]);
-    } else {
-      double total = 0;
-#pragma omp parallel for reduction(+ : total) if (n > 65536) schedule(static)
-      for (int64_t i = 0; i < n; ++i) total += double(bce_forward(px[i], py[i]));
-      po[0] = T(red == Reduction::Mean ? (n > 0 ? total / double(n) : 0.0) : total);
-    }
-  });
+  Tensor out = Tensor::empty(red == Reduction::None ? X.shape() : Shape{}, X.dtype(), X.device());
+  be->loss.bce_forward(X, Y, out, red);
   const bool need_x = logits.requires_grad(), need_y = targets.requires_grad();
-  return make_result(op, out, {logits, targets}, [X, Y, red, n, need_x, need_y, op](const Tensor& g) {
+  return make_result(op, out, {logits, targets}, [X, Y, red, need_x, need_y, be](const Tensor& g) {
     Tensor gc = g.contiguous();
-    Tensor dx = need_x ? Tensor::empty(X.shape(), X.dtype()) : Tensor();
-    Tensor dy = need_y ? Tensor::empty(Y.shape(), Y.dtype()) : Tensor();
-    dispatch_float(X.dtype(), op, [&]<typename T>() {
-      const T* px = X.data<T>();
-      const T* py = Y.data<T>();
-      const T* pg = gc.data<T>();
-      T* pdx = need_x ? dx.data<T>() : nullptr;
-      T* pdy = need_y ? dy.data<T>() : nullptr;
-      const T scalar = red == Reduction::Mean ? (n > 0 ? pg[0] / T(n) : T(0)) : pg[0];
-#pragma omp parallel for if (n > 65536) schedule(static)
-      for (int64_t i = 0; i < n; ++i) {
-        const T s = red == Reduction::None ? pg[i] : scalar;
-        if (pdx) pdx[i] = s * (stable_sigmoid(px[i]) - py[i]);
-        if (pdy) pdy[i] = -s * px[i];
-      }
-    });
+    Tensor dx = need_x ? empty_like(X) : Tensor();
+    Tensor dy = need_y ? empty_like(Y) : Tensor();
+    be->loss.bce_backward(X, Y, gc, dx, dy, red);
     return std::vector<Tensor>{dx, dy};
   });
 }
@@ -274,20 +150,10 @@ Tensor one_hot_impl(const char* op, const Tensor& ids, int64_t C, DType dtype, S
   check(ids.dtype() == DType::I64, "{}: ids must be int64, got {}", op, ids.describe());
   check(C >= 1, "{}: num_classes must be >= 1, got {}", op, C);
   check(is_floating(dtype) || dtype == DType::I64, "{}: unsupported dtype", op);
+  const Backend* be = &backend_for(op, ids);
   Tensor id = ids.contiguous();
-  const int64_t* pi = id.data<int64_t>();
-  const int64_t n = id.numel();
-  for (int64_t k = 0; k < n; ++k)
-    check(pi[k] >= 0 && pi[k] < C, "{}: id {} at position {} is out of range for {} classes (ids {})", op, pi[k], k,
-          C, ids.describe());
-  Tensor out = Tensor::zeros(out_shape, dtype);
-  auto fill = [&]<typename T>() {
-    T* po = out.data<T>();
-    for (int64_t k = 0; k < n; ++k) po[((k / B) * C + pi[k]) * B + k % B] = T(1);
-  };
-  if (dtype == DType::F32) fill.template operator()<float>();
-  else if (dtype == DType::F64) fill.template operator()<double>();
-  else fill.template operator()<int64_t>();
+  Tensor out = Tensor::zeros(out_shape, dtype, ids.device());
+  be->loss.one_hot(op, id, out, C, B);
   return out;
 }
 }  // namespace

@@ -11,10 +11,9 @@
 // checks, so padding targets may hold any value there (e.g. −1).
 #pragma once
 #include "autograd/variable.h"
+#include "ops/kernels/loss.h"  // Reduction
 
 namespace seqnet {
-
-enum class Reduction { None, Mean, Sum };
 
 // y = exp(x − max) / Σ exp(x − max) along `dim` (any axis; negative counts from the end).
 Variable softmax(const Variable& x, int dim);

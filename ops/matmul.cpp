@@ -1,11 +1,29 @@
 // ops/matmul.cpp — matmul and linear; backward is two more GEMMs with transpose flags.
 #include "ops/matmul.h"
 
-#include "ops/blas.h"
+#include "ops/backend.h"
 #include "ops/dispatch.h"
 #include "ops/reduce.h"
 
 namespace seqnet {
+
+namespace kernels {
+void gemm(const Tensor& A, bool trans_a, const Tensor& B, bool trans_b, Tensor& C, double alpha, double beta) {
+  if (A.dim() != 2 || B.dim() != 2 || C.dim() != 2)
+    fail(fmt::format("gemm: expected 2-D operands, got {}, {}, {}", A.describe(), B.describe(), C.describe()));
+  check_same_dtype(A, B, "gemm");
+  check_same_dtype(A, C, "gemm");
+  const int64_t M = trans_a ? A.size(1) : A.size(0);
+  const int64_t K = trans_a ? A.size(0) : A.size(1);
+  const int64_t Kb = trans_b ? B.size(1) : B.size(0);
+  const int64_t N = trans_b ? B.size(0) : B.size(1);
+  if (K != Kb || C.size(0) != M || C.size(1) != N)
+    fail(fmt::format("gemm: shapes do not match: op(A) {}x{}, op(B) {}x{}, C {}", M, K, Kb, N, shape_str(C.shape())));
+  if (C.stride(1) != 1 && N > 1)
+    fail(fmt::format("gemm: C must have unit column stride, got strides {}", shape_str(C.strides())));
+  backend_for("gemm", A, B, C).matmul.gemm(A, trans_a, B, trans_b, C, alpha, beta);
+}
+}  // namespace kernels
 
 namespace {
 // Fold (..., R, C) into (prod(...)·R, C); a view when the layout allows it.
@@ -17,25 +35,25 @@ Variable matmul(const Variable& a, const Variable& b) {
   const Tensor& A = a.data();
   const Tensor& B = b.data();
   check_same_dtype(A, B, "matmul");
-  check_cpu(A, "matmul");
+  backend_for("matmul", A, B);  // both on one device (the GEMMs below run there)
   if (B.dim() == 2) {
     check(A.dim() >= 2 && A.size(-1) == B.size(0), "matmul: cannot multiply {} by {} (inner dimensions differ)",
           A.describe(), B.describe());
     Shape out_shape = A.shape();
     out_shape.back() = B.size(1);
     Tensor A2 = fold_rows(A);
-    Tensor C = Tensor::empty({A2.size(0), B.size(1)}, A.dtype());
+    Tensor C = Tensor::empty({A2.size(0), B.size(1)}, A.dtype(), A.device());
     kernels::gemm(A2, false, B, false, C);
     bool need_a = a.requires_grad(), need_b = b.requires_grad();
     return make_result("matmul", C.view(out_shape), {a, b}, [=](const Tensor& g) {
       Tensor g2 = fold_rows(g), ga, gb;
       if (need_a) {
-        ga = Tensor::empty(A2.shape(), A.dtype());
+        ga = empty_like(A2);
         kernels::gemm(g2, false, B, true, ga);  // dA = dC · Bᵀ
         ga = ga.view(A.shape());
       }
       if (need_b) {
-        gb = Tensor::empty(B.shape(), B.dtype());
+        gb = empty_like(B);
         kernels::gemm(A2, true, g2, false, gb);  // dB = Aᵀ · dC
       }
       return std::vector<Tensor>{ga, gb};
@@ -45,15 +63,15 @@ Variable matmul(const Variable& a, const Variable& b) {
         "matmul: cannot multiply {} by {} (expected (..., M, K)·(K, N) or (B, M, K)·(B, K, N))", A.describe(),
         B.describe());
   const int64_t nb = A.size(0);
-  Tensor C = Tensor::empty({nb, A.size(1), B.size(2)}, A.dtype());
+  Tensor C = Tensor::empty({nb, A.size(1), B.size(2)}, A.dtype(), A.device());
   for (int64_t i = 0; i < nb; ++i) {
     Tensor Ci = C.select(0, i);
     kernels::gemm(A.select(0, i), false, B.select(0, i), false, Ci);
   }
   bool need_a = a.requires_grad(), need_b = b.requires_grad();
   return make_result("matmul", C, {a, b}, [=](const Tensor& g) {
-    Tensor ga = need_a ? Tensor::empty(A.shape(), A.dtype()) : Tensor();
-    Tensor gb = need_b ? Tensor::empty(B.shape(), B.dtype()) : Tensor();
+    Tensor ga = need_a ? empty_like(A) : Tensor();
+    Tensor gb = need_b ? empty_like(B) : Tensor();
     for (int64_t i = 0; i < nb; ++i) {
       if (need_a) {
         Tensor gai = ga.select(0, i);
@@ -73,6 +91,7 @@ Variable linear(const Variable& x, const Variable& W, const Variable& b) {
   const Tensor& X = x.data();
   const Tensor& Wt = W.data();
   check_same_dtype(X, Wt, "linear");
+  backend_for("linear", X, Wt, b.defined() ? b.data() : Tensor());
   check(Wt.dim() == 2 && X.dim() >= 1 && X.size(-1) == Wt.size(1),
         "linear: input {} does not match weight {} (expected input (..., {}))", X.describe(), Wt.describe(),
         Wt.dim() == 2 ? Wt.size(1) : -1);
@@ -83,7 +102,7 @@ Variable linear(const Variable& x, const Variable& W, const Variable& b) {
   Shape out_shape = X.shape();
   out_shape.back() = Wt.size(0);
   Tensor X2 = fold_rows(X);
-  Tensor Y = Tensor::empty({X2.size(0), Wt.size(0)}, X.dtype());
+  Tensor Y = Tensor::empty({X2.size(0), Wt.size(0)}, X.dtype(), X.device());
   if (has_bias) Y.copy_(b.data());  // broadcast the bias over rows, then accumulate the GEMM
   kernels::gemm(X2, false, Wt, true, Y, 1.0, has_bias ? 1.0 : 0.0);
   bool need_x = x.requires_grad(), need_w = W.requires_grad(), need_b = has_bias && b.requires_grad();
@@ -92,12 +111,12 @@ Variable linear(const Variable& x, const Variable& W, const Variable& b) {
   return make_result("linear", Y.view(out_shape), inputs, [=](const Tensor& g) {
     Tensor g2 = fold_rows(g), gx, gw, gb;
     if (need_x) {
-      gx = Tensor::empty(X2.shape(), X.dtype());
+      gx = empty_like(X2);
       kernels::gemm(g2, false, Wt, false, gx);
       gx = gx.view(X.shape());
     }
     if (need_w) {
-      gw = Tensor::empty(Wt.shape(), Wt.dtype());
+      gw = empty_like(Wt);
       kernels::gemm(g2, true, X2, false, gw);
     }
     if (need_b) gb = kernels::sum_dim(g2, 0, false);

@@ -1,6 +1,7 @@
 // ops/reduce.cpp — reductions and their backward (broadcast the gradient back).
 #include "ops/reduce.h"
 
+#include "ops/backend.h"
 #include "ops/dispatch.h"
 #include "ops/elementwise.h"
 
@@ -9,16 +10,10 @@ namespace seqnet {
 namespace kernels {
 
 Tensor sum_all(const Tensor& x) {
+  check_defined(x, "sum", "input");
   Tensor c = x.contiguous();
-  Tensor out = Tensor::empty({}, x.dtype());
-  dispatch_float(x.dtype(), "sum", [&]<typename T>() {
-    const T* p = c.data<T>();
-    double acc = 0;  // accumulate in double: f32 sums of long sequences stay accurate
-    const int64_t n = c.numel();
-#pragma omp parallel for reduction(+ : acc) if (n > 65536) schedule(static)
-    for (int64_t i = 0; i < n; ++i) acc += double(p[i]);
-    out.data<T>()[0] = T(acc);
-  });
+  Tensor out = Tensor::empty({}, x.dtype(), x.device());
+  backend_for("sum", c).reduce.sum_all(c, out);
   return out;
 }
 
@@ -32,25 +27,8 @@ Tensor sum_dim(const Tensor& x, int dim, bool keepdim) {
 
 Tensor sum_to(const Tensor& g, const Shape& shape) {
   if (g.shape() == shape) return g;
-  // `shape` broadcast to g's shape: stride 0 on every dimension that was stretched.
-  Tensor out = Tensor::zeros(shape, g.dtype());
-  Tensor oe = out.expand(g.shape());
-  dispatch_float(g.dtype(), "sum_to", [&]<typename T>() {
-    T* o = out.data<T>();
-    const T* p = g.data<T>();
-    for_each_strided<2>(g.shape(), {&oe.strides(), &g.strides()},
-                        [&](const std::array<int64_t, 2>& off, int64_t n, const std::array<int64_t, 2>& inc) {
-                          T* op_ = o + off[0];
-                          const T* gp = p + off[1];
-                          if (inc[0] == 0) {
-                            T acc = 0;
-                            for (int64_t i = 0; i < n; ++i) acc += gp[i * inc[1]];
-                            *op_ += acc;
-                          } else {
-                            for (int64_t i = 0; i < n; ++i) op_[i * inc[0]] += gp[i * inc[1]];
-                          }
-                        });
-  });
+  Tensor out = Tensor::empty(shape, g.dtype(), g.device());
+  backend_for("sum_to", g).reduce.sum_to(g, out);
   return out;
 }
 

@@ -29,8 +29,9 @@ Variable slice(const Variable& x, int dim, int64_t start, int64_t end, int64_t s
   Tensor y = x.data().slice(dim, start, end, step);
   Shape in = x.shape();
   DType dt = x.dtype();
+  Device dev = x.data().device();
   return make_result("slice", y, {x}, [=](const Tensor& g) {
-    Tensor dx = Tensor::zeros(in, dt);
+    Tensor dx = Tensor::zeros(in, dt, dev);
     dx.slice(dim, start, end, step).copy_(g);
     return std::vector<Tensor>{dx};
   });

@@ -8,6 +8,8 @@
 
 #include <string>
 
+#include "ops/backend.h"
+
 namespace seqnet {
 
 namespace {
@@ -129,6 +131,10 @@ Variable concat(const std::vector<Variable>& xs, int dim) {
           fmt::join(shapes, ", "), d, i);
     out[size_t(d)] += s[size_t(d)];
   }
+  for (size_t i = 1; i < xs.size(); ++i)
+    if (xs[i].data().device() != xs[0].data().device())
+      fail(fmt::format("concat: operands on different devices: input 0 on {} but input {} on {} (move them with .to())",
+                       xs[0].data().device().str(), i, xs[i].data().device().str()));
   Tensor y = Tensor::empty(out, xs[0].dtype(), xs[0].data().device());
   std::vector<int64_t> starts, lens;
   int64_t at = 0;
@@ -182,6 +188,7 @@ Variable interleave(const Variable& x, const Variable& y) {
   check(x.dtype() == y.dtype(), "interleave: dtype mismatch, x {} vs y {}", x.data().describe(), y.data().describe());
   Shape s = x.shape();
   s.back() = L + y.size(-1);
+  one_device("interleave", x.data(), y.data());
   Tensor out = Tensor::empty(s, x.dtype(), x.data().device());
   out.slice(-1, 0, s.back(), 2).copy_(x.data());
   if (y.size(-1) > 0) out.slice(-1, 1, s.back(), 2).copy_(y.data());

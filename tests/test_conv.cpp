@@ -1,5 +1,5 @@
-// tests/test_conv.cpp — conv1d and conv_transpose1d against nested-loop references, gradchecks,
-// hand-computed examples and argument errors.
+// tests/test_conv.cpp — conv1d and conv_transpose1d against nested-loop references, hand-computed
+// examples and argument errors (their gradchecks are cases in tests/op_cases.cpp).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <omp.h>
@@ -14,7 +14,6 @@
 #include "tests/test_util.h"
 
 using namespace seqnet;
-using seqnet::testing::gradcheck;
 using seqnet::testing::max_abs_diff;
 using seqnet::testing::rand64;
 using ::testing::HasSubstr;
@@ -238,59 +237,7 @@ TEST(ConvTranspose1d, HandExample) {
   EXPECT_EQ(conv_transpose1d(x, w2, b, 1).data().to_vector<float>(), (std::vector<float>{2, 13, 24, 31}));
 }
 
-// ---- gradients (double precision, finite differences) ----------------------------------------
-
-TEST(Conv1d, Gradcheck) {
-  const std::vector<ConvCfg> cfgs = {
-      {1, 2, 3, 7, 1},                      // 1×1, batch 1, odd length
-      {3, 3, 2, 8, 1, 1, 1, 0, 0, false},   // 1×1, batch 3, no bias
-      {1, 2, 3, 8, 2, 1, 1, 1, 0},          // K 2, causal pad
-      {3, 3, 2, 9, 3, 1, 2, 4, 0},          // dilation 2, front pad only
-      {2, 2, 3, 10, 3, 1, 4, 0, 3},         // dilation 4, back pad only
-      {1, 3, 2, 11, 5, 1, 1, 2, 2, false},  // K 5, both sides, no bias
-      {3, 2, 3, 9, 3, 2, 1, 0, 0},          // stride 2, odd length
-      {2, 3, 2, 10, 5, 2, 1, 2, 1},         // stride 2, K 5, both pads
-      {1, 2, 2, 12, 2, 2, 2, 1, 0, false},  // stride 2 + dilation 2
-      {3, 2, 3, 13, 3, 3, 1, 0, 2},         // stride 3, back pad
-      {2, 2, 2, 8, 2, 2, 4, 0, 0},          // stride 2, dilation 4
-      {1, 3, 4, 6, 3, 1, 2, 3, 3},          // mostly padding
-  };
-  for (const ConvCfg& c : cfgs) {
-    std::vector<Tensor> in{rand64({c.N, c.C_in, c.T}, 11), rand64({c.C_out, c.C_in, c.K}, 12)};
-    if (c.bias) in.push_back(rand64({c.C_out}, 13));
-    const ConvCfg cc = c;
-    auto f = [cc](const std::vector<Variable>& v) {
-      return conv1d(v[0], v[1], cc.bias ? v[2] : Variable(), cc.s, cc.d, cc.pf, cc.pb);
-    };
-    EXPECT_TRUE(gradcheck("conv1d " + cfg_str(c), f, in));
-  }
-}
-
-TEST(Conv1d, GradcheckSingleInputs) {
-  // Only one operand requires grad at a time: the closures skip the others.
-  Tensor x = rand64({2, 3, 9}, 31), w = rand64({2, 3, 3}, 32), b = rand64({2}, 33);
-  auto f = [](const std::vector<Variable>& v) { return conv1d(v[0], v[1], v[2], 2, 1, 1, 1); };
-  EXPECT_TRUE(gradcheck("conv1d x only", f, {x, w, b}, {true, false, false}));
-  EXPECT_TRUE(gradcheck("conv1d w only", f, {x, w, b}, {false, true, false}));
-  EXPECT_TRUE(gradcheck("conv1d b only", f, {x, w, b}, {false, false, true}));
-}
-
-TEST(ConvTranspose1d, Gradcheck) {
-  int i = 0;
-  for (int64_t s : {2, 1, 3})
-    for (int64_t K = 1; K <= 5; ++K) {
-      if (s != 2 && K % 2 == 0) continue;                  // stride 2 gets every K; 1 and 3 the odd ones
-      const int64_t N = (i % 2) ? 3 : 1, L = (i % 3) + 4;  // batch 1 / 3, lengths 4..6
-      const bool bias = i % 4 != 3;
-      std::vector<Tensor> in{rand64({N, 3, L}, 40 + uint64_t(i)), rand64({3, 2, K}, 60 + uint64_t(i))};
-      if (bias) in.push_back(rand64({2}, 80 + uint64_t(i)));
-      auto f = [s, bias](const std::vector<Variable>& v) {
-        return conv_transpose1d(v[0], v[1], bias ? v[2] : Variable(), s);
-      };
-      EXPECT_TRUE(gradcheck(fmt::format("conv_transpose1d N={} L={} K={} s={} bias={}", N, L, K, s, bias), f, in));
-      ++i;
-    }
-}
+// ---- gradients (the f64 gradchecks of conv1d / conv_transpose1d are cases in tests/op_cases.cpp) --
 
 // A gradient arriving as a broadcast view (sum's backward expands a scalar) still works.
 TEST(Conv1d, BackwardThroughSum) {

@@ -1,5 +1,6 @@
 // Embedding (repeated ids, tied embedding + decoder), dropout (statistics, Philox stream layout,
-// determinism, same mask in backward) and weight normalisation (values, gradcheck, errors).
+// determinism, same mask in backward) and weight normalisation (values, errors). Their per-op
+// gradchecks are cases in tests/op_cases.cpp.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -47,13 +48,6 @@ TEST(Embedding, RepeatedIdsAccumulate) {
   y.backward(g);
   // row 0: position 4; row 1: positions 0, 2, 3; row 3: positions 1, 5; rows 2, 4 untouched.
   EXPECT_EQ(E.grad().to_vector<double>(), (std::vector<double>{9, 10, 1 + 5 + 7, 2 + 6 + 8, 0, 0, 3 + 11, 4 + 12, 0, 0}));
-}
-
-TEST(Embedding, Gradcheck) {
-  Tensor id = ids({0, 4, 4, 2, 1, 4, 0}, {7});
-  EXPECT_TRUE(gradcheck("embedding", [&](const V& v) { return embedding(id, v[0]); }, {rand64({5, 3}, 61)}));
-  Tensor id2 = ids({0, 4, 4, 2, 1, 4}, {2, 3});
-  EXPECT_TRUE(gradcheck("embedding 2-D ids", [&](const V& v) { return embedding(id2, v[0]); }, {rand64({5, 3}, 62)}));
 }
 
 // The char / word tasks use one matrix E for the embedding and the decoder (linear(h, E)); its
@@ -177,12 +171,6 @@ TEST(Dropout, BackwardUsesTheSameMask) {
   EXPECT_EQ(yt.to_vector<float>(), yc.to_vector<float>());
 }
 
-TEST(Dropout, Gradcheck) {
-  // A fresh generator per call keeps the mask fixed across the finite-difference evaluations.
-  EXPECT_TRUE(gradcheck("dropout", [](const V& v) { Generator g(3); return dropout(v[0], 0.3, true, g); },
-                        {rand64({3, 7}, 71)}));
-}
-
 TEST(Dropout, POneAndErrors) {
   Variable x(Tensor::ones({2, 3}), true);
   Variable y = dropout(x, 1.0, true);
@@ -224,19 +212,6 @@ TEST(WeightNorm, EqualsVWhenGIsTheNorm) {
   // Same with g of shape (C_out).
   auto W1 = weight_norm(Variable(g.view({4})), Variable(v)).data().to_vector<double>();
   EXPECT_EQ(W1, W);
-}
-
-TEST(WeightNorm, Gradcheck) {
-  EXPECT_TRUE(gradcheck("weight_norm", [](const V& v) { return weight_norm(v[0], v[1]); },
-                        {rand64({3, 1, 1}, 82, 0.5, 2), rand64({3, 2, 5}, 83)}));
-  EXPECT_TRUE(gradcheck("weight_norm g (C_out)", [](const V& v) { return weight_norm(v[0], v[1]); },
-                        {rand64({5}, 84, -2, 2), rand64({5, 3, 3}, 85)}));
-  EXPECT_TRUE(gradcheck("weight_norm only v", [](const V& v) { return weight_norm(v[0], v[1]); },
-                        {rand64({2, 1, 1}, 86), rand64({2, 4, 1}, 87)}, {false, true}));
-  // Through a use: a 1-D kernel applied by matmul keeps the gradients flowing to g and v.
-  EXPECT_TRUE(gradcheck("weight_norm in linear", [](const V& v) {
-    return linear(v[2], reshape(weight_norm(v[0], v[1]), {3, 4}));
-  }, {rand64({3, 1, 1}, 88), rand64({3, 2, 2}, 89), rand64({5, 4}, 90)}));
 }
 
 TEST(WeightNorm, Errors) {

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "ops/dispatch.h"
+#include "ops/backend.h"
 
 namespace seqnet {
 
@@ -14,7 +14,7 @@ SGD::SGD(std::vector<Variable> params, double lr, double momentum) : Optimizer(s
   lr_ = lr;
   // v starts at 0, so the first update v = momentum·0 + g = g matches PyTorch's buf = g.clone().
   if (momentum_ != 0.0)
-    for (const Variable& p : params_) velocity_.push_back(Tensor::zeros(p.shape(), p.dtype()));
+    for (const Variable& p : params_) velocity_.push_back(zeros_like(p.data()));
 }
 
 std::vector<std::string> SGD::state_slots() const {
@@ -38,18 +38,10 @@ void SGD::step() {
   for (size_t i = 0; i < params_.size(); ++i) {
     Variable& p = params_[i];
     if (!p.grad().defined()) continue;
-    dispatch_float(p.dtype(), "SGD", [&]<typename T>() {
-      Tensor g = p.grad().contiguous();
-      T* w = p.data().data<T>();
-      const T* gp = g.data<T>();
-      const int64_t n = p.numel();
-      if (momentum_ != 0.0) {
-        T* v = velocity_[i].data<T>();
-        for (int64_t k = 0; k < n; ++k) v[k] = T(momentum_) * v[k] + gp[k];
-        gp = velocity_[i].data<T>();
-      }
-      for (int64_t k = 0; k < n; ++k) w[k] -= T(lr_) * gp[k];
-    });
+    Tensor& w = p.data();
+    const Tensor g = p.grad().contiguous();
+    Tensor v = momentum_ != 0.0 ? velocity_[i] : Tensor();
+    backend_for("SGD", w, g, v).optim.sgd_step(w, g, v, lr_, momentum_);
   }
 }
 
@@ -58,8 +50,8 @@ Adam::Adam(std::vector<Variable> params, double lr, double beta1, double beta2, 
   lr_ = lr;
   for (const Variable& p : params_) {
     check(p.data().is_contiguous(), "Adam: parameter {} is not contiguous", p.data().describe());
-    m_.push_back(Tensor::zeros(p.shape(), p.dtype()));
-    v_.push_back(Tensor::zeros(p.shape(), p.dtype()));
+    m_.push_back(zeros_like(p.data()));
+    v_.push_back(zeros_like(p.data()));
   }
 }
 
@@ -68,22 +60,13 @@ void Adam::step() {
   ++t_;
   const double bc1 = 1.0 - std::pow(b1_, double(t_));
   const double bc2 = 1.0 - std::pow(b2_, double(t_));
+  const AdamStep s{.lr = lr_, .beta1 = b1_, .beta2 = b2_, .eps = eps_, .bias_correction1 = bc1, .bias_correction2 = bc2};
   for (size_t i = 0; i < params_.size(); ++i) {
     Variable& p = params_[i];
     if (!p.grad().defined()) continue;
-    dispatch_float(p.dtype(), "Adam", [&]<typename T>() {
-      Tensor g = p.grad().contiguous();
-      T* w = p.data().data<T>();
-      const T* gp = g.data<T>();
-      T* m = m_[i].data<T>();
-      T* v = v_[i].data<T>();
-      const T b1 = T(b1_), b2 = T(b2_), step = T(lr_ / bc1), sq = T(std::sqrt(bc2)), eps = T(eps_);
-      for (int64_t k = 0; k < p.numel(); ++k) {
-        m[k] = b1 * m[k] + (T(1) - b1) * gp[k];
-        v[k] = b2 * v[k] + (T(1) - b2) * gp[k] * gp[k];
-        w[k] -= step * m[k] / (std::sqrt(v[k]) / sq + eps);
-      }
-    });
+    Tensor& w = p.data();
+    const Tensor g = p.grad().contiguous();
+    backend_for("Adam", w, g, m_[i], v_[i]).optim.adam_step(w, g, m_[i], v_[i], s);
   }
 }
 
@@ -91,7 +74,8 @@ double clip_grad_norm(const std::vector<Variable>& params, double max_norm) {
   double total = 0;
   for (const Variable& p : params) {
     if (!p.grad().defined()) continue;
-    for (double x : p.grad().to_vector<double>()) total += x * x;
+    const Tensor g = p.grad().contiguous();
+    total = backend_for("clip_grad_norm", g).optim.sum_squares(g, total);
   }
   total = std::sqrt(total);
   const double scale = max_norm / (total + 1e-6);
@@ -99,12 +83,9 @@ double clip_grad_norm(const std::vector<Variable>& params, double max_norm) {
     for (const Variable& p : params)
       if (p.grad().defined()) {
         Tensor g = p.grad();
-        dispatch_float(g.dtype(), "clip_grad_norm", [&]<typename T>() {
-          Tensor c = g.contiguous();
-          T* d = c.data<T>();
-          for (int64_t k = 0; k < c.numel(); ++k) d[k] *= T(scale);
-          if (!c.shares_storage(g)) g.copy_(c);
-        });
+        Tensor c = g.contiguous();
+        backend_for("clip_grad_norm", c).optim.scale(c, scale);
+        if (!c.shares_storage(g)) g.copy_(c);
       }
   return total;
 }

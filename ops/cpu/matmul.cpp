@@ -1,12 +1,19 @@
-#include "ops/blas.h"
+// ops/cpu/matmul.cpp — the CPU gemm: OpenBLAS on strided views.
+//
+// A 2-D view whose rows are contiguous (stride(1) == 1) is passed as a row-major matrix with
+// leading dimension stride(0); a transposed view (stride(0) == 1) is passed as the untransposed
+// matrix with the transpose flag flipped. So x.transpose(0, 1) never materialises a copy, and
+// shifted views inside a larger buffer (conv taps) go straight to sgemm. Only views with no unit
+// stride at all are copied first. Operand checks are done by kernels::gemm (ops/matmul.cpp).
 
 #include <cblas.h>
 
 #include <algorithm>
 
+#include "ops/cpu/cpu_backend.h"
 #include "ops/dispatch.h"
 
-namespace seqnet::kernels {
+namespace seqnet::cpu {
 
 namespace {
 struct BlasOperand {
@@ -29,18 +36,9 @@ BlasOperand as_operand(const Tensor& t, bool trans) {
 }  // namespace
 
 void gemm(const Tensor& A, bool trans_a, const Tensor& B, bool trans_b, Tensor& C, double alpha, double beta) {
-  if (A.dim() != 2 || B.dim() != 2 || C.dim() != 2)
-    fail(fmt::format("gemm: expected 2-D operands, got {}, {}, {}", A.describe(), B.describe(), C.describe()));
-  check_same_dtype(A, B, "gemm");
-  check_same_dtype(A, C, "gemm");
   const int64_t M = trans_a ? A.size(1) : A.size(0);
   const int64_t K = trans_a ? A.size(0) : A.size(1);
-  const int64_t Kb = trans_b ? B.size(1) : B.size(0);
   const int64_t N = trans_b ? B.size(0) : B.size(1);
-  if (K != Kb || C.size(0) != M || C.size(1) != N)
-    fail(fmt::format("gemm: shapes do not match: op(A) {}x{}, op(B) {}x{}, C {}", M, K, Kb, N, shape_str(C.shape())));
-  if (C.stride(1) != 1 && N > 1)
-    fail(fmt::format("gemm: C must have unit column stride, got strides {}", shape_str(C.strides())));
   if (M == 0 || N == 0) return;
   const int64_t ldc = std::max<int64_t>(M <= 1 ? N : C.stride(0), 1);
   if (K == 0) {  // C = beta · C
@@ -66,4 +64,6 @@ void gemm(const Tensor& A, bool trans_a, const Tensor& B, bool trans_b, Tensor& 
     fail(fmt::format("gemm: expected f32 or f64, got {}", A.describe()));
 }
 
-}  // namespace seqnet::kernels
+MatmulKernels matmul_kernels() { return {.gemm = gemm}; }
+
+}  // namespace seqnet::cpu

@@ -1,0 +1,32 @@
+// core/device_api.cpp — the one place a Device becomes an implementation.
+#include "core/device_api.h"
+
+#include "core/error.h"
+
+#if SEQNET_HAVE_CUDA
+#include "cuda/device.h"
+#endif
+
+namespace seqnet {
+
+DeviceApi& device_api(Device d) {
+  if (d.is_cpu()) return cpu_device_api();
+#if SEQNET_HAVE_CUDA
+  return cuda::device_api(d.index);  // throws when no GPU is visible or the ordinal is too large
+#else
+  fail(fmt::format("device {} requested, but this build has no CUDA backend (nvcc and cuBLAS were not found when "
+                   "it was configured; configure with -DSEQNET_CUDA=ON on a machine that has them)",
+                   d.str()));
+#endif
+}
+
+bool device_available(Device d) {
+  try {
+    device_api(d);
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+}  // namespace seqnet

@@ -1,0 +1,48 @@
+// core/device_api.h — what a device must provide for tensors to live on it.
+//
+// A Tensor never touches its bytes directly: creating, zeroing, filling, copying and reading a
+// tensor go through the DeviceApi of the device that holds it. The CPU implements it in
+// core/cpu/device.cpp (plain loops over strided views, the host heap through the caching
+// allocator); the CUDA backend implements it in cuda/device.cpp. Op kernels are a separate,
+// larger contract (ops/backend.h); this one is only what core/tensor.cpp needs.
+//
+// device_api(d) is the one place a Device becomes an implementation. It fails with an Error that
+// says why when the device cannot be used: this build has no CUDA backend, no GPU is visible, or
+// the ordinal is out of range.
+#pragma once
+#include <cstddef>
+
+#include "core/allocator.h"
+#include "core/device.h"
+
+namespace seqnet {
+
+class Tensor;
+
+class DeviceApi {
+ public:
+  virtual ~DeviceApi() = default;
+  virtual Device device() const = 0;
+  virtual Allocator& allocator() = 0;
+
+  // ---- bytes --------------------------------------------------------------------------------
+  virtual void memset_zero(void* p, size_t nbytes) = 0;
+  // Between this device and host memory; both return when the bytes have arrived.
+  virtual void copy_to_host(void* host_dst, const void* src, size_t nbytes) = 0;
+  virtual void copy_from_host(void* dst, const void* host_src, size_t nbytes) = 0;
+  virtual void synchronize() = 0;  // wait for all work queued on this device
+
+  // ---- the three strided kernels of Tensor (all tensors on this device) ---------------------
+  virtual void fill(const Tensor& t, double value) = 0;          // every element of the view := value
+  virtual void copy(const Tensor& dst, const Tensor& src) = 0;   // src has dst's shape (maybe expanded); converts dtype
+  virtual void add(const Tensor& dst, const Tensor& src) = 0;    // dst += src, same shape and dtype
+};
+
+// The implementation for `d`; throws seqnet::Error when `d` is not usable in this process.
+DeviceApi& device_api(Device d);
+// Whether device_api(d) would succeed (no exception): for tests that skip without a GPU.
+bool device_available(Device d);
+// The CPU's implementation (always present).
+DeviceApi& cpu_device_api();
+
+}  // namespace seqnet

@@ -1,0 +1,105 @@
+// ops/cpu/activation.cpp — the CPU activation kernels, forward and backward side by side
+// (contract: ops/kernels/activation.h).
+#include <cmath>
+
+#include "ops/cpu/cpu_backend.h"
+#include "ops/dispatch.h"
+
+namespace seqnet::cpu {
+
+namespace {
+
+// y = tanh(x);  dx = dy · (1 − y²)
+template <typename T> void tanh_forward(T* y, const T* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
+}
+template <typename T> void tanh_backward(T* dx, const T* y, const T* dy, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (T(1) - y[i] * y[i]);
+}
+
+// y = 1 / (1 + e^−x);  dx = dy · y · (1 − y)
+template <typename T> void sigmoid_forward(T* y, const T* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = T(1) / (T(1) + std::exp(-x[i]));
+}
+template <typename T> void sigmoid_backward(T* dx, const T* y, const T* dy, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * y[i] * (T(1) - y[i]);
+}
+
+// y = x > 0 ? x : slope·x;  dx = dy · (x > 0 ? 1 : slope)   (relu: slope = 0)
+template <typename T> void leaky_relu_forward(T* y, const T* x, int64_t n, T slope) {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : slope * x[i];
+}
+template <typename T> void leaky_relu_backward(T* dx, const T* x, const T* dy, int64_t n, T slope) {
+  for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > T(0) ? dy[i] : slope * dy[i];
+}
+
+// t = tanh(f), s = σ(g), y = t·s;  df = dy·s·(1 − t²),  dg = dy·t·s·(1 − s)
+template <typename T> void gated_fwd(T* y, T* t, T* s, const T* f, const T* g, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    t[i] = std::tanh(f[i]);
+    s[i] = T(1) / (T(1) + std::exp(-g[i]));
+    y[i] = t[i] * s[i];
+  }
+}
+template <typename T> void gated_bwd(T* df, T* dg, const T* t, const T* s, const T* dy, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    df[i] = dy[i] * s[i] * (T(1) - t[i] * t[i]);
+    dg[i] = dy[i] * t[i] * s[i] * (T(1) - s[i]);
+  }
+}
+
+const char* name_of(Activation a) {
+  switch (a) {
+    case Activation::Tanh: return "tanh";
+    case Activation::Sigmoid: return "sigmoid";
+    case Activation::LeakyRelu: return "leaky_relu";
+  }
+  return "activation";
+}
+
+}  // namespace
+
+void activation_forward(Activation a, const Tensor& x, Tensor& y, double slope) {
+  dispatch_float(x.dtype(), name_of(a), [&]<typename T>() {
+    const int64_t n = x.numel();
+    switch (a) {
+      case Activation::Tanh: tanh_forward(y.data<T>(), x.data<T>(), n); break;
+      case Activation::Sigmoid: sigmoid_forward(y.data<T>(), x.data<T>(), n); break;
+      case Activation::LeakyRelu: leaky_relu_forward(y.data<T>(), x.data<T>(), n, T(slope)); break;
+    }
+  });
+}
+
+void activation_backward(Activation a, const Tensor& saved, const Tensor& dy, Tensor& dx, double slope) {
+  dispatch_float(saved.dtype(), name_of(a), [&]<typename T>() {
+    const int64_t n = saved.numel();
+    switch (a) {
+      case Activation::Tanh: tanh_backward(dx.data<T>(), saved.data<T>(), dy.data<T>(), n); break;
+      case Activation::Sigmoid: sigmoid_backward(dx.data<T>(), saved.data<T>(), dy.data<T>(), n); break;
+      case Activation::LeakyRelu:
+        leaky_relu_backward(dx.data<T>(), saved.data<T>(), dy.data<T>(), n, T(slope));
+        break;
+    }
+  });
+}
+
+void activation_gated_forward(const Tensor& f, const Tensor& g, Tensor& y, Tensor& t, Tensor& s) {
+  dispatch_float(f.dtype(), "gated", [&]<typename T>() {
+    gated_fwd<T>(y.data<T>(), t.data<T>(), s.data<T>(), f.data<T>(), g.data<T>(), f.numel());
+  });
+}
+
+void activation_gated_backward(const Tensor& t, const Tensor& s, const Tensor& dy, Tensor& df, Tensor& dg) {
+  dispatch_float(t.dtype(), "gated", [&]<typename T>() {
+    gated_bwd<T>(df.data<T>(), dg.data<T>(), t.data<T>(), s.data<T>(), dy.data<T>(), t.numel());
+  });
+}
+
+ActivationKernels activation_kernels() {
+  return {.forward = activation_forward,
+          .backward = activation_backward,
+          .gated_forward = activation_gated_forward,
+          .gated_backward = activation_gated_backward};
+}
+
+}  // namespace seqnet::cpu

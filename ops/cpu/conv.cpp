@@ -1,0 +1,275 @@
+// ops/cpu/conv.cpp — the CPU conv kernels: one GEMM per kernel tap on shifted views.
+//
+// The contract (ops/kernels/conv.h) says what forward, backward_input, backward_weight and
+// bias_grad compute; this file is how the CPU does it.
+//  * stride 1: tap m is Y[:, lo:hi] += W_m · X[:, lo+d·m−pf : hi+d·m−pf], with W_m = W[:,:,m]
+//    taken from a (K, C_out, C_in) copy of the (small) weight; a 1×1 conv is one GEMM per sample.
+//  * stride s > 1 (polyphase): X is split once into its s phases X_p[:, j] = X[:, s·j + p] (one
+//    copy of the input, against K/s copies for im2col). Output column t of tap m reads
+//    X[:, s·t + off] = X_p[:, t + q] with off = d·m − pf = q·s + p, so every tap is again one
+//    GEMM on a shifted view, now of phase p. The input gradient is accumulated per phase the
+//    same way and interleaved back; conv_transpose1d's forward is exactly this.
+//  * padding: each tap's GEMM is restricted to the output columns [lo, hi) whose input sample
+//    exists, instead of building a zero-padded copy of x. Padded samples contribute zero, so
+//    skipping them is exact; it saves a copy of the whole input per call (and per backward)
+//    and its memory; only the edge taps lose a few columns.
+//  * batches: samples cannot share one GEMM in the (N, C, T) layout (the (n, t) columns do not
+//    form one strided axis), so a batch is a loop of per-sample GEMMs, spread over OpenMP
+//    threads when that beats multi-threaded BLAS (batch_threads).
+// Outputs are pre-filled (bias, or zero) and every GEMM accumulates with beta = 1; OpenBLAS
+// would run the same pass over C itself for beta = 0.
+#include <omp.h>
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "ops/cpu/cpu_backend.h"
+#include "ops/dispatch.h"
+
+namespace seqnet::cpu {
+
+namespace {
+
+// Which phases some tap reads (for s > 1).
+std::vector<bool> used_phases(const ConvGeom& g) {
+  std::vector<bool> u(size_t(g.s), false);
+  for (int64_t m = 0; m < g.K; ++m)
+    if (auto [lo, hi] = g.valid(m); lo < hi) u[size_t(g.phase(m))] = true;
+  return u;
+}
+
+// How many OpenMP threads to spread the batch over (1: loop over samples and let BLAS use all
+// threads). Each sample's GEMMs then run single-threaded inside BLAS (the OpenMP build of
+// OpenBLAS does not nest), which wins when the batch splits evenly over the threads or a
+// sample's GEMMs are too small to parallelise well inside BLAS. A whole batch under ~1 MFLOP
+// (tens of microseconds) stays on one thread: waking the team would cost more than it saves.
+int batch_threads(const ConvGeom& g) {
+  const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+  if (nt <= 1 || g.N <= 1 || double(g.N) * g.flops_per_sample() < 1e6) return 1;
+  if (g.N % nt == 0 || g.N >= 4 * int64_t(nt) || g.flops_per_sample() < 64e6) return int(std::min<int64_t>(nt, g.N));
+  return 1;
+}
+
+// f(n, thread) for every sample n, on `nthreads` OpenMP threads (serially when 1).
+template <class F>
+void for_each_sample(int64_t N, int nthreads, F&& f) {
+  if (nthreads <= 1) {
+    for (int64_t n = 0; n < N; ++n) f(n, 0);
+    return;
+  }
+#pragma omp parallel for num_threads(nthreads) schedule(static)
+  for (int64_t n = 0; n < N; ++n) f(n, omp_get_thread_num());
+}
+
+// Wk[m, o, c] = W[o, c, m]: the weight as K contiguous (C_out, C_in) matrices (W[:,:,m] itself
+// has column stride K, which BLAS cannot take). For K = 1 that is W itself.
+Tensor taps_major(const Tensor& W) {
+  const int64_t O = W.size(0), C = W.size(1), K = W.size(2);
+  const Tensor Wc = W.contiguous();
+  if (K == 1) return Wc.view({1, O, C});
+  Tensor Wk = Tensor::empty({K, O, C}, W.dtype());
+  dispatch_float(W.dtype(), "conv", [&]<typename T>() {
+    const T* pw = Wc.data<T>();
+    T* pk = Wk.data<T>();
+    for (int64_t o = 0; o < O; ++o)
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t m = 0; m < K; ++m) pk[(m * O + o) * C + c] = pw[(o * C + c) * K + m];
+  });
+  return Wk;
+}
+
+// The inverse: W[o, c, m] = Wk[m, o, c] (Wk contiguous).
+Tensor taps_last(const Tensor& Wk) {
+  const int64_t K = Wk.size(0), O = Wk.size(1), C = Wk.size(2);
+  if (K == 1) return Wk.view({O, C, 1});
+  Tensor W = Tensor::empty({O, C, K}, Wk.dtype());
+  dispatch_float(Wk.dtype(), "conv", [&]<typename T>() {
+    const T* pk = Wk.data<T>();
+    T* pw = W.data<T>();
+    for (int64_t o = 0; o < O; ++o)
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t m = 0; m < K; ++m) pw[(o * C + c) * K + m] = pk[(m * O + o) * C + c];
+  });
+  return W;
+}
+
+// Per-thread scratch for the phases of one sample: (s, C_in, ceil(T/s)); none for stride 1.
+std::vector<Tensor> phase_buffers(const ConvGeom& g, int nthreads, DType dtype) {
+  std::vector<Tensor> bufs(static_cast<size_t>(nthreads));
+  if (g.s > 1)
+    for (auto& b : bufs) b = Tensor::empty({g.s, g.C_in, g.phase_len()}, dtype);
+  return bufs;
+}
+
+// The phases of one sample x (C_in, T), as a (s, C_in, ≥ ceil(T/s)) tensor: x itself for
+// stride 1, else buf[p, c, j] = x[c, s·j + p] for the used phases (any strides of x).
+template <typename T>
+Tensor split_phases(const Tensor& x, Tensor& buf, const ConvGeom& g, const std::vector<bool>& used, bool parallel) {
+  if (g.s == 1) return x.unsqueeze(0);
+  const T* px = x.data<T>();
+  T* pb = buf.data<T>();
+  const int64_t xs_c = x.stride(0), xs_t = x.stride(1), L = g.phase_len(), step = g.s * xs_t;
+#pragma omp parallel for if (parallel && g.C_in * g.T > (1 << 15)) schedule(static)
+  for (int64_t c = 0; c < g.C_in; ++c)
+    for (int64_t p = 0; p < g.s; ++p) {
+      if (!used[size_t(p)]) continue;
+      const T* src = px + c * xs_c + p * xs_t;
+      T* dst = pb + (p * g.C_in + c) * L;
+      const int64_t n = (g.T - p + g.s - 1) / g.s;
+      for (int64_t j = 0; j < n; ++j) dst[j] = src[j * step];
+    }
+  return buf;
+}
+
+// dx[c, s·j + p] += buf[p, c, j] for the used phases; dx: one contiguous sample (C_in, T).
+template <typename T>
+void add_phases(const Tensor& buf, T* dx, const ConvGeom& g, const std::vector<bool>& used, bool parallel) {
+  const T* pb = buf.data<T>();
+  const int64_t L = g.phase_len();
+#pragma omp parallel for if (parallel && g.C_in * g.T > (1 << 15)) schedule(static)
+  for (int64_t c = 0; c < g.C_in; ++c)
+    for (int64_t p = 0; p < g.s; ++p) {
+      if (!used[size_t(p)]) continue;
+      const T* src = pb + (p * g.C_in + c) * L;
+      T* dst = dx + c * g.T + p;
+      const int64_t n = (g.T - p + g.s - 1) / g.s;
+      for (int64_t j = 0; j < n; ++j) dst[j * g.s] += src[j];
+    }
+}
+
+// y[n, c, :] = b[c] for a contiguous (N, C, T) tensor y (b undefined: zeros).
+void fill_with_bias(Tensor& y, const Tensor& b) {
+  if (!b.defined()) {
+    y.fill_(0.0);
+    return;
+  }
+  const Tensor bc = b.contiguous();
+  const int64_t rows = y.size(0) * y.size(1), C = y.size(1), len = y.size(2);
+  dispatch_float(y.dtype(), "conv", [&]<typename T>() {
+    T* py = y.data<T>();
+    const T* pb = bc.data<T>();
+#pragma omp parallel for if (rows * len > (1 << 16)) schedule(static)
+    for (int64_t r = 0; r < rows; ++r) std::fill(py + r * len, py + (r + 1) * len, pb[r % C]);
+  });
+}
+
+// db[c] = Σ_{n,t} dy[n, c, t]   (dy contiguous (N, C, T))
+void bias_grad(const Tensor& dy_any, Tensor& db) {
+  const Tensor dy = dy_any.contiguous();
+  const int64_t N = dy.size(0), C = dy.size(1), len = dy.size(2);
+  dispatch_float(dy.dtype(), "conv", [&]<typename T>() {
+    const T* p = dy.data<T>();
+    T* out = db.data<T>();
+#pragma omp parallel for if (N * C * len > (1 << 16)) schedule(static)
+    for (int64_t c = 0; c < C; ++c) {
+      T acc = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        const T* row = p + (n * C + c) * len;
+        for (int64_t t = 0; t < len; ++t) acc += row[t];
+      }
+      out[c] = acc;
+    }
+  });
+}
+
+// ---- the GEMM loops -------------------------------------------------------------------------
+// X and dY may be any views whose per-sample (C, T) matrices BLAS takes as they are (unit
+// stride along T or along C); Y and dX are contiguous and pre-filled.
+
+// Y += conv(X, W):  per tap, Y[:, lo:hi] += W_m · X_phase(m)[:, lo+shift(m) : hi+shift(m)]   (Wk = taps_major(W))
+void forward_taps(const Tensor& X, const Tensor& Wk, Tensor& Y, const ConvGeom& g) {
+  const int nt = batch_threads(g);
+  std::vector<Tensor> bufs = phase_buffers(g, nt, X.dtype());
+  const std::vector<bool> used = used_phases(g);
+  dispatch_float(X.dtype(), "conv1d", [&]<typename T>() {
+    for_each_sample(g.N, nt, [&](int64_t n, int tid) {
+      const Tensor Xp = split_phases<T>(X.select(0, n), bufs[size_t(tid)], g, used, nt == 1);
+      Tensor Yn = Y.select(0, n);
+      for (int64_t m = 0; m < g.K; ++m) {
+        const auto [lo, hi] = g.valid(m);
+        if (lo == hi) continue;
+        Tensor Ys = Yn.narrow(1, lo, hi - lo);
+        gemm(Wk.select(0, m), false, Xp.select(0, g.phase(m)).narrow(1, lo + g.shift(m), hi - lo), false, Ys,
+                      1.0, 1.0);
+      }
+    });
+  });
+}
+
+// dX += convᵀ(dY, W):  per tap, dX_phase(m)[:, lo+shift(m) : hi+shift(m)] += W_mᵀ · dY[:, lo:hi]
+// (stride 1: straight into dX; else into zeroed phase buffers, then interleaved into dX).
+void backward_input_taps(const Tensor& dY, const Tensor& Wk, Tensor& dX, const ConvGeom& g) {
+  const int nt = batch_threads(g);
+  std::vector<Tensor> bufs = phase_buffers(g, nt, dY.dtype());
+  const std::vector<bool> used = used_phases(g);
+  dispatch_float(dY.dtype(), "conv1d", [&]<typename T>() {
+    for_each_sample(g.N, nt, [&](int64_t n, int tid) {
+      const Tensor dYn = dY.select(0, n);
+      Tensor dXn = dX.select(0, n);
+      Tensor dXp = g.s == 1 ? dXn.unsqueeze(0) : bufs[size_t(tid)];
+      if (g.s > 1) dXp.fill_(0.0);
+      for (int64_t m = 0; m < g.K; ++m) {
+        const auto [lo, hi] = g.valid(m);
+        if (lo == hi) continue;
+        Tensor dXs = dXp.select(0, g.phase(m)).narrow(1, lo + g.shift(m), hi - lo);
+        gemm(Wk.select(0, m), true, dYn.narrow(1, lo, hi - lo), false, dXs, 1.0, 1.0);
+      }
+      if (g.s > 1) add_phases<T>(dXp, dXn.data<T>(), g, used, nt == 1);
+    });
+  });
+}
+
+// dW[:,:,m] = Σ_n dY[n][:, lo:hi] · X_phase(m)[n][:, lo+shift(m) : hi+shift(m)]ᵀ
+// With a batch spread over threads, each thread accumulates into its own buffer.
+Tensor backward_weight_taps(const Tensor& dY, const Tensor& X, const ConvGeom& g) {
+  const int nt = batch_threads(g);
+  std::vector<Tensor> acc(static_cast<size_t>(nt));
+  for (auto& a : acc) a = Tensor::zeros({g.K, g.C_out, g.C_in}, dY.dtype());
+  std::vector<Tensor> bufs = phase_buffers(g, nt, X.dtype());
+  const std::vector<bool> used = used_phases(g);
+  dispatch_float(X.dtype(), "conv1d", [&]<typename T>() {
+    for_each_sample(g.N, nt, [&](int64_t n, int tid) {
+      const Tensor dYn = dY.select(0, n);
+      const Tensor Xp = split_phases<T>(X.select(0, n), bufs[size_t(tid)], g, used, nt == 1);
+      for (int64_t m = 0; m < g.K; ++m) {
+        const auto [lo, hi] = g.valid(m);
+        if (lo == hi) continue;
+        Tensor dWm = acc[size_t(tid)].select(0, m);
+        gemm(dYn.narrow(1, lo, hi - lo), false, Xp.select(0, g.phase(m)).narrow(1, lo + g.shift(m), hi - lo),
+                      true, dWm, 1.0, 1.0);
+      }
+    });
+  });
+  for (int i = 1; i < nt; ++i) acc[0].add_(acc[size_t(i)]);
+  return acc[0];
+}
+
+}  // namespace
+
+// ---- the contract --------------------------------------------------------------------------------
+
+void conv_forward(const Tensor& X, const Tensor& W, const Tensor& b, Tensor& Y, const ConvGeom& g) {
+  fill_with_bias(Y, b);
+  forward_taps(X, taps_major(W), Y, g);
+}
+
+void conv_backward_input(const Tensor& dY, const Tensor& W, const Tensor& b, Tensor& dX, const ConvGeom& g) {
+  fill_with_bias(dX, b);
+  backward_input_taps(dY, taps_major(W), dX, g);
+}
+
+void conv_backward_weight(const Tensor& dY, const Tensor& X, Tensor& dW, const ConvGeom& g) {
+  dW.copy_(taps_last(backward_weight_taps(dY, X, g)));
+}
+
+void conv_bias_grad(const Tensor& dY, Tensor& db) { bias_grad(dY, db); }
+
+ConvKernels conv_kernels() {
+  return {.forward = conv_forward,
+          .backward_input = conv_backward_input,
+          .backward_weight = conv_backward_weight,
+          .bias_grad = conv_bias_grad};
+}
+
+}  // namespace seqnet::cpu

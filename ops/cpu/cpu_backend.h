@@ -1,0 +1,28 @@
+// ops/cpu/cpu_backend.h — the CPU backend: OpenBLAS GEMMs and OpenMP loops behind ops/backend.h.
+//
+// Each ops/cpu/<family>.cpp defines its kernels in namespace seqnet::cpu and returns its table
+// from <family>_kernels(); backend() assembles them (ops/cpu/cpu_backend.cpp).
+#pragma once
+#include "ops/backend.h"
+
+namespace seqnet::cpu {
+
+const Backend& backend();
+
+// The CPU gemm (ops/cpu/matmul.cpp), also called directly by the other CPU kernels (conv).
+void gemm(const Tensor& A, bool trans_a, const Tensor& B, bool trans_b, Tensor& C, double alpha, double beta);
+
+ElementwiseKernels elementwise_kernels();
+ActivationKernels activation_kernels();
+ReduceKernels reduce_kernels();
+MatmulKernels matmul_kernels();
+ConvKernels conv_kernels();
+PoolKernels pool_kernels();
+ResampleKernels resample_kernels();
+LossKernels loss_kernels();
+EmbeddingKernels embedding_kernels();
+DropoutKernels dropout_kernels();
+WeightNormKernels weight_norm_kernels();
+OptimKernels optim_kernels();
+
+}  // namespace seqnet::cpu

@@ -1,0 +1,24 @@
+// ops/kernels/activation.h — the activation family's kernel contract (all tensors contiguous,
+// one shape).
+//
+//   forward(Tanh)       y := tanh(x)                 backward: dx := dy · (1 − y²)       saved = y
+//   forward(Sigmoid)    y := 1 / (1 + e^−x)          backward: dx := dy · y · (1 − y)    saved = y
+//   forward(LeakyRelu)  y := x > 0 ? x : slope·x     backward: dx := x > 0 ? dy : slope·dy   saved = x
+//                       (ReLU is slope 0)
+//   gated_forward       t := tanh(f), s := σ(g), y := t·s   (the WaveNet unit, one pass)
+//   gated_backward      df := dy·s·(1 − t²),  dg := dy·t·s·(1 − s)
+#pragma once
+#include "core/tensor.h"
+
+namespace seqnet {
+
+enum class Activation { Tanh, Sigmoid, LeakyRelu };
+
+struct ActivationKernels {
+  void (*forward)(Activation a, const Tensor& x, Tensor& y, double slope);
+  void (*backward)(Activation a, const Tensor& saved, const Tensor& dy, Tensor& dx, double slope);
+  void (*gated_forward)(const Tensor& f, const Tensor& g, Tensor& y, Tensor& t, Tensor& s);
+  void (*gated_backward)(const Tensor& t, const Tensor& s, const Tensor& dy, Tensor& df, Tensor& dg);
+};
+
+}  // namespace seqnet

@@ -1,0 +1,118 @@
+// tests/test_device.cpp — the device seam: where a tensor's bytes live and how they move.
+//
+// On a machine without a GPU (or a build without the CUDA backend) asking for a CUDA tensor must
+// fail with an error that says which of the two it is; the GPU tests skip with a message.
+#include <gtest/gtest.h>
+
+#include "core/device_api.h"
+#include "ops/ops.h"
+#include "tests/gradcheck.h"
+
+#if SEQNET_HAVE_CUDA
+#include "cuda/cuda_info.h"
+#endif
+
+namespace seqnet {
+namespace {
+
+using testing::rand64;
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+bool have_gpu() { return device_available(Device::cuda(0)); }
+
+TEST(Device, CudaTensorWithoutAGpuSaysWhy) {
+  if (have_gpu()) GTEST_SKIP() << "a GPU is visible: this test is for machines without one";
+  const std::string msg = error_of([] { Tensor::empty({2, 3}, DType::F32, Device::cuda(0)); });
+  EXPECT_NE(msg.find("cuda:0"), std::string::npos) << msg;
+#if SEQNET_HAVE_CUDA
+  EXPECT_NE(msg.find("no GPU is visible"), std::string::npos) << msg;
+#else
+  EXPECT_NE(msg.find("no CUDA backend"), std::string::npos) << msg;
+#endif
+  // Every way of asking says the same.
+  EXPECT_EQ(error_of([] { Tensor::zeros({4}, DType::F64, Device::cuda(0)); }), error_of([] {
+              Tensor::empty({4}, DType::F64, Device::cuda(0));
+            }));
+  EXPECT_NE(error_of([] { Tensor::ones({3}).to(Device::cuda(0)); }).find("cuda:0"), std::string::npos);
+  EXPECT_FALSE(device_available(Device::cuda(0)));
+  EXPECT_TRUE(device_available(Device::cpu()));
+}
+
+TEST(Device, OrdinalOutOfRangeIsRefused) {
+#if SEQNET_HAVE_CUDA
+  if (!have_gpu()) GTEST_SKIP() << "no GPU visible";
+  const int n = cuda::device_count();
+  const std::string msg = error_of([n] { Tensor::empty({1}, DType::F32, Device::cuda(n)); });
+  EXPECT_NE(msg.find("only " + std::to_string(n) + " GPU"), std::string::npos) << msg;
+#else
+  GTEST_SKIP() << "built without the CUDA backend";
+#endif
+}
+
+TEST(Device, ToSameDeviceIsTheSameTensor) {
+  Tensor x = rand64({2, 3}, 1);
+  Tensor y = x.to(Device::cpu());
+  EXPECT_TRUE(y.shares_storage(x));
+  EXPECT_EQ(y.shape(), x.shape());
+}
+
+TEST(Device, LikeHelpersKeepShapeDtypeDevice) {
+  Tensor x = rand64({3, 4}, 2).transpose(0, 1);  // a strided view
+  Tensor e = empty_like(x), z = zeros_like(x);
+  EXPECT_EQ(e.shape(), x.shape());
+  EXPECT_EQ(e.dtype(), DType::F64);
+  EXPECT_TRUE(e.is_contiguous());
+  EXPECT_EQ(z.device(), Device::cpu());
+  for (double v : z.to_vector<double>()) EXPECT_EQ(v, 0.0);
+}
+
+TEST(Device, CpuApiCopiesStridedAndConverts) {
+  // copy_ between views with dtype conversion goes through DeviceApi::copy.
+  Tensor src = Tensor::arange(12, DType::F64).view({3, 4});
+  Tensor dst = Tensor::zeros({4, 3}, DType::F32);
+  dst.copy_(src.transpose(0, 1));
+  EXPECT_EQ(dst.at<float>({3, 2}), 11.0f);
+  EXPECT_EQ(dst.at<float>({1, 0}), 1.0f);
+  Tensor acc = Tensor::ones({4, 3}, DType::F32);
+  acc.add_(dst);
+  EXPECT_EQ(acc.at<float>({3, 2}), 12.0f);
+  acc.narrow(0, 1, 2).fill_(-1.0);
+  EXPECT_EQ(acc.at<float>({0, 0}), 1.0f);
+  EXPECT_EQ(acc.at<float>({2, 1}), -1.0f);
+}
+
+// ---- with a GPU ---------------------------------------------------------------------------------
+
+TEST(DeviceGpu, RoundTripKeepsEveryBit) {
+  if (!have_gpu()) GTEST_SKIP() << "no GPU visible";
+  Tensor x = rand64({5, 7}, 3);
+  Tensor back = x.to(Device::cuda(0)).to(Device::cpu());
+  EXPECT_EQ(back.to_vector<double>(), x.to_vector<double>());
+  Tensor z = Tensor::zeros({3}, DType::F32, Device::cuda(0));
+  EXPECT_EQ(z.to_vector<float>(), std::vector<float>(3, 0.0f));
+  EXPECT_EQ(Tensor::ones({1}).to(Device::cuda(0)).item(), 1.0);
+}
+
+TEST(DeviceGpu, OpsRefuseOperandsOnTwoDevices) {
+  if (!have_gpu()) GTEST_SKIP() << "no GPU visible";
+  Variable a(rand64({2, 3}, 4)), b(rand64({2, 3}, 5).to(Device::cuda(0)));
+  const std::string msg = error_of([&] { add(a, b); });
+  EXPECT_NE(msg.find("add"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("cpu"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("cuda:0"), std::string::npos) << msg;
+  Variable x(rand64({1, 2, 5}, 6)), w(rand64({3, 2, 2}, 7).to(Device::cuda(0)));
+  const std::string conv_msg = error_of([&] { conv1d(x, w); });
+  EXPECT_NE(conv_msg.find("conv1d"), std::string::npos) << conv_msg;
+  EXPECT_NE(conv_msg.find("cuda:0"), std::string::npos) << conv_msg;
+}
+
+}  // namespace
+}  // namespace seqnet

@@ -1,5 +1,5 @@
-// cuda/device.cpp — the CUDA DeviceApi (see cuda/device.h). Host code only (the CUDA runtime API),
-// so it is compiled by the C++ compiler: fmt 9 does not compile under nvcc in C++20 mode.
+// cuda/device.cpp — the CUDA DeviceApi (see cuda/device.h): host code on the CUDA runtime API; the
+// strided kernels it launches are in cuda/tensor_kernels.cu.
 #include <cuda_runtime.h>
 
 #include <memory>
@@ -10,6 +10,7 @@
 #include "core/tensor.h"
 #include "cuda/cuda_info.h"
 #include "cuda/device.h"
+#include "cuda/tensor_kernels.h"
 
 namespace seqnet::cuda {
 
@@ -72,17 +73,19 @@ class CudaDeviceApi final : public DeviceApi {
   }
   void synchronize() override { check_cuda(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
 
-  void fill(const Tensor& t, double) override { missing("fill", t); }
-  void copy(const Tensor& dst, const Tensor&) override {
-    missing("copy (strided or converting dtype; contiguous same-dtype copies work)", dst);
+  void fill(const Tensor& t, double value) override { tensor_fill(t, value, stream_); }
+  void copy(const Tensor& dst, const Tensor& src) override {
+    if (dst.is_contiguous() && src.is_contiguous() && dst.dtype() == src.dtype()) {
+      check_cuda(cudaMemcpyAsync(dst.raw_data(), src.raw_data(), size_t(dst.numel()) * dtype_size(dst.dtype()),
+                                 cudaMemcpyDeviceToDevice, stream_),
+                 "cudaMemcpyAsync (device to device)");
+      return;
+    }
+    tensor_copy(dst, src, stream_);
   }
-  void add(const Tensor& dst, const Tensor&) override { missing("add (gradient accumulation)", dst); }
+  void add(const Tensor& dst, const Tensor& src) override { tensor_add(dst, src, stream_); }
 
  private:
-  [[noreturn]] void missing(const char* kernel, const Tensor& t) const {
-    fail(fmt::format("cuda:{}: the tensor kernel '{}' ({}) is not implemented on the CUDA backend yet", index_, kernel,
-                     t.describe()));
-  }
   int index_;
   CudaAllocator alloc_;
   cudaStream_t stream_ = nullptr;

@@ -5,9 +5,9 @@
 // when GPU i cannot be used (no GPU visible, ordinal out of range).
 //
 // What exists today: one allocator per GPU (cudaMalloc / cudaFree with live and peak accounting),
-// one stream per GPU, byte copies and memset. The strided Tensor kernels (fill, copy with dtype
-// conversion, add) and every op kernel are the CUDA backend's next step (ops/backend.h lists the
-// contract); until then they fail with an Error that names the kernel.
+// one stream per GPU, byte copies, memset and the strided Tensor kernels (fill, copy with dtype
+// conversion, add: cuda/tensor_kernels.cu). Op kernels (the contract of ops/backend.h) are the
+// CUDA backend's next step. None of this has run on a GPU yet (no GPU was lent so far).
 #pragma once
 
 #include "core/device_api.h"

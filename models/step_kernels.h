@@ -1,8 +1,20 @@
-// models/step_kernels.h — the few raw-float kernels the step modes (wavenet_step, sequnet_res_step)
-// are made of. A step touches one column per layer, so everything is a matrix-vector product
-// (batch 1: cblas_sgemv) or a thin matrix product (batch N: cblas_sgemm) on weights packed once
-// into a step::Matrix (float32, or halves multiplied by our F16C kernel), plus the gated
-// activation. No allocation happens in here.
+// models/step_kernels.h — the step contract and its CPU implementation: the few raw-float
+// kernels the step modes (wavenet_step, sequnet_res_step) are made of.
+//
+// The step contract (what a GPU step mode implements with the same operations on device buffers;
+// it is separate from the op contract of ops/backend.h because a step is one column per layer,
+// not a tensor op):
+//   Matrix             a weight matrix packed once from the model (pack_conv_taps /
+//                      pack_transposed_taps / pack_bias), stored as f32 or f16
+//   Matrix::affine     Y[n, o] = bias[o] + Σ_c W[row0 + o, col0 + c] · X[n, c]   (or Y += …)
+//   gated_range        out[n, o] = tanh(fg[n, o]) · σ(fg[n, C + o]) + identity[n, o]
+// The per-model bookkeeping (queues, clocks, which layer fires) stays in the steppers.
+//
+// The CPU implementation: a step touches one column per layer, so everything is a matrix-vector
+// product (batch 1: cblas_sgemv) or a thin matrix product (batch N: cblas_sgemm) on weights
+// packed once into a step::Matrix (float32, or halves multiplied by our F16C kernel), plus the
+// gated activation. No allocation happens in here. (These call cblas directly: they work on raw
+// float buffers, below the Tensor level of ops/cpu/matmul.cpp.)
 //
 // Threads: a GEMV of a few hundred rows is too small for BLAS's own threading (waking the pool
 // costs more than the product), so a step can run as one team: every thread walks the same layers

@@ -82,7 +82,8 @@ Variable conv1d(const Variable& x, const Variable& w, const Variable& b, int64_t
   const Tensor B = b.defined() ? b.data() : Tensor();
   const Backend* be = &backend_for("conv1d", X, W, B);
   Tensor Y = Tensor::empty({g.N, g.C_out, g.T_out}, X.dtype(), X.device());
-  be->conv.forward(X, W, B, Y, g);
+  const Tensor Wp = be->conv.prepare_weight(W);  // also kept for the input gradient
+  be->conv.forward(X, Wp, B, Y, g);
 
   const bool has_bias = b.defined();
   const bool need_x = x.requires_grad(), need_w = w.requires_grad(), need_b = has_bias && b.requires_grad();
@@ -93,7 +94,7 @@ Variable conv1d(const Variable& x, const Variable& w, const Variable& b, int64_t
     Tensor gx, gw, gb;
     if (need_x) {
       gx = empty_like(X);
-      be->conv.backward_input(dY, W, Tensor(), gx, g);
+      be->conv.backward_input(dY, Wp, Tensor(), gx, g);
     }
     if (need_w) {
       gw = empty_like(W);
@@ -129,7 +130,8 @@ Variable conv_transpose1d(const Variable& x, const Variable& w, const Variable& 
   const Tensor B = b.defined() ? b.data() : Tensor();
   const Backend* be = &backend_for("conv_transpose1d", X, W, B);
   Tensor Y = Tensor::empty({g.N, g.C_in, g.T}, X.dtype(), X.device());
-  be->conv.backward_input(X, W, B, Y, g);
+  const Tensor Wp = be->conv.prepare_weight(W);  // also kept for the input gradient
+  be->conv.backward_input(X, Wp, B, Y, g);
 
   const bool has_bias = b.defined();
   const bool need_x = x.requires_grad(), need_w = w.requires_grad(), need_b = has_bias && b.requires_grad();
@@ -140,7 +142,7 @@ Variable conv_transpose1d(const Variable& x, const Variable& w, const Variable& 
     Tensor gx, gw, gb;
     if (need_x) {
       gx = empty_like(X);
-      be->conv.forward(dY, W, Tensor(), gx, g);
+      be->conv.forward(dY, Wp, Tensor(), gx, g);
     }
     if (need_w) {
       gw = empty_like(W);

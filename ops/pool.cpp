@@ -11,20 +11,21 @@ namespace {
 // The geometry of one pooling call (ops/kernels/pool.h), checked once for both ops.
 PoolGeom pool_geometry(const char* op, const Variable& x, int64_t kernel, std::optional<int64_t> stride,
                        int64_t padding) {
-  check(x.defined(), "{}: the input is undefined", op);
+  if (!x.defined()) fail(fmt::format("{}: the input is undefined", op));
   const Tensor& t = x.data();
-  check(t.dim() >= 1, "{}: expected (N, C, T) with time last, got {}", op, t.describe());
+  if (!is_floating(t.dtype())) fail(fmt::format("{}: expected a floating tensor (f32 or f64), got {}", op, t.describe()));
+  if (t.dim() < 1) fail(fmt::format("{}: expected (N, C, T) with time last, got {}", op, t.describe()));
   const int64_t s = stride.value_or(kernel);
-  check(kernel >= 1, "{}: kernel must be >= 1, got {} (input {})", op, kernel, t.describe());
-  check(s >= 1, "{}: stride must be >= 1, got {} (input {})", op, s, t.describe());
-  check(padding >= 0 && padding <= kernel / 2,
-        "{}: padding must be between 0 and kernel / 2 = {}, got {} (input {})", op, kernel / 2, padding,
-        t.describe());
+  if (kernel < 1) fail(fmt::format("{}: kernel must be >= 1, got {} (input {})", op, kernel, t.describe()));
+  if (s < 1) fail(fmt::format("{}: stride must be >= 1, got {} (input {})", op, s, t.describe()));
+  if (padding < 0 || padding > kernel / 2)
+    fail(fmt::format("{}: padding must be between 0 and kernel / 2 = {}, got {} (input {})", op, kernel / 2, padding,
+                     t.describe()));
   const int64_t T = t.size(-1);
-  check(T >= 1, "{}: the input {} has no time steps", op, t.describe());
-  check(T + 2 * padding >= kernel,
-        "{}: input {} is too short for kernel {} with padding {} (padded length {} < kernel)", op, t.describe(),
-        kernel, padding, T + 2 * padding);
+  if (T < 1) fail(fmt::format("{}: the input {} has no time steps", op, t.describe()));
+  if (T + 2 * padding < kernel)
+    fail(fmt::format("{}: input {} is too short for kernel {} with padding {} (padded length {} < kernel)", op,
+                     t.describe(), kernel, padding, T + 2 * padding));
   const int64_t rows = t.numel() / T;
   return {rows, T, (T + 2 * padding - kernel) / s + 1, kernel, s, padding};
 }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "core/device_api.h"
+#include "cuda/strided_index.h"
 #include "ops/ops.h"
 #include "tests/gradcheck.h"
 
@@ -27,6 +28,12 @@ std::string error_of(const std::function<void()>& f) {
 }
 
 bool have_gpu() { return device_available(Device::cuda(0)); }
+
+std::vector<double> kernels_free_twice(const Tensor& x) {
+  std::vector<double> v = x.to_vector<double>();
+  for (double& e : v) e += e;
+  return v;
+}
 
 TEST(Device, CudaTensorWithoutAGpuSaysWhy) {
   if (have_gpu()) GTEST_SKIP() << "a GPU is visible: this test is for machines without one";
@@ -89,6 +96,39 @@ TEST(Device, CpuApiCopiesStridedAndConverts) {
   EXPECT_EQ(acc.at<float>({2, 1}), -1.0f);
 }
 
+// The CUDA tensor kernels give each thread one row-major index of the destination and compute
+// each operand's offset with cuda::offsets(); sweep it here over whole "launch grids" of awkward
+// views and compare with what Tensor's own (CPU) indexing reads.
+TEST(Device, CudaStridedIndexMatchesTensorIndexing) {
+  const Tensor base = Tensor::arange(2 * 3 * 4 * 5, DType::F64).view({2, 3, 4, 5});
+  const std::vector<Tensor> views{
+      base,
+      base.permute({3, 1, 0, 2}),
+      base.slice(3, 1, 5, 2).transpose(0, 2),
+      base.select(1, 2).narrow(2, 1, 3),
+      base.select(0, 1).select(0, 2).select(0, 3).unsqueeze(0).expand({3, 5}),  // stride 0
+      base.slice(2, 3, 4).squeeze(2),
+  };
+  const double* p = base.data<double>();
+  for (const Tensor& v : views) {
+    const Tensor other = base.narrow(0, 0, 1).expand(base.shape()).reshape({-1}).narrow(0, 0, v.numel()).view(v.shape());
+    cuda::StridedIndex<2> ix;
+    ix.dims = v.dim();
+    for (int d = 0; d < v.dim(); ++d) {
+      ix.shape[d] = v.size(d);
+      ix.strides[0][d] = v.stride(d);
+      ix.strides[1][d] = other.stride(d);
+    }
+    const std::vector<double> want = v.contiguous().to_vector<double>(), want_other = other.contiguous().to_vector<double>();
+    for (int64_t i = 0; i < v.numel(); ++i) {
+      int64_t off[2];
+      cuda::offsets(ix, i, off);
+      ASSERT_EQ(p[v.offset() + off[0]], want[size_t(i)]) << v.describe() << " strides " << shape_str(v.strides()) << " i " << i;
+      ASSERT_EQ(other.data<double>()[off[1]], want_other[size_t(i)]) << "second operand, i " << i;
+    }
+  }
+}
+
 // ---- with a GPU ---------------------------------------------------------------------------------
 
 TEST(DeviceGpu, RoundTripKeepsEveryBit) {
@@ -99,6 +139,24 @@ TEST(DeviceGpu, RoundTripKeepsEveryBit) {
   Tensor z = Tensor::zeros({3}, DType::F32, Device::cuda(0));
   EXPECT_EQ(z.to_vector<float>(), std::vector<float>(3, 0.0f));
   EXPECT_EQ(Tensor::ones({1}).to(Device::cuda(0)).item(), 1.0);
+}
+
+TEST(DeviceGpu, StridedKernelsMatchTheCpu) {
+  if (!have_gpu()) GTEST_SKIP() << "no GPU visible";
+  const Tensor x = rand64({4, 6, 5}, 8);
+  const Device gpu = Device::cuda(0);
+  // copy_ of a permuted view with conversion, fill_ of a slice, add_ of a transposed view.
+  Tensor a = Tensor::zeros({5, 4, 6}, DType::F32, gpu);
+  a.copy_(x.to(gpu).permute({2, 0, 1}));
+  EXPECT_EQ(a.to_vector<float>(), x.permute({2, 0, 1}).to(DType::F32).contiguous().to_vector<float>());
+  Tensor b = x.to(gpu).clone();
+  b.slice(2, 1, 5, 2).fill_(-3.0);
+  Tensor b_cpu = x.clone();
+  b_cpu.slice(2, 1, 5, 2).fill_(-3.0);
+  EXPECT_EQ(b.to_vector<double>(), b_cpu.to_vector<double>());
+  Tensor c = x.to(gpu).clone();
+  c.add_(x.to(gpu).transpose(0, 2).contiguous().transpose(0, 2));
+  EXPECT_EQ(c.to_vector<double>(), kernels_free_twice(x));
 }
 
 TEST(DeviceGpu, OpsRefuseOperandsOnTwoDevices) {

@@ -79,11 +79,9 @@ Tensor taps_major(const Tensor& W) {
   return Wk;
 }
 
-// The inverse: W[o, c, m] = Wk[m, o, c] (Wk contiguous).
-Tensor taps_last(const Tensor& Wk) {
+// The inverse: W[o, c, m] = Wk[m, o, c] (both contiguous; K > 1).
+void taps_last(const Tensor& Wk, Tensor& W) {
   const int64_t K = Wk.size(0), O = Wk.size(1), C = Wk.size(2);
-  if (K == 1) return Wk.view({O, C, 1});
-  Tensor W = Tensor::empty({O, C, K}, Wk.dtype());
   dispatch_float(Wk.dtype(), "conv", [&]<typename T>() {
     const T* pk = Wk.data<T>();
     T* pw = W.data<T>();
@@ -91,7 +89,6 @@ Tensor taps_last(const Tensor& Wk) {
       for (int64_t c = 0; c < C; ++c)
         for (int64_t m = 0; m < K; ++m) pw[(o * C + c) * K + m] = pk[(m * O + o) * C + c];
   });
-  return W;
 }
 
 // Per-thread scratch for the phases of one sample: (s, C_in, ceil(T/s)); none for stride 1.
@@ -222,10 +219,13 @@ void backward_input_taps(const Tensor& dY, const Tensor& Wk, Tensor& dX, const C
 
 // dW[:,:,m] = Σ_n dY[n][:, lo:hi] · X_phase(m)[n][:, lo+shift(m) : hi+shift(m)]ᵀ
 // With a batch spread over threads, each thread accumulates into its own buffer.
-Tensor backward_weight_taps(const Tensor& dY, const Tensor& X, const ConvGeom& g) {
+// dWk (K, C_out, C_in) contiguous: the first accumulator, zeroed here.
+void backward_weight_taps(const Tensor& dY, const Tensor& X, Tensor& dWk, const ConvGeom& g) {
   const int nt = batch_threads(g);
   std::vector<Tensor> acc(static_cast<size_t>(nt));
-  for (auto& a : acc) a = Tensor::zeros({g.K, g.C_out, g.C_in}, dY.dtype());
+  dWk.fill_(0.0);
+  acc[0] = dWk;
+  for (size_t i = 1; i < acc.size(); ++i) acc[i] = Tensor::zeros({g.K, g.C_out, g.C_in}, dY.dtype());
   std::vector<Tensor> bufs = phase_buffers(g, nt, X.dtype());
   const std::vector<bool> used = used_phases(g);
   dispatch_float(X.dtype(), "conv1d", [&]<typename T>() {
@@ -242,31 +242,43 @@ Tensor backward_weight_taps(const Tensor& dY, const Tensor& X, const ConvGeom& g
     });
   });
   for (int i = 1; i < nt; ++i) acc[0].add_(acc[size_t(i)]);
-  return acc[0];
 }
 
 }  // namespace
 
 // ---- the contract --------------------------------------------------------------------------------
 
-void conv_forward(const Tensor& X, const Tensor& W, const Tensor& b, Tensor& Y, const ConvGeom& g) {
+// The CPU's prepared weight is the taps-major copy Wk[m, o, c] = W[o, c, m] (W itself for K = 1).
+Tensor conv_prepare_weight(const Tensor& W) { return taps_major(W); }
+
+void conv_forward(const Tensor& X, const Tensor& Wk, const Tensor& b, Tensor& Y, const ConvGeom& g) {
   fill_with_bias(Y, b);
-  forward_taps(X, taps_major(W), Y, g);
+  forward_taps(X, Wk, Y, g);
 }
 
-void conv_backward_input(const Tensor& dY, const Tensor& W, const Tensor& b, Tensor& dX, const ConvGeom& g) {
+void conv_backward_input(const Tensor& dY, const Tensor& Wk, const Tensor& b, Tensor& dX, const ConvGeom& g) {
   fill_with_bias(dX, b);
-  backward_input_taps(dY, taps_major(W), dX, g);
+  backward_input_taps(dY, Wk, dX, g);
 }
 
+// Accumulated taps-major, then laid out as (C_out, C_in, K); for K = 1 the two layouts coincide
+// and the GEMMs accumulate into dW itself.
 void conv_backward_weight(const Tensor& dY, const Tensor& X, Tensor& dW, const ConvGeom& g) {
-  dW.copy_(taps_last(backward_weight_taps(dY, X, g)));
+  if (g.K == 1) {
+    Tensor dWk = dW.view({1, g.C_out, g.C_in});
+    backward_weight_taps(dY, X, dWk, g);
+    return;
+  }
+  Tensor dWk = Tensor::empty({g.K, g.C_out, g.C_in}, dW.dtype());
+  backward_weight_taps(dY, X, dWk, g);
+  taps_last(dWk, dW);
 }
 
 void conv_bias_grad(const Tensor& dY, Tensor& db) { bias_grad(dY, db); }
 
 ConvKernels conv_kernels() {
-  return {.forward = conv_forward,
+  return {.prepare_weight = conv_prepare_weight,
+          .forward = conv_forward,
           .backward_input = conv_backward_input,
           .backward_weight = conv_backward_weight,
           .bias_grad = conv_bias_grad};

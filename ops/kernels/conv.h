@@ -2,6 +2,9 @@
 //
 // Every convolution is described by the geometry of one conv1d: input X (N, C_in, T), weight W
 // (C_out, C_in, K), output Y (N, C_out, T_out), stride s, dilation d, front padding pf.
+//   prepare_weight   Wp := W in the layout this backend's forward and backward_input read (the
+//                    CPU's: taps-major, (K, C_out, C_in)); the op computes it once per call and
+//                    keeps it for the backward, so it is never rebuilt per pass
 //   forward          Y  := b + conv(X, W)     y[n,o,t] = b[o] + Σ_{c,m} W[o,c,m] · x[n,c,s·t + d·m − pf]
 //   backward_input   dX := b + convᵀ(dY, W)   dx[n,c,s·t+d·m−pf] += Σ_o W[o,c,m] · dy[n,o,t]
 //   backward_weight  dW := Σ_n corr(dY, X)    dW[o,c,m] = Σ_{n,t} dy[n,o,t] · x[n,c,s·t + d·m − pf]
@@ -9,7 +12,8 @@
 // b may be undefined (no bias: the output starts at zero). conv_transpose1d(x, w, s) is exactly
 // backward_input of the conv1d with weight w, so its forward is backward_input (with its bias),
 // its input gradient forward and its weight gradient backward_weight with X and dY swapped.
-// Shapes: X, dX (N, C_in, T); Y, dY (N, C_out, T_out); W, dW (C_out, C_in, K); b, db (C_out)
+// forward and backward_input take Wp, not W. Shapes: X, dX (N, C_in, T); Y, dY (N, C_out, T_out);
+// W, dW (C_out, C_in, K); b, db (C_out)
 // — for conv_transpose1d, b and db have C_in entries (its output channels). Outputs are
 // contiguous and fully overwritten; X and dY may be any views with a unit stride along T or C.
 #pragma once
@@ -42,8 +46,9 @@ struct ConvGeom {
 };
 
 struct ConvKernels {
-  void (*forward)(const Tensor& X, const Tensor& W, const Tensor& b, Tensor& Y, const ConvGeom& g);
-  void (*backward_input)(const Tensor& dY, const Tensor& W, const Tensor& b, Tensor& dX, const ConvGeom& g);
+  Tensor (*prepare_weight)(const Tensor& W);
+  void (*forward)(const Tensor& X, const Tensor& Wp, const Tensor& b, Tensor& Y, const ConvGeom& g);
+  void (*backward_input)(const Tensor& dY, const Tensor& Wp, const Tensor& b, Tensor& dX, const ConvGeom& g);
   void (*backward_weight)(const Tensor& dY, const Tensor& X, Tensor& dW, const ConvGeom& g);
   void (*bias_grad)(const Tensor& dY, Tensor& db);
 };

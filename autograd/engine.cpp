@@ -77,17 +77,13 @@ void Variable::backward(bool retain_graph) {
   backward(Tensor::ones(shape(), dtype()), retain_graph);
 }
 
-void Variable::backward(const Tensor& grad_output, bool retain_graph) {
-  check(defined(), "backward: undefined Variable");
-  check(requires_grad(), "backward: the Variable does not require grad (no input of its graph has requires_grad)");
-  check(grad_output.shape() == shape() && grad_output.dtype() == dtype(),
-        "backward: grad_output is {} but the output is {}", grad_output.describe(), data().describe());
+namespace {
 
-  // 1. Topological order of every Variable reachable from the root that requires grad
-  //    (iterative DFS; post-order, so inputs come before the Variables computed from them).
+// 1. Topological order of every Variable reachable from the root that requires grad
+//    (iterative DFS; post-order, so inputs come before the Variables computed from them).
+std::vector<VariableImpl*> topological_order(VariableImpl* root) {
   std::vector<VariableImpl*> order;
   std::unordered_set<VariableImpl*> seen;
-  VariableImpl* root = checked();
   std::vector<std::pair<VariableImpl*, size_t>> stack{{root, 0}};
   seen.insert(root);
   while (!stack.empty()) {
@@ -109,20 +105,54 @@ void Variable::backward(const Tensor& grad_output, bool retain_graph) {
   auto depth = [](const VariableImpl* v) { return v->grad_fn ? v->grad_fn->depth : int64_t(0); };
   std::stable_sort(order.begin(), order.end(),
                    [&](const VariableImpl* a, const VariableImpl* b) { return depth(a) < depth(b); });
+  return order;
+}
 
-  // 2. Walk from the root towards the leaves, summing gradients per Variable.
-  // A pending gradient may alias a tensor a closure returned (add's backward returns its
-  // input gradient unchanged, to both inputs), so it is copied before the first += into it.
-  struct Pending {
-    Tensor grad;
-    bool owned = false;
-  };
-  std::unordered_map<VariableImpl*, Pending> pending;
+// A pending gradient may alias a tensor a closure returned (add's backward returns its
+// input gradient unchanged, to both inputs), so it is copied before the first += into it.
+struct Pending {
+  Tensor grad;
+  bool owned = false;
+};
+using PendingGrads = std::unordered_map<VariableImpl*, Pending>;
+
+// Runs one node's closure on the gradient of its output and adds one gradient to each input.
+void run_node(Node* node, const Tensor& g, PendingGrads& pending, bool retain_graph) {
+  check(!node->released,
+        "backward: the graph through '{}' was already freed by an earlier backward(); "
+        "call the first backward with retain_graph = true to backpropagate twice",
+        node->name);
+  std::vector<Tensor> grads = node->backward(g);
+  check(grads.size() == node->inputs.size(), "backward of '{}': returned {} gradients for {} inputs", node->name,
+        grads.size(), node->inputs.size());
+  for (size_t i = 0; i < grads.size(); ++i) {
+    VariableImpl* in = node->inputs[i].var.get();
+    if (!in->requires_grad || !grads[i].defined()) continue;
+    check(grads[i].shape() == node->inputs[i].shape, "backward of '{}': gradient {} for input {} of shape {}",
+          node->name, grads[i].describe(), i, shape_str(node->inputs[i].shape));
+    auto slot = pending.find(in);
+    if (slot == pending.end()) {
+      pending.emplace(in, Pending{grads[i], false});
+    } else {
+      Pending& p = slot->second;
+      if (!p.owned) p.grad = p.grad.clone(), p.owned = true;
+      p.grad.add_(grads[i]);
+    }
+  }
+  // This node has run (each runs once): its closure and the tensors it saved can go now rather
+  // than at the end, so the backward's peak is not all saved activations plus all gradients.
+  // (Its edges stay until step 3: they keep alive the VariableImpls that `order` points to.)
+  if (!retain_graph) {
+    node->backward = nullptr;
+    node->released = true;
+  }
+}
+
+// 2. Walk from the root towards the leaves, summing gradients per Variable.
+void run_backward(const std::vector<VariableImpl*>& order, VariableImpl* root, const Tensor& grad_output,
+                  bool retain_graph) {
+  PendingGrads pending;
   pending[root] = {grad_output, false};
-  auto accumulate_into = [](Tensor& slot, const Tensor& g) {
-    if (!slot.defined()) slot = g.clone();  // .grad owns its buffer
-    else slot.add_(g);
-  };
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     VariableImpl* v = *it;
     auto found = pending.find(v);
@@ -133,48 +163,34 @@ void Variable::backward(const Tensor& grad_output, bool retain_graph) {
     if (!v->grad_fn || v->retains_grad) {
       // A privately summed gradient of a leaf can be handed over as is; anything else is copied.
       if (!v->grad.defined() && owned && !v->grad_fn) v->grad = g;
-      else accumulate_into(v->grad, g);
+      else if (!v->grad.defined()) v->grad = g.clone();  // .grad owns its buffer
+      else v->grad.add_(g);
     }
-    Node* node = v->grad_fn.get();
-    if (!node) continue;
-    check(!node->released,
-          "backward: the graph through '{}' was already freed by an earlier backward(); "
-          "call the first backward with retain_graph = true to backpropagate twice",
-          node->name);
-    std::vector<Tensor> grads = node->backward(g);
-    check(grads.size() == node->inputs.size(), "backward of '{}': returned {} gradients for {} inputs", node->name,
-          grads.size(), node->inputs.size());
-    for (size_t i = 0; i < grads.size(); ++i) {
-      VariableImpl* in = node->inputs[i].var.get();
-      if (!in->requires_grad || !grads[i].defined()) continue;
-      check(grads[i].shape() == node->inputs[i].shape, "backward of '{}': gradient {} for input {} of shape {}",
-            node->name, grads[i].describe(), i, shape_str(node->inputs[i].shape));
-      auto slot = pending.find(in);
-      if (slot == pending.end()) {
-        pending.emplace(in, Pending{grads[i], false});
-      } else {
-        Pending& p = slot->second;
-        if (!p.owned) p.grad = p.grad.clone(), p.owned = true;
-        p.grad.add_(grads[i]);
-      }
-    }
-    // This node has run (each runs once): its closure and the tensors it saved can go now rather
-    // than at the end, so the backward's peak is not all saved activations plus all gradients.
-    // (Its edges stay until step 3: they keep alive the VariableImpls that `order` points to.)
-    if (!retain_graph) {
-      node->backward = nullptr;
-      node->released = true;
-    }
+    if (Node* node = v->grad_fn.get()) run_node(node, g, pending, retain_graph);
   }
+}
 
-  // 3. Free the rest of the graph (nodes no gradient reached): closures hold saved tensors.
-  if (!retain_graph)
-    for (VariableImpl* v : order)
-      if (v->grad_fn) {
-        v->grad_fn->backward = nullptr;
-        v->grad_fn->inputs.clear();
-        v->grad_fn->released = true;
-      }
+// 3. Free the rest of the graph (nodes no gradient reached): closures hold saved tensors.
+void release_graph(const std::vector<VariableImpl*>& order) {
+  for (VariableImpl* v : order)
+    if (v->grad_fn) {
+      v->grad_fn->backward = nullptr;
+      v->grad_fn->inputs.clear();
+      v->grad_fn->released = true;
+    }
+}
+
+}  // namespace
+
+void Variable::backward(const Tensor& grad_output, bool retain_graph) {
+  check(defined(), "backward: undefined Variable");
+  check(requires_grad(), "backward: the Variable does not require grad (no input of its graph has requires_grad)");
+  check(grad_output.shape() == shape() && grad_output.dtype() == dtype(),
+        "backward: grad_output is {} but the output is {}", grad_output.describe(), data().describe());
+  VariableImpl* root = checked();
+  const std::vector<VariableImpl*> order = topological_order(root);
+  run_backward(order, root, grad_output, retain_graph);
+  if (!retain_graph) release_graph(order);
 }
 
 }  // namespace seqnet

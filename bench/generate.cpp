@@ -24,8 +24,8 @@
 
 #include "autograd/variable.h"
 #include "core/runtime.h"
-#include "models/sequnet_res_step.h"
-#include "models/wavenet_step.h"
+#include "models/step/sequnet_res_step.h"
+#include "models/step/wavenet_step.h"
 #include "ops/loss.h"
 
 using namespace seqnet;

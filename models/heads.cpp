@@ -19,7 +19,7 @@ LanguageModel::LanguageModel(LanguageModelConfig cfg, Generator& gen) : cfg_(std
   check(cfg_.vocab > 0, "LanguageModel: vocabulary size must be positive, got {}", cfg_.vocab);
   Tensor E = cfg_.word_init ? Tensor::randn({cfg_.vocab, cfg_.emsize}, DType::F32, gen)
                             : Tensor::uniform({cfg_.vocab, cfg_.emsize}, -0.1, 0.1, DType::F32, gen);
-  if (cfg_.word_init) E = kernels::affine(E, 0.01, 0.0);
+  if (cfg_.word_init) E = tensor_ops::scale_shift(E, 0.01, 0.0);
   params_.add("encoder.weight", E);
   if (cfg_.model == "tcn") {
     tcn_ = std::make_unique<TCN>(TCNConfig{cfg_.emsize, cfg_.num_channels, cfg_.kernel_size, cfg_.dropout}, gen, "conv.");
@@ -36,7 +36,7 @@ LanguageModel::LanguageModel(LanguageModelConfig cfg, Generator& gen) : cfg_(std
     params_.alias("decoder.weight", "encoder.weight");
   } else {
     Tensor D = Tensor::randn({cfg_.vocab, cfg_.emsize}, DType::F32, gen);
-    params_.add("decoder.weight", kernels::affine(D, 0.01, 0.0));
+    params_.add("decoder.weight", tensor_ops::scale_shift(D, 0.01, 0.0));
   }
   params_.add("decoder.bias", Tensor::zeros({cfg_.vocab}));
 }
@@ -74,7 +74,7 @@ PolyMusicModel::PolyMusicModel(PolyMusicConfig cfg, Generator& gen) : cfg_(std::
     params_.append(tcn_->params());
     // locuslab poly_music: linear.weight ~ N(0, 0.01²), bias default.
     const int64_t in = cfg_.num_channels.back();
-    params_.add("linear.weight", kernels::affine(Tensor::randn({cfg_.output_size, in}, DType::F32, gen), 0.01, 0.0));
+    params_.add("linear.weight", tensor_ops::scale_shift(Tensor::randn({cfg_.output_size, in}, DType::F32, gen), 0.01, 0.0));
     params_.add("linear.bias", default_uniform_init({cfg_.output_size}, in, gen));
   } else if (cfg_.model == "sequnet") {
     sequnet_ = std::make_unique<Sequnet>(SequnetConfig{cfg_.input_size, cfg_.num_channels, cfg_.output_size,
@@ -133,7 +133,7 @@ CopyMemoryModel::CopyMemoryModel(CopyMemoryConfig cfg, Generator& gen) : cfg_(st
     fail(fmt::format("CopyMemoryModel: unknown model '{}' (expected tcn, sequnet or sequnet_res)", cfg_.model));
   }
   params_.append(backbone_->params());
-  params_.add("linear.weight", kernels::affine(Tensor::randn({cfg_.n_classes, cfg_.nhid}, DType::F32, gen), 0.01, 0.0));
+  params_.add("linear.weight", tensor_ops::scale_shift(Tensor::randn({cfg_.n_classes, cfg_.nhid}, DType::F32, gen), 0.01, 0.0));
   params_.add("linear.bias", default_uniform_init({cfg_.n_classes}, cfg_.nhid, gen));
 }
 
@@ -166,7 +166,7 @@ AddingModel::AddingModel(AddingConfig cfg, Generator& gen) : cfg_(cfg) {
   std::vector<int64_t> channels(size_t(cfg_.levels), cfg_.nhid);
   tcn_ = std::make_unique<TCN>(TCNConfig{2, channels, cfg_.kernel_size, cfg_.dropout}, gen, "tcn.");
   params_.append(tcn_->params());
-  params_.add("linear.weight", kernels::affine(Tensor::randn({1, cfg_.nhid}, DType::F32, gen), 0.01, 0.0));
+  params_.add("linear.weight", tensor_ops::scale_shift(Tensor::randn({1, cfg_.nhid}, DType::F32, gen), 0.01, 0.0));
   params_.add("linear.bias", default_uniform_init({1}, cfg_.nhid, gen));
 }
 

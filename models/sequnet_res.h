@@ -7,7 +7,7 @@
 // With target_output_size the plan (input_size, output_size, pad_front) is fixed at
 // construction; without it every forward plans for the actual T, front-pads and returns the
 // last T outputs. Parameter keys in the official order (see MODELS.md §8).
-// Fast generation (clocked step mode, MODELS.md §9.2) is models/sequnet_res_step.h; it walks
+// Fast generation (clocked step mode, MODELS.md §9.2) is models/step/sequnet_res_step.h; it walks
 // the same layer descriptors (ResLayout) and fills its buffers through forward's observer.
 #pragma once
 #include <functional>
@@ -57,7 +57,7 @@ class SequnetRes : public Module {
   // The same, calling observe(name, x, cond) in forward order with the input of the input conv
   // (name "<prefix>input_conv.", after any front padding) and of every gated layer (its
   // ResLayer::name; cond = the conditioning of up-block convs, else undefined): how the step
-  // mode (models/sequnet_res_step.h) fills its buffers during its "save" call.
+  // mode (models/step/sequnet_res_step.h) fills its buffers during its "save" call.
   using LayerInputObserver = std::function<void(const std::string& layer, const Tensor& x, const Tensor& cond)>;
   Variable forward(const Variable& x, const LayerInputObserver& observe);
   const std::string& prefix() const { return prefix_; }

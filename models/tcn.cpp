@@ -63,7 +63,7 @@ TCN::TCN(TCNConfig cfg, Generator& gen, const std::string& prefix) : cfg_(std::m
     for (const char* t : {"bias", "weight_g", "weight_v"}) params_.alias(p + "net.4." + t, p + "conv2." + t);
     if (c_in != c_out) {
       Tensor w = Tensor::randn({c_out, c_in, 1}, DType::F32, gen);
-      w = kernels::affine(w, 0.01, 0.0);  // N(0, 0.01²)
+      w = tensor_ops::scale_shift(w, 0.01, 0.0);  // N(0, 0.01²)
       params_.add(p + "downsample.weight", w);
       params_.add(p + "downsample.bias", default_uniform_init({c_out}, c_in, gen));
     }

@@ -25,7 +25,7 @@ class WaveNet : public Module {
   explicit WaveNet(WaveNetConfig cfg, Generator& gen = default_generator(), const std::string& prefix = "");
   Variable forward(const Variable& x) override;  // (N, classes, T) → (N, classes, T − RF + 1)
   // The same, calling observe(i, h) with the input h (N, R, T_i) of every gated layer i in order:
-  // how the step mode (models/wavenet_step.h) fills its queues during its "save" call.
+  // how the step mode (models/step/wavenet_step.h) fills its queues during its "save" call.
   using LayerInputObserver = std::function<void(int64_t layer, const Tensor& h)>;
   Variable forward(const Variable& x, const LayerInputObserver& observe);
   std::string describe() const override;

@@ -47,7 +47,7 @@ struct Backend {
   EmbeddingKernels embedding;
   DropoutKernels dropout;
   WeightNormKernels weight_norm;
-  OptimKernels optim;  // optimiser updates and gradient clipping (train/optim.cpp)
+  OptimKernels optim;  // optimiser updates and gradient clipping (train/loop/optim.cpp)
 };
 
 // The one place kernels are selected by device (ops/backend.cpp). `op` names the caller in the

@@ -1,7 +1,7 @@
 // ops/dropout.cpp — inverted dropout: forward and backward multiply by the same saved mask.
 //
 // The mask is drawn by the backend's dropout kernel (ops/kernels/dropout.h) from blocks reserved
-// here; the products are elementwise muls (kernels::mul), so the op itself never loops.
+// here; the products are elementwise muls (tensor_ops::mul), so the op itself never loops.
 #include "ops/dropout.h"
 
 #include "ops/backend.h"
@@ -10,7 +10,7 @@
 
 namespace seqnet {
 
-namespace kernels {
+namespace tensor_ops {
 
 // m_i = (u_i ≥ p) / (1 − p),  u_i = lane i%4 of block first + i/4 (uniform f32 layout, core/rng.h)
 Tensor dropout_mask(const Shape& shape, double p, DType dtype, Generator& gen, Device device) {
@@ -23,7 +23,7 @@ Tensor dropout_mask(const Shape& shape, double p, DType dtype, Generator& gen, D
   return m;
 }
 
-}  // namespace kernels
+}  // namespace tensor_ops
 
 // y = x ⊙ m;   dx = dy ⊙ m
 Variable dropout(const Variable& x, double p, bool training, Generator& gen) {
@@ -36,9 +36,9 @@ Variable dropout(const Variable& x, double p, bool training, Generator& gen) {
     Tensor zeros = Tensor::zeros(x.shape(), x.dtype(), x.data().device());
     return make_result(op, zeros, {x}, [zeros](const Tensor&) { return std::vector<Tensor>{zeros}; });
   }
-  Tensor m = kernels::dropout_mask(x.shape(), p, x.dtype(), gen, x.data().device());
-  Tensor y = kernels::mul(x.data().contiguous(), m);
-  return make_result(op, y, {x}, [m](const Tensor& g) { return std::vector<Tensor>{kernels::mul(g.contiguous(), m)}; });
+  Tensor m = tensor_ops::dropout_mask(x.shape(), p, x.dtype(), gen, x.data().device());
+  Tensor y = tensor_ops::mul(x.data().contiguous(), m);
+  return make_result(op, y, {x}, [m](const Tensor& g) { return std::vector<Tensor>{tensor_ops::mul(g.contiguous(), m)}; });
 }
 
 }  // namespace seqnet

@@ -15,10 +15,10 @@ namespace seqnet {
 // where i is the row-major index of x's element. The comparison u_i ≥ p is exact (done in double).
 Variable dropout(const Variable& x, double p, bool training, Generator& gen = default_generator());
 
-namespace kernels {
+namespace tensor_ops {
 // The scaled mask m (0 or 1/(1 − p)) of the shape and dtype given, drawn as described above
 // (advances `gen` by ceil(numel / 4) blocks), allocated on `device`. Requires 0 ≤ p < 1.
 Tensor dropout_mask(const Shape& shape, double p, DType dtype, Generator& gen, Device device = Device::cpu());
-}  // namespace kernels
+}  // namespace tensor_ops
 
 }  // namespace seqnet

@@ -9,7 +9,7 @@
 
 namespace seqnet {
 
-namespace kernels {
+namespace tensor_ops {
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
   check_defined(a, name, "first operand");
@@ -21,15 +21,15 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
   return out;
 }
 
-Tensor affine(const Tensor& a, double scale, double shift) {
-  check_defined(a, "affine", "input");
+Tensor scale_shift(const Tensor& a, double scale, double shift) {
+  check_defined(a, "scale_shift", "input");
   Tensor x = a.contiguous();
   Tensor out = empty_like(x);
-  backend_for("affine", x).elementwise.affine(x, scale, shift, out);
+  backend_for("scale_shift", x).elementwise.scale_shift(x, scale, shift, out);
   return out;
 }
 
-}  // namespace kernels
+}  // namespace tensor_ops
 
 // ---------------------------------------------------------------------------------------------
 // Differentiable ops. For a broadcast input, its gradient is summed back to its own shape.
@@ -38,16 +38,16 @@ Tensor affine(const Tensor& a, double scale, double shift) {
 // y = a + b:  da = dy,  db = dy
 Variable add(const Variable& a, const Variable& b) {
   Shape sa = a.shape(), sb = b.shape();
-  return make_result("add", kernels::add(a.data(), b.data()), {a, b}, [sa, sb](const Tensor& g) {
-    return std::vector<Tensor>{kernels::sum_to(g, sa), kernels::sum_to(g, sb)};
+  return make_result("add", tensor_ops::add(a.data(), b.data()), {a, b}, [sa, sb](const Tensor& g) {
+    return std::vector<Tensor>{tensor_ops::sum_to(g, sa), tensor_ops::sum_to(g, sb)};
   });
 }
 
 // y = a - b:  da = dy,  db = -dy
 Variable sub(const Variable& a, const Variable& b) {
   Shape sa = a.shape(), sb = b.shape();
-  return make_result("sub", kernels::sub(a.data(), b.data()), {a, b}, [sa, sb](const Tensor& g) {
-    return std::vector<Tensor>{kernels::sum_to(g, sa), kernels::affine(kernels::sum_to(g, sb), -1.0, 0.0)};
+  return make_result("sub", tensor_ops::sub(a.data(), b.data()), {a, b}, [sa, sb](const Tensor& g) {
+    return std::vector<Tensor>{tensor_ops::sum_to(g, sa), tensor_ops::scale_shift(tensor_ops::sum_to(g, sb), -1.0, 0.0)};
   });
 }
 
@@ -55,35 +55,35 @@ Variable sub(const Variable& a, const Variable& b) {
 Variable mul(const Variable& a, const Variable& b) {
   Tensor ta = a.data(), tb = b.data();
   bool need_a = a.requires_grad(), need_b = b.requires_grad();
-  return make_result("mul", kernels::mul(ta, tb), {a, b}, [=](const Tensor& g) {
-    return std::vector<Tensor>{need_a ? kernels::sum_to(kernels::mul(g, tb), ta.shape()) : Tensor(),
-                               need_b ? kernels::sum_to(kernels::mul(g, ta), tb.shape()) : Tensor()};
+  return make_result("mul", tensor_ops::mul(ta, tb), {a, b}, [=](const Tensor& g) {
+    return std::vector<Tensor>{need_a ? tensor_ops::sum_to(tensor_ops::mul(g, tb), ta.shape()) : Tensor(),
+                               need_b ? tensor_ops::sum_to(tensor_ops::mul(g, ta), tb.shape()) : Tensor()};
   });
 }
 
 // y = a / b:  da = dy / b,  db = -dy * a / b² = -dy * y / b
 Variable div(const Variable& a, const Variable& b) {
   Tensor ta = a.data(), tb = b.data();
-  Tensor y = kernels::div(ta, tb);
+  Tensor y = tensor_ops::div(ta, tb);
   bool need_a = a.requires_grad(), need_b = b.requires_grad();
   return make_result("div", y, {a, b}, [=](const Tensor& g) {
     Tensor ga, gb;
-    if (need_a) ga = kernels::sum_to(kernels::div(g, tb), ta.shape());
-    if (need_b) gb = kernels::sum_to(kernels::affine(kernels::div(kernels::mul(g, y), tb), -1.0, 0.0), tb.shape());
+    if (need_a) ga = tensor_ops::sum_to(tensor_ops::div(g, tb), ta.shape());
+    if (need_b) gb = tensor_ops::sum_to(tensor_ops::scale_shift(tensor_ops::div(tensor_ops::mul(g, y), tb), -1.0, 0.0), tb.shape());
     return std::vector<Tensor>{ga, gb};
   });
 }
 
 // y = a + s:  da = dy
 Variable add_scalar(const Variable& a, double s) {
-  return make_result("add_scalar", kernels::affine(a.data(), 1.0, s), {a},
+  return make_result("add_scalar", tensor_ops::scale_shift(a.data(), 1.0, s), {a},
                      [](const Tensor& g) { return std::vector<Tensor>{g}; });
 }
 
 // y = s · a:  da = s · dy
 Variable mul_scalar(const Variable& a, double s) {
-  return make_result("mul_scalar", kernels::affine(a.data(), s, 0.0), {a},
-                     [s](const Tensor& g) { return std::vector<Tensor>{kernels::affine(g, s, 0.0)}; });
+  return make_result("mul_scalar", tensor_ops::scale_shift(a.data(), s, 0.0), {a},
+                     [s](const Tensor& g) { return std::vector<Tensor>{tensor_ops::scale_shift(g, s, 0.0)}; });
 }
 
 // y = -a:  da = -dy

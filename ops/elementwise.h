@@ -3,7 +3,7 @@
 // Broadcasting follows NumPy/PyTorch: shapes are aligned at the trailing dimension and a
 // size-1 dimension stretches. The models need it for a per-channel bias, b.view({1, C, 1}) added
 // to an (N, C, T) tensor, and for scalars. In backward, the gradient of a broadcast input is the
-// output gradient summed over the stretched dimensions (kernels::sum_to).
+// output gradient summed over the stretched dimensions (tensor_ops::sum_to).
 #pragma once
 #include "ops/kernels/elementwise.h"
 #include "autograd/variable.h"
@@ -35,14 +35,14 @@ inline Variable operator*(double s, const Variable& a) { return mul_scalar(a, s)
 inline Variable operator/(const Variable& a, double s) { return mul_scalar(a, 1.0 / s); }
 
 // ---- the same math on plain Tensors (no graph); backward closures are written with these ----
-namespace kernels {
+namespace tensor_ops {
 // out = a ∘ b with broadcasting, on the inputs' device (BinaryOp: ops/kernels/elementwise.h).
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name);
 inline Tensor add(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Add, a, b, "add"); }
 inline Tensor sub(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Sub, a, b, "sub"); }
 inline Tensor mul(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Mul, a, b, "mul"); }
 inline Tensor div(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Div, a, b, "div"); }
-Tensor affine(const Tensor& a, double scale, double shift);  // a * scale + shift (contiguous result)
-}  // namespace kernels
+Tensor scale_shift(const Tensor& a, double scale, double shift);  // a · scale + shift (contiguous result)
+}  // namespace tensor_ops
 
 }  // namespace seqnet

@@ -7,7 +7,7 @@
 
 namespace seqnet {
 
-namespace kernels {
+namespace tensor_ops {
 void gemm(const Tensor& A, bool trans_a, const Tensor& B, bool trans_b, Tensor& C, double alpha, double beta) {
   if (A.dim() != 2 || B.dim() != 2 || C.dim() != 2)
     fail(fmt::format("gemm: expected 2-D operands, got {}, {}, {}", A.describe(), B.describe(), C.describe()));
@@ -23,7 +23,7 @@ void gemm(const Tensor& A, bool trans_a, const Tensor& B, bool trans_b, Tensor& 
     fail(fmt::format("gemm: C must have unit column stride, got strides {}", shape_str(C.strides())));
   backend_for("gemm", A, B, C).matmul.gemm(A, trans_a, B, trans_b, C, alpha, beta);
 }
-}  // namespace kernels
+}  // namespace tensor_ops
 
 namespace {
 // Fold (..., R, C) into (prod(...)·R, C); a view when the layout allows it.
@@ -43,18 +43,18 @@ Variable matmul(const Variable& a, const Variable& b) {
     out_shape.back() = B.size(1);
     Tensor A2 = fold_rows(A);
     Tensor C = Tensor::empty({A2.size(0), B.size(1)}, A.dtype(), A.device());
-    kernels::gemm(A2, false, B, false, C);
+    tensor_ops::gemm(A2, false, B, false, C);
     bool need_a = a.requires_grad(), need_b = b.requires_grad();
     return make_result("matmul", C.view(out_shape), {a, b}, [=](const Tensor& g) {
       Tensor g2 = fold_rows(g), ga, gb;
       if (need_a) {
         ga = empty_like(A2);
-        kernels::gemm(g2, false, B, true, ga);  // dA = dC · Bᵀ
+        tensor_ops::gemm(g2, false, B, true, ga);  // dA = dC · Bᵀ
         ga = ga.view(A.shape());
       }
       if (need_b) {
         gb = empty_like(B);
-        kernels::gemm(A2, true, g2, false, gb);  // dB = Aᵀ · dC
+        tensor_ops::gemm(A2, true, g2, false, gb);  // dB = Aᵀ · dC
       }
       return std::vector<Tensor>{ga, gb};
     });
@@ -66,7 +66,7 @@ Variable matmul(const Variable& a, const Variable& b) {
   Tensor C = Tensor::empty({nb, A.size(1), B.size(2)}, A.dtype(), A.device());
   for (int64_t i = 0; i < nb; ++i) {
     Tensor Ci = C.select(0, i);
-    kernels::gemm(A.select(0, i), false, B.select(0, i), false, Ci);
+    tensor_ops::gemm(A.select(0, i), false, B.select(0, i), false, Ci);
   }
   bool need_a = a.requires_grad(), need_b = b.requires_grad();
   return make_result("matmul", C, {a, b}, [=](const Tensor& g) {
@@ -75,11 +75,11 @@ Variable matmul(const Variable& a, const Variable& b) {
     for (int64_t i = 0; i < nb; ++i) {
       if (need_a) {
         Tensor gai = ga.select(0, i);
-        kernels::gemm(g.select(0, i), false, B.select(0, i), true, gai);
+        tensor_ops::gemm(g.select(0, i), false, B.select(0, i), true, gai);
       }
       if (need_b) {
         Tensor gbi = gb.select(0, i);
-        kernels::gemm(A.select(0, i), true, g.select(0, i), false, gbi);
+        tensor_ops::gemm(A.select(0, i), true, g.select(0, i), false, gbi);
       }
     }
     return std::vector<Tensor>{ga, gb};
@@ -104,7 +104,7 @@ Variable linear(const Variable& x, const Variable& W, const Variable& b) {
   Tensor X2 = fold_rows(X);
   Tensor Y = Tensor::empty({X2.size(0), Wt.size(0)}, X.dtype(), X.device());
   if (has_bias) Y.copy_(b.data());  // broadcast the bias over rows, then accumulate the GEMM
-  kernels::gemm(X2, false, Wt, true, Y, 1.0, has_bias ? 1.0 : 0.0);
+  tensor_ops::gemm(X2, false, Wt, true, Y, 1.0, has_bias ? 1.0 : 0.0);
   bool need_x = x.requires_grad(), need_w = W.requires_grad(), need_b = has_bias && b.requires_grad();
   std::vector<Variable> inputs{x, W};
   if (has_bias) inputs.push_back(b);
@@ -112,14 +112,14 @@ Variable linear(const Variable& x, const Variable& W, const Variable& b) {
     Tensor g2 = fold_rows(g), gx, gw, gb;
     if (need_x) {
       gx = empty_like(X2);
-      kernels::gemm(g2, false, Wt, false, gx);
+      tensor_ops::gemm(g2, false, Wt, false, gx);
       gx = gx.view(X.shape());
     }
     if (need_w) {
       gw = empty_like(Wt);
-      kernels::gemm(g2, true, X2, false, gw);
+      tensor_ops::gemm(g2, true, X2, false, gw);
     }
-    if (need_b) gb = kernels::sum_dim(g2, 0, false);
+    if (need_b) gb = tensor_ops::sum_dim(g2, 0, false);
     std::vector<Tensor> out{gx, gw};
     if (has_bias) out.push_back(gb);
     return out;

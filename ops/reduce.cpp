@@ -7,7 +7,7 @@
 
 namespace seqnet {
 
-namespace kernels {
+namespace tensor_ops {
 
 Tensor sum_all(const Tensor& x) {
   check_defined(x, "sum", "input");
@@ -32,12 +32,12 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
   return out;
 }
 
-}  // namespace kernels
+}  // namespace tensor_ops
 
 // y = Σ x:  dx = dy broadcast to x's shape
 Variable sum(const Variable& x) {
   Shape s = x.shape();
-  return make_result("sum", kernels::sum_all(x.data()), {x},
+  return make_result("sum", tensor_ops::sum_all(x.data()), {x},
                      [s](const Tensor& g) { return std::vector<Tensor>{g.expand(s).contiguous()}; });
 }
 
@@ -45,7 +45,7 @@ Variable sum(const Variable& x) {
 Variable sum(const Variable& x, int dim, bool keepdim) {
   Shape s = x.shape();
   int d = x.data().wrap_dim(dim);
-  return make_result("sum", kernels::sum_dim(x.data(), d, keepdim), {x}, [s, d, keepdim](const Tensor& g) {
+  return make_result("sum", tensor_ops::sum_dim(x.data(), d, keepdim), {x}, [s, d, keepdim](const Tensor& g) {
     Tensor gk = keepdim ? g : g.unsqueeze(d);
     return std::vector<Tensor>{gk.expand(s).contiguous()};
   });

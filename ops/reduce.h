@@ -9,11 +9,11 @@ Variable sum(const Variable& x, int dim, bool keepdim = false);
 Variable mean(const Variable& x);
 Variable mean(const Variable& x, int dim, bool keepdim = false);
 
-namespace kernels {
+namespace tensor_ops {
 Tensor sum_all(const Tensor& x);                          // shape []
 Tensor sum_dim(const Tensor& x, int dim, bool keepdim);
 // Sum `g` down to `shape` (the inverse of broadcasting `shape` up to g.shape()).
 Tensor sum_to(const Tensor& g, const Shape& shape);
-}  // namespace kernels
+}  // namespace tensor_ops
 
 }  // namespace seqnet

@@ -6,13 +6,14 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "tests/test_util.h"
 
 using namespace seqnet;
+using seqnet::testing::read_file;
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
@@ -23,13 +24,6 @@ fs::path fresh_dir(const std::string& name) {
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
 }
 
 size_t entries(const fs::path& d) {
@@ -44,9 +38,9 @@ TEST(AtomicFile, WritesAndReplacesLeavingNoTemporaryFile) {
   const fs::path d = fresh_dir("replace");
   const std::string p = (d / "x.json").string();
   write_file_atomic(p, "first\n", "test");
-  EXPECT_EQ(slurp(p), "first\n");
+  EXPECT_EQ(read_file(p), "first\n");
   write_file_atomic(p, std::string(100000, 'z'), "test");
-  EXPECT_EQ(slurp(p), std::string(100000, 'z'));
+  EXPECT_EQ(read_file(p), std::string(100000, 'z'));
   EXPECT_EQ(entries(d), 1u);
   fs::remove_all(d);
 }
@@ -62,7 +56,7 @@ TEST(AtomicFile, AnInterruptedWriteKeepsThePreviousFile) {
     throw std::runtime_error("interrupted");  // leaves scope without commit()
   } catch (const std::runtime_error&) {
   }
-  EXPECT_EQ(slurp(p), "old content");
+  EXPECT_EQ(read_file(p), "old content");
   EXPECT_EQ(entries(d), 1u) << "the temporary file was left behind";
   fs::remove_all(d);
 }
@@ -73,7 +67,7 @@ TEST(AtomicFile, DescriptorWritersAndMisuse) {
   AtomicFile f(p, "test");
   ASSERT_EQ(::write(f.fd(), "abc", 3), 3);
   f.commit();
-  EXPECT_EQ(slurp(p), "abc");
+  EXPECT_EQ(read_file(p), "abc");
   EXPECT_THAT([&] { f.write("x", 1); }, ::testing::ThrowsMessage<Error>(HasSubstr("after commit")));
   EXPECT_THAT([&] { f.commit(); }, ::testing::ThrowsMessage<Error>(HasSubstr("twice")));
   fs::remove_all(d);

@@ -1,4 +1,4 @@
-// tests/test_audio_data.cpp — the raw-audio data pipeline (train/audio_data.h).
+// tests/test_audio_data.cpp — the raw-audio data pipeline (train/data/audio_data.h).
 //
 //  * µ-law encode / decode bit-identical to refs/mulaw.safetensors (official code, float32);
 //    round trips, monotonicity, silence = 128;
@@ -10,7 +10,6 @@
 #if SEQNET_HAVE_WAV_MAT
 #include <sndfile.h>
 #endif
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -19,31 +18,16 @@
 #include "core/error.h"
 #include "core/paths.h"
 #include "core/safetensors.h"
-#include "train/audio_data.h"
+#include "train/data/audio_data.h"
+#include "tests/test_util.h"
 
 namespace fs = std::filesystem;
 using namespace seqnet;
-using testing::HasSubstr;
+using seqnet::testing::error_of;
+using seqnet::testing::TempDir;
+using ::testing::HasSubstr;
 
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    static int counter = 0;
-    dir_ = fs::temp_directory_path() / fmt::format("seqnet_audio_{}_{}", ::getpid(), counter++);
-    fs::create_directories(dir_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string file(const std::string& name) const { return (dir_ / name).string(); }
-  const fs::path& path() const { return dir_; }
-
- private:
-  fs::path dir_;
-};
 
 #if SEQNET_HAVE_WAV_MAT
 void write_raw_wav(const std::string& path, int rate, int channels, int64_t frames) {
@@ -58,16 +42,6 @@ void write_raw_wav(const std::string& path, int rate, int channels, int64_t fram
   sf_close(f);
 }
 #endif
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
 
 }  // namespace
 
@@ -147,7 +121,7 @@ TEST(MuLaw, TensorVersionsCheckDtypes) {
 
 #if SEQNET_HAVE_WAV_MAT
 TEST(Wav, WriteReadRoundTrip) {
-  TempDir tmp;
+  TempDir tmp("audio");
   std::vector<float> sig(16000);
   for (size_t i = 0; i < sig.size(); ++i)
     sig[i] = std::nearbyint(float(0.6 * std::sin(2 * M_PI * 440.0 * double(i) / 16000.0)) * 32768.0f) / 32768.0f;
@@ -171,7 +145,7 @@ TEST(Wav, WriteReadRoundTrip) {
 }
 
 TEST(Wav, RejectsWrongRateAndChannels) {
-  TempDir tmp;
+  TempDir tmp("audio");
   const std::string r44 = tmp.file("cd.wav"), st = tmp.file("stereo.wav");
   write_raw_wav(r44, 44100, 1, 100);
   write_raw_wav(st, 16000, 2, 100);
@@ -184,7 +158,7 @@ TEST(Wav, RejectsWrongRateAndChannels) {
 }
 
 TEST(Wav, MissingOrCorruptFile) {
-  TempDir tmp;
+  TempDir tmp("audio");
   const std::string missing = tmp.file("nope.wav");
   EXPECT_THAT(error_of([&] { read_wav_mono16k(missing); }), HasSubstr(missing));
   const std::string junk = tmp.file("junk.wav");
@@ -194,7 +168,7 @@ TEST(Wav, MissingOrCorruptFile) {
 }
 
 TEST(Wav, LoadAudioDirSortedAndEncoded) {
-  TempDir tmp;
+  TempDir tmp("audio");
   write_wav_16k(tmp.file("b.wav"), {0.0f, 0.5f});
   write_wav_16k(tmp.file("a.wav"), {-1.0f, 0.0f, 0.0f});
   std::ofstream(tmp.file("notes.txt")) << "ignored";
@@ -205,7 +179,7 @@ TEST(Wav, LoadAudioDirSortedAndEncoded) {
   EXPECT_EQ(set.files[1], (std::vector<int64_t>{128, mulaw_encode(0.5f)}));
   EXPECT_EQ(set.total_samples(), 5);
   EXPECT_THAT(error_of([&] { load_audio_dir(tmp.file("missing")); }), HasSubstr("missing"));
-  TempDir empty;
+  TempDir empty("audio");
   EXPECT_THAT(error_of([&] { load_audio_dir(empty.path().string()); }), HasSubstr("no .wav"));
 }
 

@@ -3,20 +3,14 @@
 #include <gtest/gtest.h>
 
 #include "ops/ops.h"
+#include "tests/test_util.h"
 
 using namespace seqnet;
+using seqnet::testing::error_of;
 using ::testing::HasSubstr;
 
 namespace {
 Variable leaf(std::vector<double> v, Shape s) { return Variable(Tensor::from_vector<double>(v, s), true); }
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
 }  // namespace
 
 TEST(Autograd, TensorUsedTwiceAccumulates) {

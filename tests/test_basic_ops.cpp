@@ -7,22 +7,12 @@
 
 #include "gradcheck.h"
 #include "ops/ops.h"
+#include "test_util.h"
 
 using namespace seqnet;
 using namespace seqnet::testing;
 using ::testing::HasSubstr;
 using V = std::vector<Variable>;
-
-namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
-}  // namespace
 
 TEST(BasicOps, ElementwiseForwardValuesWithBroadcast) {
   Variable x(Tensor::arange(6, DType::F32).view({1, 2, 3}));

@@ -14,8 +14,7 @@
 #include "tests/test_util.h"
 
 using namespace seqnet;
-using seqnet::testing::max_abs_diff;
-using seqnet::testing::rand64;
+using namespace seqnet::testing;
 using ::testing::HasSubstr;
 
 namespace {
@@ -259,17 +258,6 @@ TEST(Conv1d, BackwardThroughSum) {
 }
 
 // ---- argument errors ------------------------------------------------------------------------
-
-namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
-}  // namespace
 
 TEST(Conv1d, Errors) {
   Variable x(Tensor::zeros({2, 5, 3})), w(Tensor::zeros({4, 5, 3})), b(Tensor::zeros({4}));

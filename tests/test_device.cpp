@@ -8,6 +8,7 @@
 #include "cuda/strided_index.h"
 #include "ops/ops.h"
 #include "tests/gradcheck.h"
+#include "tests/test_util.h"
 
 #if SEQNET_HAVE_CUDA
 #include "cuda/cuda_info.h"
@@ -16,16 +17,8 @@
 namespace seqnet {
 namespace {
 
+using testing::error_of;
 using testing::rand64;
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 bool have_gpu() { return device_available(Device::cuda(0)); }
 

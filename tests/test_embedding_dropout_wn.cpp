@@ -13,6 +13,7 @@
 #include "ops/loss.h"
 #include "ops/ops.h"
 #include "ops/weight_norm.h"
+#include "test_util.h"
 
 using namespace seqnet;
 using namespace seqnet::testing;
@@ -20,14 +21,6 @@ using ::testing::HasSubstr;
 using V = std::vector<Variable>;
 
 namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
 Tensor ids(const std::vector<int64_t>& v, const Shape& s) { return Tensor::from_vector<int64_t>(v, s); }
 }  // namespace
 
@@ -125,7 +118,7 @@ TEST(Dropout, FollowsThePhiloxStreamLayout) {
   g.reserve(5);  // start mid-stream
   Generator ref = g;
   const int64_t n = 13;  // not a multiple of 4
-  Tensor m = kernels::dropout_mask({n}, p, DType::F64, g);
+  Tensor m = tensor_ops::dropout_mask({n}, p, DType::F64, g);
   EXPECT_EQ(g.state().offset, 5u + 4u);  // ceil(13 / 4) blocks
   const uint64_t first = ref.reserve(4);
   for (int64_t i = 0; i < n; ++i) {
@@ -183,7 +176,7 @@ TEST(Dropout, POneAndErrors) {
   EXPECT_THAT(error_of([&] { dropout(Variable(Tensor::zeros({2}, DType::I64)), 0.5, true); }),
               HasSubstr("dropout: input must be f32 or f64"));
   Generator g(1);
-  EXPECT_THAT(error_of([&] { kernels::dropout_mask({2}, 1.0, DType::F32, g); }), HasSubstr("dropout: p must be in [0, 1)"));
+  EXPECT_THAT(error_of([&] { tensor_ops::dropout_mask({2}, 1.0, DType::F32, g); }), HasSubstr("dropout: p must be in [0, 1)"));
 }
 
 // ---- weight norm ----------------------------------------------------------------------------------

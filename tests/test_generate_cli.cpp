@@ -2,37 +2,29 @@
 // needed): the outputs of each task, seeded sampling, MIDI bytes, and the errors.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
-#include "train/audio_data.h"
-#include "train/checkpoint.h"
-#include "train/generate.h"
-#include "train/midi.h"
-#include "train/trainer.h"
+#include "train/data/audio_data.h"
+#include "train/loop/checkpoint.h"
+#include "train/cli/generate.h"
+#include "train/data/midi.h"
+#include "train/loop/trainer.h"
 #include "test_util.h"
 
 using namespace seqnet;
+using seqnet::testing::read_file;
+using seqnet::testing::TempDir;
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
 namespace {
 
 // One folder per test process, removed when the process ends.
-struct TmpFolder {
-  fs::path path = fs::temp_directory_path() / fmt::format("seqnet_gen_{}", ::getpid());
-  TmpFolder() { fs::create_directories(path); }
-  ~TmpFolder() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 fs::path tmp_dir() {
-  static TmpFolder f;
-  return f.path;
+  static const TempDir d("gen");
+  return d.path();
 }
 
 // A checkpoint of a freshly initialised model of `task` (the weights do not matter here).
@@ -47,13 +39,6 @@ std::string make_checkpoint(const std::string& task, const std::string& model, T
   const std::string path = (tmp_dir() / fmt::format("{}_{}.safetensors", task, model)).string();
   save_checkpoint(path, c, info, *tm.model, nullptr, st);
   return path;
-}
-
-std::string read_all(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
 }
 
 std::string char_checkpoint() {
@@ -75,7 +60,7 @@ TEST(Generate, TextIsSeededAndGreedyIsDeterministic) {
   GenerateOptions a = opts(ck, "a.txt", 40), b = opts(ck, "b.txt", 40), c = opts(ck, "c.txt", 40);
   c.seed = 99;
   run_generate(a), run_generate(b), run_generate(c);
-  const std::string ta = read_all(a.out), tb = read_all(b.out), tc = read_all(c.out);
+  const std::string ta = read_file(a.out), tb = read_file(b.out), tc = read_file(c.out);
   EXPECT_EQ(ta, tb) << "same seed, same text";
   EXPECT_NE(ta, tc) << "another seed, another text";
   EXPECT_EQ(ta.size(), 1u + 40u + 1u);  // the start symbol, 40 sampled characters, a final newline
@@ -84,7 +69,7 @@ TEST(Generate, TextIsSeededAndGreedyIsDeterministic) {
   g1.temperature = g2.temperature = 0;
   g2.seed = 12345;
   run_generate(g1), run_generate(g2);
-  EXPECT_EQ(read_all(g1.out), read_all(g2.out)) << "greedy ignores the seed";
+  EXPECT_EQ(read_file(g1.out), read_file(g2.out)) << "greedy ignores the seed";
 }
 
 TEST(Generate, TextPrimeAndBatch) {
@@ -96,7 +81,7 @@ TEST(Generate, TextPrimeAndBatch) {
   o.batch = 2;
   GenerateResult r = run_generate(o);
   ASSERT_EQ(r.files.size(), 2u);
-  for (const auto& f : r.files) EXPECT_EQ(read_all(f).rfind("abc cab", 0), 0u) << f;
+  for (const auto& f : r.files) EXPECT_EQ(read_file(f).rfind("abc cab", 0), 0u) << f;
 }
 
 TEST(Generate, MusicWritesMidiAndPianoRoll) {
@@ -106,11 +91,11 @@ TEST(Generate, MusicWritesMidiAndPianoRoll) {
   GenerateOptions g = opts(ck, "m.mid", 24);
   GenerateResult r = run_generate(g);
   ASSERT_EQ(r.files.size(), 2u);
-  const std::string midi = read_all(r.files[0]);
+  const std::string midi = read_file(r.files[0]);
   ASSERT_GE(midi.size(), 22u);
   EXPECT_EQ(midi.substr(0, 4), "MThd");
   EXPECT_EQ(midi.substr(14, 4), "MTrk");
-  EXPECT_THAT(read_all(r.files[1]), HasSubstr("<svg"));
+  EXPECT_THAT(read_file(r.files[1]), HasSubstr("<svg"));
   GenerateOptions bad = opts(ck, "m.wav", 4);
   EXPECT_THAT([&] { run_generate(bad); }, ::testing::ThrowsMessage<Error>(HasSubstr(".mid")));
 }

@@ -21,8 +21,8 @@
 #include "core/paths.h"
 #include "core/safetensors.h"
 #include "models/registry.h"
-#include "models/sequnet_res_step.h"
-#include "models/wavenet_step.h"
+#include "models/step/sequnet_res_step.h"
+#include "models/step/wavenet_step.h"
 #include "ops/loss.h"
 #include "test_util.h"
 

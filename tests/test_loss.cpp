@@ -9,6 +9,7 @@
 #include "gradcheck.h"
 #include "ops/loss.h"
 #include "ops/ops.h"
+#include "test_util.h"
 
 using namespace seqnet;
 using namespace seqnet::testing;
@@ -16,14 +17,6 @@ using ::testing::HasSubstr;
 using V = std::vector<Variable>;
 
 namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
 
 bool all_finite(const Tensor& t) {
   for (double v : t.to(DType::F64).to_vector<double>())

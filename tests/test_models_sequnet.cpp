@@ -23,10 +23,10 @@
 #include "models/sequnet_res.h"
 #include "ops/ops.h"
 #include "tests/gradcheck.h"
+#include "tests/test_util.h"
 
 using namespace seqnet;
-using seqnet::testing::gradcheck;
-using seqnet::testing::rand64;
+using namespace seqnet::testing;
 using ::testing::HasSubstr;
 
 namespace {
@@ -498,16 +498,6 @@ TEST(SequnetDescribe, NamesModeAndPlan) {
   EXPECT_THAT(r.describe(), HasSubstr("61 -> 8"));
   EXPECT_THAT(r.describe(), HasSubstr("pad_front [1, 0]"));
   EXPECT_THAT(r.describe(), HasSubstr("depth 2"));
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
 }
 
 TEST(SequnetErrors, WrongInputs) {

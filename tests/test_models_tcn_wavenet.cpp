@@ -20,22 +20,13 @@
 #include "models/wavenet.h"
 #include "ops/ops.h"
 #include "tests/gradcheck.h"
+#include "tests/test_util.h"
 
 using namespace seqnet;
-using seqnet::testing::gradcheck;
-using seqnet::testing::rand64;
+using namespace seqnet::testing;
 using ::testing::HasSubstr;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
 
 // ---- reference parity ------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-// tests/test_music_data.cpp — polyphonic-music piano rolls (train/music_data.h).
+// tests/test_music_data.cpp — polyphonic-music piano rolls (train/data/music_data.h).
 //
 //  * each of the four .mat files loads when present, with the split sizes of MODELS.md §10.2,
 //    88 columns, values in {0, 1} and the step totals / length ranges of data/README.md §3;
@@ -12,7 +12,7 @@
 
 #include "core/error.h"
 #include "core/paths.h"
-#include "train/music_data.h"
+#include "train/data/music_data.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;

@@ -11,20 +11,13 @@
 #include "ops/resample.h"
 #include "ops/shape.h"
 #include "tests/gradcheck.h"
+#include "tests/test_util.h"
 
 using namespace seqnet;
+using seqnet::testing::error_of;
 using ::testing::HasSubstr;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
 
 Variable seq(const std::vector<double>& v, bool requires_grad = false) {
   return Variable(Tensor::from_vector<double>(v, {1, 1, int64_t(v.size())}), requires_grad);

@@ -6,7 +6,6 @@
 //  * saving is atomic: a failed save leaves the previous file intact and no temporary file behind.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <bit>
 #include <cmath>
@@ -15,16 +14,19 @@
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "core/paths.h"
 #include "core/safetensors.h"
+#include "tests/test_util.h"
 
 namespace fs = std::filesystem;
 using seqnet::DType;
 using seqnet::Error;
 using seqnet::Shape;
 using seqnet::Tensor;
+using seqnet::testing::read_file;
 using testing::HasSubstr;
 using Json = nlohmann::ordered_json;
 
@@ -37,15 +39,11 @@ class SafetensorsTest : public testing::Test {
  protected:
   void SetUp() override {
     const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / fmt::format("seqnet_st_{}_{}_{}", ::getpid(), info->name(), counter_++);
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    tmp_.emplace(fmt::format("st_{}", info->name()));
+    dir_ = tmp_->path();
   }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string file(const std::string& name) const { return (dir_ / name).string(); }
+  void TearDown() override { tmp_.reset(); }
+  std::string file(const std::string& name) const { return tmp_->file(name); }
 
   // Names of everything in the folder (to spot leftover temporary files).
   std::vector<std::string> listing() const {
@@ -55,14 +53,9 @@ class SafetensorsTest : public testing::Test {
     return names;
   }
 
+  std::optional<seqnet::testing::TempDir> tmp_;
   fs::path dir_;
-  static inline int counter_ = 0;
 };
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);
@@ -190,7 +183,7 @@ TEST_F(SafetensorsTest, WrittenLayoutIsStandard) {
                             {"c", Tensor::empty({0}, DType::F64)},
                             {"d", Tensor::scalar(1.0, DType::F64)}},
                            {{"k", "v"}});
-  const std::string bytes = read_bytes(path);
+  const std::string bytes = read_file(path);
   ASSERT_GE(bytes.size(), 8u);
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | uint8_t(bytes[size_t(i)]);
@@ -456,7 +449,7 @@ TEST_F(SafetensorsTest, RejectsOverlapsAndDuplicates) {
 TEST_F(SafetensorsTest, RejectsTruncatedFile) {
   const std::string good = file("good.safetensors"), bad = file("bad.safetensors");
   seqnet::save_safetensors(good, {{"a", Tensor::arange(10, DType::F64)}, {"b", Tensor::arange(10, DType::I64)}});
-  const std::string bytes = read_bytes(good);
+  const std::string bytes = read_file(good);
   ASSERT_NO_THROW(seqnet::load_safetensors(good));
   write_bytes(bad, bytes.substr(0, bytes.size() - 1));  // last byte missing
   expect_load_error(bad, "tensor 'b': data_offsets [80, 160] lie outside the data section of 159 bytes");
@@ -472,12 +465,12 @@ TEST_F(SafetensorsTest, FailedSavesLeaveTheOldFileIntact) {
   const std::string path = file("model.safetensors");
   Tensor w = Tensor::from_vector<float>({1, 2, 3}, {3});
   seqnet::save_safetensors(path, {{"w", w}}, {{"step", "1"}});
-  const std::string original = read_bytes(path);
+  const std::string original = read_file(path);
   const std::vector<std::string> only_model = {"model.safetensors"};
 
   auto check_intact = [&](const char* what) {
     SCOPED_TRACE(what);
-    EXPECT_EQ(read_bytes(path), original);
+    EXPECT_EQ(read_file(path), original);
     auto f = seqnet::load_safetensors(path);
     EXPECT_EQ(values_of<float>(f.get("w")), (std::vector<float>{1, 2, 3}));
     EXPECT_EQ(f.metadata.at("step"), "1");

@@ -21,9 +21,9 @@
 #include <vector>
 
 #include "autograd/variable.h"
-#include "models/sequnet_res_step.h"
-#include "models/step_kernels.h"
-#include "models/wavenet_step.h"
+#include "models/step/sequnet_res_step.h"
+#include "models/step/step_kernels.h"
+#include "models/step/wavenet_step.h"
 #include "test_util.h"
 
 using namespace seqnet;
@@ -109,7 +109,7 @@ void check_affine(step::Weights format, int64_t rows, int64_t cols, int64_t N, i
   std::vector<float> w(static_cast<size_t>(rows * cols));
   for (float& v : w) v = normal(rng) * 0.3f;
   std::memcpy(W.data(), w.data(), w.size() * sizeof(float));
-  W.to(format, "test matrix");
+  W.store_as(format, "test matrix");
   if (format == step::Weights::F16)
     for (float& v : w) v = step::half_to_float(step::float_to_half(v));
   const int64_t ldx = Kd + 3, ldy = M + 2;  // padded rows: the kernel must honour the strides
@@ -164,7 +164,7 @@ TEST(StepMatrix, ClearErrors) {
   EXPECT_THROW(
       {
         try {
-          W.to(step::Weights::F16, "filter_convs.7");
+          W.store_as(step::Weights::F16, "filter_convs.7");
         } catch (const Error& e) {
           EXPECT_NE(std::string(e.what()).find("filter_convs.7"), std::string::npos) << e.what();
           EXPECT_NE(std::string(e.what()).find("65504"), std::string::npos) << e.what();
@@ -174,7 +174,7 @@ TEST(StepMatrix, ClearErrors) {
       },
       Error);
   step::Matrix V(2, 2);
-  V.to(step::Weights::F16, "v");
+  V.store_as(step::Weights::F16, "v");
   EXPECT_EQ(V.bytes(), 8u);
   EXPECT_THROW(V.data(), Error);
   EXPECT_EQ(step::parse_weights("f16"), step::Weights::F16);

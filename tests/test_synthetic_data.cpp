@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "train/synthetic_data.h"
+#include "train/data/synthetic_data.h"
 
 using namespace seqnet;
 

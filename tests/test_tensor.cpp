@@ -3,20 +3,11 @@
 #include <gmock/gmock.h>
 
 #include "core/tensor.h"
+#include "tests/test_util.h"
 
 using namespace seqnet;
+using seqnet::testing::error_of;
 using ::testing::HasSubstr;
-
-namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
-}  // namespace
 
 TEST(Tensor, CreationAndMetadata) {
   Tensor t = Tensor::zeros({2, 3, 5}, DType::F64);

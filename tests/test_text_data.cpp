@@ -2,8 +2,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -11,9 +9,11 @@
 
 #include "core/error.h"
 #include "core/paths.h"
-#include "train/text_data.h"
+#include "train/data/text_data.h"
+#include "tests/test_util.h"
 
 using namespace seqnet;
+using seqnet::testing::error_of;
 using ::testing::HasSubstr;
 
 namespace {
@@ -43,37 +43,17 @@ Tensor ids(std::vector<int64_t> v) {
 
 // A temporary folder with the three split files.
 struct TempCorpus {
-  std::filesystem::path dir;
+  seqnet::testing::TempDir tmp{"text"};
+  std::filesystem::path dir = tmp.path();
   TempCorpus(const std::string& train, const std::string& valid, const std::string& test) {
-    dir = std::filesystem::temp_directory_path() /
-          ("seqnet_text_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
-    std::filesystem::create_directories(dir);
     write("train.txt", train);
     write("valid.txt", valid);
     write("test.txt", test);
   }
-  ~TempCorpus() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
   void write(const std::string& name, const std::string& text) {
     std::ofstream(dir / name, std::ios::binary) << text;
   }
-  static int& counter() {
-    static int c = 0;
-    return c;
-  }
 };
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
 
 }  // namespace
 

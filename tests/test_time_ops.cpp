@@ -11,22 +11,13 @@
 #include "ops/elementwise.h"
 #include "ops/time.h"
 #include "tests/gradcheck.h"
+#include "tests/test_util.h"
 
 using namespace seqnet;
-using seqnet::testing::gradcheck;
-using seqnet::testing::rand64;
+using namespace seqnet::testing;
 using ::testing::HasSubstr;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
 
 // 0, 1, 2, … laid out in `shape` (f64), as a Variable.
 Variable iota(const Shape& shape, bool requires_grad = false) {

@@ -6,7 +6,6 @@
 #if SEQNET_HAVE_WAV_MAT
 #include <matio.h>
 #endif
-#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
@@ -16,40 +15,22 @@
 #include "core/paths.h"
 #include "models/heads.h"
 #include "ops/ops.h"
-#include "train/checkpoint.h"
-#include "train/cli.h"
-#include "train/optim.h"
-#include "train/plot.h"
-#include "train/search.h"
-#include "train/synthetic_data.h"
-#include "train/task.h"
-#include "train/trainer.h"
+#include "train/loop/checkpoint.h"
+#include "train/cli/cli.h"
+#include "train/loop/optim.h"
+#include "train/data/plot.h"
+#include "train/loop/search.h"
+#include "train/data/synthetic_data.h"
+#include "train/tasks/task.h"
+#include "train/loop/trainer.h"
 #include "test_util.h"
 
 using namespace seqnet;
+using seqnet::testing::TempDir;
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh folder under /tmp, removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag) {
-    path = fs::temp_directory_path() / fmt::format("seqnet_{}_{}_{}", tag, ::getpid(), counter()++);
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string str() const { return path.string(); }
-  static int& counter() {
-    static int c = 0;
-    return c;
-  }
-};
 
 // A tiny copy-memory run (seconds): T = 12, 3 levels of 8 channels, dropout on so the RNG
 // state matters for resuming.
@@ -217,16 +198,16 @@ TEST(Training, CopyTaskLearnsAndWritesItsFiles) {
   TrainOutcome o = run_training(c, quiet());
   EXPECT_EQ(o.epochs_run, 4);
   for (const char* f : {"best.safetensors", "last.safetensors", "metrics.jsonl", "loss.svg", "results.json"})
-    EXPECT_TRUE(fs::exists(dir.path / f)) << f;
+    EXPECT_TRUE(fs::exists(dir.path() / f)) << f;
   EXPECT_LT(o.test.loss, 0.5 * std::log(8.0)) << "not clearly better than guessing the 8 digits";
   EXPECT_GT(o.test.metrics.at("accuracy"), 0.5);
   // eval from the checkpoint alone reproduces the final evaluation
-  LoadedRun run = load_run((dir.path / "best.safetensors").string());
+  LoadedRun run = load_run((dir.path() / "best.safetensors").string());
   FullEval f = evaluate_all(*run.task, *run.model.model, 0);
   EXPECT_DOUBLE_EQ(f.test.loss, o.test.loss);
   EXPECT_DOUBLE_EQ(f.valid.metrics.at("accuracy"), o.valid.metrics.at("accuracy"));
   // the metrics file has one epoch record per epoch
-  std::ifstream in(dir.path / "metrics.jsonl");
+  std::ifstream in(dir.path() / "metrics.jsonl");
   int epochs = 0;
   for (std::string line; std::getline(in, line);)
     epochs += nlohmann::json::parse(line)["type"] == "epoch" ? 1 : 0;
@@ -542,10 +523,10 @@ TEST(BadInput, MissingDataFilesNameTheFile) {
 TEST(BadInput, MalformedMusicFiles) {
   SEQNET_SKIP_WITHOUT_WAV_MAT();
   TempDir dir("badmat");
-  fs::create_directories(dir.path / "music");
+  fs::create_directories(dir.path() / "music");
   TrainConfig c = TrainConfig::defaults("jsb", "tcn");
   c.data_dir = dir.str();
-  const std::string path = (dir.path / "music" / "JSB_Chorales.mat").string();
+  const std::string path = (dir.path() / "music" / "JSB_Chorales.mat").string();
   // a cell of the wrong width
   write_music_mat(path, 87);
   expect_task_error(c, "88");
@@ -569,9 +550,9 @@ TEST(BadInput, MalformedMusicFiles) {
 TEST(BadInput, AudioOfTheWrongRate) {
   SEQNET_SKIP_WITHOUT_WAV_MAT();
   TempDir dir("badwav");
-  fs::create_directories(dir.path / "audio" / "train");
-  fs::create_directories(dir.path / "audio" / "test");
-  const std::string path = (dir.path / "audio" / "train" / "x.wav").string();
+  fs::create_directories(dir.path() / "audio" / "train");
+  fs::create_directories(dir.path() / "audio" / "test");
+  const std::string path = (dir.path() / "audio" / "train" / "x.wav").string();
   seqnet::testing::write_silent_wav(path, 44100, 2, 400);
   TrainConfig c = TrainConfig::defaults("audio", "wavenet");
   c.data_dir = dir.str();

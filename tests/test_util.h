@@ -1,12 +1,18 @@
 // tests/test_util.h — small helpers shared by several test files.
 #pragma once
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <system_error>
 
+#include "core/error.h"
 #include "core/tensor.h"
 
 namespace seqnet::testing {
@@ -16,6 +22,52 @@ namespace seqnet::testing {
 constexpr bool kHaveWavMat = SEQNET_HAVE_WAV_MAT;
 #define SEQNET_SKIP_WITHOUT_WAV_MAT() \
   if (!::seqnet::testing::kHaveWavMat) GTEST_SKIP() << "built with -DSEQNET_WAV_MAT=OFF (no WAV / .mat I/O)"
+
+// Runs `f` (any callable taking no arguments) and returns the message of the seqnet::Error it
+// throws, or "<no error>" when it throws nothing; other exceptions propagate.
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
+// A fresh, empty folder seqnet_<tag>_<pid>_<n> under the system temp folder, removed with its
+// contents when the object goes.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& tag) {
+    static int counter = 0;
+    path_ = std::filesystem::temp_directory_path() / fmt::format("seqnet_{}_{}_{}", tag, ::getpid(), counter++);
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  std::string str() const { return path_.string(); }
+  // The path of `name` inside the folder.
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// The whole content of a file, read as bytes ("" when it cannot be opened).
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
 
 // max |a − b| over all elements, in double; a shape mismatch fails the test and gives infinity.
 inline double max_abs_diff(const Tensor& a, const Tensor& b) {

@@ -8,8 +8,8 @@
 #include "core/paths.h"
 #include "core/safetensors.h"
 #include "models/registry.h"
-#include "models/tasks.h"
-#include "train/verify.h"
+#include "train/tasks/task_model.h"
+#include "train/cli/verify.h"
 
 using namespace seqnet;
 

@@ -52,8 +52,8 @@ void elementwise_binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& o
   });
 }
 
-void elementwise_affine(const Tensor& x, double scale, double shift, Tensor& out) {
-  dispatch_float(x.dtype(), "affine", [&]<typename T>() {
+void elementwise_scale_shift(const Tensor& x, double scale, double shift, Tensor& out) {
+  dispatch_float(x.dtype(), "scale_shift", [&]<typename T>() {
     const T* p = x.data<T>();
     T* o = out.data<T>();
     const T s = T(scale), c = T(shift);
@@ -89,7 +89,7 @@ void elementwise_unary_backward(UnaryOp op, const Tensor& saved, const Tensor& d
 
 ElementwiseKernels elementwise_kernels() {
   return {.binary = elementwise_binary,
-          .affine = elementwise_affine,
+          .scale_shift = elementwise_scale_shift,
           .unary_forward = elementwise_unary_forward,
           .unary_backward = elementwise_unary_backward};
 }

@@ -4,7 +4,7 @@
 // leading dimension stride(0); a transposed view (stride(0) == 1) is passed as the untransposed
 // matrix with the transpose flag flipped. So x.transpose(0, 1) never materialises a copy, and
 // shifted views inside a larger buffer (conv taps) go straight to sgemm. Only views with no unit
-// stride at all are copied first. Operand checks are done by kernels::gemm (ops/matmul.cpp).
+// stride at all are copied first. Operand checks are done by tensor_ops::gemm (ops/matmul.cpp).
 
 #include <cblas.h>
 

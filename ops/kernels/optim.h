@@ -1,4 +1,4 @@
-// ops/kernels/optim.h — the optimiser family's kernel contract (train/optim.cpp): in-place
+// ops/kernels/optim.h — the optimiser family's kernel contract (train/loop/optim.cpp): in-place
 // parameter updates and the pieces of gradient-norm clipping.
 //
 //   sgd_step     momentum ≠ 0: v := momentum·v + g, then p −= lr·v;  momentum = 0: p −= lr·g

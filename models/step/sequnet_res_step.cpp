@@ -1,0 +1,343 @@
+// models/step/sequnet_res_step.cpp — clocked step mode of the residual Seq-U-Net (MODELS.md §9.2).
+#include "models/step/sequnet_res_step.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "autograd/variable.h"
+#include "core/error.h"
+#include "models/step/step_kernels.h"
+
+namespace seqnet {
+
+namespace {
+std::vector<int64_t> iota_taps(int64_t K) {
+  std::vector<int64_t> t(static_cast<size_t>(K));
+  for (int64_t m = 0; m < K; ++m) t[size_t(m)] = m;
+  return t;
+}
+
+// Copies the last `rows` time steps of x (N, cx, T) (and cond (N, cc, T), if defined) into
+// window (N, rows, cx + cc) as [x, cond] rows, oldest first; missing (t < 0) rows become zeros.
+void fill_window(Tensor& window, const Tensor& x, const Tensor& cond, const std::string& name) {
+  const int64_t N = window.size(0), rows = window.size(1), width = window.size(2);
+  const int64_t cx = x.size(1), cc = cond.defined() ? cond.size(1) : 0, T = x.size(2);
+  check(x.dim() == 3 && x.size(0) == N && cx + cc == width && (!cond.defined() || cond.size(2) == T),
+        "SequnetResStepper::save: layer {}: input {} (cond {}) does not fit its window (N {}, width {})", name,
+        x.describe(), cond.defined() ? cond.describe() : std::string("none"), N, width);
+  check(x.dtype() == DType::F32, "SequnetResStepper::save: layer {}: step mode is float32, got {}", name,
+        x.describe());
+  const int64_t have = std::min(rows, T), skip = rows - have;
+  const Tensor xs = x.narrow(2, T - have, have).contiguous();
+  const Tensor cs = cond.defined() ? cond.narrow(2, T - have, have).contiguous() : Tensor();
+  float* w = window.data<float>();
+  std::memset(w, 0, size_t(window.numel()) * sizeof(float));
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t r = 0; r < have; ++r) {
+      float* row = w + (n * rows + skip + r) * width;
+      for (int64_t c = 0; c < cx; ++c) row[c] = xs.data<float>()[(n * cx + c) * have + r];
+      for (int64_t c = 0; c < cc; ++c) row[cx + c] = cs.data<float>()[(n * cc + c) * have + r];
+    }
+}
+}  // namespace
+
+SequnetResStepper::SequnetResStepper(SequnetRes& model, step::Weights weights) : model_(&model), weights_(weights) {
+  const SequnetResConfig& c = model.config();
+  C_ = c.num_channels, K_ = c.kernel_size, n_ = c.num_levels - 1, depth_ = c.depth, num_inputs_ = c.num_inputs,
+  num_outputs_ = c.num_outputs, cycles_ = model.cycles();
+  const ParameterSet& ps = model.params();
+  auto p = [&](const std::string& key) -> const Tensor& { return ps.get(key).data(); };
+
+  const ResLayout lay = make_res_layout(c, model.prefix());
+  std::vector<ResLayer> order;  // forward order
+  for (int64_t i = 0; i < n_; ++i) {
+    for (const ResLayer& l : lay.down_convs[size_t(i)]) order.push_back(l);
+    order.push_back(lay.downconv[size_t(i)]);
+  }
+  for (const ResLayer& l : lay.bottlenecks) order.push_back(l);
+  for (int64_t i = n_; i-- > 0;) {
+    order.push_back(lay.upconv[size_t(i)]);
+    for (const ResLayer& l : lay.up_convs[size_t(i)]) order.push_back(l);
+  }
+
+  for (const ResLayer& rl : order) {
+    Layer L;
+    L.name = rl.name, L.kind = rl.kind, L.cycles = rl.cycles, L.width = rl.in_channels;
+    L.b = step::f32_zeros({2 * C_});
+    step::pack_bias(p(rl.name + "filter.bias"), C_, L.b.data<float>(), 0);
+    step::pack_bias(p(rl.name + "gate.bias"), C_, L.b.data<float>(), C_);
+    if (rl.kind == ResLayerKind::Upsample) {
+      // Output at the newest low-res position 2s uses the even taps m = 2q of samples s − q; the one
+      // after it (2s + 1) the odd taps 2q + 1. Columns run over the window rows oldest first.
+      L.q_even = (K_ + 1) / 2, L.q_odd = (K_ - 1) / 2;
+      std::vector<int64_t> even, odd;
+      for (int64_t q = 0; q < L.q_even; ++q) even.push_back(2 * (L.q_even - 1 - q));
+      for (int64_t q = 0; q < L.q_odd; ++q) odd.push_back(2 * (L.q_odd - 1 - q) + 1);
+      L.w = step::Matrix(2 * C_, L.q_even * C_);
+      L.w_odd = step::Matrix(2 * C_, std::max<int64_t>(L.q_odd, 1) * C_);
+      step::pack_transposed_taps(p(rl.name + "filter.weight"), even, L.w.data(), 0);
+      step::pack_transposed_taps(p(rl.name + "gate.weight"), even, L.w.data(), C_);
+      if (L.q_odd > 0) {
+        step::pack_transposed_taps(p(rl.name + "filter.weight"), odd, L.w_odd.data(), 0);
+        step::pack_transposed_taps(p(rl.name + "gate.weight"), odd, L.w_odd.data(), C_);
+      }
+      L.w_odd.store_as(weights, rl.name + " (odd taps)");
+    } else {
+      L.w = step::Matrix(2 * C_, K_ * L.width);
+      step::pack_conv_taps(p(rl.name + "filter.weight"), iota_taps(K_), L.w.data(), 0);
+      step::pack_conv_taps(p(rl.name + "gate.weight"), iota_taps(K_), L.w.data(), C_);
+    }
+    L.w.store_as(weights, rl.name);
+    index_[L.name] = layers_.size();
+    layers_.push_back(std::move(L));
+  }
+  const std::string pre = model.prefix();
+  w_in_ = step::f32_zeros({C_, K_ * num_inputs_});
+  b_in_ = step::f32_zeros({C_});
+  step::pack_conv_taps(p(pre + "input_conv.weight"), iota_taps(K_), w_in_.data<float>(), 0);
+  step::pack_bias(p(pre + "input_conv.bias"), C_, b_in_.data<float>(), 0);
+  w_out_ = step::Matrix(num_outputs_, C_);
+  b_out_ = step::f32_zeros({num_outputs_});
+  step::pack_conv_taps(p(pre + "output_conv.1.weight"), {0}, w_out_.data(), 0);
+  step::pack_bias(p(pre + "output_conv.1.bias"), num_outputs_, b_out_.data<float>(), 0);
+  w_out_.store_as(weights, pre + "output_conv.1");
+  check(n_ < 64, "SequnetResStepper: at most 64 levels, got {}", n_ + 1);
+}
+
+double SequnetResStepper::step_weight_bytes() const {
+  double bytes = double(w_out_.bytes());
+  for (const Layer& L : layers_) {
+    // An upsampling layer evaluates both tap sets when a new low-res sample arrives (every 2·cycles steps).
+    const double every = L.kind == ResLayerKind::Upsample ? 2.0 * double(L.cycles) : double(L.cycles);
+    bytes += double(L.w.bytes() + (L.kind == ResLayerKind::Upsample ? L.w_odd.bytes() : 0)) / every;
+  }
+  return bytes;
+}
+
+void SequnetResStepper::reset() {
+  batch_ = 0;
+  clock_ = 1;
+}
+
+Tensor SequnetResStepper::save(const Tensor& x) {
+  check(x.defined() && x.dim() == 3 && x.size(0) >= 1 && x.size(1) == num_inputs_,
+        "SequnetResStepper::save: expected input (N, num_inputs = {}, T), got {}", num_inputs_,
+        x.defined() ? x.describe() : std::string("undefined"));
+  check(x.dtype() == DType::F32, "SequnetResStepper::save: step mode is float32, got {}", x.describe());
+  const int64_t N = x.size(0);
+  if (N != batch_) {  // (re)allocate every buffer for this batch size
+    for (Layer& L : layers_) {
+      L.window = step::f32_zeros({N, K_, L.width});
+      L.out = step::f32_zeros({N, C_});
+      if (L.kind == ResLayerKind::Upsample) L.next = step::f32_zeros({N, C_});
+    }
+    in_window_ = step::f32_zeros({N, K_, num_inputs_});
+    in_ids_ = Tensor::zeros({N, K_}, DType::I64);
+    h0_ = step::f32_zeros({N, C_});
+    relu_ = step::f32_zeros({N, C_});
+    fg_ = step::f32_zeros({N, 2 * C_});
+    out_ = step::f32_zeros({N, num_outputs_});
+  }
+  batch_ = 0;  // not ready until the windows are filled
+
+  // Normal forward; each layer's window takes the last K steps of its input (and conditioning).
+  NoGradGuard no_grad;
+  const std::string in_name = model_->prefix() + "input_conv.";
+  Variable y = model_->forward(Variable(x), [&](const std::string& name, const Tensor& in, const Tensor& cond) {
+    if (name == in_name) return fill_window(in_window_, in, cond, name);
+    auto it = index_.find(name);
+    check(it != index_.end(), "SequnetResStepper::save: the model reported an unknown layer '{}'", name);
+    fill_window(layers_[it->second].window, in, cond, name);
+  });
+  // next_output of every upsampling layer: its odd-tap output one high-resolution step past the
+  // newest saved sample (the save call's extra output, cropped from what it returns).
+  batch_ = N;
+  for (Layer& L : layers_)
+    if (L.kind == ResLayerKind::Upsample) fire_upsampling(L, 0, C_);
+  // Which input rows are one-hot (their index) or not (−1).
+  const float* win = in_window_.data<float>();
+  int64_t* ids = in_ids_.data<int64_t>();
+  for (int64_t r = 0; r < N * K_; ++r) {
+    int64_t id = -1, ones = 0, others = 0;
+    for (int64_t c = 0; c < num_inputs_; ++c) {
+      const float v = win[r * num_inputs_ + c];
+      if (v == 1.0f) id = c, ++ones;
+      else if (v != 0.0f) ++others;
+    }
+    ids[r] = ones == 1 && others == 0 ? id : -1;
+  }
+  clock_ = 1;
+  return y.data();
+}
+
+void SequnetResStepper::push(Layer& L, const float* x, const float* cond) {
+  float* w = L.window.data<float>();
+  const int64_t row = L.width, cx = cond ? L.width / 2 : L.width;
+  for (int64_t n = 0; n < batch_; ++n) {
+    float* win = w + n * K_ * row;
+    std::memmove(win, win + row, size_t((K_ - 1) * row) * sizeof(float));
+    float* last = win + (K_ - 1) * row;
+    std::memcpy(last, x + n * C_, size_t(cx) * sizeof(float));
+    if (cond) std::memcpy(last + cx, cond + n * C_, size_t(L.width - cx) * sizeof(float));
+  }
+}
+
+// out[c0:c1] = tanh(W_f·window + b_f) ⊙ σ(W_g·window + b_g) + newest input, for the channels
+// [c0, c1) (stride 1 and decimating alike: the window ends at the current grid point and the
+// identity keeps the newest sample).
+void SequnetResStepper::fire(Layer& L, int64_t c0, int64_t c1) {
+  const int64_t ld = K_ * L.width;
+  const float* win = L.window.data<float>();
+  float* fg = fg_.data<float>();
+  for (int64_t row0 : {c0, C_ + c0})  // filter rows, then the matching gate rows
+    L.w.affine(batch_, row0, c1 - c0, 0, ld, win, ld, L.b.data<float>() + row0, fg + row0, 2 * C_, false);
+  step::gated_range(batch_, C_, c0, c1, fg, win + (K_ - 1) * L.width, ld, L.out.data<float>());
+}
+
+// The transposed gated conv at the newest low-res sample s: output 2s (even taps) → out, output
+// 2s + 1 (odd taps) → next; the duplicated identity is the newest sample for both.
+void SequnetResStepper::fire_upsampling(Layer& L, int64_t c0, int64_t c1) {
+  const int64_t ld = K_ * C_;
+  const float* win = L.window.data<float>();
+  const float* newest = win + (K_ - 1) * C_;
+  float* fg = fg_.data<float>();
+  for (bool odd : {false, true}) {
+    const int64_t q = odd ? L.q_odd : L.q_even;
+    const step::Matrix& w = odd ? L.w_odd : L.w;
+    for (int64_t row0 : {c0, C_ + c0})
+      w.affine(batch_, row0, c1 - c0, 0, q * C_, win + (K_ - q) * C_, ld, L.b.data<float>() + row0, fg + row0, 2 * C_,
+               false);
+    step::gated_range(batch_, C_, c0, c1, fg, newest, ld, odd ? L.next.data<float>() : L.out.data<float>());
+  }
+}
+
+const Tensor& SequnetResStepper::step(const Tensor& x) {
+  check(ready(), "SequnetResStepper::step: call save first");
+  // (The message is built only on failure: a step must not allocate.)
+  if (!(x.defined() && x.dim() == 2 && x.size(0) == batch_ && x.size(1) == num_inputs_ && x.dtype() == DType::F32))
+    fail(fmt::format("SequnetResStepper::step: expected a float32 column (N = {}, num_inputs = {}), got {}", batch_,
+                     num_inputs_, x.defined() ? x.describe() : std::string("undefined")));
+  // A contiguous column is read in place (copying a Tensor copies its shape vectors).
+  Tensor copy;
+  if (!x.is_contiguous()) copy = x.contiguous();
+  const float* src = copy.defined() ? copy.data<float>() : x.data<float>();
+  team_.run([&](int tid, int nt) { run_step(tid, nt, src, nullptr); });
+  return out_;
+}
+
+const Tensor& SequnetResStepper::step_indices(const int64_t* indices) {
+  check(ready(), "SequnetResStepper::step_indices: call save first");
+  for (int64_t n = 0; n < batch_; ++n)
+    check(indices[n] >= 0 && indices[n] < num_inputs_,
+          "SequnetResStepper::step_indices: index {} of row {} outside [0, {})", indices[n], n, num_inputs_);
+  team_.run([&](int tid, int nt) { run_step(tid, nt, nullptr, indices); });
+  return out_;
+}
+
+// Appends the new column to the input window; in_ids_ follows which rows are one-hot (index) or
+// not (−1), so that the input conv can take weight columns instead of a GEMV when all are.
+void SequnetResStepper::push_input(const float* x, const int64_t* indices) {
+  float* win = in_window_.data<float>();
+  int64_t* ids = in_ids_.data<int64_t>();
+  const int64_t row = num_inputs_;
+  all_one_hot_ = true;
+  for (int64_t n = 0; n < batch_; ++n) {
+    float* w = win + n * K_ * row;
+    std::memmove(w, w + row, size_t((K_ - 1) * row) * sizeof(float));
+    std::memmove(ids + n * K_, ids + n * K_ + 1, size_t(K_ - 1) * sizeof(int64_t));
+    if (indices) {
+      std::memset(w + (K_ - 1) * row, 0, size_t(row) * sizeof(float));
+      w[(K_ - 1) * row + indices[n]] = 1.0f;
+      ids[n * K_ + K_ - 1] = indices[n];
+    } else {
+      std::memcpy(w + (K_ - 1) * row, x + n * row, size_t(row) * sizeof(float));
+      ids[n * K_ + K_ - 1] = -1;
+    }
+    for (int64_t m = 0; m < K_; ++m) all_one_hot_ = all_one_hot_ && ids[n * K_ + m] >= 0;
+  }
+}
+
+// Member `tid` of `nt` threads: every member walks the same layers with the same clock and
+// computes its own channels [c0, c1) of each value; sync() after every window push and every
+// produced value, because the next product needs the whole vector.
+void SequnetResStepper::run_step(int tid, int nt, const float* x, const int64_t* indices) {
+  const int64_t t = clock_, N = batch_, KI = K_ * num_inputs_;
+  const auto [c0, c1] = step::share(C_, tid, nt);
+  const auto [o0, o1] = step::share(num_outputs_, tid, nt);
+  if (tid == 0) push_input(x, indices);
+  team_.sync();
+  // h0 = input_conv(window); for one-hot rows Σ_m W[:, m, id_m] + b (K weight columns).
+  float* h0 = h0_.data<float>();
+  if (all_one_hot_) {
+    const float* w = w_in_.data<float>();
+    const float* b = b_in_.data<float>();
+    const int64_t* ids = in_ids_.data<int64_t>();
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t o = c0; o < c1; ++o) {
+        float acc = b[o];
+        for (int64_t m = 0; m < K_; ++m) acc += w[o * KI + m * num_inputs_ + ids[n * K_ + m]];
+        h0[n * C_ + o] = acc;
+      }
+  } else {
+    step::affine_block(N, c1 - c0, KI, in_window_.data<float>(), KI, w_in_.data<float>() + c0 * KI, KI,
+                       b_in_.data<float>() + c0, h0 + c0, C_, false);
+  }
+  team_.sync();
+
+  size_t li = 0;
+  const float* cur = h0;  // the newest value flowing forward, if `have`
+  bool have = true;
+  std::array<const float*, 64> shortcuts{};  // per down block: its skip value this step (or null)
+  // A layer that receives a value appends it to its window; it produces one when t mod cycles = 0.
+  auto plain = [&](Layer& L, const float* cond) {
+    if (have) {
+      if (tid == 0) push(L, cur, cond);
+      team_.sync();
+    }
+    have = t % L.cycles == 0;
+    if (have) {
+      fire(L, c0, c1);
+      team_.sync();
+      cur = L.out.data<float>();
+    }
+  };
+  for (int64_t i = 0; i < n_; ++i) {
+    for (int64_t j = 0; j < depth_; ++j) plain(layers_[li++], nullptr);
+    shortcuts[size_t(i)] = have ? cur : nullptr;
+    plain(layers_[li++], nullptr);  // downconv: window advances every 2^i steps, fires every 2^(i+1)
+  }
+  for (int64_t j = 0; j < depth_; ++j) plain(layers_[li++], nullptr);
+  for (int64_t i = n_; i-- > 0;) {
+    Layer& U = layers_[li++];
+    const float* u = nullptr;
+    if (have) {  // a new low-res sample: evaluate the transposed conv, keep the odd output for later
+      if (tid == 0) push(U, cur, nullptr);
+      team_.sync();
+      fire_upsampling(U, c0, c1);
+      team_.sync();
+      u = U.out.data<float>();
+    } else if (t % U.cycles == 0) {
+      u = U.next.data<float>();
+    }
+    have = u != nullptr;
+    if (!have) {
+      li += size_t(depth_);
+      continue;
+    }
+    cur = shortcuts[size_t(i)];  // the residual stream of the up block is the skip path
+    check(cur != nullptr, "SequnetResStepper: up block {} ticks at clock {} without a skip value", i, t);
+    for (int64_t j = 0; j < depth_; ++j) plain(layers_[li++], u);
+  }
+  // y = output_conv(relu(h)); the top up block produces at every step.
+  float* r = relu_.data<float>();
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = c0; o < c1; ++o) r[n * C_ + o] = std::max(cur[n * C_ + o], 0.0f);
+  team_.sync();
+  w_out_.affine(N, o0, o1 - o0, 0, C_, r, C_, b_out_.data<float>() + o0, out_.data<float>() + o0, num_outputs_,
+                false);
+  team_.sync();
+  if (tid == 0) clock_ = (t + 1) % cycles_;
+}
+
+}  // namespace seqnet

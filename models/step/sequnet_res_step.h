@@ -1,0 +1,108 @@
+// models/step/sequnet_res_step.h — clocked step mode of the residual Seq-U-Net (MODELS.md §9.2).
+//
+// Level j of the U-Net runs at 1/2^j of the input rate, so a new input sample needs new values
+// only from the layers whose level "ticks" now. A global clock t counts input steps modulo
+// cycles = 2^(levels−1); a layer with cycle count c (input/output convs 1, down block i convs
+// 2^i and downconv 2^(i+1), bottleneck 2^n, up block i 2^i) produces a value only when
+// t mod c = 0. Every layer keeps its last K inputs (up-block convs: [input, conditioning]
+// rows), so producing a value is one GEMV on that window. An upsampling layer evaluates its
+// transposed conv when a new low-resolution sample arrives: the even taps give the output at
+// the current position, the odd taps the output one high-resolution step later, which it caches
+// as `next_output` and hands out at the next tick without new input.
+//
+// After save the clock is 1 (the official code's state for the first generated batch). The s-th
+// step output then equals a full forward over a window whose newest sample stays on the
+// decimation grid (see docs/generation.md).
+//
+//   SequnetResStepper gen(model);        // packs the weights (a snapshot: rebuild after training)
+//   Tensor y0 = gen.save(x);             // x (N, num_inputs, input_size): normal output
+//   const Tensor& y = gen.step(col);     // col (N, num_inputs) → (N, num_outputs); allocation-free
+//
+// save allocates the buffers for its batch size; step allocates nothing and returns a view of an
+// internal buffer that the next step overwrites. Activations are float32; the weights float32 or
+// (opt-in) half.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "models/sequnet_res.h"
+#include "models/step/step_kernels.h"
+
+namespace seqnet {
+
+class SequnetResStepper {
+ public:
+  // The model must outlive the stepper (save runs it). `weights`: how the step matrices are stored
+  // (step::Weights; F16 halves the bytes a step streams, at ~3e-4 of the largest output (measured)).
+  explicit SequnetResStepper(SequnetRes& model, step::Weights weights = step::Weights::F32);
+  // Not copyable (a copy would share the state buffers); movable.
+  SequnetResStepper(const SequnetResStepper&) = delete;
+  SequnetResStepper& operator=(const SequnetResStepper&) = delete;
+  SequnetResStepper(SequnetResStepper&&) = default;
+  SequnetResStepper& operator=(SequnetResStepper&&) = default;
+
+  // x (N, num_inputs, T) f32 (T = input_size() for a planned model) → the normal-mode output;
+  // fills every layer's window and the upsampling layers' next_output; clock := 1.
+  Tensor save(const Tensor& x);
+  // One new input column (N, num_inputs), N as in the last save → output (N, num_outputs).
+  const Tensor& step(const Tensor& x);
+  // The same with the one-hot column of `indices` (N entries in [0, num_inputs)).
+  const Tensor& step_indices(const int64_t* indices);
+  void reset();  // forget the state (save is required again)
+  // Threads that split every layer's rows inside a step (capped at the hardware threads). The
+  // default 1 runs a step on the calling thread alone (single-threaded BLAS).
+  // A team is faster on an otherwise idle machine (batch 1: ~1.6x for the audio Seq-U-Net) but its
+  // members wait for each other at every layer: on a machine busy with other work, keep 1.
+  void set_team_threads(int threads) { team_.set_threads(threads); }
+  int team_threads() const { return team_.wanted(); }
+
+  step::Weights weights() const { return weights_; }
+  // Bytes of weights read per step, averaged over a clock cycle (level j's layers run once every
+  // 2^j steps; the input conv is a column lookup for one-hot input).
+  double step_weight_bytes() const;
+
+  bool ready() const { return batch_ > 0; }
+  int64_t batch() const { return batch_; }
+  int64_t clock() const { return clock_; }
+  int64_t cycles() const { return cycles_; }
+
+ private:
+  struct Layer {
+    std::string name;
+    ResLayerKind kind = ResLayerKind::Plain;
+    int64_t cycles = 1, width = 0;  // width: floats per window row (C, or 2C = [x, cond])
+    step::Matrix w;                 // (2C, K·width) tap-major, filter rows then gate rows
+    Tensor b;                       // bias (2C)
+    step::Matrix w_odd;             // upsampling: odd taps (2C, Qo·C); `w` then holds the even taps
+    int64_t q_even = 0, q_odd = 0;  // upsampling: newest low-res samples used by even / odd outputs
+    Tensor window;                  // (N, K, width), newest row last
+    Tensor out, next;               // (N, C): this step's output; upsampling: cached next_output
+  };
+  void push(Layer& L, const float* x, const float* cond);  // window ← (x, cond), oldest drops out
+  // Channels [c0, c1) of: out ← gated layer on its window; upsampling: out ← even taps,
+  // next ← odd taps.
+  void fire(Layer& L, int64_t c0, int64_t c1);
+  void fire_upsampling(Layer& L, int64_t c0, int64_t c1);
+  void push_input(const float* x, const int64_t* indices);  // dense column or one-hot indices
+  // One step as member `tid` of a team of `nt` threads → out_.
+  void run_step(int tid, int nt, const float* x, const int64_t* indices);
+
+  SequnetRes* model_;
+  int64_t C_ = 0, K_ = 0, n_ = 0, depth_ = 0, num_inputs_ = 0, num_outputs_ = 0, cycles_ = 1;
+  int64_t batch_ = 0, clock_ = 1;
+  // Layers in forward order: down block i = [convs.0..D−1, downconv], bottlenecks, up block i =
+  // [upconv, convs.0..D−1] from the deepest up block to the top one.
+  std::vector<Layer> layers_;
+  std::map<std::string, size_t> index_;  // layer name → position in layers_
+  Tensor w_in_, b_in_, in_window_;       // input conv (C, K·num_inputs), its window (N, K, num_inputs)
+  Tensor in_ids_;                        // (N, K) i64: the window's one-hot indices, −1 where not one-hot
+  bool all_one_hot_ = false;
+  step::Matrix w_out_;  // output conv (num_outputs, C)
+  Tensor b_out_, h0_, relu_, fg_, out_;
+  step::Weights weights_ = step::Weights::F32;
+  step::StepTeam team_;  // 1 member unless set_team_threads
+};
+
+}  // namespace seqnet

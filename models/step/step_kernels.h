@@ -1,0 +1,165 @@
+// models/step/step_kernels.h — the step contract and its CPU implementation: the few raw-float
+// kernels the step modes (wavenet_step, sequnet_res_step) are made of.
+//
+// The step contract (what a GPU step mode implements with the same operations on device buffers;
+// it is separate from the op contract of ops/backend.h because a step is one column per layer,
+// not a tensor op):
+//   Matrix             a weight matrix packed once from the model (pack_conv_taps /
+//                      pack_transposed_taps / pack_bias), stored as f32 or f16
+//   Matrix::affine     Y[n, o] = bias[o] + Σ_c W[row0 + o, col0 + c] · X[n, c]   (or Y += …)
+//   gated_range        out[n, o] = tanh(fg[n, o]) · σ(fg[n, C + o]) + identity[n, o]
+// The per-model bookkeeping (queues, clocks, which layer fires) stays in the steppers.
+//
+// The CPU implementation: a step touches one column per layer, so everything is a matrix-vector
+// product (batch 1: cblas_sgemv) or a thin matrix product (batch N: cblas_sgemm) on weights
+// packed once into a step::Matrix (float32, or halves multiplied by our F16C kernel), plus the
+// gated activation. No allocation happens in here. (These call cblas directly: they work on raw
+// float buffers, below the Tensor level of ops/cpu/matmul.cpp.)
+//
+// Threads: a GEMV of a few hundred rows is too small for BLAS's own threading (waking the pool
+// costs more than the product), so a step can run as one team: every thread walks the same layers
+// and computes its own share of each layer's output rows (single-threaded BLAS on that block of
+// the weights), with a barrier wherever a layer needs all of its input. That pays on an idle
+// machine; on a busy one a member waits for a descheduled member at every barrier (measured with
+// load 7 on 2 cores: 32 instead of 1160 samples/s), so teams are opt-in (set_team_threads).
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace seqnet::step {
+
+// How a stepper stores its weight matrices. At batch 1 a step is one matrix-vector product per
+// layer, so its speed is the rate at which the weights stream from memory (docs/generation.md,
+// "What limits the speed"). F16 stores every weight as an IEEE half (rounded to nearest even) and
+// accumulates in float32: half the bytes per step, at a relative weight error of at most 2^-11.
+// F32 (the default) is exact against the full forward.
+enum class Weights { F32, F16 };
+const char* weights_name(Weights w);     // "f32" / "f16"
+Weights parse_weights(const std::string& s);  // "f32" / "f16", else a clear error
+
+// IEEE 754 binary16 <-> binary32, round to nearest even (portable; the kernels use F16C when the
+// build has it). |x| beyond the largest half (65504) becomes ±inf, as the hardware does.
+uint16_t float_to_half(float x);
+float half_to_float(uint16_t h);
+
+// A weight matrix (rows, cols) of a stepper, packed once, stored as float32 or half. Packing
+// writes float32 through data(); to(Weights::F16) then rounds it to halves (a weight beyond
+// ±65504 is refused by name). Storage comes from the seqnet allocator, so its counters see it.
+class Matrix {
+ public:
+  Matrix() = default;
+  Matrix(int64_t rows, int64_t cols);  // float32 zeros
+  bool defined() const { return rows_ > 0; }
+  int64_t rows() const { return rows_; }
+  int64_t cols() const { return cols_; }
+  Weights format() const { return format_; }
+  size_t bytes() const { return size_t(rows_ * cols_) * (format_ == Weights::F32 ? 4 : 2); }
+  float* data();  // float32 storage (packing); an error after to(F16)
+  void store_as(Weights w, const std::string& what);  // in place; `what` names the matrix in errors
+  // Y[n, o] = bias[o] + Σ_c W[row0 + o, col0 + c] · X[n, c]  (or Y += that, with `accumulate`)
+  // for n < N, o < M, c < Kd; X rows `ldx` floats apart, Y rows `ldy` apart, bias may be null.
+  // F32: BLAS (sgemv / sgemm); F16: our kernel, one pass over the M×Kd halves for any N.
+  void affine(int64_t N, int64_t row0, int64_t M, int64_t col0, int64_t Kd, const float* X, int64_t ldx,
+              const float* bias, float* Y, int64_t ldy, bool accumulate) const;
+
+ private:
+  int64_t rows_ = 0, cols_ = 0;
+  Weights format_ = Weights::F32;
+  Tensor storage_;  // F32: (rows, cols); F16: halves in float32 storage of ceil(rows·cols / 2) floats
+};
+
+// Y (N, M) = X (N, Kd) · Wᵀ + bias (float32, BLAS), W rows `ldw` floats apart, X rows `ldx` apart,
+// Y rows `ldy` apart (a block of a wider output); `accumulate`: Y += X · Wᵀ (+ bias) instead.
+void affine_block(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx, const float* W, int64_t ldw,
+                  const float* bias, float* Y, int64_t ldy, bool accumulate);
+
+// out[n, o] = tanh(fg[n, o]) · sigmoid(fg[n, C + o]) + identity[n, o] for the channels [o0, o1)
+// (fg: (N, 2C), filter rows first; identity rows `ld_id` apart, null for none; out rows `ld_out`
+// floats apart, 0: C).
+void gated_range(int64_t N, int64_t C, int64_t o0, int64_t o1, const float* fg, const float* identity, int64_t ld_id,
+                 float* out, int64_t ld_out = 0);
+
+// Member `tid` of `n` gets [begin, end) of `count` rows (contiguous shares, multiples of 8 where possible;
+// the last member takes the rest).
+std::pair<int64_t, int64_t> share(int64_t count, int tid, int n);
+
+// While alive, BLAS calls from this thread run single-threaded: OpenBLAS (OpenMP build) follows
+// the caller's omp_get_max_threads(), which this sets to 1 and restores. Waking BLAS's thread
+// pool costs more than a GEMV of a few hundred rows, and much more on a busy machine.
+class SingleThreadedBlas {
+ public:
+  SingleThreadedBlas();
+  ~SingleThreadedBlas();
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+ private:
+  int saved_;
+};
+
+// A team of threads for one step. run(f) calls f(tid, size) on every member inside one OpenMP
+// parallel region (on the caller alone, with single-threaded BLAS, when size is 1 or when already
+// inside a parallel region); sync() is a barrier among the members.
+class StepTeam {
+ public:
+  explicit StepTeam(int threads = 1) { set_threads(threads); }
+  // Copies carry the thread count only (the barrier state belongs to a running step).
+  StepTeam(const StepTeam& o) : wanted_(o.wanted_) {}
+  StepTeam& operator=(const StepTeam& o) {
+    wanted_ = o.wanted_;
+    return *this;
+  }
+  // At least 1 and at most the hardware threads: members spin at barriers, so an oversubscribed
+  // team would wait for descheduled members.
+  void set_threads(int threads);
+  int wanted() const { return wanted_; }
+  template <class F>
+  void run(F&& f);
+  void sync();
+
+ private:
+  static bool in_parallel();
+  static int team_size_now();  // omp_get_num_threads / omp_get_thread_num, kept out of the header
+  static int team_rank_now();
+  int wanted_ = 1, size_ = 1;
+  std::atomic<int> arrived_{0}, generation_{0};
+};
+
+template <class F>
+void StepTeam::run(F&& f) {
+  if (wanted_ == 1 || in_parallel()) {
+    size_ = 1;
+    SingleThreadedBlas solo;
+    f(0, 1);
+    return;
+  }
+  arrived_.store(0), generation_.store(0);
+  int size = 0;
+#pragma omp parallel num_threads(wanted_)
+  {
+#pragma omp single
+    size = size_ = team_size_now();
+    f(team_rank_now(), size);
+  }
+}
+
+// A conv weight W (C_out, C_in, K) as a GEMV matrix over a tap-major window: row o, column m·C_in + c
+// holds W[o, c, taps[m]]; written into rows [row0, row0 + C_out) of `dst` (row length taps.size()·C_in).
+// f32 or f64 weights; the result is float.
+void pack_conv_taps(const Tensor& W, const std::vector<int64_t>& taps, float* dst, int64_t row0);
+// The same for a ConvTranspose1d weight W (C_in, C_out, K) (note the order).
+void pack_transposed_taps(const Tensor& W, const std::vector<int64_t>& taps, float* dst, int64_t row0);
+
+// Copies bias b (C_out) into dst[row0 ..]; zeros if b is undefined.
+void pack_bias(const Tensor& b, int64_t C_out, float* dst, int64_t row0);
+
+// A float32 tensor of `shape` from the seqnet allocator (buffers of the steppers, so the
+// allocator's counters see them).
+Tensor f32_zeros(const Shape& shape);
+
+}  // namespace seqnet::step

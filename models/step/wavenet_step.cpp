@@ -1,0 +1,210 @@
+// models/step/wavenet_step.cpp — WaveNet step mode (MODELS.md §9.1): per-layer queues, one column per step.
+#include "models/step/wavenet_step.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "autograd/variable.h"
+#include "core/error.h"
+#include "models/step/step_kernels.h"
+
+namespace seqnet {
+
+namespace {
+// Parameters by their key without the model's prefix.
+const Tensor& param(const WaveNet& m, const std::string& key) { return m.params().get(m.prefix() + key).data(); }
+Tensor optional_param(const WaveNet& m, const std::string& key) {
+  return m.params().contains(m.prefix() + key) ? m.params().get(m.prefix() + key).data() : Tensor();
+}
+}  // namespace
+
+WaveNetStepper::WaveNetStepper(WaveNet& model, step::Weights weights) : model_(&model), weights_(weights) {
+  const WaveNetConfig& c = model.config();
+  classes_ = c.classes, R_ = c.residual_channels, D_ = c.dilation_channels, S_ = c.skip_channels,
+  K_ = c.kernel_size;
+  const int64_t n = c.layers * c.blocks;
+  std::vector<int64_t> all_taps(static_cast<size_t>(K_));
+  for (int64_t m = 0; m < K_; ++m) all_taps[size_t(m)] = m;
+  layers_.resize(size_t(n));
+  for (int64_t i = 0; i < n; ++i) {
+    Layer& L = layers_[size_t(i)];
+    L.dilation = int64_t(1) << (i % c.layers);
+    L.slots = L.dilation * (K_ - 1) + 1;
+    L.w_fg = step::Matrix(2 * D_, K_ * R_);
+    L.b_fg = step::f32_zeros({2 * D_});
+    step::pack_conv_taps(param(model, fmt::format("filter_convs.{}.weight", i)), all_taps, L.w_fg.data(), 0);
+    step::pack_conv_taps(param(model, fmt::format("gate_convs.{}.weight", i)), all_taps, L.w_fg.data(), D_);
+    L.w_fg.store_as(weights, fmt::format("filter/gate_convs.{}", i));
+    step::pack_bias(optional_param(model, fmt::format("filter_convs.{}.bias", i)), D_, L.b_fg.data<float>(), 0);
+    step::pack_bias(optional_param(model, fmt::format("gate_convs.{}.bias", i)), D_, L.b_fg.data<float>(), D_);
+    // The last layer's residual output is never used: no residual matrix for it.
+    if (i + 1 < n) {
+      L.w_res = step::Matrix(R_, D_);
+      L.b_res = step::f32_zeros({R_});
+      step::pack_conv_taps(param(model, fmt::format("residual_convs.{}.weight", i)), {0}, L.w_res.data(), 0);
+      L.w_res.store_as(weights, fmt::format("residual_convs.{}", i));
+      step::pack_bias(optional_param(model, fmt::format("residual_convs.{}.bias", i)), R_, L.b_res.data<float>(), 0);
+    }
+  }
+  // W_skip (S, n·D): column block i = skip_convs.i.weight (S, D, 1); b_skip = Σ_i skip_convs.i.bias.
+  w_skip_ = step::Matrix(S_, n * D_);
+  b_skip_ = step::f32_zeros({S_});
+  std::vector<double> bias_sum(static_cast<size_t>(S_), 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    const std::vector<double> w = param(model, fmt::format("skip_convs.{}.weight", i)).to_vector<double>();
+    for (int64_t o = 0; o < S_; ++o)
+      for (int64_t c = 0; c < D_; ++c) w_skip_.data()[o * n * D_ + i * D_ + c] = float(w[size_t(o * D_ + c)]);
+    const Tensor b = optional_param(model, fmt::format("skip_convs.{}.bias", i));
+    if (b.defined()) {
+      const std::vector<double> bv = b.to_vector<double>();
+      for (int64_t o = 0; o < S_; ++o) bias_sum[size_t(o)] += bv[size_t(o)];
+    }
+  }
+  for (int64_t o = 0; o < S_; ++o) b_skip_.data<float>()[o] = float(bias_sum[size_t(o)]);
+  w_skip_.store_as(weights, "skip_convs");
+  auto pack1x1 = [&](const std::string& name, int64_t c_out, int64_t c_in, step::Matrix& w, Tensor& b) {
+    w = step::Matrix(c_out, c_in);
+    b = step::f32_zeros({c_out});
+    step::pack_conv_taps(param(model, name + ".weight"), {0}, w.data(), 0);
+    step::pack_bias(optional_param(model, name + ".bias"), c_out, b.data<float>(), 0);
+    w.store_as(weights, name);
+  };
+  w_start_ = step::f32_zeros({R_, classes_});
+  b_start_ = step::f32_zeros({R_});
+  step::pack_conv_taps(param(model, "start_conv.weight"), {0}, w_start_.data<float>(), 0);
+  step::pack_bias(optional_param(model, "start_conv.bias"), R_, b_start_.data<float>(), 0);
+  pack1x1("end_conv_1", S_, S_, w_end1_, b_end1_);
+  pack1x1("end_conv_2", classes_, S_, w_end2_, b_end2_);
+}
+
+size_t WaveNetStepper::step_weight_bytes() const {
+  size_t bytes = w_skip_.bytes() + w_end1_.bytes() + w_end2_.bytes();
+  for (const Layer& L : layers_) bytes += L.w_fg.bytes() + L.w_res.bytes();
+  return bytes;
+}
+
+void WaveNetStepper::reset() {
+  batch_ = 0;
+  pos_ = 0;
+}
+
+Tensor WaveNetStepper::save(const Tensor& x) {
+  check(x.defined() && x.dim() == 3 && x.size(1) == classes_ && x.size(0) >= 1,
+        "WaveNetStepper::save: expected input (N, classes = {}, T), got {}", classes_,
+        x.defined() ? x.describe() : std::string("undefined"));
+  check(x.dtype() == DType::F32, "WaveNetStepper::save: step mode is float32, got {}", x.describe());
+  const int64_t N = x.size(0);
+  if (N != batch_) {  // (re)allocate every buffer for this batch size
+    for (Layer& L : layers_) L.queue = step::f32_zeros({L.slots, N, R_});
+    h_ = step::f32_zeros({N, R_});
+    fg_ = step::f32_zeros({N, 2 * D_});
+    z_ = step::f32_zeros({N, int64_t(layers_.size()) * D_});
+    skip_ = step::f32_zeros({N, S_});
+    e1_ = step::f32_zeros({N, S_});
+    out_ = step::f32_zeros({N, classes_});
+  }
+  batch_ = 0;  // not ready until the queues are filled
+
+  // Normal forward; every layer's input h (N, R, T_i) leaves its last d(K−1)+1 columns in its
+  // queue, oldest in slot 0, newest in slot slots−1.
+  NoGradGuard no_grad;
+  Variable y = model_->forward(Variable(x), [&](int64_t i, const Tensor& h) {
+    Layer& L = layers_[size_t(i)];
+    const int64_t T = h.size(2);
+    check(T >= L.slots, "WaveNetStepper::save: layer {} input has {} steps, fewer than its queue {}", i, T, L.slots);
+    const Tensor tail = h.narrow(2, T - L.slots, L.slots).permute({2, 0, 1}).contiguous();  // (slots, N, R)
+    std::memcpy(L.queue.data<float>(), tail.data<float>(), size_t(tail.numel()) * sizeof(float));
+  });
+  // pos_ counts samples; layer i's newest entry is slot pos_ mod slots_i. After save it is
+  // slots_i − 1 for every layer, i.e. pos_ ≡ −1.
+  pos_ = -1;
+  batch_ = N;
+  return y.data();
+}
+
+const Tensor& WaveNetStepper::step(const Tensor& x) {
+  check(ready(), "WaveNetStepper::step: call save first");
+  // (The message is built only on failure: a step must not allocate.)
+  if (!(x.defined() && x.dim() == 2 && x.size(0) == batch_ && x.size(1) == classes_ && x.dtype() == DType::F32))
+    fail(fmt::format("WaveNetStepper::step: expected a float32 column (N = {}, classes = {}), got {}", batch_, classes_,
+                     x.defined() ? x.describe() : std::string("undefined")));
+  // A contiguous column is read in place (copying a Tensor copies its shape vectors).
+  Tensor copy;
+  if (!x.is_contiguous()) copy = x.contiguous();
+  const float* src = copy.defined() ? copy.data<float>() : x.data<float>();
+  ++pos_;
+  team_.run([&](int tid, int nt) { step_column(tid, nt, src, nullptr); });
+  return out_;
+}
+
+const Tensor& WaveNetStepper::step_indices(const int64_t* indices) {
+  check(ready(), "WaveNetStepper::step_indices: call save first");
+  for (int64_t n = 0; n < batch_; ++n)
+    check(indices[n] >= 0 && indices[n] < classes_, "WaveNetStepper::step_indices: index {} of row {} outside [0, {})",
+          indices[n], n, classes_);
+  ++pos_;
+  team_.run([&](int tid, int nt) { step_column(tid, nt, nullptr, indices); });
+  return out_;
+}
+
+// Member `tid` of `nt` computes its share of every layer's output rows; sync() wherever a
+// product needs a whole vector. pos_ is the time index of the new sample (mod each ring length).
+void WaveNetStepper::step_column(int tid, int nt, const float* x, const int64_t* indices) {
+  const int64_t N = batch_, LD = int64_t(layers_.size()) * D_;
+  const auto [r0, r1] = step::share(R_, tid, nt);
+  const auto [d0, d1] = step::share(D_, tid, nt);
+  const auto [s0, s1] = step::share(S_, tid, nt);
+  const auto [c0, c1] = step::share(classes_, tid, nt);
+  float* h = h_.data<float>();
+  float* fg = fg_.data<float>();
+  float* z = z_.data<float>();
+  float* skip = skip_.data<float>();
+
+  // h = start_conv(x); for a one-hot column that is one weight column plus the bias.
+  if (indices) {
+    const float* w = w_start_.data<float>();
+    const float* b = b_start_.data<float>();
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t o = r0; o < r1; ++o) h[n * R_ + o] = w[o * classes_ + indices[n]] + b[o];
+  } else {
+    step::affine_block(N, r1 - r0, classes_, x, classes_, w_start_.data<float>() + r0 * classes_, classes_,
+                       b_start_.data<float>() + r0, h + r0, R_, false);
+  }
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    Layer& L = layers_[i];
+    float* q = L.queue.data<float>();
+    const int64_t head = pos_ % L.slots;  // the oldest entry drops out
+    for (int64_t n = 0; n < N; ++n)
+      std::memcpy(q + (head * N + n) * R_ + r0, h + n * R_ + r0, size_t(r1 - r0) * sizeof(float));
+    team_.sync();
+    // [f; g] = Σ_m W_m · h(t − d(K−1−m)) + b, tap m read straight from its queue slot.
+    const float* b = L.b_fg.data<float>();
+    for (int64_t m = 0; m < K_; ++m) {
+      const int64_t slot = ((pos_ - L.dilation * (K_ - 1 - m)) % L.slots + L.slots) % L.slots;
+      const float* xm = q + slot * N * R_;
+      for (int64_t row0 : {d0, D_ + d0})  // filter rows, then the matching gate rows
+        L.w_fg.affine(N, row0, d1 - d0, m * R_, R_, xm, R_, m == 0 ? b + row0 : nullptr, fg + row0, 2 * D_, m > 0);
+    }
+    float* zi = z + int64_t(i) * D_;  // this layer's block of z_ (rows L·D apart)
+    step::gated_range(N, D_, d0, d1, fg, nullptr, 0, zi, LD);
+    team_.sync();
+    // h += W_r z + b_r (identity = the newest input).
+    if (L.w_res.defined())
+      L.w_res.affine(N, r0, r1 - r0, 0, D_, zi, LD, L.b_res.data<float>() + r0, h + r0, R_, true);
+  }
+  // skip = W_skip · [z_0; …; z_L−1] + b_skip (every z_i is complete after the last layer's sync).
+  w_skip_.affine(N, s0, s1 - s0, 0, LD, z, LD, b_skip_.data<float>() + s0, skip + s0, S_, false);
+  // y = end_conv_2(relu(end_conv_1(relu(skip))))
+  float* e1 = e1_.data<float>();
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = s0; o < s1; ++o) skip[n * S_ + o] = std::max(skip[n * S_ + o], 0.0f);
+  team_.sync();
+  w_end1_.affine(N, s0, s1 - s0, 0, S_, skip, S_, b_end1_.data<float>() + s0, e1 + s0, S_, false);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = s0; o < s1; ++o) e1[n * S_ + o] = std::max(e1[n * S_ + o], 0.0f);
+  team_.sync();
+  w_end2_.affine(N, c0, c1 - c0, 0, S_, e1, S_, b_end2_.data<float>() + c0, out_.data<float>() + c0, classes_,
+                 false);
+}
+
+}  // namespace seqnet

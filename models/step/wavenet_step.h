@@ -1,0 +1,95 @@
+// models/step/wavenet_step.h — fast autoregressive generation for WaveNet (MODELS.md §9.1).
+//
+// A full forward recomputes every layer over the whole receptive field for each new sample.
+// Step mode keeps, per gated layer i with dilation d, a queue of the last d(K−1)+1 inputs of that
+// layer; a new sample then costs one column per layer:
+//
+//   h  = start_conv(x)                                      (N, R)
+//   for each layer i:  queue_i ← h (oldest drops out)
+//     z = tanh(W_f · [q(t−d(K−1)), …, q(t−d), q(t)] + b_f) ⊙ σ(W_g · […] + b_g)
+//     h = W_r z + b_r + h                                  (identity = the newest queue entry)
+//   skip = Σ_i W_s,i z_i + b_s,i                            (one GEMV over all layers' z)
+//   y  = end_conv_2(relu(end_conv_1(relu(skip))))           (N, classes)
+//
+// WaveNet has stride 1 everywhere, so each step output equals the last output of a full forward
+// over the window that ends at that sample.
+//
+//   WaveNetStepper gen(model);          // packs the weights (a snapshot: rebuild after training)
+//   Tensor y0 = gen.save(x);            // x (N, classes, T ≥ RF): normal output, fills the queues
+//   const Tensor& y = gen.step(col);    // col (N, classes) → (N, classes); allocation-free
+//
+// The buffers are allocated by save (for its batch size N); step allocates nothing and returns a
+// view of an internal buffer that the next step overwrites. Activations are float32; the weights
+// float32 or (opt-in) half.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "models/step/step_kernels.h"
+#include "models/wavenet.h"
+
+namespace seqnet {
+
+class WaveNetStepper {
+ public:
+  // The model must outlive the stepper (save runs it). `weights`: how the step matrices are stored
+  // (step::Weights; F16 halves the bytes a step streams, at ~3e-4 of the largest output (measured)).
+  explicit WaveNetStepper(WaveNet& model, step::Weights weights = step::Weights::F32);
+  // Not copyable (a copy would share the state buffers); movable.
+  WaveNetStepper(const WaveNetStepper&) = delete;
+  WaveNetStepper& operator=(const WaveNetStepper&) = delete;
+  WaveNetStepper(WaveNetStepper&&) = default;
+  WaveNetStepper& operator=(WaveNetStepper&&) = default;
+
+  // x (N, classes, T ≥ receptive_field) f32 → the normal-mode output (N, classes, T − RF + 1);
+  // the queues then hold the tails of every layer's input. Runs under no-grad.
+  Tensor save(const Tensor& x);
+  // One new input column (N, classes), N as in the last save → output column (N, classes).
+  const Tensor& step(const Tensor& x);
+  // The same with the one-hot column of `indices` (N entries in [0, classes)).
+  const Tensor& step_indices(const int64_t* indices);
+  void reset();  // forget the state (save is required again)
+  // Threads that split every layer's rows inside a step (capped at the hardware threads). The
+  // default 1 runs a step on the calling thread alone (single-threaded BLAS).
+  // A team is faster on an otherwise idle machine (batch 1: ~1.7x for the audio WaveNet) but its
+  // members wait for each other at every layer: on a machine busy with other work, keep 1.
+  void set_team_threads(int threads) { team_.set_threads(threads); }
+  int team_threads() const { return team_.wanted(); }
+
+  step::Weights weights() const { return weights_; }
+  // Bytes of weights one step reads (every matrix once; the start conv is a column lookup).
+  size_t step_weight_bytes() const;
+
+  bool ready() const { return batch_ > 0; }
+  int64_t batch() const { return batch_; }
+  int64_t classes() const { return classes_; }
+
+ private:
+  struct Layer {
+    int64_t dilation = 1, slots = 1;  // queue length d(K−1)+1
+    step::Matrix w_fg;                // (2D, K·R): filter rows then gate rows, tap-major columns
+    Tensor b_fg;                      // (2D)
+    step::Matrix w_res;               // (R, D); undefined for the last layer (its output is unused)
+    Tensor b_res;                     // (R)
+    Tensor queue;                     // (slots, N, R) ring; `pos` is the newest slot
+  };
+  // Runs the network for the new column (dense x (N, classes), or one-hot `indices`) → out_,
+  // as member `tid` of a team of `nt` threads.
+  void step_column(int tid, int nt, const float* x, const int64_t* indices);
+
+  WaveNet* model_;
+  int64_t classes_ = 0, R_ = 0, D_ = 0, S_ = 0, K_ = 0, batch_ = 0, pos_ = 0;
+  std::vector<Layer> layers_;
+  step::Weights weights_ = step::Weights::F32;
+  Tensor w_start_, b_start_;  // f32 always: a one-hot input reads one column
+  step::Matrix w_end1_, w_end2_;
+  Tensor b_end1_, b_end2_;
+  // All skip convs side by side: skip = Σ_i W_s,i z_i + Σ_i b_s,i = W_skip · [z_0; …; z_L−1] + b_skip,
+  // one long GEMV at the end of the step (streams faster than L short ones).
+  step::Matrix w_skip_;  // (S, L·D)
+  Tensor b_skip_;        // (S)
+  Tensor h_, fg_, z_, skip_, e1_, out_;  // per-step scratch (N, ·); z_ is (N, L·D), every layer's z
+  step::StepTeam team_;  // 1 member unless set_team_threads
+};
+
+}  // namespace seqnet

@@ -1,0 +1,434 @@
+#include "train/cli/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <optional>
+
+#include "core/allocator.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/paths.h"
+#include "core/runtime.h"
+#include "train/tasks/task_model.h"
+#include "train/cli/generate.h"
+#include "train/data/plot.h"
+#include "train/loop/search.h"
+#include "train/loop/trainer.h"
+#include "train/cli/verify.h"
+#ifdef SEQNET_HAVE_CUDA
+#include "cuda/cuda_info.h"
+#endif
+
+#ifndef SEQNET_VERSION
+#define SEQNET_VERSION "dev"
+#endif
+
+namespace seqnet {
+namespace {
+
+// ---- seqnet info -------------------------------------------------------------------------------
+
+int cmd_info() {
+  BlasInfo b = blas_info();
+  fmt::print("seqnet {}\n", SEQNET_VERSION);
+  fmt::print("  BLAS library : {}\n", b.library.empty() ? "unknown" : b.library);
+  fmt::print("  BLAS config  : {}\n", b.config.empty() ? "(not OpenBLAS)" : b.config);
+  fmt::print("  BLAS threads : {} ({})\n", b.threads, b.parallel);
+  fmt::print("  OpenMP threads: {} (set SEQNET_THREADS or --threads to change)\n", num_threads());
+#ifdef SEQNET_HAVE_CUDA
+  const int gpus = cuda::device_count();
+  fmt::print("  CUDA backend : built; {} GPU(s) visible{}\n", gpus, gpus > 0 ? ": " + cuda::device_name(0) : "");
+#else
+  fmt::print("  CUDA backend : not built (configure with -DSEQNET_CUDA=ON on a machine with nvcc + cuBLAS)\n");
+#endif
+  fmt::print("  refs         : {}{}\n", refs_dir(), path_exists(refs_dir()) ? "" : " (not found)");
+  fmt::print("  data         : {}{}\n", data_dir(), path_exists(data_dir()) ? "" : " (not found)");
+  fmt::print("  tasks        :\n");
+  for (const TaskSpec& t : task_table())
+    fmt::print("    {:<11} {} — {}\n", t.name, fmt::join(t.models, "/"), t.summary);
+  if (b.parallel != "openmp")
+    fmt::print("  warning: the loaded BLAS is not the OpenMP build of OpenBLAS; BLAS and seqnet kernels "
+               "will use separate thread pools (apt-get install libopenblas0-openmp)\n");
+  return 0;
+}
+
+int cmd_task_info(const std::string& task, const std::string& model, const TaskModelOptions& opt) {
+  Generator gen(0);
+  TaskModel tm = build_task_model(task, model, opt, gen);
+  const ParameterSet& p = tm.model->params();
+  fmt::print("task {} / model {}\n  {}\n", task, model, tm.model->describe());
+  for (const auto& s : tm.settings) fmt::print("  {}\n", s);
+  int64_t aliases = 0;
+  for (const auto& e : p.entries()) aliases += e.is_alias ? 1 : 0;
+  fmt::print("  parameters: {} ({} tensors, {} state_dict keys incl. {} aliases)\n", p.count(), p.unique().size(),
+             p.entries().size(), aliases);
+  const TrainConfig d = TrainConfig::defaults(task, model);
+  fmt::print("  training defaults: {} lr {:g}, clip {}, {} epochs, batch {}; {}\n", d.optim, d.lr,
+             d.clip > 0 ? fmt::format("{:g}", d.clip) : "none", d.epochs, d.batch_size,
+             halving_rule(task).describe());
+  return 0;
+}
+
+// ---- flags shared by train and search ----------------------------------------------------------
+
+struct TrainFlags {
+  std::string task, model;
+  TaskModelOptions mo;
+  std::optional<double> lr, clip, momentum;
+  std::optional<int64_t> epochs, batch_size, seq_len, validseqlen, blank_len, n_train, n_valid, n_test, hop,
+      log_interval, max_steps, max_eval_batches;
+  std::optional<uint64_t> seed;
+  std::optional<std::string> optim, data_dir, out;
+};
+
+template <typename T>
+void opt_flag(CLI::App* app, const std::string& name, std::optional<T>& slot, const std::string& help) {
+  app->add_option_function<T>(name, [&slot](const T& v) { slot = v; }, help);
+}
+
+void add_model_flags(CLI::App* a, TaskModelOptions& mo) {
+  auto i64 = [&](const std::string& name, std::optional<int64_t>& slot, const std::string& help) {
+    a->add_option_function<int64_t>(name, [&slot](const int64_t& v) { slot = v; }, help)->check(CLI::PositiveNumber);
+  };
+  i64("--nhid,--features,--channels", mo.nhid, "hidden channels (audio: Seq-U-Net features C / WaveNet channels)");
+  i64("--levels,--layers", mo.levels, "levels (audio WaveNet: layers per block)");
+  i64("--ksize", mo.ksize, "kernel size");
+  i64("--emsize", mo.emsize, "embedding size (char, word)");
+  i64("--depth,--blocks", mo.depth, "residual Seq-U-Net depth (audio WaveNet: blocks)");
+  i64("--output_size", mo.output_size, "audio: predicted samples per window");
+  a->add_option_function<double>("--dropout", [&mo](const double& v) { mo.dropout = v; }, "dropout")
+      ->check(CLI::Range(0.0, 0.999999));
+  a->add_option_function<double>("--emb_dropout", [&mo](const double& v) { mo.emb_dropout = v; },
+                                 "embedding dropout (char, word)")
+      ->check(CLI::Range(0.0, 0.999999));
+  a->add_option_function<bool>("--tied", [&mo](const bool& v) { mo.tied = v; }, "tie encoder and decoder (word, char)");
+}
+
+void add_train_flags(CLI::App* a, TrainFlags& f, bool task_required) {
+  auto* t = a->add_option("--task", f.task, fmt::format("{}", fmt::join(task_names(), ", ")));
+  auto* m = a->add_option("--model", f.model, "tcn, sequnet, sequnet_res, wavenet (as the task offers)");
+  if (task_required) t->required(), m->required();
+  add_model_flags(a, f.mo);
+  opt_flag(a, "--lr", f.lr, "learning rate");
+  opt_flag(a, "--clip", f.clip, "gradient clipping: max global norm (<= 0: none)");
+  opt_flag(a, "--momentum", f.momentum, "SGD momentum");
+  opt_flag(a, "--optim", f.optim, "adam or sgd");
+  opt_flag(a, "--epochs", f.epochs, "training epochs");
+  opt_flag(a, "--batch_size", f.batch_size, "batch size (music: > 1 pads and masks; text: rows)");
+  opt_flag(a, "--seq_len", f.seq_len, "window length (char, word) / sequence length (adding)");
+  opt_flag(a, "--validseqlen", f.validseqlen, "predicted positions per window (char, word)");
+  opt_flag(a, "--blank_len", f.blank_len, "copy memory: T, the blanks between digits and recall");
+  opt_flag(a, "--n_train", f.n_train, "synthetic tasks: training sequences");
+  opt_flag(a, "--n_valid", f.n_valid, "synthetic tasks: validation sequences");
+  opt_flag(a, "--n_test", f.n_test, "synthetic tasks: test sequences");
+  opt_flag(a, "--hop", f.hop, "audio: hop that sets the training items per file");
+  opt_flag(a, "--seed", f.seed, "random seed (init, dropout, data order, synthetic data)");
+  opt_flag(a, "--log-interval,--log_interval", f.log_interval, "steps between progress lines / metrics records");
+  opt_flag(a, "--max-steps", f.max_steps, "at most this many steps per epoch (quick runs)");
+  opt_flag(a, "--max-eval-batches", f.max_eval_batches, "evaluate on at most this many batches per split");
+  opt_flag(a, "--data-dir", f.data_dir, "data sets folder (default $SEQNET_DATA or ../shared/data)");
+  opt_flag(a, "--out", f.out, "output folder for checkpoints, metrics and plots (default runs/<task>_<model>)");
+}
+
+TrainConfig resolve(const TrainFlags& f) {
+  TrainConfig c = TrainConfig::defaults(f.task, f.model);
+  c.model_opts = f.mo;
+  if (f.lr) c.lr = *f.lr;
+  if (f.clip) c.clip = *f.clip;
+  if (f.momentum) c.momentum = *f.momentum;
+  if (f.optim) c.optim = *f.optim;
+  if (f.epochs) c.epochs = *f.epochs;
+  if (f.batch_size) c.batch_size = *f.batch_size;
+  if (f.seq_len) c.seq_len = *f.seq_len;
+  if (f.validseqlen) c.validseqlen = *f.validseqlen;
+  if (f.blank_len) c.blank_len = *f.blank_len;
+  if (f.n_train) c.n_train = *f.n_train;
+  if (f.n_valid) c.n_valid = *f.n_valid;
+  if (f.n_test) c.n_test = *f.n_test;
+  if (f.hop) c.hop = *f.hop;
+  if (f.seed) c.seed = *f.seed;
+  if (f.log_interval) c.log_interval = *f.log_interval;
+  if (f.max_steps) c.max_steps = *f.max_steps;
+  if (f.max_eval_batches) c.max_eval_batches = *f.max_eval_batches;
+  if (f.data_dir) c.data_dir = *f.data_dir;
+  if (f.out) c.out_dir = *f.out;
+  c.validate();
+  return c;
+}
+
+// On --resume only run-control flags may change; anything that would make the continuation a
+// different experiment is refused by name.
+TrainConfig resolve_resume(const std::string& dir, const TrainFlags& f) {
+  const std::string path = dir + "/last.safetensors";
+  check(path_exists(path), "--resume {}: no last.safetensors there", dir);
+  TrainConfig c = load_checkpoint(path).config;
+  auto refuse = [](bool given, const char* flag) {
+    check(!given, "--resume: {} cannot change when continuing a run (only --epochs, --log-interval, --max-steps, "
+          "--max-eval-batches and --data-dir can)", flag);
+  };
+  refuse(!f.task.empty() && f.task != c.task, "--task");
+  refuse(!f.model.empty() && f.model != c.model, "--model");
+  refuse(f.lr.has_value(), "--lr"), refuse(f.clip.has_value(), "--clip"), refuse(f.optim.has_value(), "--optim");
+  refuse(f.batch_size.has_value(), "--batch_size"), refuse(f.seed.has_value(), "--seed");
+  refuse(f.seq_len.has_value() || f.validseqlen.has_value(), "the window (--seq_len / --validseqlen)");
+  refuse(f.mo.nhid || f.mo.levels || f.mo.ksize || f.mo.emsize || f.mo.depth || f.mo.output_size || f.mo.dropout ||
+             f.mo.emb_dropout || f.mo.tied,
+         "the model (--nhid, --levels, ...)");
+  refuse(f.out.has_value() && *f.out != dir, "--out");
+  if (f.epochs) c.epochs = *f.epochs;
+  if (f.log_interval) c.log_interval = *f.log_interval;
+  if (f.max_steps) c.max_steps = *f.max_steps;
+  if (f.max_eval_batches) c.max_eval_batches = *f.max_eval_batches;
+  if (f.data_dir) c.data_dir = *f.data_dir;
+  c.out_dir = dir;
+  c.validate();
+  return c;
+}
+
+// ---- seqnet eval -------------------------------------------------------------------------------
+
+int cmd_eval(const std::string& ckpt, const std::string& data_dir_override, int64_t max_batches,
+             const std::string& json_out) {
+  LoadedRun run = load_run(ckpt, data_dir_override);
+  const TrainConfig& c = run.checkpoint.config;
+  fmt::print("{}: task {} / model {}, epoch {} ({} parameters)\n  data: {}\n", ckpt, c.task, c.model,
+             run.checkpoint.state.epoch, run.model.model->params().count(), run.task->describe());
+  FullEval f = evaluate_all(*run.task, *run.model.model, max_batches);
+  fmt::print("  train {}\n  valid {}\n  test  {}\n", format_eval(f.train), format_eval(f.valid), format_eval(f.test));
+  nlohmann::json j = {{"checkpoint", ckpt}, {"task", c.task},           {"model", c.model},
+                      {"epoch", run.checkpoint.state.epoch}, {"train", to_json(f.train)},
+                      {"valid", to_json(f.valid)},           {"test", to_json(f.test)}};
+  if (!json_out.empty()) {
+    write_file_atomic(json_out, j.dump(2) + "\n", "eval");
+    fmt::print("wrote {}\n", json_out);
+  }
+  return 0;
+}
+
+// ---- seqnet demo -------------------------------------------------------------------------------
+
+// The main job: the copy-memory task of the paper (MODELS.md §10.1) with a TCN, shortened to
+// T = 60 blanks and 6 levels (receptive field 757 ≥ 80 steps) so it trains in minutes on 2
+// cores. Chance is ln 8 ≈ 2.08 nats (digits 1..8); a working model recalls nearly all digits.
+TrainConfig demo_config(bool quick) {
+  TrainConfig c = TrainConfig::defaults("copy", "tcn");
+  c.blank_len = 60;
+  c.model_opts.levels = 6;
+  c.model_opts.nhid = 16;
+  c.lr = 5e-3;
+  c.n_train = quick ? 1024 : 4096;
+  c.n_valid = c.n_test = 512;
+  c.epochs = quick ? 2 : 8;
+  c.log_interval = 32;
+  c.out_dir = "runs/demo";
+  return c;
+}
+
+int cmd_demo(bool quick, const std::optional<std::string>& out) {
+  TrainConfig c = demo_config(quick);
+  if (out) c.out_dir = *out;
+  fmt::print("seqnet demo: the copy-memory task (MODELS.md §10.1) with a TCN, shortened to T = {} blanks so it "
+             "trains in a few minutes on 2 cores.\nThe model sees 10 digits (1..8), {} blanks and 11 nines, and must "
+             "recall the digits; chance is ln 8 = 2.079 nats, 12.5 % accuracy.\n\n",
+             c.blank_len, c.blank_len - 1);
+  TrainOutcome o = run_training(c, {});
+  const double acc = o.test.metrics.count("accuracy") ? o.test.metrics.at("accuracy") : 0.0;
+  fmt::print("\ndemo: test loss {:.4f} nats (chance 2.079), test accuracy {:.1f} % (chance 12.5 %)\n", o.test.loss,
+             100 * acc);
+  fmt::print("      checkpoint {0}/best.safetensors, metrics {0}/metrics.jsonl, plot {0}/loss.svg\n", c.out_dir);
+  fmt::print("      try: build/seqnet eval --checkpoint {}/best.safetensors\n", c.out_dir);
+  return o.test.loss < 2.079 ? 0 : 1;
+}
+
+// ---- the command line: one add_*_command per subcommand, then run_command -----------------------
+
+// Where the parsed flags land; each add_*_command fills in its subcommand's pointer and slots.
+struct CliArgs {
+  CLI::App *info = nullptr, *train = nullptr, *eval = nullptr, *search = nullptr, *plot = nullptr,
+           *verify = nullptr, *gen = nullptr, *demo = nullptr;
+  std::string info_task, info_model;
+  TaskModelOptions tmo;
+  TrainFlags tf;
+  std::string resume;
+  std::string ev_ckpt, ev_data, ev_json;
+  int64_t ev_max = 0;
+  TrainFlags sf;
+  SearchOptions so;
+  std::string plot_in, plot_out, plot_title;
+  std::string v_params, v_data, v_dtype = "f32";
+  GenerateOptions go;
+  bool demo_quick = false;
+  std::optional<std::string> demo_out;
+};
+
+void add_info_command(CLI::App& app, CliArgs& a) {
+  auto* info = a.info = app.add_subcommand("info", "build, BLAS in use, threads and data locations; with --task and "
+                                                   "--model: that model's size and training defaults");
+  info->add_option("--task", a.info_task, "task");
+  info->add_option("--model", a.info_model, "model");
+  add_model_flags(info, a.tmo);
+  info->add_option_function<int64_t>("--vocab", [&a](const int64_t& v) { a.tmo.vocab = v; }, "vocabulary size")
+      ->check(CLI::PositiveNumber);
+}
+
+void add_train_command(CLI::App& app, CliArgs& a) {
+  a.train = app.add_subcommand("train", "train a model of the paper on one of its tasks");
+  add_train_flags(a.train, a.tf, false);
+  a.train->add_option("--resume", a.resume, "continue the run in this folder from its last.safetensors");
+}
+
+void add_eval_command(CLI::App& app, CliArgs& a) {
+  auto* eval = a.eval = app.add_subcommand("eval", "evaluate a checkpoint on train / valid / test");
+  eval->add_option("--checkpoint", a.ev_ckpt, "a best.safetensors / last.safetensors of seqnet train")->required();
+  eval->add_option("--data-dir", a.ev_data, "data sets folder (default: the one the run used)");
+  eval->add_option("--max-eval-batches", a.ev_max, "at most this many batches per split")
+      ->check(CLI::NonNegativeNumber);
+  eval->add_option("--json", a.ev_json, "also write the metrics to this JSON file");
+}
+
+void add_search_command(CLI::App& app, CliArgs& a) {
+  auto* search = a.search = app.add_subcommand(
+      "search", "random search over lr ~ exp(U(-12,-2)) and clip ∈ {none, U(0.01,1)}, then retrain the best and "
+                "evaluate");
+  add_train_flags(search, a.sf, true);
+  search->add_option("--trials", a.so.trials, "number of trials (official: 20; JSB 50)")->check(CLI::PositiveNumber);
+  search->add_option("--trial-epochs", a.so.trial_epochs, "epochs per trial (default: --epochs)")
+      ->check(CLI::PositiveNumber);
+}
+
+void add_plot_command(CLI::App& app, CliArgs& a) {
+  auto* plot = a.plot = app.add_subcommand("plot", "train / valid loss against epoch as an SVG");
+  plot->add_option("METRICS", a.plot_in, "metrics.jsonl of a run")->required();
+  plot->add_option("-o,--output", a.plot_out, "SVG file to write")->required();
+  plot->add_option("--title", a.plot_title, "chart title");
+}
+
+void add_verify_command(CLI::App& app, CliArgs& a) {
+  auto* verify = a.verify = app.add_subcommand("verify", "check a model against PyTorch reference files");
+  verify->add_option("PARAMS", a.v_params, "<tag>.params.safetensors (official state_dict + config)")->required();
+  verify->add_option("DATA", a.v_data, "<tag>.data.safetensors (input, outputs, gradients)")->required();
+  verify->add_option("--dtype", a.v_dtype, "compute in f32 (default) or f64")->check(CLI::IsMember({"f32", "f64"}));
+}
+
+void add_generate_command(CLI::App& app, CliArgs& a) {
+  GenerateOptions& go = a.go;
+  auto* gen = a.gen = app.add_subcommand("generate", "sample from a trained checkpoint: audio → WAV, char / word → "
+                                                     "text, music → MIDI + piano-roll SVG");
+  gen->add_option("--checkpoint", go.checkpoint, "a best.safetensors / last.safetensors of seqnet train")->required();
+  gen->add_option("--samples", go.samples, "steps to generate (audio samples, symbols, frames)")
+      ->check(CLI::PositiveNumber);
+  gen->add_option("--temperature", go.temperature, "softmax temperature; 0 = greedy")->check(CLI::NonNegativeNumber);
+  gen->add_option("--seed", go.seed, "sampling seed");
+  gen->add_option("--prime", go.prime, "context: a 16 kHz mono WAV, a text file, or a .mat (its first test sequence)");
+  gen->add_option("--batch", go.batch, "independent streams (outputs numbered _0, _1, ...)")->check(CLI::PositiveNumber);
+  gen->add_flag("--slow", go.slow, "use the full-forward path even where a fast step mode exists");
+  gen->add_option("--weights", go.weights,
+                  "fast path: weights as f32 (exact, default) or f16 (half the memory traffic, ~2x faster at "
+                  "batch 1, outputs within ~1e-3 relative)")
+      ->check(CLI::IsMember({"f32", "f16"}));
+  gen->add_option("--step-threads", go.step_threads,
+                  "fast path: threads that split each step (default 1; more only pays on an idle machine)")
+      ->check(CLI::PositiveNumber);
+  gen->add_option("--out", go.out, "output file: .wav (audio), .txt (text), .mid (music)")->required();
+}
+
+void add_demo_command(CLI::App& app, CliArgs& a) {
+  a.demo = app.add_subcommand("demo", "the main job: train a TCN on the copy-memory task (no data files needed)");
+  a.demo->add_flag("--quick", a.demo_quick, "a shorter run (smoke test)");
+  opt_flag(a.demo, "--out", a.demo_out, "output folder (default runs/demo)");
+}
+
+int run_info(const CliArgs& a) {
+  if (!a.info_task.empty() || !a.info_model.empty()) {
+    check(!a.info_task.empty() && !a.info_model.empty(), "info: give both --task and --model");
+    return cmd_task_info(a.info_task, a.info_model, a.tmo);
+  }
+  return cmd_info();
+}
+
+int run_train(const CliArgs& a) {
+  TrainConfig c;
+  if (!a.resume.empty()) {
+    c = resolve_resume(a.resume, a.tf);
+  } else {
+    check(!a.tf.task.empty() && !a.tf.model.empty(), "train: give --task and --model (or --resume DIR)");
+    c = resolve(a.tf);
+  }
+  TrainOptions to;
+  to.resume = !a.resume.empty();
+  TrainOutcome o = run_training(c, to);
+  (void)o;
+  return 0;
+}
+
+// Runs the subcommand that was given (require_subcommand(1) makes it exactly one); its exit code.
+int run_command(const CliArgs& a) {
+  if (*a.info) return run_info(a);
+  if (*a.train) return run_train(a);
+  if (*a.eval) return cmd_eval(a.ev_ckpt, a.ev_data, a.ev_max, a.ev_json);
+  if (*a.search) {
+    TrainConfig c = resolve(a.sf);
+    if (!a.sf.out) c.out_dir = "runs/search_" + c.task + "_" + c.model;
+    run_search(c, a.so);
+    return 0;
+  }
+  if (*a.plot) {
+    write_loss_plot(a.plot_in, a.plot_out, a.plot_title.empty() ? a.plot_in : a.plot_title);
+    fmt::print("wrote {}\n", a.plot_out);
+    return 0;
+  }
+  if (*a.verify) {
+    VerifyOptions opt;
+    opt.dtype = a.v_dtype == "f64" ? DType::F64 : DType::F32;
+    VerifyResult r = verify_reference(a.v_params, a.v_data, opt);
+    print_verify(stdout, r, opt);
+    if (r.not_applicable) return 2;
+    return r.passed ? 0 : 1;
+  }
+  if (*a.gen) {
+    run_generate(a.go);
+    return 0;
+  }
+  if (*a.demo) return cmd_demo(a.demo_quick, a.demo_out);
+  return 0;
+}
+
+}  // namespace
+
+int run_cli(int argc, const char* const* argv) {
+  CLI::App app{"seqnet: Seq-U-Net, TCN and WaveNet in C++ — training, evaluation and generation"};
+  app.require_subcommand(1);
+  app.fallthrough();  // --threads may come after the subcommand too
+  std::optional<int> threads;
+  app.add_option_function<int>("--threads", [&](const int& n) { threads = n; },
+                               "CPU threads (default: SEQNET_THREADS or all cores)")
+      ->check(CLI::PositiveNumber);
+  CliArgs args;
+  add_info_command(app, args);
+  add_train_command(app, args);
+  add_eval_command(app, args);
+  add_search_command(app, args);
+  add_plot_command(app, args);
+  add_verify_command(app, args);
+  add_generate_command(app, args);
+  add_demo_command(app, args);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    if (threads) setenv("SEQNET_THREADS", std::to_string(*threads).c_str(), 1);
+    init_runtime();
+    return run_command(args);
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "seqnet: error: {}\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace seqnet

@@ -1,0 +1,92 @@
+#include "train/loop/checkpoint.h"
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace seqnet {
+
+void save_checkpoint(const std::string& path, const TrainConfig& cfg, const nlohmann::json& task_info,
+                     const Module& model, const Optimizer* optim, const TrainState& st) {
+  std::vector<std::pair<std::string, Tensor>> tensors = model.params().state_dict();
+  nlohmann::json state = {{"epoch", st.epoch},
+                          {"global_step", st.global_step},
+                          {"lr", st.lr},
+                          {"rng_seed", st.rng.seed},
+                          {"rng_offset", st.rng.offset},
+                          {"best_epoch", st.best_epoch},
+                          {"valid_history", st.valid_history},
+                          {"history", st.history}};
+  if (std::isfinite(st.best_valid)) state["best_valid"] = st.best_valid;
+  if (optim) {
+    state["optim"] = optim->kind();
+    state["optim_steps"] = optim->step_count();
+    const auto names = model.params().unique_names();
+    for (const std::string& slot : const_cast<Optimizer*>(optim)->state_slots())
+      for (size_t i = 0; i < names.size(); ++i)
+        tensors.emplace_back("optimizer." + slot + "." + names[i], const_cast<Optimizer*>(optim)->state(slot, i));
+  }
+  save_safetensors(path, tensors,
+                   {{"format", kCheckpointFormat},
+                    {"config", to_json(cfg).dump()},
+                    {"task", task_info.dump()},
+                    {"state", state.dump()}});
+}
+
+Checkpoint load_checkpoint(const std::string& path) {
+  Checkpoint ck;
+  ck.file = load_safetensors(path);
+  const auto& md = ck.file.metadata;
+  auto field = [&](const char* key) -> const std::string& {
+    auto it = md.find(key);
+    check(it != md.end(), "{}: not a seqnet checkpoint (no '{}' in the metadata; a plain state_dict file?)", path, key);
+    return it->second;
+  };
+  check(field("format") == kCheckpointFormat, "{}: unsupported checkpoint format '{}' (this seqnet reads {})", path,
+        field("format"), kCheckpointFormat);
+  try {
+    ck.config = train_config_from_json(nlohmann::json::parse(field("config")));
+    ck.task_info = nlohmann::json::parse(field("task"));
+    const auto s = nlohmann::json::parse(field("state"));
+    ck.state.epoch = s.at("epoch").get<int64_t>();
+    ck.state.global_step = s.at("global_step").get<int64_t>();
+    ck.state.lr = s.at("lr").get<double>();
+    ck.state.rng = {s.at("rng_seed").get<uint64_t>(), s.at("rng_offset").get<uint64_t>()};
+    ck.state.best_epoch = s.at("best_epoch").get<int64_t>();
+    ck.state.valid_history = s.at("valid_history").get<std::vector<double>>();
+    ck.state.history = s.at("history");
+    if (s.contains("best_valid")) ck.state.best_valid = s["best_valid"].get<double>();
+    if (s.contains("optim")) ck.optim_kind = s["optim"].get<std::string>();
+  } catch (const nlohmann::json::exception& e) {
+    fail(fmt::format("{}: damaged checkpoint metadata: {}", path, e.what()));
+  }
+  return ck;
+}
+
+void restore_model(const Checkpoint& ck, Module& model) {
+  SafetensorsFile weights;
+  weights.path = ck.file.path;
+  for (const auto& [name, t] : ck.file.tensors)
+    if (name.rfind("optimizer.", 0) != 0) weights.tensors.emplace_back(name, t);
+  model.params().load(weights);
+}
+
+void restore_optimizer(const Checkpoint& ck, Optimizer& optim, const Module& model) {
+  check(ck.optim_kind == optim.kind(), "{}: the checkpoint's optimiser is '{}', the run uses '{}'", ck.file.path,
+        ck.optim_kind.empty() ? "none" : ck.optim_kind, optim.kind());
+  const auto names = model.params().unique_names();
+  for (const std::string& slot : optim.state_slots())
+    for (size_t i = 0; i < names.size(); ++i) {
+      const std::string key = "optimizer." + slot + "." + names[i];
+      check(ck.file.contains(key), "{}: the optimiser state '{}' is missing", ck.file.path, key);
+      Tensor& dst = optim.state(slot, i);
+      const Tensor& src = ck.file.get(key);
+      check(src.shape() == dst.shape(), "{}: '{}' has shape {}, the parameter {}", ck.file.path, key,
+            shape_str(src.shape()), shape_str(dst.shape()));
+      dst.copy_(src);
+    }
+  const auto s = nlohmann::json::parse(ck.file.metadata.at("state"));
+  if (s.contains("optim_steps")) optim.set_step_count(s["optim_steps"].get<int64_t>());
+}
+
+}  // namespace seqnet

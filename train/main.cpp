@@ -1,4 +1,0 @@
-// train/main.cpp — the `seqnet` command-line tool; everything lives in train/cli.cpp.
-#include "train/cli.h"
-
-int main(int argc, char** argv) { return seqnet::run_cli(argc, argv); }

@@ -74,7 +74,7 @@ void Variable::backward(bool retain_graph) {
         "backward: the output has shape {} ({} elements); backward() without a gradient needs a scalar — "
         "pass grad_output of the same shape",
         shape_str(shape()), numel());
-  backward(Tensor::ones(shape(), dtype()), retain_graph);
+  backward(Tensor::ones(shape(), dtype(), data().device()), retain_graph);
 }
 
 namespace {
@@ -187,6 +187,8 @@ void Variable::backward(const Tensor& grad_output, bool retain_graph) {
   check(requires_grad(), "backward: the Variable does not require grad (no input of its graph has requires_grad)");
   check(grad_output.shape() == shape() && grad_output.dtype() == dtype(),
         "backward: grad_output is {} but the output is {}", grad_output.describe(), data().describe());
+  check(grad_output.device() == data().device(), "backward: grad_output is on {} but the output is on {}",
+        grad_output.device().str(), data().device().str());
   VariableImpl* root = checked();
   const std::vector<VariableImpl*> order = topological_order(root);
   run_backward(order, root, grad_output, retain_graph);

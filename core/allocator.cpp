@@ -30,8 +30,6 @@ void Allocator::on_free(size_t nbytes) {
   blocks_.fetch_sub(1);
 }
 
-namespace {
-
 // Size classes: multiples of 64 up to 1 KiB, then 4 classes per power of two.
 size_t size_class(size_t n) {
   if (n <= 1024) return n == 0 ? kAlignment : (n + kAlignment - 1) / kAlignment * kAlignment;
@@ -40,71 +38,78 @@ size_t size_class(size_t n) {
   return (n + step - 1) / step * step;
 }
 
-class CpuAllocator final : public Allocator {
+void* CachingAllocator::allocate(size_t nbytes) {
+  const size_t c = size_class(nbytes);
+  void* p = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = free_.find(c);
+    if (it != free_.end() && !it->second.empty()) {
+      p = it->second.back();
+      it->second.pop_back();
+      cached_ -= c;
+    }
+  }
+  if (!p) p = raw_allocate(c);
+  if (!p) {
+    empty_cache();  // maybe the cache holds what we need
+    p = raw_allocate(c);
+  }
+  if (!p) out_of_memory(nbytes);
+  on_alloc(nbytes);
+  return p;
+}
+
+void CachingAllocator::deallocate(void* p, size_t nbytes) {
+  if (!p) return;
+  on_free(nbytes);
+  const size_t c = size_class(nbytes);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cached_ + c <= cap_) {
+      free_[c].push_back(p);
+      cached_ += c;
+      return;
+    }
+  }
+  raw_free(p);
+}
+
+void CachingAllocator::empty_cache() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [c, blocks] : free_)
+    for (void* p : blocks) raw_free(p);
+  free_.clear();
+  cached_ = 0;
+}
+
+AllocStats CachingAllocator::stats() const {
+  AllocStats s = Allocator::stats();
+  std::lock_guard<std::mutex> lock(mu_);
+  s.cached_bytes = int64_t(cached_);
+  return s;
+}
+
+namespace {
+
+// The host heap, 64-byte aligned; cache capped by SEQNET_CPU_CACHE_MB (default 4096).
+class CpuAllocator final : public CachingAllocator {
  public:
-  CpuAllocator() {
-    if (const char* env = std::getenv("SEQNET_CPU_CACHE_MB"); env && *env) cap_ = size_t(std::atoll(env)) << 20;
-  }
-
-  void* allocate(size_t nbytes) override {
-    const size_t c = size_class(nbytes);
-    void* p = nullptr;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = free_.find(c);
-      if (it != free_.end() && !it->second.empty()) {
-        p = it->second.back();
-        it->second.pop_back();
-        cached_ -= c;
-      }
-    }
-    if (!p) p = std::aligned_alloc(kAlignment, c);
-    if (!p) {
-      empty_cache();  // maybe the cache holds what we need
-      p = std::aligned_alloc(kAlignment, c);
-    }
-    if (!p) throw Error("cpu allocator: out of memory allocating " + std::to_string(nbytes) + " bytes");
-    on_alloc(nbytes);
-    return p;
-  }
-
-  void deallocate(void* p, size_t nbytes) override {
-    if (!p) return;
-    on_free(nbytes);
-    const size_t c = size_class(nbytes);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (cached_ + c <= cap_) {
-        free_[c].push_back(p);
-        cached_ += c;
-        return;
-      }
-    }
-    std::free(p);
-  }
-
-  void empty_cache() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& [c, blocks] : free_)
-      for (void* p : blocks) std::free(p);
-    free_.clear();
-    cached_ = 0;
-  }
-
-  AllocStats stats() const override {
-    AllocStats s = Allocator::stats();
-    std::lock_guard<std::mutex> lock(mu_);
-    s.cached_bytes = int64_t(cached_);
-    return s;
-  }
-
+  CpuAllocator() : CachingAllocator(cap_from_env()) {}
   Device device() const override { return Device::cpu(); }
 
+ protected:
+  void* raw_allocate(size_t bytes) override { return std::aligned_alloc(kAlignment, bytes); }
+  void raw_free(void* p) override { std::free(p); }
+  [[noreturn]] void out_of_memory(size_t nbytes) override {
+    throw Error("cpu allocator: out of memory allocating " + std::to_string(nbytes) + " bytes");
+  }
+
  private:
-  mutable std::mutex mu_;
-  std::unordered_map<size_t, std::vector<void*>> free_;
-  size_t cached_ = 0;
-  size_t cap_ = size_t(4096) << 20;
+  static size_t cap_from_env() {
+    if (const char* env = std::getenv("SEQNET_CPU_CACHE_MB"); env && *env) return size_t(std::atoll(env)) << 20;
+    return size_t(4096) << 20;
+  }
 };
 
 }  // namespace

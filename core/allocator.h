@@ -16,6 +16,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
 
 #include "core/device.h"
 
@@ -49,6 +52,35 @@ class Allocator {
 };
 
 constexpr size_t kAlignment = 64;
+
+// The size class of a request: multiples of 64 bytes up to 1 KiB, then 4 classes per power of
+// two (at most 25 % slack).
+size_t size_class(size_t nbytes);
+
+// A size-class cache over a raw allocator (the host heap, cudaMalloc): a freed block goes to the
+// free list of its class, up to `cap_bytes` cached, and the next request of that class takes it.
+// When the raw allocator fails, the cache is given back and the request retried once before
+// out_of_memory() reports it. Both devices' allocators are one of these.
+class CachingAllocator : public Allocator {
+ public:
+  explicit CachingAllocator(size_t cap_bytes) : cap_(cap_bytes) {}
+  ~CachingAllocator() override = default;
+  void* allocate(size_t nbytes) override;
+  void deallocate(void* p, size_t nbytes) override;
+  void empty_cache() override;
+  AllocStats stats() const override;
+
+ protected:
+  virtual void* raw_allocate(size_t bytes) = 0;  // nullptr when out of memory
+  virtual void raw_free(void* p) = 0;
+  [[noreturn]] virtual void out_of_memory(size_t nbytes) = 0;
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<size_t, std::vector<void*>> free_;
+  size_t cached_ = 0;
+  size_t cap_;
+};
 
 Allocator& cpu_allocator();  // == device_api(Device::cpu()).allocator()
 

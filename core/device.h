@@ -1,8 +1,7 @@
 // core/device.h — where a tensor's bytes live.
 //
-// Every Tensor carries a Device. Today only the CPU backend exists; the CUDA backend (cuda/)
-// registers its allocator and kernels behind the same Device value, so op code checks
-// `x.device()` and dispatches instead of assuming host memory.
+// Every Tensor carries a Device. What a device provides is core/device_api.h; which kernels run
+// on it is ops/backend.h (docs/architecture.md, "The seam").
 #pragma once
 #include <string>
 
@@ -21,5 +20,9 @@ struct Device {
   bool operator==(const Device&) const = default;
   std::string str() const { return is_cpu() ? "cpu" : "cuda:" + std::to_string(index); }
 };
+
+// "cpu", "cuda" (= cuda:0) or "cuda:N"; anything else is an Error naming `what` (a flag) and the
+// accepted forms. It does not check that the device exists: using it does (core/device_api.h).
+Device parse_device(const std::string& text, const std::string& what);
 
 }  // namespace seqnet

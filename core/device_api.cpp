@@ -20,6 +20,15 @@ DeviceApi& device_api(Device d) {
 #endif
 }
 
+Device parse_device(const std::string& text, const std::string& what) {
+  if (text == "cpu") return Device::cpu();
+  if (text == "cuda") return Device::cuda(0);
+  if (text.rfind("cuda:", 0) == 0 && text.size() > 5 && text.size() <= 8 &&
+      text.find_first_not_of("0123456789", 5) == std::string::npos)
+    return Device::cuda(std::stoi(text.substr(5)));
+  fail(fmt::format("{}: unknown device '{}' (expected cpu, cuda or cuda:N)", what, text.substr(0, 40)));
+}
+
 bool device_available(Device d) {
   try {
     device_api(d);

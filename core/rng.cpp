@@ -1,22 +1,14 @@
 #include "core/rng.h"
 
+#include "core/philox.h"
+
 #include <cmath>
 
 namespace seqnet {
 
 std::array<uint32_t, 4> philox4x32_10(std::array<uint32_t, 4> c, std::array<uint32_t, 2> k) {
-  constexpr uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u;  // multipliers
-  constexpr uint32_t W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;  // Weyl key increments
-  for (int round = 0; round < 10; ++round) {
-    uint64_t p0 = uint64_t(M0) * c[0];
-    uint64_t p1 = uint64_t(M1) * c[2];
-    uint32_t hi0 = uint32_t(p0 >> 32), lo0 = uint32_t(p0);
-    uint32_t hi1 = uint32_t(p1 >> 32), lo1 = uint32_t(p1);
-    c = {hi1 ^ c[1] ^ k[0], lo1, hi0 ^ c[3] ^ k[1], lo0};
-    k[0] += W0;
-    k[1] += W1;
-  }
-  return c;
+  const PhiloxBlock b = philox4x32_10_rounds(c[0], c[1], c[2], c[3], k[0], k[1]);  // core/philox.h
+  return {b.lane[0], b.lane[1], b.lane[2], b.lane[3]};
 }
 
 std::array<uint32_t, 4> Generator::block(uint64_t index) const {

@@ -60,7 +60,7 @@ Generator& default_generator();
 void manual_seed(uint64_t seed);
 
 // Bit-to-float conversions shared with the kernels.
-inline float u32_to_unit_float(uint32_t x) { return float(x >> 8) * (1.0f / 16777216.0f); }
+inline float u32_to_unit_float(uint32_t x) { return float(x >> 8) * (1.0f / 16777216.0f); }  // = philox_unit_float
 inline double u64_to_unit_double(uint64_t x) { return double(x >> 11) * (1.0 / 9007199254740992.0); }
 
 }  // namespace seqnet

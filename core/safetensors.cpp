@@ -303,8 +303,7 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
     if (name == kMetadataKey) fail_file(path, "'__metadata__' is reserved and cannot be a tensor name");
     if (!seen.insert(name).second) fail_file(path, fmt::format("duplicate tensor name '{}'", name));
     if (!t.defined()) fail_file(path, fmt::format("tensor '{}' is undefined", name));
-    if (!t.device().is_cpu()) fail_file(path, fmt::format("tensor '{}' is on {}; move it to the CPU first", name, t.device().str()));
-    Tensor c = t.contiguous();
+    Tensor c = t.to(Device::cpu()).contiguous();  // a file is device-independent
     const uint64_t nbytes = uint64_t(c.numel()) * dtype_size(c.dtype());
     header[name] = {{"dtype", dtype_tag(c.dtype())}, {"shape", c.shape()}, {"data_offsets", {offset, offset + nbytes}}};
     offset += nbytes;

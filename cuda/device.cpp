@@ -9,93 +9,111 @@
 #include "core/error.h"
 #include "core/tensor.h"
 #include "cuda/cuda_info.h"
+#include "cuda/context.h"
 #include "cuda/device.h"
 #include "cuda/tensor_kernels.h"
 
 namespace seqnet::cuda {
 
-namespace {
-
-// Every CUDA call is checked; a failure names the call and CUDA's error string.
-void check_cuda(cudaError_t e, const char* call) {
-  if (e != cudaSuccess) fail(fmt::format("CUDA: {} failed: {}", call, cudaGetErrorString(e)));
+void check_cuda(cudaError_t e, const char* op, const char* call) {
+  if (e != cudaSuccess) fail(fmt::format("{}: {} failed: {}", op, call, cudaGetErrorString(e)));
 }
 
-class CudaAllocator final : public Allocator {
+void check_cublas(cublasStatus_t s, const char* op, const char* call) {
+  if (s != CUBLAS_STATUS_SUCCESS) fail(fmt::format("{}: {} failed: {}", op, call, cublasGetStatusName(s)));
+}
+
+void check_launch(const char* op) { check_cuda(cudaGetLastError(), op, "kernel launch"); }
+
+namespace {
+
+// Device memory through the caching allocator of core/allocator.h: cudaMalloc / cudaFree behind
+// the size-class cache (capped by SEQNET_CUDA_CACHE_MB, default: no cap, as PyTorch). Freed blocks
+// are reused in stream order (one stream per GPU, see cuda/context.h).
+class CudaAllocator final : public CachingAllocator {
  public:
-  explicit CudaAllocator(int index) : index_(index) {}
-  void* allocate(size_t nbytes) override {
-    if (nbytes == 0) nbytes = 1;
-    check_cuda(cudaSetDevice(index_), "cudaSetDevice");
-    void* p = nullptr;
-    if (cudaMalloc(&p, nbytes) != cudaSuccess) {
-      cudaGetLastError();
-      size_t free_b = 0, total_b = 0;
-      cudaMemGetInfo(&free_b, &total_b);
-      fail(fmt::format("cuda:{}: out of device memory allocating {} bytes ({} of {} bytes free)", index_, nbytes,
-                       free_b, total_b));
-    }
-    on_alloc(nbytes);
-    return p;
-  }
-  void deallocate(void* p, size_t nbytes) override {
-    if (!p) return;
-    cudaFree(p);  // never throws from a destructor path
-    on_free(nbytes == 0 ? 1 : nbytes);
-  }
+  explicit CudaAllocator(int index) : CachingAllocator(cap_from_env()), index_(index) {}
   Device device() const override { return Device::cuda(index_); }
 
+ protected:
+  void* raw_allocate(size_t bytes) override {
+    check_cuda(cudaSetDevice(index_), "cuda allocator", "cudaSetDevice");
+    void* p = nullptr;
+    if (cudaMalloc(&p, bytes) != cudaSuccess) {
+      cudaGetLastError();  // clear the error; the caller empties the cache and retries once
+      return nullptr;
+    }
+    return p;
+  }
+  void raw_free(void* p) override { cudaFree(p); }  // never throws: runs from destructors
+  [[noreturn]] void out_of_memory(size_t nbytes) override {
+    size_t free_b = 0, total_b = 0;
+    cudaMemGetInfo(&free_b, &total_b);
+    fail(fmt::format("cuda:{}: out of device memory allocating {} bytes ({} of {} bytes free after emptying the "
+                     "cache)",
+                     index_, nbytes, free_b, total_b));
+  }
+
  private:
+  static size_t cap_from_env() {
+    if (const char* env = std::getenv("SEQNET_CUDA_CACHE_MB"); env && *env) return size_t(std::atoll(env)) << 20;
+    return SIZE_MAX;
+  }
   int index_;
 };
 
 class CudaDeviceApi final : public DeviceApi {
  public:
-  explicit CudaDeviceApi(int index) : index_(index), alloc_(index) {
-    check_cuda(cudaSetDevice(index), "cudaSetDevice");
-    check_cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+  explicit CudaDeviceApi(int index) : alloc_(index) {
+    ctx_.index = index;
+    check_cuda(cudaSetDevice(index), "cuda device", "cudaSetDevice");
+    check_cuda(cudaStreamCreateWithFlags(&ctx_.stream, cudaStreamNonBlocking), "cuda device", "cudaStreamCreate");
+    check_cublas(cublasCreate(&ctx_.blas), "cuda device", "cublasCreate");
+    check_cublas(cublasSetStream(ctx_.blas, ctx_.stream), "cuda device", "cublasSetStream");
+    // FP32 GEMMs in full FP32 (no TF32), as the CPU and the parity tests expect.
+    check_cublas(cublasSetMathMode(ctx_.blas, CUBLAS_DEFAULT_MATH), "cuda device", "cublasSetMathMode");
   }
-  Device device() const override { return Device::cuda(index_); }
+  Device device() const override { return Device::cuda(ctx_.index); }
   Allocator& allocator() override { return alloc_; }
+  Context& context() { return ctx_; }
 
   void memset_zero(void* p, size_t nbytes) override {
-    if (nbytes) check_cuda(cudaMemsetAsync(p, 0, nbytes, stream_), "cudaMemsetAsync");
+    if (nbytes) check_cuda(cudaMemsetAsync(p, 0, nbytes, ctx_.stream), "zeros", "cudaMemsetAsync");
   }
   void copy_to_host(void* host_dst, const void* src, size_t nbytes) override {
     if (!nbytes) return;
-    check_cuda(cudaMemcpyAsync(host_dst, src, nbytes, cudaMemcpyDeviceToHost, stream_), "cudaMemcpyAsync (to host)");
+    check_cuda(cudaMemcpyAsync(host_dst, src, nbytes, cudaMemcpyDeviceToHost, ctx_.stream), "copy to host",
+               "cudaMemcpyAsync");
     synchronize();
   }
   void copy_from_host(void* dst, const void* host_src, size_t nbytes) override {
     if (!nbytes) return;
-    check_cuda(cudaMemcpyAsync(dst, host_src, nbytes, cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync (from host)");
+    check_cuda(cudaMemcpyAsync(dst, host_src, nbytes, cudaMemcpyHostToDevice, ctx_.stream), "copy from host",
+               "cudaMemcpyAsync");
     synchronize();  // the host buffer may be freed as soon as we return
   }
-  void synchronize() override { check_cuda(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
+  void synchronize() override { check_cuda(cudaStreamSynchronize(ctx_.stream), "synchronize", "cudaStreamSynchronize"); }
 
-  void fill(const Tensor& t, double value) override { tensor_fill(t, value, stream_); }
+  void fill(const Tensor& t, double value) override { tensor_fill(t, value, ctx_.stream); }
   void copy(const Tensor& dst, const Tensor& src) override {
     if (dst.is_contiguous() && src.is_contiguous() && dst.dtype() == src.dtype()) {
       check_cuda(cudaMemcpyAsync(dst.raw_data(), src.raw_data(), size_t(dst.numel()) * dtype_size(dst.dtype()),
-                                 cudaMemcpyDeviceToDevice, stream_),
-                 "cudaMemcpyAsync (device to device)");
+                                 cudaMemcpyDeviceToDevice, ctx_.stream),
+                 "copy_", "cudaMemcpyAsync (device to device)");
       return;
     }
-    tensor_copy(dst, src, stream_);
+    tensor_copy(dst, src, ctx_.stream);
   }
-  void add(const Tensor& dst, const Tensor& src) override { tensor_add(dst, src, stream_); }
+  void add(const Tensor& dst, const Tensor& src) override { tensor_add(dst, src, ctx_.stream); }
 
  private:
-  int index_;
   CudaAllocator alloc_;
-  cudaStream_t stream_ = nullptr;
+  Context ctx_;
 };
 
-}  // namespace
-
-DeviceApi& device_api(int index) {
+CudaDeviceApi& api_of(int index) {
   static std::mutex* mu = new std::mutex();  // never destroyed: tensors may be freed after main()
-  static std::vector<std::unique_ptr<CudaDeviceApi>>* apis = new std::vector<std::unique_ptr<CudaDeviceApi>>();
+  static auto* apis = new std::vector<std::unique_ptr<CudaDeviceApi>>();
   std::lock_guard<std::mutex> lock(*mu);
   const int n = device_count();
   if (n == 0)
@@ -109,5 +127,10 @@ DeviceApi& device_api(int index) {
   if (!api) api = std::make_unique<CudaDeviceApi>(index);
   return *api;
 }
+
+}  // namespace
+
+DeviceApi& device_api(int index) { return api_of(index); }
+Context& context(int index) { return api_of(index).context(); }
 
 }  // namespace seqnet::cuda

@@ -9,11 +9,7 @@
 #pragma once
 #include <cstdint>
 
-#ifdef __CUDACC__
-#define SEQNET_HOST_DEVICE __host__ __device__
-#else
-#define SEQNET_HOST_DEVICE
-#endif
+#include "core/host_device.h"
 
 namespace seqnet::cuda {
 

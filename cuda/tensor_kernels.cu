@@ -1,13 +1,12 @@
 // cuda/tensor_kernels.cu — fill, copy (with dtype conversion) and add over strided views: one
 // thread per element of the destination, offsets from cuda/strided_index.h.
+#include "cuda/context.h"
 #include "cuda/strided_index.h"
 #include "cuda/tensor_kernels.h"
 
 namespace seqnet::cuda {
 
 namespace {
-
-constexpr int kThreads = 256;
 
 template <int N>
 StridedIndex<N> index_of(const char* op, const Tensor& first, const Tensor* more = nullptr) {
@@ -22,13 +21,6 @@ StridedIndex<N> index_of(const char* op, const Tensor& first, const Tensor* more
     if constexpr (N > 1) ix.strides[1][d] = more->stride(d);
   }
   return ix;
-}
-
-int64_t blocks_for(int64_t n) { return (n + kThreads - 1) / kThreads; }
-
-void check_launch(const char* op) {
-  const cudaError_t e = cudaGetLastError();
-  if (e != cudaSuccess) fail(fmt::format("CUDA: launching {} failed: {}", op, cudaGetErrorString(e)));
 }
 
 template <typename T>

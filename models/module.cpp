@@ -90,7 +90,7 @@ void ParameterSet::load(const SafetensorsFile& file, const std::string& prefix) 
   for (const Entry& e : entries_) {
     const Tensor& t = file.get(prefix + e.name);
     if (e.is_alias) {
-      Tensor mine = e.var.data().to(DType::F64).contiguous();
+      Tensor mine = e.var.data().to(Device::cpu()).to(DType::F64).contiguous();
       Tensor theirs = t.to(DType::F64).contiguous();
       const double* a = mine.data<double>();
       const double* b = theirs.data<double>();
@@ -113,11 +113,20 @@ void ParameterSet::append(const ParameterSet& other) {
   }
 }
 
-void ParameterSet::to(DType dtype) {
+void ParameterSet::store_as(DType dtype) {
   for (Entry& e : entries_)
     if (!e.is_alias && e.var.dtype() != dtype) {
       Variable v = e.var;
       v.data() = v.data().to(dtype);
+      v.set_grad(Tensor());
+    }
+}
+
+void ParameterSet::store_on(Device device) {
+  for (Entry& e : entries_)
+    if (!e.is_alias && e.var.data().device() != device) {
+      Variable v = e.var;
+      v.data() = v.data().to(device);
       v.set_grad(Tensor());
     }
 }

@@ -55,8 +55,10 @@ class ParameterSet {
   // parameters of its backbone, which was built with the head's prefix (e.g. "conv.").
   void append(const ParameterSet& other);
 
-  // Converts every parameter to `dtype` in place (f64 for tight reference checks).
-  void to(DType dtype);
+  // Converts every parameter to `dtype` / moves it to `device`, in place (the Variables stay the
+  // same, so aliases and optimisers keep pointing at them); gradients are dropped.
+  void store_as(DType dtype);
+  void store_on(Device device);
   void zero_grad();
 
  private:

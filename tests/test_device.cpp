@@ -57,6 +57,17 @@ TEST(Device, OrdinalOutOfRangeIsRefused) {
 #endif
 }
 
+TEST(Device, ParseDeviceNamesTheFlag) {
+  EXPECT_EQ(parse_device("cpu", "--device"), Device::cpu());
+  EXPECT_EQ(parse_device("cuda", "--device"), Device::cuda(0));
+  EXPECT_EQ(parse_device("cuda:3", "--device"), Device::cuda(3));
+  for (const char* bad : {"gpu", "cuda:", "cuda:x", "cuda:-1", "cuda:123456789", "CPU", ""}) {
+    const std::string msg = error_of([&] { parse_device(bad, "--device"); });
+    EXPECT_NE(msg.find("--device"), std::string::npos) << bad << ": " << msg;
+    EXPECT_NE(msg.find("cuda:N"), std::string::npos) << bad << ": " << msg;
+  }
+}
+
 TEST(Device, ToSameDeviceIsTheSameTensor) {
   Tensor x = rand64({2, 3}, 1);
   Tensor y = x.to(Device::cpu());

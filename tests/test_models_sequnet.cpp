@@ -156,7 +156,7 @@ TEST_P(SequnetRefs, OutputAndGradientsMatchPyTorch) {
   if (params.metadata.count("n_parameters")) {
     EXPECT_EQ(model->params().count(), std::stoll(params.metadata.at("n_parameters")));
   }
-  if (dt == DType::F64) model->params().to(DType::F64);
+  if (dt == DType::F64) model->params().store_as(DType::F64);
 
   // f32: |a − b| ≤ 1e-5·|b| + 2e-6. f64: the refs are exact f64 results rounded once to f32
   // (relative error ≤ 2^-24 ≈ 6e-8), so 1e-7 relative plus a negligible absolute term.
@@ -337,7 +337,7 @@ TEST(SequnetCausality, BasicValid) {
            {{4, 5, 6}, 3, 8}, {{3, 4}, 5, 3}, {{3, 3, 4, 5}, 3, 5}}) {
     Generator gen(11);
     Sequnet m(basic_cfg(3, ch, 2, K, target), gen);
-    m.params().to(DType::F64);
+    m.params().store_as(DType::F64);
     SCOPED_TRACE(m.describe());
     check_causality(m, 3, m.input_size(), m.output_size(), 5);
   }
@@ -348,7 +348,7 @@ TEST(SequnetCausality, ResidualFixedPlan) {
            {4, 3, 3, 8, 2}, {3, 4, 5, 3, 1}, {4, 2, 3, 5, 1}, {3, 1, 3, 4, 2}}) {
     Generator gen(12);
     SequnetRes m(res_cfg(3, C, levels, 2, K, target, depth), gen);
-    m.params().to(DType::F64);
+    m.params().store_as(DType::F64);
     SCOPED_TRACE(m.describe());
     check_causality(m, 3, m.input_size(), m.output_size(), 6);
   }
@@ -358,8 +358,8 @@ TEST(SequnetCausality, PaddedModesAreCausalWithOutputLengthT) {
   Generator gen(13);
   Sequnet b(basic_cfg(3, {4, 5, 6}, 2, 3, std::nullopt), gen);
   SequnetRes r(res_cfg(3, 4, 3, 2, 3, std::nullopt, 2), gen);
-  b.params().to(DType::F64);
-  r.params().to(DType::F64);
+  b.params().store_as(DType::F64);
+  r.params().store_as(DType::F64);
   for (Module* m : {static_cast<Module*>(&b), static_cast<Module*>(&r)}) {
     SCOPED_TRACE(m->describe());
     for (int64_t T : {1, 2, 7, 23, 40}) {
@@ -377,7 +377,7 @@ TEST(SequnetCausality, PaddedOutputIsTheTailOfTheZeroPaddedPlan) {
   Generator gen(14);
   Sequnet b(basic_cfg(2, {3, 4, 5}, 2, 5, std::nullopt), gen);
   b.set_training(false);
-  b.params().to(DType::F64);
+  b.params().store_as(DType::F64);
   NoGradGuard ng;
   const int64_t T = 23;
   const BasicPlan plan = plan_basic_sequnet(5, 3, T, true);
@@ -416,7 +416,7 @@ TEST(SequnetDropout, OnlyActiveInTraining) {
   g.set_state(before);
   EXPECT_EQ(values(m.forward(x)), t1);
   // f64 training works too (masks drawn in the parameters' dtype).
-  m.params().to(DType::F64);
+  m.params().store_as(DType::F64);
   const Variable y64 = m.forward(Variable(x.data().to(DType::F64)));
   EXPECT_EQ(y64.dtype(), DType::F64);
   EXPECT_EQ(y64.shape(), (Shape{2, 2, 9}));
@@ -475,8 +475,8 @@ TEST(SequnetGradcheck, PaddedModesInputGradient) {
   Generator gen(31);
   auto b = std::make_shared<Sequnet>(basic_cfg(2, {3, 4}, 2, 3, std::nullopt), gen);
   auto r = std::make_shared<SequnetRes>(res_cfg(2, 3, 3, 2, 3, std::nullopt, 1), gen);
-  b->params().to(DType::F64);
-  r->params().to(DType::F64);
+  b->params().store_as(DType::F64);
+  r->params().store_as(DType::F64);
   b->set_training(false);
   r->set_training(false);
   for (int64_t T : {5, 8}) {

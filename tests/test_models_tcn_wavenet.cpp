@@ -123,7 +123,7 @@ void check_parity(const std::string& tag, DType dtype) {
   ASSERT_TRUE(model);
   model->params().load(params);
   EXPECT_EQ(model->params().count(), std::stoll(params.metadata.at("n_parameters")));
-  model->params().to(dtype);
+  model->params().store_as(dtype);
   model->set_training(false);
 
   // f32: the stored values are float64 results rounded to f32, ours are f32 computations.
@@ -414,12 +414,12 @@ void expect_causal(Module& m, const Tensor& x, int64_t rf) {
 TEST(TCNCausality, OutputJDependsOnInputsUpToJ) {
   Generator gen(11);
   TCN m({3, {8, 8, 6}, 3, 0.2}, gen);  // RF 29
-  m.params().to(DType::F64);
+  m.params().store_as(DType::F64);
   m.set_training(false);
   const Tensor x = rand64({2, 3, 40}, 12);
   expect_causal(m, x, m.receptive_field());
   TCN m2({2, {6, 5}, 2, 0.0}, gen);  // K = 2, RF 7
-  m2.params().to(DType::F64);
+  m2.params().store_as(DType::F64);
   m2.set_training(false);
   expect_causal(m2, rand64({2, 2, 15}, 13), m2.receptive_field());
 }
@@ -427,13 +427,13 @@ TEST(TCNCausality, OutputJDependsOnInputsUpToJ) {
 TEST(WaveNetCausality, OutputJDependsOnInputsUpToRFMinus1PlusJ) {
   Generator gen(21);
   WaveNet m({3, 2, 5, 4, 6, 7, 6, 2, true}, gen);  // RF 15, 20 inputs → 6 outputs
-  m.params().to(DType::F64);
+  m.params().store_as(DType::F64);
   m.set_training(false);
   const Tensor x = rand64({2, 7, m.input_size()}, 22);
   EXPECT_EQ(m.forward(Variable(x)).shape(), (Shape{2, 7, 6}));
   expect_causal(m, x, m.receptive_field());
   WaveNet m3({2, 2, 4, 3, 5, 6, 3, 3, false}, gen);  // K = 3, RF 13; longer input than planned
-  m3.params().to(DType::F64);
+  m3.params().store_as(DType::F64);
   m3.set_training(false);
   const Tensor x3 = rand64({1, 6, 17}, 23);
   EXPECT_EQ(m3.forward(Variable(x3)).shape(), (Shape{1, 6, 17 - 13 + 1}));
@@ -523,7 +523,7 @@ void check_param_grad(Module& m, const Tensor& x, const std::string& name, int64
 TEST(TCNGradcheck, InputAndParameters) {
   Generator gen(41);
   TCN m({2, {3, 3, 2}, 2, 0.0}, gen);
-  m.params().to(DType::F64);
+  m.params().store_as(DType::F64);
   m.set_training(false);
   EXPECT_TRUE(gradcheck("TCN", [&](const std::vector<Variable>& v) { return m.forward(v[0]); },
                         {rand64({2, 2, 9}, 42)}));
@@ -536,7 +536,7 @@ TEST(TCNGradcheck, InputAndParameters) {
 TEST(WaveNetGradcheck, InputAndParameters) {
   Generator gen(51);
   WaveNet m({2, 2, 3, 2, 4, 3, 3, 2, true}, gen);
-  m.params().to(DType::F64);
+  m.params().store_as(DType::F64);
   EXPECT_TRUE(gradcheck("WaveNet", [&](const std::vector<Variable>& v) { return m.forward(v[0]); },
                         {rand64({2, 3, m.input_size()}, 52)}));
   const Tensor x = rand64({2, 3, m.input_size()}, 53);

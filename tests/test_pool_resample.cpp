@@ -15,6 +15,8 @@
 
 using namespace seqnet;
 using seqnet::testing::error_of;
+using seqnet::testing::iota;
+using seqnet::testing::vals;
 using ::testing::HasSubstr;
 
 namespace {
@@ -22,8 +24,6 @@ namespace {
 Variable seq(const std::vector<double>& v, bool requires_grad = false) {
   return Variable(Tensor::from_vector<double>(v, {1, 1, int64_t(v.size())}), requires_grad);
 }
-Variable iota(const Shape& shape) { return Variable(Tensor::arange(shape_numel(shape), DType::F64).view(shape)); }
-std::vector<double> vals(const Variable& v) { return v.data().to_vector<double>(); }
 std::vector<double> grad_of_sum(const Variable& x, Variable y) {
   y.backward(Tensor::ones(y.shape(), y.dtype()));
   return x.grad().to_vector<double>();

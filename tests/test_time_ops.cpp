@@ -19,12 +19,6 @@ using ::testing::HasSubstr;
 
 namespace {
 
-// 0, 1, 2, … laid out in `shape` (f64), as a Variable.
-Variable iota(const Shape& shape, bool requires_grad = false) {
-  return Variable(Tensor::arange(shape_numel(shape), DType::F64).view(shape), requires_grad);
-}
-
-std::vector<double> vals(const Variable& v) { return v.data().to_vector<double>(); }
 using V = std::vector<double>;
 
 }  // namespace

@@ -324,7 +324,7 @@ void check_music_batching(const std::string& model_name, int64_t K, int64_t leve
   cfg.dropout = 0.0;
   Generator g(3);
   PolyMusicModel model(cfg, g);
-  model.params().to(DType::F64);
+  model.params().store_as(DType::F64);
   model.set_training(false);
   const auto seqs = random_rolls({8, 13, 2, 21, 6}, 42);
   // batch 1: Σ of per-sequence summed losses and their parameter gradients

@@ -11,8 +11,10 @@
 #include <sstream>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "core/error.h"
+#include "autograd/variable.h"
 #include "core/tensor.h"
 
 namespace seqnet::testing {
@@ -91,5 +93,13 @@ inline void write_silent_wav(const std::string& path, uint32_t rate, uint16_t ch
   u32(rate), u32(rate * channels * 2), u16(uint16_t(channels * 2)), u16(16), f.write("data", 4), u32(bytes);
   for (uint32_t i = 0; i < frames * channels; ++i) u16(0);
 }
+
+// 0, 1, 2, … laid out in `shape` (f64), as a Variable: inputs whose values a hand test can name.
+inline Variable iota(const Shape& shape, bool requires_grad = false) {
+  return Variable(Tensor::arange(shape_numel(shape), DType::F64).view(shape), requires_grad);
+}
+
+// A Variable's values, row-major, as doubles (for EXPECT_EQ against a written-out vector).
+inline std::vector<double> vals(const Variable& v) { return v.data().to_vector<double>(); }
 
 }  // namespace seqnet::testing

@@ -257,7 +257,7 @@ struct CliArgs {
   TrainFlags sf;
   SearchOptions so;
   std::string plot_in, plot_out, plot_title;
-  std::string v_params, v_data, v_dtype = "f32";
+  std::string v_params, v_data, v_dtype = "f32", v_device = "cpu";
   GenerateOptions go;
   bool demo_quick = false;
   std::optional<std::string> demo_out;
@@ -310,6 +310,7 @@ void add_verify_command(CLI::App& app, CliArgs& a) {
   verify->add_option("PARAMS", a.v_params, "<tag>.params.safetensors (official state_dict + config)")->required();
   verify->add_option("DATA", a.v_data, "<tag>.data.safetensors (input, outputs, gradients)")->required();
   verify->add_option("--dtype", a.v_dtype, "compute in f32 (default) or f64")->check(CLI::IsMember({"f32", "f64"}));
+  verify->add_option("--device", a.v_device, "run the model on cpu (default) or cuda[:N]");
 }
 
 void add_generate_command(CLI::App& app, CliArgs& a) {
@@ -382,6 +383,7 @@ int run_command(const CliArgs& a) {
   if (*a.verify) {
     VerifyOptions opt;
     opt.dtype = a.v_dtype == "f64" ? DType::F64 : DType::F32;
+    opt.device = parse_device(a.v_device, "--device");
     VerifyResult r = verify_reference(a.v_params, a.v_data, opt);
     print_verify(stdout, r, opt);
     if (r.not_applicable) return 2;

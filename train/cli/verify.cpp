@@ -154,6 +154,11 @@ VerifyResult verify_step_modes(const BuiltModel& built, const SafetensorsFile& P
     r.message = "the step modes (fast generation) run in float32 only; use --dtype f32";
     return r;
   }
+  if (!opt.device.is_cpu()) {
+    r.not_applicable = true;
+    r.message = fmt::format("the step modes (fast generation) run on the CPU only so far, not on {}", opt.device.str());
+    return r;
+  }
   auto meta_int = [&](const char* key) {
     auto it = D.metadata.find(key);
     check(it != D.metadata.end(), "verify: {} has no '{}' in its __metadata__", data_path, key);
@@ -182,20 +187,21 @@ VerifyResult verify_step_modes(const BuiltModel& built, const SafetensorsFile& P
 // Backbone: the output, then the input gradient of the objective sum(output · R).
 void check_backbone(Module& model, const SafetensorsFile& D, const VerifyOptions& opt, VerifyResult& r) {
   const DType dt = opt.dtype;
-  Variable objective_input(D.get("input").to(dt).clone(), true);  // the float input whose gradient is checked
+  // the float input whose gradient is checked
+  Variable objective_input(D.get("input").to(dt).to(opt.device).clone(), true);
   Variable output = model.forward(objective_input);
   r.rows.push_back(compare("output", output.data(), D.get("output"), opt.rtol, opt.atol));
-  output.backward(D.get("R").to(dt));
+  output.backward(D.get("R").to(dt).to(opt.device));
   r.rows.push_back(compare("grad_input", objective_input.grad(), D.get("grad_input"), opt.rtol, opt.atol));
 }
 
 // Character language model: the logits, then the mean cross-entropy over the output positions (and its backward).
 void check_char_language(Module& model, const SafetensorsFile& D, const VerifyOptions& opt, VerifyResult& r) {
-  Tensor tokens = D.get("input_tokens");
+  Tensor tokens = D.get("input_tokens").to(opt.device);
   Variable output = model.forward(Variable(tokens));
   r.rows.push_back(compare("logits", output.data(), D.get("logits"), opt.rtol, opt.atol));
   const int64_t t_out = output.size(1);
-  Tensor targets = D.get("target_tokens").slice(1, -t_out, INT64_MAX).contiguous();
+  Tensor targets = D.get("target_tokens").slice(1, -t_out, INT64_MAX).contiguous().to(opt.device);
   Variable loss = cross_entropy(transpose(output, 1, 2), targets, Reduction::Mean);
   r.rows.push_back(compare("loss", loss.data().reshape({1}), D.get("loss"), opt.rtol, opt.atol));
   loss.backward();
@@ -204,10 +210,10 @@ void check_char_language(Module& model, const SafetensorsFile& D, const VerifyOp
 // Polyphonic music: the logits, the summed BCE with logits (and its backward) and the NLL per time step.
 void check_poly_music(Module& model, const SafetensorsFile& D, const VerifyOptions& opt, VerifyResult& r) {
   const DType dt = opt.dtype;
-  Tensor x = D.get("input").to(dt).unsqueeze(0);
+  Tensor x = D.get("input").to(dt).to(opt.device).unsqueeze(0);
   Variable output = model.forward(Variable(x));
   r.rows.push_back(compare("logits", output.data().squeeze(0), D.get("logits"), opt.rtol, opt.atol));
-  Variable target(D.get("target").to(dt).unsqueeze(0));
+  Variable target(D.get("target").to(dt).to(opt.device).unsqueeze(0));
   Variable loss = bce_with_logits(output, target, Reduction::Sum);
   r.rows.push_back(compare("loss_sum", loss.data().reshape({1}), D.get("loss_sum"), opt.rtol, opt.atol));
   Variable nll = loss / double(x.size(1));
@@ -221,7 +227,8 @@ VerifyResult verify_forward_backward(const BuiltModel& built, const SafetensorsF
   VerifyResult r;
   Module& model = *built.model;
   model.params().load(P);
-  model.params().to(opt.dtype);
+  model.params().store_as(opt.dtype);
+  model.params().store_on(opt.device);
   model.set_training(false);
   r.model = model.describe();
   if (built.kind == ModelKind::Backbone) check_backbone(model, D, opt, r);

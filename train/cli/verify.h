@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/device.h"
 #include "core/dtype.h"
 
 namespace seqnet {
@@ -32,6 +33,7 @@ struct VerifyResult {
 
 struct VerifyOptions {
   DType dtype = DType::F32;
+  Device device = Device::cpu();  // where the model runs; the references are compared on the host
   double rtol = -1, atol = -1;  // < 0: defaults for the dtype (f32 1e-5 / 1e-6, f64 1e-6 / 1e-8)
 };
 

@@ -1,0 +1,42 @@
+// core/philox.h — Philox4x32-10 (Salmon et al., SC'11), one definition for the CPU and the GPU.
+//
+// philox_block(seed, index) is the 128-bit block `index` of the stream keyed by `seed`
+// (Generator::block, core/rng.h). A CUDA kernel computes the same bits per element from
+// (seed, first block + element / 4), so the GPU's dropout masks equal the CPU's bit for bit.
+#pragma once
+#include <cstdint>
+
+#include "core/host_device.h"
+
+namespace seqnet {
+
+struct PhiloxBlock {
+  uint32_t lane[4];
+};
+
+SEQNET_HOST_DEVICE inline PhiloxBlock philox4x32_10_rounds(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3,
+                                                           uint32_t k0, uint32_t k1) {
+  constexpr uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u;  // multipliers
+  constexpr uint32_t W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;  // Weyl key increments
+  for (int round = 0; round < 10; ++round) {
+    const uint64_t p0 = uint64_t(M0) * c0;
+    const uint64_t p1 = uint64_t(M1) * c2;
+    const uint32_t hi0 = uint32_t(p0 >> 32), lo0 = uint32_t(p0);
+    const uint32_t hi1 = uint32_t(p1 >> 32), lo1 = uint32_t(p1);
+    const uint32_t n0 = hi1 ^ c1 ^ k0, n2 = hi0 ^ c3 ^ k1;
+    c0 = n0, c1 = lo1, c2 = n2, c3 = lo0;
+    k0 += W0;
+    k1 += W1;
+  }
+  return {{c0, c1, c2, c3}};
+}
+
+// Block `index` of the stream keyed by `seed`: counter (index, 0), key (seed).
+SEQNET_HOST_DEVICE inline PhiloxBlock philox_block(uint64_t seed, uint64_t index) {
+  return philox4x32_10_rounds(uint32_t(index), uint32_t(index >> 32), 0u, 0u, uint32_t(seed), uint32_t(seed >> 32));
+}
+
+// The top 24 bits of a lane as a float in [0, 1) (the uniform-f32 layout of core/rng.h).
+SEQNET_HOST_DEVICE inline float philox_unit_float(uint32_t x) { return float(x >> 8) * (1.0f / 16777216.0f); }
+
+}  // namespace seqnet

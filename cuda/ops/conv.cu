@@ -1,0 +1,291 @@
+// cuda/ops/conv.cu — the CUDA conv kernels (contract: ops/kernels/conv.h; the CPU twin:
+// ops/cpu/conv.cpp, whose algorithm this is, GEMM for GEMM).
+//  * weights: prepare_weight makes the taps-major copy Wk[m, o, c] = W[o, c, m] (a transposition
+//    kernel; W itself viewed (1, O, C) for K = 1), so each tap is a contiguous (C_out, C_in) matrix.
+//  * every tap is one cuBLAS gemm (seqnet::cuda::gemm) on shifted views, restricted to the output
+//    columns [lo, hi) whose input sample exists: padding and dilation cost no copy.
+//  * stride s > 1 (polyphase): a sample is split by a kernel into its s phases
+//    buf[p, c, j] = x[c, s·j + p] (only the phases some tap reads), and every tap reads a shifted
+//    view of one phase; the input gradient is accumulated per phase into zeroed buffers and
+//    interleaved back by a gather kernel (each dX element written by one thread, no atomics).
+//  * batches: a loop of per-sample GEMMs, all queued in order on the GPU's stream, which also makes
+//    reusing one phase buffer for every sample safe. The next speed step is one strided-batched
+//    GEMM per tap over the samples (cublasGemmStridedBatchedEx): the per-sample views of one tap
+//    are equally spaced (by X's sample stride, or by a whole-batch phase buffer's) — except in
+//    backward_weight, whose accumulation over samples would then need a fixed-order reduction.
+//  * bias_grad: one block per channel, a fixed-order shared-memory tree reduction (deterministic).
+// Outputs are pre-filled (bias, or zero) and every GEMM accumulates with beta = 1, as on the CPU.
+#include <cstdint>
+
+#include "cuda/backend.h"
+#include "cuda/context.h"
+#include "cuda/ops/conv_index.h"
+#include "ops/dispatch.h"
+
+namespace seqnet::cuda {
+
+namespace {
+
+// ---- kernels ---------------------------------------------------------------------------------
+
+// wk[i] = w[taps_major_source(i)]: Wk (K, O, C) from W (O, C, K), both contiguous.
+template <typename T>
+__global__ void taps_major_kernel(T* wk, const T* w, int64_t O, int64_t C, int64_t K, int64_t n) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < n) wk[i] = w[taps_major_source(i, O, C, K)];
+}
+
+// w[i] = wk[taps_last_source(i)]: W (O, C, K) from Wk (K, O, C), both contiguous.
+template <typename T>
+__global__ void taps_last_kernel(T* w, const T* wk, int64_t O, int64_t C, int64_t K, int64_t n) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < n) w[i] = wk[taps_last_source(i, O, C, K)];
+}
+
+// y[r, t] = b[r mod C] for y contiguous (N·C rows of length len); n = N·C·len.
+template <typename T>
+__global__ void bias_fill_kernel(T* y, const T* b, int64_t C, int64_t len, int64_t n) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < n) y[i] = b[(i / len) % C];
+}
+
+// buf[p, c, j] = x[c, s·j + p] for the used phases p of one sample x (C, T) with strides
+// (xs_c, xs_t); buf (s, C, L) contiguous. Columns past the sample's end are zeroed (never read).
+template <typename T>
+__global__ void split_phases_kernel(T* buf, const T* x, int64_t xs_c, int64_t xs_t, int64_t C, int64_t len,
+                                    int64_t s, int64_t L, PhaseMask mask, int64_t n) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  const int64_t j = i % L, r = i / L;
+  const int64_t c = r % C, p = r / C;
+  if (!mask.has(p)) return;
+  const int64_t t = phase_column(s, p, j);
+  buf[i] = t < len ? x[c * xs_c + t * xs_t] : T(0);
+}
+
+// dx[c, t] += buf[p, c, j] with t = s·j + p, for the used phases; dx one contiguous sample (C, T),
+// buf (s, C, L) contiguous. One thread per dx element (a gather).
+template <typename T>
+__global__ void add_phases_kernel(T* dx, const T* buf, int64_t C, int64_t len, int64_t s, int64_t L, PhaseMask mask,
+                                  int64_t n) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  const int64_t c = i / len, t = i % len;
+  const PhaseCoord pc = phase_coord(t, s);
+  if (mask.has(pc.p)) dx[i] += buf[(pc.p * C + c) * L + pc.j];
+}
+
+// db[c] = Σ_{n,t} dy[n, c, t]: block c; each thread sums its columns t ≡ threadIdx.x (mod
+// blockDim.x) sample by sample, then a fixed-order tree over the block (blockDim.x == kThreads).
+template <typename T>
+__global__ void bias_grad_kernel(T* db, const T* dy, int64_t N, int64_t len, int64_t sn, int64_t sc, int64_t st) {
+  __shared__ T part[kThreads];
+  const int64_t c = blockIdx.x;
+  T acc = 0;
+  for (int64_t n = 0; n < N; ++n) {
+    const T* row = dy + n * sn + c * sc;
+    for (int64_t t = threadIdx.x; t < len; t += blockDim.x) acc += row[t * st];
+  }
+  part[threadIdx.x] = acc;
+  __syncthreads();
+  for (unsigned w = blockDim.x / 2; w > 0; w >>= 1) {
+    if (threadIdx.x < w) part[threadIdx.x] += part[threadIdx.x + w];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) db[c] = part[0];
+}
+
+// ---- launchers -------------------------------------------------------------------------------
+
+// y[n, c, :] = b[c] for a contiguous (N, C, T) tensor y (b undefined: zeros).
+void fill_with_bias(Tensor& y, const Tensor& b) {
+  if (!b.defined()) {
+    y.fill_(0.0);
+    return;
+  }
+  const int64_t n = y.numel();
+  if (n == 0) return;
+  const Tensor bc = b.contiguous();
+  const Context& ctx = context_of(y);
+  dispatch_float(y.dtype(), "conv", [&]<typename T>() {
+    bias_fill_kernel<T><<<blocks_for(n), kThreads, 0, ctx.stream>>>(y.data<T>(), bc.data<T>(), y.size(1), y.size(2),
+                                                                     n);
+  });
+  check_launch("conv");
+}
+
+// W[o, c, m] = Wk[m, o, c] (both contiguous; K > 1).
+void taps_last(const Tensor& Wk, Tensor& W) {
+  const int64_t K = Wk.size(0), O = Wk.size(1), C = Wk.size(2), n = Wk.numel();
+  if (n == 0) return;
+  const Context& ctx = context_of(W);
+  dispatch_float(Wk.dtype(), "conv", [&]<typename T>() {
+    taps_last_kernel<T><<<blocks_for(n), kThreads, 0, ctx.stream>>>(W.data<T>(), Wk.data<T>(), O, C, K, n);
+  });
+  check_launch("conv");
+}
+
+// The phase buffer (s, C_in, ceil(T/s)) reused by every sample (undefined for stride 1).
+Tensor phase_buffer(const ConvGeom& g, const Tensor& like) {
+  if (g.s == 1) return Tensor();
+  return Tensor::empty({g.s, g.C_in, g.phase_len()}, like.dtype(), like.device());
+}
+
+// The phases of one sample x (C_in, T), as a (s, C_in, ≥ ceil(T/s)) tensor: x itself for stride
+// 1, else buf[p, c, j] = x[c, s·j + p] for the used phases (any strides of x).
+template <typename T>
+Tensor split_phases(const Tensor& x, Tensor& buf, const ConvGeom& g, const PhaseMask& mask) {
+  if (g.s == 1) return x.unsqueeze(0);
+  const int64_t n = buf.numel();
+  if (n == 0 || !mask.any()) return buf;
+  const Context& ctx = context_of(buf);
+  split_phases_kernel<T><<<blocks_for(n), kThreads, 0, ctx.stream>>>(
+      buf.data<T>(), x.data<T>(), x.stride(0), x.stride(1), g.C_in, g.T, g.s, g.phase_len(), mask, n);
+  check_launch("conv1d");
+  return buf;
+}
+
+// dx[c, s·j + p] += buf[p, c, j] for the used phases; dx: one contiguous sample (C_in, T).
+template <typename T>
+void add_phases(const Tensor& buf, Tensor& dx, const ConvGeom& g, const PhaseMask& mask) {
+  const int64_t n = g.C_in * g.T;
+  if (n == 0 || !mask.any()) return;
+  const Context& ctx = context_of(dx);
+  add_phases_kernel<T><<<blocks_for(n), kThreads, 0, ctx.stream>>>(dx.data<T>(), buf.data<T>(), g.C_in, g.T, g.s,
+                                                                    g.phase_len(), mask, n);
+  check_launch("conv1d");
+}
+
+// ---- the GEMM loops (X and dY: any views with a unit stride along T or C; Y, dX contiguous and
+// pre-filled) ----------------------------------------------------------------------------------
+
+// Y += conv(X, W): per sample and tap, Y[:, lo:hi] += W_m · X_phase(m)[:, lo+shift(m) : hi+shift(m)].
+void forward_taps(const Tensor& X, const Tensor& Wk, Tensor& Y, const ConvGeom& g) {
+  Tensor buf = phase_buffer(g, X);
+  const PhaseMask mask = used_phase_mask(g);
+  dispatch_float(X.dtype(), "conv1d", [&]<typename T>() {
+    for (int64_t n = 0; n < g.N; ++n) {
+      const Tensor Xp = split_phases<T>(X.select(0, n), buf, g, mask);
+      Tensor Yn = Y.select(0, n);
+      for (int64_t m = 0; m < g.K; ++m) {
+        const auto [lo, hi] = g.valid(m);
+        if (lo == hi) continue;
+        Tensor Ys = Yn.narrow(1, lo, hi - lo);
+        gemm(Wk.select(0, m), false, Xp.select(0, g.phase(m)).narrow(1, lo + g.shift(m), hi - lo), false, Ys, 1.0,
+             1.0);
+      }
+    }
+  });
+}
+
+// dX += convᵀ(dY, W): per sample and tap, dX_phase(m)[:, lo+shift(m) : hi+shift(m)] += W_mᵀ · dY[:, lo:hi]
+// (stride 1: straight into dX; else into the zeroed phase buffer, then interleaved into dX).
+void backward_input_taps(const Tensor& dY, const Tensor& Wk, Tensor& dX, const ConvGeom& g) {
+  Tensor buf = phase_buffer(g, dY);
+  const PhaseMask mask = used_phase_mask(g);
+  dispatch_float(dY.dtype(), "conv1d", [&]<typename T>() {
+    for (int64_t n = 0; n < g.N; ++n) {
+      const Tensor dYn = dY.select(0, n);
+      Tensor dXn = dX.select(0, n);
+      Tensor dXp = g.s == 1 ? dXn.unsqueeze(0) : buf;
+      if (g.s > 1) {
+        if (!mask.any()) continue;  // no tap reaches the input: dX keeps its bias
+        dXp.fill_(0.0);
+      }
+      for (int64_t m = 0; m < g.K; ++m) {
+        const auto [lo, hi] = g.valid(m);
+        if (lo == hi) continue;
+        Tensor dXs = dXp.select(0, g.phase(m)).narrow(1, lo + g.shift(m), hi - lo);
+        gemm(Wk.select(0, m), true, dYn.narrow(1, lo, hi - lo), false, dXs, 1.0, 1.0);
+      }
+      if (g.s > 1) add_phases<T>(dXp, dXn, g, mask);
+    }
+  });
+}
+
+// dWk[m] = Σ_n dY[n][:, lo:hi] · X_phase(m)[n][:, lo+shift(m) : hi+shift(m)]ᵀ, accumulated over the
+// samples in order (beta = 1 after the zero fill). dWk (K, C_out, C_in) contiguous.
+void backward_weight_taps(const Tensor& dY, const Tensor& X, Tensor& dWk, const ConvGeom& g) {
+  dWk.fill_(0.0);
+  Tensor buf = phase_buffer(g, X);
+  const PhaseMask mask = used_phase_mask(g);
+  dispatch_float(X.dtype(), "conv1d", [&]<typename T>() {
+    for (int64_t n = 0; n < g.N; ++n) {
+      const Tensor dYn = dY.select(0, n);
+      const Tensor Xp = split_phases<T>(X.select(0, n), buf, g, mask);
+      for (int64_t m = 0; m < g.K; ++m) {
+        const auto [lo, hi] = g.valid(m);
+        if (lo == hi) continue;
+        Tensor dWm = dWk.select(0, m);
+        gemm(dYn.narrow(1, lo, hi - lo), false, Xp.select(0, g.phase(m)).narrow(1, lo + g.shift(m), hi - lo), true,
+             dWm, 1.0, 1.0);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+// ---- the contract ------------------------------------------------------------------------------
+
+// Wk[m, o, c] = W[o, c, m] (W itself, viewed (1, O, C), for K = 1).
+Tensor conv_prepare_weight(const Tensor& W) {
+  const int64_t O = W.size(0), C = W.size(1), K = W.size(2);
+  const Tensor Wc = W.contiguous();
+  if (K == 1) return Wc.view({1, O, C});
+  Tensor Wk = Tensor::empty({K, O, C}, W.dtype(), W.device());
+  const int64_t n = Wk.numel();
+  dispatch_float(W.dtype(), "conv", [&]<typename T>() {
+    if (n == 0) return;
+    const Context& ctx = context_of(Wk);
+    taps_major_kernel<T><<<blocks_for(n), kThreads, 0, ctx.stream>>>(Wk.data<T>(), Wc.data<T>(), O, C, K, n);
+    check_launch("conv");
+  });
+  return Wk;
+}
+
+void conv_forward(const Tensor& X, const Tensor& Wk, const Tensor& b, Tensor& Y, const ConvGeom& g) {
+  fill_with_bias(Y, b);
+  forward_taps(X, Wk, Y, g);
+}
+
+void conv_backward_input(const Tensor& dY, const Tensor& Wk, const Tensor& b, Tensor& dX, const ConvGeom& g) {
+  fill_with_bias(dX, b);
+  backward_input_taps(dY, Wk, dX, g);
+}
+
+// Accumulated taps-major, then laid out as (C_out, C_in, K); for K = 1 the two layouts coincide
+// and the GEMMs accumulate into dW itself.
+void conv_backward_weight(const Tensor& dY, const Tensor& X, Tensor& dW, const ConvGeom& g) {
+  if (g.K == 1) {
+    Tensor dWk = dW.view({1, g.C_out, g.C_in});
+    backward_weight_taps(dY, X, dWk, g);
+    return;
+  }
+  Tensor dWk = Tensor::empty({g.K, g.C_out, g.C_in}, dW.dtype(), dW.device());
+  backward_weight_taps(dY, X, dWk, g);
+  taps_last(dWk, dW);
+}
+
+// db[c] = Σ_{n,t} dY[n, c, t] (dY any view; db contiguous), accumulated in the element type as
+// the CPU does, in a fixed order (a rerun is bitwise identical; the order differs from the CPU's).
+void conv_bias_grad(const Tensor& dY, Tensor& db) {
+  const int64_t N = dY.size(0), C = dY.size(1), len = dY.size(2);
+  dispatch_float(dY.dtype(), "conv", [&]<typename T>() {
+    if (C == 0) return;
+    const Context& ctx = context_of(db);
+    bias_grad_kernel<T><<<unsigned(C), kThreads, 0, ctx.stream>>>(db.data<T>(), dY.data<T>(), N, len, dY.stride(0),
+                                                                   dY.stride(1), dY.stride(2));
+    check_launch("conv");
+  });
+}
+
+ConvKernels conv_kernels() {
+  return {.prepare_weight = conv_prepare_weight,
+          .forward = conv_forward,
+          .backward_input = conv_backward_input,
+          .backward_weight = conv_backward_weight,
+          .bias_grad = conv_bias_grad};
+}
+
+}  // namespace seqnet::cuda

@@ -1,0 +1,53 @@
+// cuda/ops/dropout.cu — the CUDA dropout mask (contract: ops/kernels/dropout.h; the CPU twin:
+// ops/cpu/dropout.cpp).
+//
+// One thread per Philox block b (elements 4b .. 4b + 3): element i uses lane i % 4 of
+// philox_block(seed, first_block + i / 4) and philox_unit_float (core/philox.h, the code the CPU's
+// Generator::block and u32_to_unit_float run), compares double(u) >= p and writes the scale
+// 1/(1 − p), computed on the host in double and rounded to the mask's dtype once, or 0 — the
+// CPU's mask bit for bit.
+#include "core/philox.h"
+#include "cuda/backend.h"
+#include "cuda/context.h"
+
+namespace seqnet::cuda {
+
+namespace {
+
+template <typename T>
+__global__ void dropout_mask_kernel(T* m, uint64_t seed, uint64_t first, double p, T scale, int64_t n) {
+  const int64_t b = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (b >= (n + 3) / 4) return;
+  const PhiloxBlock lanes = philox_block(seed, first + uint64_t(b));
+  for (int64_t j = 0; j < 4 && 4 * b + j < n; ++j) {
+    const double u = double(philox_unit_float(lanes.lane[j]));
+    m[4 * b + j] = u >= p ? scale : T(0);
+  }
+}
+
+// f.template operator()<T>() for f32 / f64; an Error naming `op` otherwise.
+template <class F>
+void on_float(DType t, const char* op, F&& f) {
+  if (t == DType::F32) return f.template operator()<float>();
+  if (t == DType::F64) return f.template operator()<double>();
+  fail(fmt::format("{}: expected a floating tensor (f32 or f64), got {}", op, dtype_name(t)));
+}
+
+}  // namespace
+
+// m_i = (u_i ≥ p) / (1 − p),  u_i = lane i%4 of block first + i/4 (uniform f32 layout, core/rng.h)
+void dropout_mask(uint64_t seed, uint64_t first, double p, Tensor& m) {
+  const int64_t n = m.numel();
+  on_float(m.dtype(), "dropout", [&]<typename T>() {
+    if (n == 0) return;
+    const T scale = T(1.0 / (1.0 - p));
+    const int64_t nblocks = (n + 3) / 4;
+    dropout_mask_kernel<T><<<blocks_for(nblocks), kThreads, 0, context_of(m).stream>>>(m.data<T>(), seed, first, p,
+                                                                                        scale, n);
+    check_launch("dropout");
+  });
+}
+
+DropoutKernels dropout_kernels() { return {.mask = dropout_mask}; }
+
+}  // namespace seqnet::cuda

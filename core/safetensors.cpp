@@ -7,7 +7,10 @@
 //   3. allocate each tensor (its size is now known to fit in the file) and read its bytes.
 // Saving builds the header, writes header + data to `<path>.tmp.<pid>.<n>`, flushes and fsyncs
 // it, and renames it over `path`; on any failure the temporary file is removed.
+#include "core/paths.h"
 #include "core/safetensors.h"
+
+#include "core/json.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -103,6 +106,7 @@ Json parse_header(const std::string& path, const std::string& text) {
     }
     return true;  // keep everything
   };
+  check_json_nesting(text, path + ": header");
   Json header;
   try {
     header = Json::parse(text, callback);
@@ -139,17 +143,17 @@ Entry parse_entry(const std::string& path, const std::string& name, const Json& 
 
   // dtype
   const Json& dt = v["dtype"];
-  if (!dt.is_string()) bad(fmt::format("\"dtype\" must be a string, got {}", dt.dump()));
+  if (!dt.is_string()) bad(fmt::format("\"dtype\" must be a string, got {}", json_excerpt(dt)));
   std::optional<DType> dtype = dtype_from_tag(dt.get<std::string>());
   if (!dtype) bad(fmt::format("unsupported dtype '{}' (seqnet reads F32, F64 and I64)", dt.get<std::string>()));
   e.dtype = *dtype;
 
   // shape: non-negative integers whose sizes (and strides) fit in int64
   const Json& sh = v["shape"];
-  if (!sh.is_array()) bad(fmt::format("\"shape\" must be an array of integers, got {}", sh.dump()));
+  if (!sh.is_array()) bad(fmt::format("\"shape\" must be an array of integers, got {}", json_excerpt(sh)));
   for (const Json& d : sh) {
     std::optional<int64_t> n = json_int64(d);
-    if (!n) bad(fmt::format("\"shape\" must be an array of integers, got {}", sh.dump()));
+    if (!n) bad(fmt::format("\"shape\" must be an array of integers, got {}", json_excerpt(sh)));
     e.shape.push_back(*n);
   }
   for (int64_t d : e.shape)
@@ -165,7 +169,7 @@ Entry parse_entry(const std::string& path, const std::string& name, const Json& 
   std::optional<int64_t> b, en;
   if (off.is_array() && off.size() == 2) b = json_int64(off[0]), en = json_int64(off[1]);
   if (!b || !en || *b < 0 || *en < 0)
-    bad(fmt::format("\"data_offsets\" must be [begin, end] with two non-negative integers, got {}", off.dump()));
+    bad(fmt::format("\"data_offsets\" must be [begin, end] with two non-negative integers, got {}", json_excerpt(off)));
   e.begin = uint64_t(*b);
   e.end = uint64_t(*en);
   if (e.end < e.begin) bad(fmt::format("data_offsets [{}, {}] have end < begin", e.begin, e.end));
@@ -226,6 +230,7 @@ const Tensor& SafetensorsFile::get(const std::string& name) const {
 // ---------------------------------------------------------------------------------------------
 
 SafetensorsFile load_safetensors(const std::string& path) {
+  check_regular_file(path, "safetensors");  // before fopen: a FIFO would block it
   FilePtr file(std::fopen(path.c_str(), "rb"));
   if (!file) fail_file(path, "cannot open for reading: " + errno_str());
   struct stat st {};
@@ -262,7 +267,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
         fail_file(path, fmt::format("\"__metadata__\" must be an object of strings, got {}", value.type_name()));
       for (const auto& [key, s] : value.items()) {
         if (!s.is_string())
-          fail_file(path, fmt::format("\"__metadata__\" value of '{}' must be a string, got {}", key, s.dump()));
+          fail_file(path, fmt::format("\"__metadata__\" value of '{}' must be a string, got {}", key, json_excerpt(s)));
         out.metadata[key] = s.get<std::string>();
       }
       continue;

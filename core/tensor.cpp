@@ -1,6 +1,7 @@
 #include "core/tensor.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <numeric>
 #include <sstream>
@@ -426,6 +427,14 @@ Tensor Tensor::to(Device device) const {
   Tensor t = empty(shape_, dtype_, device);
   t.copy_(*this);
   return t;
+}
+
+int64_t first_non_finite(const Tensor& t) {
+  if (!t.defined() || !is_floating(t.dtype())) return -1;
+  const std::vector<double> v = t.to_vector<double>();
+  for (size_t i = 0; i < v.size(); ++i)
+    if (!std::isfinite(v[i])) return int64_t(i);
+  return -1;
 }
 
 Tensor empty_like(const Tensor& t) { return Tensor::empty(t.shape(), t.dtype(), t.device()); }

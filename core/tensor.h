@@ -125,6 +125,10 @@ class Tensor {
   DType dtype_ = DType::F32;
 };
 
+// The row-major index of the first NaN or ±inf of t (read on the host), or -1 when every value is
+// finite (always -1 for i64). For refusing garbage where it enters: loaded weights, metrics.
+int64_t first_non_finite(const Tensor& t);
+
 // A fresh contiguous tensor with t's shape, dtype and device (uninitialised / zero-filled).
 Tensor empty_like(const Tensor& t);
 Tensor zeros_like(const Tensor& t);

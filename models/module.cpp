@@ -100,6 +100,10 @@ void ParameterSet::load(const SafetensorsFile& file, const std::string& prefix) 
               prefix + e.name, i);
       continue;
     }
+    if (const int64_t bad = first_non_finite(t); bad >= 0)
+      fail(fmt::format("loading parameters from {}: '{}' {} holds a non-finite value (NaN or inf) at element {}; "
+                       "refusing to use it",
+                       file.path, prefix + e.name, t.describe(), bad));
     Variable v = e.var;
     v.data().copy_(t);
   }

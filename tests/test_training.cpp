@@ -591,6 +591,33 @@ TEST(BadInput, CommandLineErrorsExitNonZero) {
   EXPECT_THAT(e7, HasSubstr("/nonexistent/metrics.jsonl"));
 }
 
+// A new run into a folder that holds one would replace its checkpoints: refused, unless --overwrite.
+TEST(BadInput, TrainRefusesToOverwriteARun) {
+  TempDir dir("overwrite");
+  TrainConfig c = tiny_copy(dir.str());
+  c.epochs = 1;
+  run_training(c, quiet());
+  const std::string before = seqnet::testing::read_file(dir.file("last.safetensors"));
+  const std::string d = dir.str();
+  std::vector<const char*> args{"seqnet", "train", "--task", "copy", "--model", "tcn", "--out", d.c_str(),
+                                "--epochs", "1", "--max-steps", "1", "--blank_len", "5", "--n_train", "8",
+                                "--n_valid", "4", "--n_test", "4", "--nhid", "4", "--levels", "2"};
+  ::testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStdout();
+  const int rc = run_cli(int(args.size()), args.data());
+  const std::string err = ::testing::internal::GetCapturedStderr() + ::testing::internal::GetCapturedStdout();
+  EXPECT_NE(rc, 0);
+  EXPECT_THAT(err, HasSubstr("already holds a run"));
+  EXPECT_THAT(err, HasSubstr("--overwrite"));
+  EXPECT_EQ(seqnet::testing::read_file(dir.file("last.safetensors")), before);  // untouched
+  args.push_back("--overwrite");
+  ::testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStdout();
+  const int rc2 = run_cli(int(args.size()), args.data());
+  const std::string out2 = ::testing::internal::GetCapturedStderr() + ::testing::internal::GetCapturedStdout();
+  EXPECT_EQ(rc2, 0) << out2;
+}
+
 TEST(BadInput, ResumeRefusesToChangeTheExperiment) {
   TempDir dir("resume_flags");
   TrainConfig c = tiny_copy(dir.str());

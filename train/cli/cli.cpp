@@ -204,6 +204,15 @@ int cmd_eval(const std::string& ckpt, const std::string& data_dir_override, int6
     write_file_atomic(json_out, j.dump(2) + "\n", "eval");
     fmt::print("wrote {}\n", json_out);
   }
+  // A metric that is not a number is a failed evaluation, whatever produced it.
+  for (const EvalResult* e : {&f.train, &f.valid, &f.test}) {
+    bool finite = std::isfinite(e->loss);
+    for (const auto& [k, v] : e->metrics) finite = finite && std::isfinite(v);
+    if (!finite) {
+      fmt::print(stderr, "eval: {} gives a non-finite metric (NaN or inf); the evaluation failed\n", ckpt);
+      return 1;
+    }
+  }
   return 0;
 }
 
@@ -252,6 +261,7 @@ struct CliArgs {
   TaskModelOptions tmo;
   TrainFlags tf;
   std::string resume;
+  bool overwrite = false;
   std::string ev_ckpt, ev_data, ev_json;
   int64_t ev_max = 0;
   TrainFlags sf;
@@ -277,6 +287,7 @@ void add_train_command(CLI::App& app, CliArgs& a) {
   a.train = app.add_subcommand("train", "train a model of the paper on one of its tasks");
   add_train_flags(a.train, a.tf, false);
   a.train->add_option("--resume", a.resume, "continue the run in this folder from its last.safetensors");
+  a.train->add_flag("--overwrite", a.overwrite, "start afresh in an --out folder that already holds a run");
 }
 
 void add_eval_command(CLI::App& app, CliArgs& a) {
@@ -349,6 +360,17 @@ int run_info(const CliArgs& a) {
   return cmd_info();
 }
 
+// A run folder holds hours of work: starting a new run in it would replace its checkpoints within
+// a second. Refuse unless the user says so (--overwrite) or continues it (--resume).
+void refuse_to_overwrite_a_run(const std::string& out_dir, bool overwrite) {
+  if (overwrite) return;
+  for (const char* f : {"last.safetensors", "best.safetensors", "metrics.jsonl"})
+    if (path_exists(out_dir + "/" + f))
+      fail(fmt::format("train: {} already holds a run ({} exists); continue it with --resume {}, choose another "
+                       "--out, or pass --overwrite to start afresh there",
+                       out_dir, f, out_dir));
+}
+
 int run_train(const CliArgs& a) {
   TrainConfig c;
   if (!a.resume.empty()) {
@@ -356,6 +378,7 @@ int run_train(const CliArgs& a) {
   } else {
     check(!a.tf.task.empty() && !a.tf.model.empty(), "train: give --task and --model (or --resume DIR)");
     c = resolve(a.tf);
+    refuse_to_overwrite_a_run(c.out_dir, a.overwrite);
   }
   TrainOptions to;
   to.resume = !a.resume.empty();

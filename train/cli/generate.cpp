@@ -9,6 +9,7 @@
 #include <optional>
 #include <sstream>
 
+#include "core/paths.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "models/heads.h"
@@ -175,6 +176,7 @@ GenerateResult generate_text(const GenerateOptions& opt, const Checkpoint& ck, L
   const int64_t eos = index.count("<eos>") ? index["<eos>"] : 0;
   std::vector<int64_t> prime;
   if (!opt.prime.empty()) {
+    check_regular_file(opt.prime, "generate: --prime");
     std::ifstream f(opt.prime, std::ios::binary);
     check(bool(f), "generate: cannot read the prime text {}", opt.prime);
     std::stringstream ss;

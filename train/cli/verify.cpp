@@ -31,16 +31,20 @@ VerifyRow compare(const std::string& name, const Tensor& ours, const Tensor& ref
   std::vector<double> a = ours.to_vector<double>(), b = ref.to_vector<double>();
   double scale = 0;
   for (double v : b) scale = std::max(scale, std::fabs(v));
-  bool finite = true;
+  // The oracle fails on a non-finite value on either side: NaN compares false with everything,
+  // so a NaN reference would otherwise pass every tolerance test.
+  bool ours_finite = true, ref_finite = true;
   for (size_t i = 0; i < a.size(); ++i) {
     const double d = std::fabs(a[i] - b[i]);
-    if (!std::isfinite(a[i])) finite = false;
+    if (!std::isfinite(a[i])) ours_finite = false;
+    if (!std::isfinite(b[i])) ref_finite = false;
     row.max_abs = std::max(row.max_abs, d);
     if (std::fabs(b[i]) > 1e-3 * scale && b[i] != 0) row.max_rel = std::max(row.max_rel, d / std::fabs(b[i]));
     row.worst = std::max(row.worst, d / (atol + rtol * std::fabs(b[i])));
   }
-  row.ok = finite && row.worst <= 1.0;
-  if (!finite) row.note = "non-finite values";
+  row.ok = ours_finite && ref_finite && row.worst <= 1.0;
+  if (!ref_finite) row.note = "non-finite values in the reference file";
+  else if (!ours_finite) row.note = "non-finite values";
   return row;
 }
 
@@ -49,9 +53,14 @@ VerifyRow expect_zero(const std::string& name, const Tensor& ours) {
   VerifyRow row;
   row.tensor = name;
   row.note = "no reference gradient: expect zero";
+  bool finite = true;
   if (ours.defined())
-    for (double v : ours.to_vector<double>()) row.max_abs = std::max(row.max_abs, std::fabs(v));
-  row.ok = row.max_abs == 0.0;
+    for (double v : ours.to_vector<double>()) {
+      finite = finite && std::isfinite(v);
+      row.max_abs = std::max(row.max_abs, std::fabs(v));  // (std::max drops a NaN: hence `finite`)
+    }
+  row.ok = finite && row.max_abs == 0.0;
+  if (!finite) row.note = "non-finite values where the reference has no gradient";
   return row;
 }
 

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "core/paths.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 
@@ -131,6 +132,7 @@ std::vector<int64_t> mulaw_encode(const std::vector<float>& x, int qc) {
 
 #if SEQNET_HAVE_WAV_MAT
 std::vector<float> read_wav_mono16k(const std::string& path) {
+  check_regular_file(path, "read_wav_mono16k");
   SF_INFO info{};
   SNDFILE* f = sf_open(path.c_str(), SFM_READ, &info);
   if (!f) throw Error(fmt::format("read_wav_mono16k: cannot open '{}': {}", path, sf_strerror(nullptr)));

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "core/paths.h"
 #include "core/error.h"
 
 namespace seqnet {
@@ -84,8 +85,7 @@ std::vector<Tensor> read_split(mat_t* mat, const std::string& path, const char* 
 }  // namespace
 
 MusicSet load_music_mat(const std::string& path) {
-  std::error_code ec;
-  check(std::filesystem::is_regular_file(path, ec), "load_music_mat: '{}' does not exist or is not a file", path);
+  check_regular_file(path, "load_music_mat");
   std::unique_ptr<mat_t, MatCloser> mat(Mat_Open(path.c_str(), MAT_ACC_RDONLY));
   check(mat != nullptr, "load_music_mat: cannot open '{}' (missing, unreadable or not a MAT-file)", path);
   MusicSet set;

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <limits>
 
+#include "core/paths.h"
+#include "core/json.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 
@@ -83,6 +85,7 @@ std::string svg_line_chart(const std::vector<Series>& series, const std::string&
 }
 
 void write_loss_plot(const std::string& metrics_jsonl, const std::string& svg_path, const std::string& title) {
+  check_regular_file(metrics_jsonl, "plot");
   std::ifstream in(metrics_jsonl);
   check(bool(in), "plot: cannot read {}", metrics_jsonl);
   Series train{"train loss", "#1f77b4", {}, {}}, valid{"valid loss", "#d62728", {}, {}};
@@ -93,6 +96,7 @@ void write_loss_plot(const std::string& metrics_jsonl, const std::string& svg_pa
     if (line.empty()) continue;
     nlohmann::json j;
     try {
+      check_json_nesting(line, fmt::format("plot: {} line {}", metrics_jsonl, lineno));
       j = nlohmann::json::parse(line);
     } catch (const nlohmann::json::exception& e) {
       fail(fmt::format("plot: {} line {} is not JSON: {}", metrics_jsonl, lineno, e.what()));

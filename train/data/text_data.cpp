@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/paths.h"
 #include "core/error.h"
 
 namespace seqnet {
@@ -24,6 +25,8 @@ int64_t Vocabulary::add(const std::string& s) {
 namespace {
 
 std::string read_text_file(const std::string& path) {
+  check(path_exists(path), "text data: cannot open '{}' (missing or unreadable; set SEQNET_DATA?)", path);
+  check_regular_file(path, "text data");
   std::ifstream f(path, std::ios::binary);
   check(bool(f), "text data: cannot open '{}' (missing or unreadable; set SEQNET_DATA?)", path);
   std::ostringstream ss;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/json.h"
 #include "core/error.h"
 
 namespace seqnet {
@@ -45,9 +46,11 @@ Checkpoint load_checkpoint(const std::string& path) {
   check(field("format") == kCheckpointFormat, "{}: unsupported checkpoint format '{}' (this seqnet reads {})", path,
         field("format"), kCheckpointFormat);
   try {
-    ck.config = train_config_from_json(nlohmann::json::parse(field("config")));
-    ck.task_info = nlohmann::json::parse(field("task"));
-    const auto s = nlohmann::json::parse(field("state"));
+    // The metadata strings are untrusted text like the rest of the file (core/json.h).
+    ck.config = train_config_from_json(
+        parse_json<nlohmann::json>(field("config"), path + ": damaged checkpoint metadata 'config'"));
+    ck.task_info = parse_json<nlohmann::json>(field("task"), path + ": damaged checkpoint metadata 'task'");
+    const auto s = parse_json<nlohmann::json>(field("state"), path + ": damaged checkpoint metadata 'state'");
     ck.state.epoch = s.at("epoch").get<int64_t>();
     ck.state.global_step = s.at("global_step").get<int64_t>();
     ck.state.lr = s.at("lr").get<double>();
@@ -85,7 +88,8 @@ void restore_optimizer(const Checkpoint& ck, Optimizer& optim, const Module& mod
             shape_str(src.shape()), shape_str(dst.shape()));
       dst.copy_(src);
     }
-  const auto s = nlohmann::json::parse(ck.file.metadata.at("state"));
+  const auto s =
+      parse_json<nlohmann::json>(ck.file.metadata.at("state"), ck.file.path + ": damaged checkpoint metadata 'state'");
   if (s.contains("optim_steps")) optim.set_step_count(s["optim_steps"].get<int64_t>());
 }
 

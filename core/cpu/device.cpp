@@ -2,6 +2,8 @@
 //
 // These are the loops core/tensor.cpp used to run itself; they moved behind DeviceApi so that a
 // tensor on another device runs that device's twins instead (cuda/device.cpp).
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "core/device_api.h"
@@ -73,6 +75,18 @@ class CpuDeviceApi final : public DeviceApi {
   void synchronize() override {}
 
   void fill(const Tensor& t, double value) override {
+    if (t.is_contiguous()) {  // one block: memset for +0 (all bits zero in every dtype), else fill_n
+      const size_t n = size_t(t.numel());
+      if (value == 0.0 && !std::signbit(value)) {
+        std::memset(t.raw_data(), 0, n * dtype_size(t.dtype()));
+        return;
+      }
+      switch (t.dtype()) {
+        case DType::F32: std::fill_n(static_cast<float*>(t.raw_data()), n, float(value)); return;
+        case DType::F64: std::fill_n(static_cast<double*>(t.raw_data()), n, value); return;
+        case DType::I64: std::fill_n(static_cast<int64_t*>(t.raw_data()), n, int64_t(value)); return;
+      }
+    }
     switch (t.dtype()) {
       case DType::F32: fill_kernel(t, float(value)); break;
       case DType::F64: fill_kernel(t, double(value)); break;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cuda/backend.h"
+#include "cuda/block_reduce.cuh"
 #include "cuda/context.h"
 #include "cuda/ops/loss_index.h"
 
@@ -28,19 +29,8 @@ namespace {
 
 // ---- deterministic reductions ------------------------------------------------------------------
 
-constexpr int kReduceThreads = 256;  // a power of two (tree reduction)
+constexpr int kReduceThreads = kThreads;  // block_sum (cuda/block_reduce.cuh) reduces kThreads threads
 constexpr int kMaxReduceBlocks = 1024;
-
-// Σ over the block of v, in a fixed tree order; every thread gets the result.
-__device__ inline double block_sum(double v, double* sh) {
-  sh[threadIdx.x] = v;
-  __syncthreads();
-  for (int s = kReduceThreads / 2; s > 0; s >>= 1) {
-    if (int(threadIdx.x) < s) sh[threadIdx.x] += sh[threadIdx.x + s];
-    __syncthreads();
-  }
-  return sh[0];
-}
 
 // partial[b] = Σ term(i) over i = b·kReduceThreads + t + k·gridDim·kReduceThreads (fixed order).
 template <class Term>

@@ -14,26 +14,6 @@
 
 namespace seqnet::cuda {
 
-namespace {
-
-struct Operand {
-  Tensor holder;  // keeps a contiguous copy alive when one was needed
-  const void* ptr;
-  bool trans;  // transpose flag for the row-major buffer at ptr
-  int64_t ld;
-};
-
-Operand as_operand(const Tensor& t, bool trans) {
-  const int64_t rows = t.size(0), cols = t.size(1);
-  if (t.stride(1) == 1 && (rows <= 1 || t.stride(0) >= std::max<int64_t>(cols, 1)))
-    return {Tensor(), t.raw_data(), trans, std::max<int64_t>(rows <= 1 ? cols : t.stride(0), 1)};
-  if (t.stride(0) == 1 && (cols <= 1 || t.stride(1) >= std::max<int64_t>(rows, 1)))
-    return {Tensor(), t.raw_data(), !trans, std::max<int64_t>(cols <= 1 ? rows : t.stride(1), 1)};
-  Tensor c = t.contiguous();
-  return {c, c.raw_data(), trans, std::max<int64_t>(cols, 1)};
-}
-
-}  // namespace
 
 void gemm(const Tensor& A, bool trans_a, const Tensor& B, bool trans_b, Tensor& C, double alpha, double beta) {
   const int64_t M = trans_a ? A.size(1) : A.size(0);
@@ -47,7 +27,7 @@ void gemm(const Tensor& A, bool trans_a, const Tensor& B, bool trans_b, Tensor& 
     else if (beta != 1.0) C.copy_(tensor_ops::scale_shift(C, beta, 0.0));
     return;
   }
-  const Operand a = as_operand(A, trans_a), b = as_operand(B, trans_b);
+  const GemmOperand a = gemm_operand(A, trans_a), b = gemm_operand(B, trans_b);
   const cublasOperation_t ta = a.trans ? CUBLAS_OP_T : CUBLAS_OP_N, tb = b.trans ? CUBLAS_OP_T : CUBLAS_OP_N;
   if (A.dtype() == DType::F32) {
     const float al = float(alpha), be = float(beta);

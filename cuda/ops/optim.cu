@@ -15,6 +15,7 @@
 #include <cmath>
 
 #include "cuda/backend.h"
+#include "cuda/block_reduce.cuh"
 #include "cuda/context.h"
 
 namespace seqnet::cuda {
@@ -72,19 +73,8 @@ __global__ void scale_kernel(T* d, T factor, int64_t n) {
 
 // ---- deterministic Σ double(g)² ------------------------------------------------------------------
 
-constexpr int kReduceThreads = 256;  // a power of two (tree reduction)
+constexpr int kReduceThreads = kThreads;  // block_sum (cuda/block_reduce.cuh) reduces kThreads threads
 constexpr int kMaxReduceBlocks = 1024;
-
-// Σ over the block of v, in a fixed tree order (thread 0 holds the result).
-__device__ inline double block_sum(double v, double* sh) {
-  sh[threadIdx.x] = v;
-  __syncthreads();
-  for (int s = kReduceThreads / 2; s > 0; s >>= 1) {
-    if (int(threadIdx.x) < s) sh[threadIdx.x] += sh[threadIdx.x + s];
-    __syncthreads();
-  }
-  return sh[0];
-}
 
 // partial[b] = Σ double(g_i)² over i = b·kReduceThreads + t + k·gridDim·kReduceThreads (fixed order).
 template <typename T>

@@ -12,6 +12,7 @@
 #include <algorithm>
 
 #include "cuda/backend.h"
+#include "cuda/block_reduce.cuh"
 #include "cuda/context.h"
 #include "cuda/strided_index.h"
 
@@ -21,20 +22,6 @@ namespace {
 
 // Most blocks of sum_all's first pass (each thread then strides over the rest).
 constexpr int64_t kMaxSumBlocks = 1024;
-
-// Σ over the block's threads of v, in a fixed tree order (blockDim.x == kThreads, a power of 2);
-// the total is valid in thread 0.
-__device__ inline double block_sum(double v) {
-  __shared__ double buf[kThreads];
-  const unsigned t = threadIdx.x;
-  buf[t] = v;
-  __syncthreads();
-  for (unsigned s = kThreads / 2; s > 0; s >>= 1) {
-    if (t < s) buf[t] += buf[t + s];
-    __syncthreads();
-  }
-  return buf[0];
-}
 
 // partial[b] = Σ_{i ≡ thread's slice} double(x[i]) over block b's threads.
 template <typename T>

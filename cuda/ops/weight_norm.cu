@@ -9,25 +9,12 @@
 #include <cmath>
 
 #include "cuda/backend.h"
+#include "cuda/block_reduce.cuh"
 #include "cuda/context.h"
 
 namespace seqnet::cuda {
 
 namespace {
-
-// Σ over the block's threads of v, in a fixed tree order (blockDim.x == kThreads, a power of 2);
-// the total is returned to every thread.
-__device__ inline double block_sum(double v) {
-  __shared__ double buf[kThreads];
-  const unsigned t = threadIdx.x;
-  buf[t] = v;
-  __syncthreads();
-  for (unsigned s = kThreads / 2; s > 0; s >>= 1) {
-    if (t < s) buf[t] += buf[t + s];
-    __syncthreads();
-  }
-  return buf[0];
-}
 
 // Block o: ss = Σ v[o]² (double), norms[o] = T(√ss), W[o] = (g[o] / norms[o]) · v[o];
 // *first_bad = min(*first_bad, o) when !(ss > 0).

@@ -15,25 +15,6 @@
 
 namespace seqnet::cpu {
 
-namespace {
-struct BlasOperand {
-  Tensor holder;  // keeps a contiguous copy alive when one was needed
-  const void* ptr;
-  bool trans;     // BLAS transpose flag for the row-major buffer at ptr
-  int64_t ld;
-};
-
-// `t` is the logical 2-D matrix (after the caller's own transpose request `trans`).
-BlasOperand as_operand(const Tensor& t, bool trans) {
-  const int64_t rows = t.size(0), cols = t.size(1);
-  if (t.stride(1) == 1 && (rows <= 1 || t.stride(0) >= std::max<int64_t>(cols, 1)))
-    return {Tensor(), t.raw_data(), trans, std::max<int64_t>(rows <= 1 ? cols : t.stride(0), 1)};
-  if (t.stride(0) == 1 && (cols <= 1 || t.stride(1) >= std::max<int64_t>(rows, 1)))
-    return {Tensor(), t.raw_data(), !trans, std::max<int64_t>(cols <= 1 ? rows : t.stride(1), 1)};
-  Tensor c = t.contiguous();
-  return {c, c.raw_data(), trans, std::max<int64_t>(cols, 1)};
-}
-}  // namespace
 
 void gemm(const Tensor& A, bool trans_a, const Tensor& B, bool trans_b, Tensor& C, double alpha, double beta) {
   const int64_t M = trans_a ? A.size(1) : A.size(0);
@@ -52,7 +33,7 @@ void gemm(const Tensor& A, bool trans_a, const Tensor& B, bool trans_b, Tensor& 
     }
     return;
   }
-  BlasOperand a = as_operand(A, trans_a), b = as_operand(B, trans_b);
+  const GemmOperand a = gemm_operand(A, trans_a), b = gemm_operand(B, trans_b);
   const auto ta = a.trans ? CblasTrans : CblasNoTrans, tb = b.trans ? CblasTrans : CblasNoTrans;
   if (A.dtype() == DType::F32)
     cblas_sgemm(CblasRowMajor, ta, tb, int(M), int(N), int(K), float(alpha), static_cast<const float*>(a.ptr),

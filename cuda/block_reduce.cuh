@@ -1,0 +1,30 @@
+// cuda/block_reduce.cuh — the one deterministic block reduction of the CUDA kernels.
+//
+// Σ over the kThreads threads of a block, in a fixed tree order: the same bits on every run (no
+// atomics). Every thread gets the total. The trailing barrier lets a kernel call it again with the
+// same shared buffer.
+#pragma once
+#include "cuda/context.h"
+
+namespace seqnet::cuda {
+
+// `sh`: a __shared__ buffer of kThreads doubles; blockDim.x == kThreads (a power of two).
+__device__ inline double block_sum(double v, double* sh) {
+  sh[threadIdx.x] = v;
+  __syncthreads();
+  for (unsigned s = kThreads / 2; s > 0; s >>= 1) {
+    if (threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];
+    __syncthreads();
+  }
+  const double total = sh[0];
+  __syncthreads();  // sh may be reused by the next call
+  return total;
+}
+
+// The same with a buffer of its own.
+__device__ inline double block_sum(double v) {
+  __shared__ double sh[kThreads];
+  return block_sum(v, sh);
+}
+
+}  // namespace seqnet::cuda

@@ -188,6 +188,9 @@ TEST(Generate, BadInputIsRefusedClearly) {
   GenerateOptions t = opts(ck, "t.txt", 5);
   t.temperature = -1;
   EXPECT_THAT([&] { run_generate(t); }, ::testing::ThrowsMessage<Error>(HasSubstr("--temperature")));
+  GenerateOptions huge = opts(ck, "h.txt", 5);
+  huge.batch = 1000000;  // one file per sequence: refused before anything is written
+  EXPECT_THAT([&] { run_generate(huge); }, ::testing::ThrowsMessage<Error>(HasSubstr("--batch 1000000")));
   TaskModelOptions o;
   o.nhid = 4, o.levels = 2;
   const std::string copy = make_checkpoint("copy", "tcn", o);

@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -616,6 +617,49 @@ TEST(BadInput, TrainRefusesToOverwriteARun) {
   const int rc2 = run_cli(int(args.size()), args.data());
   const std::string out2 = ::testing::internal::GetCapturedStderr() + ::testing::internal::GetCapturedStdout();
   EXPECT_EQ(rc2, 0) << out2;
+}
+
+// The vocabulary stored in a checkpoint must be the data's: the same words in another order would
+// silently map every id to another word. Evaluating (and resuming) is refused, naming the first
+// difference.
+TEST(BadInput, EvalRefusesDataWithAnotherVocabulary) {
+  TempDir dir("vocab");
+  const fs::path ptb = dir.path() / "ptb";
+  fs::create_directories(ptb);
+  auto write = [&](const std::string& train) {
+    std::ofstream(ptb / "train.txt") << train;
+    std::string valid, test;
+    for (int i = 0; i < 8; ++i) valid += "a b c d e\n", test += "e d c b a\n";
+    std::ofstream(ptb / "valid.txt") << valid;
+    std::ofstream(ptb / "test.txt") << test;
+  };
+  write("a b c d e\nb c d e a\na b c d e\nb c d e a\na b c d e\nb c d e a\n");
+  TrainConfig c = TrainConfig::defaults("word", "tcn");
+  c.data_dir = dir.str();
+  c.out_dir = (dir.path() / "run").string();
+  c.model_opts.nhid = 4, c.model_opts.levels = 2, c.model_opts.emsize = 4, c.model_opts.ksize = 2;
+  c.batch_size = 2, c.seq_len = 6, c.validseqlen = 3, c.epochs = 1, c.max_steps = 1, c.max_eval_batches = 1;
+  run_training(c, quiet());
+  const std::string ckpt = c.out_dir + "/best.safetensors";
+  EXPECT_NO_THROW(load_run(ckpt, ""));
+  write("e d c b a\na b c d e\ne d c b a\na b c d e\ne d c b a\na b c d e\n");  // same words, other order
+  const std::string msg = seqnet::testing::error_of([&] { load_run(ckpt, ""); });
+  EXPECT_THAT(msg, HasSubstr("differ from the data this run was trained on"));
+  EXPECT_THAT(msg, HasSubstr("symbol 0"));
+  EXPECT_THAT(msg, HasSubstr(ckpt));
+}
+
+// An --out that cannot hold the run is refused before any training.
+TEST(BadInput, UnusableOutFolderIsRefusedUpFront) {
+  TempDir dir("outfile");
+  const std::string file = dir.file("a_file");
+  std::ofstream(file) << "x";
+  TrainConfig c = tiny_copy(file + "/run");  // a folder inside a regular file cannot exist
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string msg = seqnet::testing::error_of([&] { run_training(c, quiet()); });
+  EXPECT_THAT(msg, HasSubstr("--out"));
+  EXPECT_THAT(msg, HasSubstr(file));
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 2.0);  // before training
 }
 
 TEST(BadInput, ResumeRefusesToChangeTheExperiment) {

@@ -322,6 +322,9 @@ GenerateResult run_generate(const GenerateOptions& opt) {
         opt.temperature);
   check(opt.samples >= 1, "generate: --samples must be >= 1, got {}", opt.samples);
   check(opt.batch >= 1, "generate: --batch must be >= 1, got {}", opt.batch);
+  // Each sequence of a batch becomes its own file (WAV, MIDI + SVG, text): bounded.
+  check(opt.batch <= kMaxGenerateBatch, "generate: --batch {} would write {} output files; at most {} are allowed",
+        opt.batch, opt.batch, kMaxGenerateBatch);
   check(!opt.out.empty(), "generate: give --out");
   check(opt.weights == "f32" || opt.weights == "f16", "generate: --weights must be f32 or f16, got '{}'", opt.weights);
   check(opt.step_threads >= 1, "generate: --step-threads must be >= 1, got {}", opt.step_threads);

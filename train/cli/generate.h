@@ -15,6 +15,9 @@
 
 namespace seqnet {
 
+// The largest --batch: one output file per sequence, so a typo (--batch 1000000) cannot flood a folder.
+constexpr int64_t kMaxGenerateBatch = 256;
+
 struct GenerateOptions {
   std::string checkpoint;
   int64_t samples = 16000;     // new steps to generate (audio samples, characters, words, frames)

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/json.h"
 #include "core/allocator.h"
 #include "core/atomic_file.h"
 #include "core/paths.h"
@@ -110,6 +111,33 @@ LoadedRun build_run(const TrainConfig& cfg, Generator& gen) {
   return run;
 }
 
+// The data a run is evaluated or continued on must be the data it was trained on, as far as the
+// checkpoint recorded it (a text task's vocabulary: the same symbols in another order would map
+// every id to the wrong symbol, silently). Checked key by key; a vocabulary names its first
+// difference.
+void check_same_data(const Checkpoint& ck, const Task& task, const TrainConfig& cfg) {
+  const nlohmann::json now = task.info();
+  for (const auto& [key, stored] : ck.task_info.items()) {
+    if (now.contains(key) && now[key] == stored) continue;
+    std::string detail = "it is missing from the data now";
+    if (now.contains(key) && key == "vocab" && stored.is_array() && now[key].is_array()) {
+      const auto& a = stored;
+      const auto& b = now[key];
+      size_t i = 0;
+      while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
+      detail = i < a.size() && i < b.size()
+                   ? fmt::format("symbol {} is {} in the checkpoint but {} in the data", i,
+                                 json_excerpt(a[i], 20), json_excerpt(b[i], 20))
+                   : fmt::format("the checkpoint has {} symbols, the data {}", a.size(), b.size());
+    } else if (now.contains(key)) {
+      detail = fmt::format("{} in the checkpoint, {} in the data", json_excerpt(stored, 60), json_excerpt(now[key], 60));
+    }
+    fail(fmt::format("{}: the data in {} differ from the data this run was trained on ('{}': {}); refusing to use "
+                     "them",
+                     ck.file.path, resolved_data_dir(cfg), key, detail));
+  }
+}
+
 TaskModel load_model(const Checkpoint& ck) {
   Generator gen(ck.config.seed);
   TaskModelOptions o = ck.config.model_opts;
@@ -126,6 +154,7 @@ LoadedRun load_run(const std::string& path, const std::string& data_dir_override
   if (!data_dir_override.empty()) cfg.data_dir = data_dir_override;
   Generator gen(cfg.seed);
   LoadedRun run = build_run(cfg, gen);
+  check_same_data(ck, *run.task, cfg);
   restore_model(ck, *run.model.model);
   run.checkpoint = std::move(ck);
   run.checkpoint.config = cfg;
@@ -193,6 +222,7 @@ void resume_or_start(Run& r) {
     check(ck.config.task == r.cfg.task && ck.config.model == r.cfg.model,
           "--resume: {} is a {} / {} run, not {} / {}", r.last_path, ck.config.task, ck.config.model, r.cfg.task,
           r.cfg.model);
+    check_same_data(ck, *r.loaded.task, r.cfg);
     restore_model(ck, r.model());
     restore_optimizer(ck, *r.optim, r.model());
     r.st = ck.state;
@@ -362,10 +392,25 @@ void final_evaluation(const Run& r, TrainOutcome& out, Clock::time_point t_start
 
 }  // namespace
 
+// The output folder is created and written to before any work: a folder that cannot hold the
+// run's files is found now, not at the first checkpoint after an epoch of training.
+static void check_out_dir_writable(const std::string& out) {
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  if (ec) fail(fmt::format("--out {}: cannot create the folder: {}", out, ec.message()));
+  const fs::path probe = fs::path(out) / fmt::format(".seqnet_write_probe_{}", ::getpid());
+  {
+    std::ofstream f(probe);
+    f << "probe\n";
+    if (!f.good()) fail(fmt::format("--out {}: the folder is not writable", out));
+  }
+  fs::remove(probe, ec);
+}
+
 TrainOutcome run_training(const TrainConfig& cfg, const TrainOptions& opt) {
   cfg.validate();
   const auto t_start = Clock::now();
-  fs::create_directories(cfg.out_dir);
+  check_out_dir_writable(cfg.out_dir);
   Run r(cfg, opt);
   resume_or_start(r);
   print_header(r);

@@ -144,6 +144,41 @@ TEST(Wav, WriteReadRoundTrip) {
   EXPECT_FLOAT_EQ(clipped[1], -1.0f);
 }
 
+// A hand-written 16 kHz mono IEEE-float WAV holding exactly `samples` (any values, NaN included).
+void write_float_wav(const std::string& path, const std::vector<float>& samples) {
+  std::ofstream f(path, std::ios::binary);
+  auto u32 = [&](uint32_t v) { f.write(reinterpret_cast<const char*>(&v), 4); };
+  auto u16 = [&](uint16_t v) { f.write(reinterpret_cast<const char*>(&v), 2); };
+  const uint32_t bytes = uint32_t(samples.size() * 4);
+  f.write("RIFF", 4), u32(36 + bytes), f.write("WAVE", 4), f.write("fmt ", 4), u32(16), u16(3), u16(1);
+  u32(16000), u32(16000 * 4), u16(4), u16(32), f.write("data", 4), u32(bytes);
+  f.write(reinterpret_cast<const char*>(samples.data()), std::streamsize(bytes));
+}
+
+// Float WAVs can hold values µ-law cannot encode: refused when read, naming the file and sample.
+TEST(Wav, RejectsNonFiniteAndOutOfRangeFloatSamples) {
+  SEQNET_SKIP_WITHOUT_WAV_MAT();
+  TempDir tmp("audio");
+  const std::string ok = tmp.file("ok.wav"), loud = tmp.file("loud.wav"), nan = tmp.file("nan.wav");
+  write_float_wav(ok, {0.5f, -1.0f, 1.0f});
+  EXPECT_EQ(read_wav_mono16k(ok).size(), 3u);
+  write_float_wav(loud, {0.5f, 1.5f});
+  EXPECT_THAT(error_of([&] { read_wav_mono16k(loud); }), HasSubstr("loud.wav': sample 1 is 1.5"));
+  write_float_wav(nan, {0.0f, 0.0f, std::nanf("")});
+  EXPECT_THAT(error_of([&] { read_wav_mono16k(nan); }), HasSubstr("nan.wav': sample 2"));
+}
+
+// A split that is digital silence everywhere would train to loss 0 and be saved as the best model.
+TEST(Wav, RejectsASilentSplit) {
+  SEQNET_SKIP_WITHOUT_WAV_MAT();
+  TempDir tmp("audio");
+  write_wav_16k(tmp.file("a.wav"), std::vector<float>(100, 0.0f));
+  write_wav_16k(tmp.file("b.wav"), std::vector<float>(50, 0.0f));
+  EXPECT_THAT(error_of([&] { load_audio_dir(tmp.path().string()); }), HasSubstr("digital silence (2 files)"));
+  write_wav_16k(tmp.file("c.wav"), {0.0f, 0.25f});
+  EXPECT_EQ(load_audio_dir(tmp.path().string()).files.size(), 3u);
+}
+
 TEST(Wav, RejectsWrongRateAndChannels) {
   TempDir tmp("audio");
   const std::string r44 = tmp.file("cd.wav"), st = tmp.file("stereo.wav");

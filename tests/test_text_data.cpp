@@ -169,6 +169,19 @@ TEST(TextDataLoad, CharEosReplacementAndAlphabet) {
   EXPECT_EQ(c.vocab.size(), 9);
 }
 
+// Text that is not UTF-8 is refused when read, with the file, byte and line: its vocabulary could
+// not be written to a checkpoint (JSON), which used to fail only after a whole epoch.
+TEST(TextDataLoad, InvalidUtf8IsRefusedWithItsOffset) {
+  TempCorpus ok(" caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x8E\xB5 \n", " a \n", " b \n");  // é € 🎵
+  EXPECT_NO_THROW(load_ptb_words(ok.dir.string()));  // (characters must be ASCII anyway)
+  for (const std::string& bad : {std::string(" a \n b\xFF \n"), std::string(" a \n b\xC3 \n"),
+                                std::string(" a \n b\xC0\xAF \n"), std::string(" a \n b\xED\xA0\x80 \n")}) {
+    TempCorpus t(bad, " a \n", " b \n");
+    const std::string e = error_of([&] { load_ptb_words(t.dir.string()); });
+    EXPECT_THAT(e, HasSubstr("train.txt' is not valid UTF-8 at byte 6 (line 2)")) << e;
+  }
+}
+
 TEST(TextDataLoad, ErrorsNameTheFile) {
   TempCorpus t(" a \n", "", " b \n");
   EXPECT_THAT(error_of([&] { load_ptb_words(t.dir.string()); }), HasSubstr("valid.txt' is empty"));

@@ -145,6 +145,12 @@ std::vector<float> read_wav_mono16k(const std::string& path) {
   const sf_count_t got = info.frames > 0 ? sf_readf_float(f, out.data(), info.frames) : 0;
   check(got == info.frames, "read_wav_mono16k: '{}' is truncated or corrupt: read {} of {} samples ({})", path, got,
         info.frames, sf_strerror(f));
+  // Float WAVs can hold anything: refuse what µ-law encoding would turn into garbage (or undefined
+  // behaviour in the float → int cast), here, with the file named.
+  for (size_t i = 0; i < out.size(); ++i)
+    if (!std::isfinite(out[i]) || std::fabs(out[i]) > 1.0f)
+      fail(fmt::format("read_wav_mono16k: '{}': sample {} is {}; samples must be finite and within [-1, 1]", path, i,
+                       out[i]));
   return out;
 }
 
@@ -203,6 +209,12 @@ AudioSet load_audio_dir(const std::string& dir) {
     set.files.push_back(mulaw_encode(read_wav_mono16k((fs::path(dir) / n).string())));
     set.names.push_back(n);
   }
+  // A split of digital silence gives a loss of 0 and would be saved as the best model: refuse it.
+  bool any_sound = false;
+  for (const auto& codes : set.files)
+    for (const int64_t c : codes) any_sound = any_sound || c != kMulawSilence;
+  check(any_sound, "load_audio_dir: every file in '{}' is digital silence ({} files); nothing to learn or evaluate",
+        dir, set.files.size());
   return set;
 }
 

@@ -24,6 +24,33 @@ int64_t Vocabulary::add(const std::string& s) {
 
 namespace {
 
+// The byte offset of the first invalid UTF-8 sequence in s, or -1. (Overlong forms, surrogates and
+// code points above U+10FFFF are invalid too.) A vocabulary is written to checkpoints as JSON,
+// which must be UTF-8: text that is not would train for an epoch and then fail to save.
+int64_t first_invalid_utf8(const std::string& s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned c = p[i];
+    size_t len = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) { ++i; continue; }
+    if ((c & 0xE0) == 0xC0) len = 2, cp = c & 0x1F;
+    else if ((c & 0xF0) == 0xE0) len = 3, cp = c & 0x0F;
+    else if ((c & 0xF8) == 0xF0) len = 4, cp = c & 0x07;
+    else return int64_t(i);
+    if (i + len > n) return int64_t(i);
+    for (size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return int64_t(i);
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    const uint32_t min_cp = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
+    if (cp < min_cp || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return int64_t(i);
+    i += len;
+  }
+  return -1;
+}
+
 std::string read_text_file(const std::string& path) {
   check(path_exists(path), "text data: cannot open '{}' (missing or unreadable; set SEQNET_DATA?)", path);
   check_regular_file(path, "text data");
@@ -34,6 +61,9 @@ std::string read_text_file(const std::string& path) {
   check(!f.bad(), "text data: error reading '{}'", path);
   std::string s = ss.str();
   check(!s.empty(), "text data: '{}' is empty", path);
+  if (const int64_t bad = first_invalid_utf8(s); bad >= 0)
+    fail(fmt::format("text data: '{}' is not valid UTF-8 at byte {} (line {})", path, bad,
+                     1 + std::count(s.begin(), s.begin() + bad, '\n')));
   return s;
 }
 

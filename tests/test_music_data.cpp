@@ -110,6 +110,28 @@ TEST(MusicData, MissingAndInvalidFiles) {
   fs::remove(junk);
 }
 
+// A .mat file missing its tail used to load (matio fills a cut compressed element) and train on
+// made-up data: every cut is refused as truncated, naming the file.
+TEST(MusicData, TruncatedFilesAreRefused) {
+  SEQNET_SKIP_WITHOUT_WAV_MAT();
+  const std::string path = data_dir() + "/music/JSB_Chorales.mat";
+  if (!path_exists(path)) GTEST_SKIP() << "no " << path;
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const fs::path cut = fs::temp_directory_path() / fmt::format("seqnet_cut_{}.mat", ::getpid());
+  for (size_t drop : {size_t(1), size_t(7), size_t(100), bytes.size() / 2, bytes.size() - 130}) {
+    std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() - drop);
+    try {
+      load_music_mat(cut.string());
+      ADD_FAILURE() << "a file missing its last " << drop << " bytes loaded";
+    } catch (const Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("truncated")) << drop;
+      EXPECT_THAT(e.what(), HasSubstr(cut.string()));
+    }
+  }
+  fs::remove(cut);
+}
+
 TEST(MusicData, InputTargetShift) {
   Tensor seq = Tensor::zeros({4, 88});
   for (int64_t t = 0; t < 4; ++t) seq.data<float>()[t * 88 + t] = 1.f;

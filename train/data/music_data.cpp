@@ -1,6 +1,8 @@
 // train/data/music_data.cpp — see music_data.h.
 #include "train/data/music_data.h"
 
+#include <fstream>
+
 #if SEQNET_HAVE_WAV_MAT
 #include <matio.h>
 #endif
@@ -84,8 +86,48 @@ std::vector<Tensor> read_split(mat_t* mat, const std::string& path, const char* 
 
 }  // namespace
 
+// A level-5 MAT-file is a 128-byte header and a chain of data elements, each an 8-byte tag
+// (type, byte count) and its bytes (padded to 8 unless compressed). matio fills a cut-off
+// compressed element with whatever it has, so a truncated file would load and train on made-up
+// data: walk the chain first and require that it ends exactly at the end of the file.
+// (Version 7.3 files are HDF5 and are left to matio.)
+static void check_mat_complete(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  f.seekg(0, std::ios::end);
+  const uint64_t size = uint64_t(f.tellg());
+  check(size >= 128, "load_music_mat: '{}' is {} bytes, shorter than a MAT-file header (128)", path, size);
+  unsigned char head[128];
+  f.seekg(0);
+  f.read(reinterpret_cast<char*>(head), 128);
+  const bool little = head[126] == 'I' && head[127] == 'M';
+  const bool big = head[126] == 'M' && head[127] == 'I';
+  const uint16_t version = little ? uint16_t(head[124] | head[125] << 8) : uint16_t(head[125] | head[124] << 8);
+  if (!(little || big) || version != 0x0100) return;  // not level 5 (e.g. v7.3 / HDF5): matio decides
+  auto u32 = [&](const unsigned char* b) {
+    return little ? uint32_t(b[0]) | uint32_t(b[1]) << 8 | uint32_t(b[2]) << 16 | uint32_t(b[3]) << 24
+                  : uint32_t(b[3]) | uint32_t(b[2]) << 8 | uint32_t(b[1]) << 16 | uint32_t(b[0]) << 24;
+  };
+  uint64_t off = 128;
+  int elements = 0;
+  while (off < size) {
+    unsigned char tag[8];
+    check(size - off >= 8, "load_music_mat: '{}' is truncated: {} stray bytes after data element {} (file is {} bytes)",
+          path, size - off, elements, size);
+    f.seekg(std::streamoff(off));
+    f.read(reinterpret_cast<char*>(tag), 8);
+    const uint32_t type = u32(tag), bytes = u32(tag + 4);
+    const uint64_t padded = type == 15 /* miCOMPRESSED */ ? bytes : (uint64_t(bytes) + 7) / 8 * 8;
+    check(off + 8 + padded <= size,
+          "load_music_mat: '{}' is truncated: data element {} at byte {} needs {} bytes, the file ends after {}", path,
+          elements, off, 8 + padded, size - off);
+    off += 8 + padded;
+    ++elements;
+  }
+}
+
 MusicSet load_music_mat(const std::string& path) {
   check_regular_file(path, "load_music_mat");
+  check_mat_complete(path);
   std::unique_ptr<mat_t, MatCloser> mat(Mat_Open(path.c_str(), MAT_ACC_RDONLY));
   check(mat != nullptr, "load_music_mat: cannot open '{}' (missing, unreadable or not a MAT-file)", path);
   MusicSet set;

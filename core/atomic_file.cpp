@@ -2,6 +2,7 @@
 #include "core/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -60,6 +61,42 @@ void AtomicFile::commit() {
     (void)::fsync(dfd);
     ::close(dfd);
   }
+}
+
+namespace {
+// The pid of an AtomicFile temporary name "<target>.tmp.<pid>.<n>", or 0 if `name` is not one.
+long temporary_owner(const std::string& name) {
+  const size_t dot = name.rfind('.');
+  if (dot == std::string::npos || dot + 1 == name.size()) return 0;
+  const size_t pid_dot = name.rfind('.', dot - 1);
+  if (pid_dot == std::string::npos || pid_dot < 4 || name.compare(pid_dot - 4, 5, ".tmp.") != 0) return 0;
+  auto all_digits = [&](size_t b, size_t e) {
+    if (b >= e || e - b > 18) return false;
+    for (size_t i = b; i < e; ++i)
+      if (name[i] < '0' || name[i] > '9') return false;
+    return true;
+  };
+  if (!all_digits(pid_dot + 1, dot) || !all_digits(dot + 1, name.size())) return 0;
+  return std::stol(name.substr(pid_dot + 1, dot - pid_dot - 1));
+}
+}  // namespace
+
+StaleTemporaries remove_stale_temporaries(const std::string& dir) {
+  StaleTemporaries out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    const long pid = temporary_owner(name);
+    if (pid <= 0 || pid == long(::getpid())) continue;
+    if (::kill(pid_t(pid), 0) == 0 || errno != ESRCH) continue;  // its writer may still be running
+    if (!entry.is_regular_file(ec)) continue;
+    const uintmax_t size = entry.file_size(ec);
+    if (std::filesystem::remove(entry.path(), ec)) {
+      ++out.files;
+      out.bytes += ec ? 0 : uint64_t(size);
+    }
+  }
+  return out;
 }
 
 void write_file_atomic(const std::string& path, std::string_view bytes, const std::string& who) {

@@ -14,6 +14,7 @@
 //   write_file_atomic(path, text, "plot");   // the same for one string
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -43,6 +44,15 @@ class AtomicFile {
   std::FILE* file_ = nullptr;
   bool committed_ = false;
 };
+
+// Removes the temporary files that AtomicFile writers left in `dir` when they were killed before
+// commit (`<target>.tmp.<pid>.<n>` whose process <pid> is gone; files of live processes are
+// kept). Not recursive. Returns how many files were removed and adds their size to *bytes.
+struct StaleTemporaries {
+  int64_t files = 0;
+  uint64_t bytes = 0;
+};
+StaleTemporaries remove_stale_temporaries(const std::string& dir);
 
 // Replaces `path` by `bytes` atomically (AtomicFile); errors start with "<who>: <path>".
 void write_file_atomic(const std::string& path, std::string_view bytes, const std::string& who = "write");

@@ -7,7 +7,11 @@
 #include <matio.h>
 #endif
 
+#include <unistd.h>
+
 #include <cmath>
+#include <csignal>
+#include <tuple>
 #include <cstring>
 #include <chrono>
 #include <filesystem>
@@ -18,6 +22,7 @@
 #include "ops/ops.h"
 #include "train/loop/checkpoint.h"
 #include "train/cli/cli.h"
+#include "train/loop/interrupt.h"
 #include "train/loop/optim.h"
 #include "train/data/plot.h"
 #include "train/loop/search.h"
@@ -700,4 +705,109 @@ TEST(Plot, WritesAnSvgWithBothCurves) {
   std::ofstream(m) << R"({"type":"step"})" << "\n";
   EXPECT_THAT([&] { write_loss_plot(m, dir.str() + "/d.svg", "t"); },
               ::testing::ThrowsMessage<Error>(HasSubstr("no epoch records")));
+}
+
+// ---- stopping, killed runs and resuming --------------------------------------------------------------
+
+namespace {
+// The records of metrics.jsonl as (type, epoch, global_step or -1).
+std::vector<std::tuple<std::string, int64_t, int64_t>> metrics_records(const std::string& dir) {
+  std::vector<std::tuple<std::string, int64_t, int64_t>> out;
+  std::ifstream f(dir + "/metrics.jsonl");
+  std::string line;
+  while (std::getline(f, line)) {
+    const auto j = nlohmann::json::parse(line);
+    out.emplace_back(j["type"].get<std::string>(), j["epoch"].get<int64_t>(),
+                     j.contains("global_step") ? j["global_step"].get<int64_t>() : -1);
+  }
+  return out;
+}
+}  // namespace
+
+// A real SIGINT in the middle of epoch 2 stops at the end of that step: Interrupted names the
+// step and the intact checkpoint; --resume drops the unfinished epoch's metrics records and ends
+// bit-identical to a run that was never stopped.
+TEST(Training, SigintStopsAtASafePointAndResumesExactly) {
+  TempDir a("uninterrupted"), b("interrupted");
+  TrainConfig c = tiny_copy(a.str());
+  c.epochs = 3;
+  c.log_interval = 1;
+  run_training(c, quiet());
+  c.out_dir = b.str();
+  TrainOptions o = quiet();
+  o.after_step = [](int64_t epoch, int64_t step) {
+    if (epoch == 2 && step == 3) std::raise(SIGINT);
+  };
+  try {
+    run_training(c, o);
+    FAIL() << "no Interrupted";
+  } catch (const Interrupted& e) {
+    EXPECT_EQ(e.signal, SIGINT);
+    EXPECT_THAT(e.what(), HasSubstr("epoch 2, step 3 of 6: stopped by SIGINT"));
+    EXPECT_THAT(e.what(), HasSubstr("intact: " + b.str() + "/last.safetensors (after epoch 1)"));
+    EXPECT_THAT(e.what(), HasSubstr("seqnet train --resume " + b.str()));
+  }
+  struct sigaction now {};
+  sigaction(SIGINT, nullptr, &now);
+  EXPECT_EQ(now.sa_handler, SIG_DFL) << "the handler must be restored after training";
+  EXPECT_EQ(load_checkpoint(b.str() + "/last.safetensors").state.epoch, 1);
+  const auto before = metrics_records(b.str());
+  ASSERT_EQ(std::get<1>(before.back()), 2) << "the unfinished epoch's step records are in the file";
+  TrainOptions r = quiet();
+  r.resume = true;
+  run_training(c, r);
+  expect_same_checkpoint(a.str() + "/last.safetensors", b.str() + "/last.safetensors");
+  EXPECT_EQ(metrics_records(a.str()), metrics_records(b.str())) << "no duplicate or missing records after resume";
+}
+
+// SIGTERM after an epoch's checkpoints are written stops there; nothing after that epoch is lost.
+TEST(Training, SigtermAfterAnEpochKeepsThatEpoch) {
+  TempDir d("sigterm");
+  TrainConfig c = tiny_copy(d.str());
+  TrainOptions o = quiet();
+  o.after_epoch = [](int64_t epoch, Module&) {
+    if (epoch == 2) std::raise(SIGTERM);
+  };
+  try {
+    run_training(c, o);
+    FAIL() << "no Interrupted";
+  } catch (const Interrupted& e) {
+    EXPECT_EQ(e.signal, SIGTERM);
+    EXPECT_THAT(e.what(), HasSubstr("after epoch 2: stopped by SIGTERM"));
+  }
+  EXPECT_EQ(load_checkpoint(d.str() + "/last.safetensors").state.epoch, 2);
+  EXPECT_FALSE(path_exists(d.str() + "/results.json"));
+}
+
+// A kill between the checkpoint's rename and the metrics append loses the epoch record, and a kill
+// mid-append leaves half a line: --resume restores the record from the checkpoint's history and
+// drops the fragment. Temporaries of killed writers are removed at start; a live writer's are kept.
+TEST(Training, ResumeRepairsMetricsAndRemovesStaleTemporaries) {
+  TempDir a("reference"), b("damaged");
+  TrainConfig c = tiny_copy(a.str());
+  c.epochs = 3;
+  run_training(c, quiet());
+  c.out_dir = b.str();
+  c.epochs = 2;
+  run_training(c, quiet());
+  {  // drop the epoch-2 record, leave a torn line
+    std::ifstream f(b.file("metrics.jsonl"));
+    std::string line, kept;
+    while (std::getline(f, line))
+      if (line.find("\"type\":\"epoch\"") == std::string::npos || line.find("\"epoch\":2,") == std::string::npos)
+        kept += line + "\n";
+    std::ofstream(b.file("metrics.jsonl")) << kept << "{\"epoch\":3,\"type\":\"st";
+  }
+  std::ofstream(b.file("last.safetensors.tmp.999999999.0")) << std::string(1000, 'x');  // no such pid
+  const std::string live = fmt::format("best.safetensors.tmp.{}.7", ::getppid());       // a live process
+  std::ofstream(b.file(live)) << "y";
+  std::ofstream(b.file("notes.tmp.txt")) << "z";  // not a temporary of ours
+  c.epochs = 3;
+  TrainOptions r = quiet();
+  r.resume = true;
+  run_training(c, r);
+  EXPECT_FALSE(path_exists(b.file("last.safetensors.tmp.999999999.0")));
+  EXPECT_TRUE(path_exists(b.file(live)));
+  EXPECT_TRUE(path_exists(b.file("notes.tmp.txt")));
+  EXPECT_EQ(metrics_records(a.str()), metrics_records(b.str()));
 }

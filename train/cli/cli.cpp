@@ -15,6 +15,7 @@
 #include "train/cli/generate.h"
 #include "train/data/plot.h"
 #include "train/loop/search.h"
+#include "train/loop/interrupt.h"
 #include "train/loop/trainer.h"
 #include "train/cli/verify.h"
 #ifdef SEQNET_HAVE_CUDA
@@ -449,6 +450,10 @@ int run_cli(int argc, const char* const* argv) {
     if (threads) setenv("SEQNET_THREADS", std::to_string(*threads).c_str(), 1);
     init_runtime();
     return run_command(args);
+  } catch (const Interrupted& e) {  // Ctrl-C / SIGTERM during training: a clean stop, the shell's exit code
+    std::fflush(stdout);
+    fmt::print(stderr, "seqnet: {}\n", e.what());
+    return 128 + e.signal;
   } catch (const std::exception& e) {
     std::fflush(stdout);
     fmt::print(stderr, "seqnet: error: {}\n", e.what());

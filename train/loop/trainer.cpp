@@ -11,6 +11,7 @@
 #include "core/allocator.h"
 #include "core/atomic_file.h"
 #include "core/paths.h"
+#include "train/loop/interrupt.h"
 #include "train/loop/optim.h"
 #include "train/data/plot.h"
 
@@ -214,6 +215,57 @@ struct EpochTrain {
   double seconds = 0;  // time of the training pass alone
 };
 
+// On --resume, makes metrics.jsonl agree with the checkpoint: a kill can leave step records of an
+// epoch the checkpoint does not hold (they would be written again, twice), a half-written last
+// line, or miss the epoch record of the last saved epoch (a kill between the checkpoint's rename
+// and the append). The file is rebuilt as: for each saved epoch, its step records from the file,
+// then its epoch record from the checkpoint's history (the authority). Returns what changed.
+std::string reconcile_metrics(const Run& r) {
+  const int64_t saved = r.st.epoch;
+  std::vector<std::vector<std::string>> steps(size_t(saved) + 1);
+  std::vector<bool> has_record(size_t(saved) + 1, false);
+  int64_t dropped_after = 0, unreadable = 0;
+  if (path_exists(r.metrics_path)) {
+    std::ifstream f(r.metrics_path);
+    std::string line;
+    while (std::getline(f, line)) {
+      nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (!j.is_object() || !j.contains("type") || !j.contains("epoch") || !j["epoch"].is_number_integer()) {
+        unreadable += line.empty() ? 0 : 1;
+        continue;
+      }
+      const int64_t e = j["epoch"].get<int64_t>();
+      if (j["type"] == "epoch") {
+        if (e >= 1 && e <= saved) has_record[size_t(e)] = true;
+        dropped_after += e > saved ? 1 : 0;
+      } else if (j["type"] == "step") {
+        if (e >= 1 && e <= saved)
+          steps[size_t(e)].push_back(line);
+        else
+          ++dropped_after;
+      }
+    }
+  }
+  std::string text;
+  int64_t restored = 0;
+  for (int64_t e = 1; e <= saved; ++e) {
+    for (const std::string& l : steps[size_t(e)]) text += l + "\n";
+    for (const auto& rec : r.st.history)
+      if (rec.is_object() && rec.contains("epoch") && rec["epoch"] == e) {
+        text += rec.dump() + "\n";
+        restored += has_record[size_t(e)] ? 0 : 1;
+        break;
+      }
+  }
+  if (dropped_after == 0 && unreadable == 0 && restored == 0) return "";
+  write_file_atomic(r.metrics_path, text, "train");
+  std::vector<std::string> what;
+  if (dropped_after) what.push_back(fmt::format("dropped {} record(s) after epoch {} (an interrupted epoch)", dropped_after, saved));
+  if (unreadable) what.push_back(fmt::format("dropped {} unreadable line(s)", unreadable));
+  if (restored) what.push_back(fmt::format("restored {} epoch record(s) from the checkpoint", restored));
+  return fmt::format("{}: {}", r.metrics_path, fmt::join(what, "; "));
+}
+
 // With --resume: restores model, optimiser, state and RNG from last.safetensors; else drops an old metrics.jsonl.
 void resume_or_start(Run& r) {
   if (r.opt.resume) {
@@ -230,6 +282,8 @@ void resume_or_start(Run& r) {
     r.gen.set_state(r.st.rng);
     r.say(fmt::format("resuming {} after epoch {} (lr {:g}, best valid {:.4f} at epoch {})", r.last_path, r.st.epoch,
                       r.st.lr, r.st.best_valid, r.st.best_epoch));
+    const std::string fixed = reconcile_metrics(r);
+    if (!fixed.empty()) r.say(fixed);
   } else {
     std::error_code ec;
     fs::remove(r.metrics_path, ec);
@@ -299,6 +353,10 @@ EpochTrain train_epoch(Run& r, int64_t epoch, Progress& progress, const std::vec
                                     {"global_step", r.st.global_step}, {"loss", interval_sum / double(interval_n)},
                                     {"lr", r.st.lr}, {"examples_per_s", double(examples) / std::max(el, 1e-9)}});
       interval_sum = 0, interval_n = 0;
+    }    if (r.opt.after_step) r.opt.after_step(epoch, s + 1);
+    if (stop_requested()) {
+      progress.end_epoch();
+      throw_if_stop_requested(fmt::format("epoch {}, step {} of {}", epoch, s + 1, steps).c_str());
     }
   }
   progress.end_epoch();
@@ -398,7 +456,7 @@ static void check_out_dir_writable(const std::string& out) {
   std::error_code ec;
   fs::create_directories(out, ec);
   if (ec) fail(fmt::format("--out {}: cannot create the folder: {}", out, ec.message()));
-  const fs::path probe = fs::path(out) / fmt::format(".seqnet_write_probe_{}", ::getpid());
+  const fs::path probe = fs::path(out) / fmt::format(".seqnet_write_probe.tmp.{}.0", ::getpid());
   {
     std::ofstream f(probe);
     f << "probe\n";
@@ -407,30 +465,48 @@ static void check_out_dir_writable(const std::string& out) {
   fs::remove(probe, ec);
 }
 
+// Ends a run stopped by SIGINT / SIGTERM: says what was kept and how to continue.
+[[noreturn]] static void rethrow_interrupted(const Run& r, const Interrupted& e) {
+  const bool have_last = path_exists(r.last_path);
+  throw Interrupted(fmt::format("{}. {}", e.what(),
+                                have_last ? fmt::format("The last checkpoint is intact: {} (after epoch {}); continue "
+                                                        "with: seqnet train --resume {}",
+                                                        r.last_path, r.st.epoch, r.cfg.out_dir)
+                                          : std::string("No epoch had finished, so there is no checkpoint to resume")),
+                    e.signal);
+}
+
 TrainOutcome run_training(const TrainConfig& cfg, const TrainOptions& opt) {
   cfg.validate();
+  const StopOnSignal stop_on_signal;  // Ctrl-C / SIGTERM stop at the next safe point
   const auto t_start = Clock::now();
   check_out_dir_writable(cfg.out_dir);
+  const StaleTemporaries stale = remove_stale_temporaries(cfg.out_dir);
   Run r(cfg, opt);
+  if (stale.files > 0)
+    r.say(fmt::format("removed {} temporary file(s) ({:.1f} MB) that a killed run left in {}", stale.files,
+                      double(stale.bytes) / 1e6, cfg.out_dir));
   resume_or_start(r);
   print_header(r);
 
   Progress progress(opt.verbosity, cfg.log_interval);
   const std::vector<Variable> params = r.model().params().unique();
-  int64_t epochs_run = 0;
-  for (int64_t epoch = r.st.epoch + 1; epoch <= cfg.epochs; ++epoch) {
-    const EpochTrain train = train_epoch(r, epoch, progress, params);
-    const EvalResult valid = validate_epoch(r, epoch);
-    finish_epoch(r, epoch, train, valid);
-    ++epochs_run;
-    if (opt.after_epoch) opt.after_epoch(epoch, r.model());
-  }
-
   TrainOutcome out;
-  out.epochs_run = epochs_run;
-  out.best_epoch = r.st.best_epoch;
-  out.best_valid = r.st.best_valid;
-  if (opt.final_eval && path_exists(r.best_path)) final_evaluation(r, out, t_start);
+  try {
+    for (int64_t epoch = r.st.epoch + 1; epoch <= cfg.epochs; ++epoch) {
+      const EpochTrain train = train_epoch(r, epoch, progress, params);
+      const EvalResult valid = validate_epoch(r, epoch);
+      finish_epoch(r, epoch, train, valid);
+      ++out.epochs_run;
+      if (opt.after_epoch) opt.after_epoch(epoch, r.model());
+      throw_if_stop_requested(fmt::format("after epoch {}", epoch).c_str());
+    }
+    out.best_epoch = r.st.best_epoch;
+    out.best_valid = r.st.best_valid;
+    if (opt.final_eval && path_exists(r.best_path)) final_evaluation(r, out, t_start);
+  } catch (const Interrupted& e) {
+    rethrow_interrupted(r, e);
+  }
   out.seconds = seconds_since(t_start);
   return out;
 }

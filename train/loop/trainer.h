@@ -10,7 +10,10 @@
 // Files in cfg.out_dir: last.safetensors, best.safetensors (train/loop/checkpoint.h), metrics.jsonl
 // (one JSON object per log interval and per epoch), loss.svg (train / valid loss per epoch),
 // results.json. A non-finite loss stops the run with TrainingDiverged naming the epoch and step;
-// the checkpoints on disk are the last good ones.
+// the checkpoints on disk are the last good ones. SIGINT / SIGTERM stop it at the next safe point
+// with Interrupted (train/loop/interrupt.h), the last checkpoint intact. At start, temporaries a
+// killed run left in out_dir are removed; on --resume, metrics.jsonl is made to agree with the
+// checkpoint (records of an unfinished epoch dropped, a missing epoch record restored).
 #pragma once
 #include <cstdio>
 #include <functional>
@@ -36,6 +39,8 @@ struct TrainOptions {
   int verbosity = 1;         // 0: errors only; 1: progress + epoch lines
   // Called after each epoch's checkpoints are written (tests use it to poke at the model).
   std::function<void(int64_t epoch, Module& model)> after_epoch;
+  // Called after each optimiser step (1-based step within the epoch; tests use it to interrupt).
+  std::function<void(int64_t epoch, int64_t step)> after_step;
 };
 
 struct TrainOutcome {

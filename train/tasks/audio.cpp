@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "train/loop/interrupt.h"
 #include "core/error.h"
 #include "models/heads.h"
 #include "ops/ops.h"
@@ -87,6 +88,7 @@ class AudioTask final : public Task {
     int64_t count = 0, batches = 0;
     for (size_t b0 = 0; b0 < items.size() && (max_batches <= 0 || batches < max_batches);
          b0 += size_t(cfg_.batch_size), ++batches) {
+      throw_if_stop_requested("evaluation");
       const size_t b1 = std::min(items.size(), b0 + size_t(cfg_.batch_size));
       std::vector<Item> batch(items.begin() + std::ptrdiff_t(b0), items.begin() + std::ptrdiff_t(b1));
       const int64_t n = int64_t(batch.size()) * output_;

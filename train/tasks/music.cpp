@@ -8,6 +8,7 @@
 // this to rounding), so the NLL does not depend on the batch size.
 #include <algorithm>
 
+#include "train/loop/interrupt.h"
 #include "core/error.h"
 #include "models/heads.h"
 #include "ops/ops.h"
@@ -90,6 +91,7 @@ class MusicTask final : public Task {
     double total = 0;
     int64_t frames = 0, batches = 0;
     for (size_t k = 0; k < set.size() && (max_batches <= 0 || batches < max_batches); ++batches) {
+      throw_if_stop_requested("evaluation");
       std::vector<const Tensor*> seqs;
       for (; k < set.size() && int64_t(seqs.size()) < cfg_.batch_size; ++k) seqs.push_back(&set[k]);
       MusicBatch b = make_music_batch(seqs, *model_, dtype());

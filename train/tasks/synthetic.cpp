@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "train/loop/interrupt.h"
 #include "core/error.h"
 #include "models/heads.h"
 #include "ops/ops.h"
@@ -50,6 +51,7 @@ class SyntheticTask final : public Task {
     double loss_sum = 0, correct = 0;
     int64_t count = 0, batches = 0;
     for (int64_t b0 = 0; b0 < n && (max_batches <= 0 || batches < max_batches); b0 += cfg_.batch_size, ++batches) {
+      throw_if_stop_requested("evaluation");
       const int64_t nb = std::min(cfg_.batch_size, n - b0);
       Tensor x = X.narrow(0, b0, nb).to(dtype_of(model)), y = Y.narrow(0, b0, nb).contiguous();
       double c = 0;

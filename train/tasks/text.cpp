@@ -8,6 +8,7 @@
 // weighted by its predicted positions. char: BPC = loss / ln 2; word: perplexity = exp(loss).
 #include <cmath>
 
+#include "train/loop/interrupt.h"
 #include "core/error.h"
 #include "models/heads.h"
 #include "ops/ops.h"
@@ -67,6 +68,7 @@ class TextTask final : public Task {
     int64_t count = 0, batches = 0;
     for (int64_t start : starts_[s]) {
       if (max_batches > 0 && batches++ >= max_batches) break;
+      throw_if_stop_requested("evaluation");
       const int64_t n = batched_[s].size(0) * predicted_;
       total += window_loss(s, start).item() * double(n);
       count += n;

@@ -1,5 +1,7 @@
 #include "core/allocator.h"
 
+#include <fmt/format.h>
+
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -102,7 +104,8 @@ class CpuAllocator final : public CachingAllocator {
   void* raw_allocate(size_t bytes) override { return std::aligned_alloc(kAlignment, bytes); }
   void raw_free(void* p) override { std::free(p); }
   [[noreturn]] void out_of_memory(size_t nbytes) override {
-    throw Error("cpu allocator: out of memory allocating " + std::to_string(nbytes) + " bytes");
+    throw Error(fmt::format("cpu allocator: out of memory allocating {:.3g} GB ({} bytes; {:.3g} GB live)",
+                            double(nbytes) / 1e9, nbytes, double(stats().live_bytes) / 1e9));
   }
 
  private:

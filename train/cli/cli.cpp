@@ -16,6 +16,7 @@
 #include "train/data/plot.h"
 #include "train/loop/search.h"
 #include "train/loop/interrupt.h"
+#include "train/tasks/task_memory.h"
 #include "train/loop/trainer.h"
 #include "train/cli/verify.h"
 #ifdef SEQNET_HAVE_CUDA
@@ -56,6 +57,19 @@ int cmd_info() {
 }
 
 int cmd_task_info(const std::string& task, const std::string& model, const TaskModelOptions& opt) {
+  // The estimate comes first: a configuration too large for the machine is reported, not built.
+  const TrainConfig d = TrainConfig::defaults(task, model);
+  const bool music = task_spec(task, model).kind == TaskKind::Music;
+  const MemoryEstimate mem = estimate_training_memory(d, opt, music ? 1000 : 0);
+  const double avail = available_memory_bytes(Device::cpu());
+  const std::string mem_line = fmt::format("  training memory at the defaults: {}{}; {} available\n", mem.describe(),
+                                           music ? " (a piece of 1000 frames; the data decides)" : "",
+                                           avail > 0 ? format_bytes(avail) : "unknown");
+  if (avail > 0 && mem.weight_bytes / 4 > avail) {
+    fmt::print("task {} / model {}\n  parameters: {}\n{}", task, model, mem.parameters, mem_line);
+    fail(fmt::format("info: the model alone ({} parameters, {}) does not fit in the {} available; not building it",
+                     mem.parameters, format_bytes(mem.weight_bytes / 4), format_bytes(avail)));
+  }
   Generator gen(0);
   TaskModel tm = build_task_model(task, model, opt, gen);
   const ParameterSet& p = tm.model->params();
@@ -65,10 +79,10 @@ int cmd_task_info(const std::string& task, const std::string& model, const TaskM
   for (const auto& e : p.entries()) aliases += e.is_alias ? 1 : 0;
   fmt::print("  parameters: {} ({} tensors, {} state_dict keys incl. {} aliases)\n", p.count(), p.unique().size(),
              p.entries().size(), aliases);
-  const TrainConfig d = TrainConfig::defaults(task, model);
   fmt::print("  training defaults: {} lr {:g}, clip {}, {} epochs, batch {}; {}\n", d.optim, d.lr,
              d.clip > 0 ? fmt::format("{:g}", d.clip) : "none", d.epochs, d.batch_size,
              halving_rule(task).describe());
+  fmt::print("{}", mem_line);
   return 0;
 }
 

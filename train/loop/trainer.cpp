@@ -14,6 +14,7 @@
 #include "train/loop/interrupt.h"
 #include "train/loop/optim.h"
 #include "train/data/plot.h"
+#include "train/tasks/task_memory.h"
 
 namespace seqnet {
 namespace fs = std::filesystem;
@@ -102,11 +103,14 @@ FullEval evaluate_all(Task& task, Module& model, int64_t max_eval_batches) {
   return f;
 }
 
-LoadedRun build_run(const TrainConfig& cfg, Generator& gen) {
+LoadedRun build_run(const TrainConfig& cfg, Generator& gen, bool for_training) {
   LoadedRun run;
   run.task = make_task(cfg);
   run.options = cfg.model_opts;
   run.task->model_options(run.options);
+  if (for_training)
+    check_training_memory(estimate_training_memory(cfg, run.options, run.task->longest_example()), cfg,
+                          Device::cpu());
   run.model = build_task_model(cfg.task, cfg.model, run.options, gen);
   run.task->bind(*run.model.model);
   return run;
@@ -184,7 +188,7 @@ struct Run {
         best_path(c.out_dir + "/best.safetensors"),
         metrics_path(c.out_dir + "/metrics.jsonl"),
         gen(c.seed),
-        loaded(build_run(c, gen)),
+        loaded(build_run(c, gen, /*for_training=*/true)),
         saved(c) {
     saved.model_opts = loaded.options;
     model().set_generator(&gen);

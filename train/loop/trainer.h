@@ -65,8 +65,10 @@ LoadedRun load_run(const std::string& checkpoint_path, const std::string& data_d
 // options, the vocabulary size included). Weights restored; eval mode.
 TaskModel load_model(const Checkpoint& ck);
 
-// Builds cfg's task and model (the model initialised from `gen`) and binds them.
-LoadedRun build_run(const TrainConfig& cfg, Generator& gen);
+// Builds cfg's task and model (the model initialised from `gen`) and binds them. With
+// `for_training`, the memory a training step needs is estimated first (train/tasks/task_memory.h)
+// and a configuration that cannot fit is refused before the model is allocated.
+LoadedRun build_run(const TrainConfig& cfg, Generator& gen, bool for_training = false);
 
 // Evaluates all three splits under no-grad in eval mode.
 struct FullEval {

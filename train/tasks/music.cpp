@@ -73,6 +73,11 @@ class MusicTask final : public Task {
   int64_t steps_per_epoch() const override {
     return (int64_t(data_.train.size()) + cfg_.batch_size - 1) / cfg_.batch_size;
   }
+  int64_t longest_example() const override {
+    int64_t m = 0;
+    for (const Tensor& t : data_.train) m = std::max(m, t.size(0));
+    return m;
+  }
   void start_epoch(Generator& gen) override { order_ = shuffled_indices(int64_t(data_.train.size()), gen); }
 
   StepLoss train_loss(Module&, int64_t step) override {

@@ -10,7 +10,9 @@
 #include "models/heads.h"
 #include "ops/ops.h"
 #include "train/data/synthetic_data.h"
+#include "models/sizes.h"
 #include "train/tasks/task.h"
+#include "train/tasks/task_memory.h"
 
 namespace seqnet {
 namespace {
@@ -18,6 +20,17 @@ namespace {
 class SyntheticTask final : public Task {
  public:
   explicit SyntheticTask(const TrainConfig& cfg) : cfg_(cfg), copy_(task_spec(cfg.task).kind == TaskKind::CopyMemory) {
+    // The data sets are generated up front: check they fit before allocating them.
+    const CheckedSize c{cfg.task + " task"};
+    const int64_t T = copy_ ? c.add(cfg.blank_len, 20) : cfg.seq_len;
+    const int64_t n = c.add(c.add(cfg.n_train, cfg.n_valid), cfg.n_test);
+    // copy: x (n, 1, T) f32 and y (n, 10) i64; adding: x (n, 2, T) f32 and y (n, 1) f32
+    const int64_t bytes = copy_ ? c.add(c.mul(n, T, 4), c.mul(n, 80)) : c.add(c.mul(n, T, 8), c.mul(n, 4));
+    check_fits_in_memory(double(bytes),
+                         fmt::format("{} task: the data sets (--n_train + --n_valid + --n_test = {} sequences of {} "
+                                     "steps)",
+                                     cfg.task, n, T),
+                         Device::cpu());
     Generator data_gen(cfg.seed ^ 0x5EC0DA7Aull);
     auto make = [&](int64_t n, Tensor& x, Tensor& y) {
       if (copy_) make_copy_memory(n, cfg.blank_len, data_gen, x, y);

@@ -62,6 +62,9 @@ class Task {
   virtual EvalResult evaluate(Module& model, Split split, int64_t max_batches) = 0;
   // One line about the data (sizes), printed at the start of a run.
   virtual std::string describe() const = 0;
+  // The longest training example in time steps where the data decides it (music: the longest
+  // piece), 0 where the configuration does; the memory estimate sizes activations with it.
+  virtual int64_t longest_example() const { return 0; }
   // Data facts a checkpoint must keep (the vocabulary of a text task), as JSON.
   virtual nlohmann::json info() const { return nlohmann::json::object(); }
 };

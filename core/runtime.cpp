@@ -6,10 +6,12 @@
 #include <pmmintrin.h>
 
 #include <cblas.h>
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 
 #include "core/error.h"
+#include "core/numbers.h"
 
 namespace seqnet {
 
@@ -30,7 +32,7 @@ void enable_flush_denormals() {
 }
 
 void set_num_threads(int n) {
-  check(n >= 1, "set_num_threads: need at least 1 thread, got {}", n);
+  check(n >= 1 && n <= kMaxThreads, "set_num_threads: the thread count must be from 1 to {}, got {}", kMaxThreads, n);
   omp_set_num_threads(n);
   if (auto f = blas_symbol<void (*)(int)>("openblas_set_num_threads")) f(n);
   enable_flush_denormals();
@@ -41,13 +43,9 @@ int num_threads() { return omp_get_max_threads(); }
 void init_runtime() {
   if (g_initialised) return;
   g_initialised = true;
-  int n = omp_get_max_threads();
-  if (const char* env = std::getenv("SEQNET_THREADS"); env && *env) {
-    char* end = nullptr;
-    long v = std::strtol(env, &end, 10);
-    check(end && *end == '\0' && v >= 1 && v <= 4096, "SEQNET_THREADS must be a positive integer, got '{}'", env);
-    n = int(v);
-  }
+  int n = std::min(omp_get_max_threads(), kMaxThreads);
+  if (const char* env = std::getenv("SEQNET_THREADS"); env && *env)
+    n = int(parse_int(env, "SEQNET_THREADS (the CPU thread count)", 1, kMaxThreads));
   set_num_threads(n);
 }
 

@@ -12,7 +12,10 @@ namespace seqnet {
 // Reads SEQNET_THREADS (default: OpenMP's default, i.e. the number of cores), sets OpenMP and
 // OpenBLAS to it and enables FTZ/DAZ on every pool thread. Idempotent; call at program start.
 void init_runtime();
-void set_num_threads(int n);  // n >= 1
+// The most threads --threads / SEQNET_THREADS may ask for: far above any core count seqnet runs
+// on, low enough that a typo (100000) is caught instead of spawning a pool that size.
+inline constexpr int kMaxThreads = 1024;
+void set_num_threads(int n);  // 1 <= n <= kMaxThreads
 int num_threads();
 void enable_flush_denormals();  // FTZ + DAZ on all OpenMP threads (and the caller)
 

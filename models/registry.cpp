@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json.h"
+#include "core/json_fields.h"
 #include "models/heads.h"
 
 namespace seqnet {
@@ -9,116 +11,109 @@ namespace seqnet {
 namespace {
 using json = nlohmann::json;
 
-template <typename T>
-T field(const json& j, const char* key, const std::string& cls) {
-  check(j.contains(key), "model config of {}: missing field '{}'", cls, key);
-  try {
-    return j.at(key).get<T>();
-  } catch (const json::exception& e) {
-    throw Error(fmt::format("model config of {}: field '{}' has the wrong type ({})", cls, key, e.what()));
-  }
-}
+// Bounds of the constructor arguments a reference file may give: generous, but a typo or a damaged
+// file fails here with the field named instead of in an allocation.
+constexpr int64_t kMaxChannels = int64_t(1) << 16;  // channels, embedding sizes
+constexpr int64_t kMaxSize = int64_t(1) << 24;      // inputs, outputs, classes, vocabularies, lengths
+constexpr int64_t kMaxKernel = 1024;
+constexpr int64_t kMaxLevels = 40;                  // levels, layers, blocks, depth (dilations 2^levels)
 
-template <typename T>
-T field_or(const json& j, const char* key, T fallback, const std::string& cls) {
-  if (!j.contains(key) || j.at(key).is_null()) return fallback;
-  return field<T>(j, key, cls);
+std::vector<int64_t> channels(const JsonFields& r, const char* key) {
+  return r.integers(key, 1, kMaxChannels, size_t(kMaxLevels));
 }
-
-std::optional<int64_t> optional_int(const json& j, const char* key) {
-  if (!j.contains(key) || j.at(key).is_null()) return std::nullopt;
-  return j.at(key).get<int64_t>();
+int64_t int_or(const JsonFields& r, const char* key, int64_t fallback, int64_t lo, int64_t hi) {
+  return r.has(key) ? r.integer(key, lo, hi) : fallback;
+}
+double dropout_or(const JsonFields& r, const char* key, double fallback) {
+  return r.has(key) ? r.number(key, 0.0, 1.0) : fallback;
+}
+std::optional<int64_t> optional_size(const JsonFields& r, const char* key) {
+  if (!r.has(key)) return std::nullopt;
+  return r.integer(key, 1, kMaxSize);
 }
 }  // namespace
 
 BuiltModel build_from_config(const std::string& config_json, Generator& gen) {
-  json j;
-  try {
-    j = json::parse(config_json);
-  } catch (const json::exception& e) {
-    throw Error(fmt::format("model config is not valid JSON: {}", e.what()));
-  }
-  check(j.is_object(), "model config must be a JSON object, got: {}", config_json.substr(0, 80));
+  return build_from_config(config_json, "model config", gen);
+}
+
+BuiltModel build_from_config(const std::string& config_json, const std::string& doc, Generator& gen) {
+  const json j = parse_json<json>(config_json, doc);
+  const JsonFields r(j, doc);
   BuiltModel out;
-  if (j.contains("class")) {
-    const std::string cls = field<std::string>(j, "class", "?");
+  if (r.has("class")) {
+    const std::string cls = r.one_of("class", {"tcn.TemporalConvNet", "raw_audio/wavenet_model.WaveNetModel",
+                                               "sequnet.Sequnet", "sequnet_res.Sequnet"});
     out.name = cls;
     if (cls == "tcn.TemporalConvNet") {
-      out.model = std::make_unique<TCN>(TCNConfig{field<int64_t>(j, "num_inputs", cls),
-                                                  field<std::vector<int64_t>>(j, "num_channels", cls),
-                                                  field_or<int64_t>(j, "kernel_size", 2, cls),
-                                                  field_or<double>(j, "dropout", 0.2, cls)},
+      out.model = std::make_unique<TCN>(TCNConfig{r.integer("num_inputs", 1, kMaxSize), channels(r, "num_channels"),
+                                                  int_or(r, "kernel_size", 2, 1, kMaxKernel),
+                                                  dropout_or(r, "dropout", 0.2)},
                                         gen);
     } else if (cls == "raw_audio/wavenet_model.WaveNetModel") {
       WaveNetConfig c;
-      c.layers = field_or<int64_t>(j, "layers", c.layers, cls);
-      c.blocks = field_or<int64_t>(j, "blocks", c.blocks, cls);
-      c.dilation_channels = field_or<int64_t>(j, "dilation_channels", c.dilation_channels, cls);
-      c.residual_channels = field_or<int64_t>(j, "residual_channels", c.residual_channels, cls);
-      c.skip_channels = field_or<int64_t>(j, "skip_channels", c.skip_channels, cls);
-      c.classes = field_or<int64_t>(j, "classes", c.classes, cls);
-      c.output_length = field_or<int64_t>(j, "output_length", c.output_length, cls);
-      c.kernel_size = field_or<int64_t>(j, "kernel_size", c.kernel_size, cls);
-      c.bias = field_or<bool>(j, "bias", c.bias, cls);
+      c.layers = int_or(r, "layers", c.layers, 1, kMaxLevels);
+      c.blocks = int_or(r, "blocks", c.blocks, 1, kMaxLevels);
+      c.dilation_channels = int_or(r, "dilation_channels", c.dilation_channels, 1, kMaxChannels);
+      c.residual_channels = int_or(r, "residual_channels", c.residual_channels, 1, kMaxChannels);
+      c.skip_channels = int_or(r, "skip_channels", c.skip_channels, 1, kMaxChannels);
+      c.classes = int_or(r, "classes", c.classes, 1, kMaxSize);
+      c.output_length = int_or(r, "output_length", c.output_length, 1, kMaxSize);
+      c.kernel_size = int_or(r, "kernel_size", c.kernel_size, 1, kMaxKernel);
+      c.bias = r.has("bias") ? r.boolean("bias") : c.bias;
       out.model = std::make_unique<WaveNet>(c, gen);
     } else if (cls == "sequnet.Sequnet") {
       out.model = std::make_unique<Sequnet>(
-          SequnetConfig{field<int64_t>(j, "num_inputs", cls), field<std::vector<int64_t>>(j, "num_channels", cls),
-                        field<int64_t>(j, "num_outputs", cls), field_or<int64_t>(j, "kernel_size", 3, cls),
-                        field_or<double>(j, "dropout", 0.2, cls), optional_int(j, "target_output_size")},
+          SequnetConfig{r.integer("num_inputs", 1, kMaxSize), channels(r, "num_channels"),
+                        r.integer("num_outputs", 1, kMaxSize), int_or(r, "kernel_size", 3, 1, kMaxKernel),
+                        dropout_or(r, "dropout", 0.2), optional_size(r, "target_output_size")},
           gen);
-    } else if (cls == "sequnet_res.Sequnet") {
+    } else {  // sequnet_res.Sequnet
       out.model = std::make_unique<SequnetRes>(
-          SequnetResConfig{field<int64_t>(j, "num_inputs", cls), field<int64_t>(j, "num_channels", cls),
-                           field<int64_t>(j, "num_levels", cls), field<int64_t>(j, "num_outputs", cls),
-                           field_or<int64_t>(j, "kernel_size", 3, cls), optional_int(j, "target_output_size"),
-                           field_or<int64_t>(j, "depth", 1, cls)},
+          SequnetResConfig{r.integer("num_inputs", 1, kMaxSize), r.integer("num_channels", 1, kMaxChannels),
+                           r.integer("num_levels", 1, kMaxLevels), r.integer("num_outputs", 1, kMaxSize),
+                           int_or(r, "kernel_size", 3, 1, kMaxKernel), optional_size(r, "target_output_size"),
+                           int_or(r, "depth", 1, 1, kMaxLevels)},
           gen);
-    } else {
-      fail(fmt::format("model config: unknown class '{}' (known: tcn.TemporalConvNet, "
-                       "raw_audio/wavenet_model.WaveNetModel, sequnet.Sequnet, sequnet_res.Sequnet)",
-                       cls));
     }
     out.kind = ModelKind::Backbone;
     return out;
   }
-  if (j.contains("wrapper")) {
-    const std::string w = field<std::string>(j, "wrapper", "?");
+  if (r.has("wrapper")) {
+    const std::string w = r.one_of("wrapper", {"char_cnn/model.TCN", "poly_music/model.TCN"});
     out.name = w;
     if (w == "char_cnn/model.TCN") {
       LanguageModelConfig c;
-      c.model = field<std::string>(j, "model", w);
-      c.vocab = field<int64_t>(j, "n_characters", w);
-      c.emsize = field<int64_t>(j, "emsize", w);
-      c.num_channels = field<std::vector<int64_t>>(j, "num_channels", w);
-      c.kernel_size = field_or<int64_t>(j, "ksize", 3, w);
-      c.dropout = field_or<double>(j, "dropout", 0.1, w);
-      c.emb_dropout = field_or<double>(j, "emb_dropout", 0.1, w);
-      c.validseqlen = field_or<int64_t>(j, "validseqlen_requested", 320, w);
-      c.tied = field_or<bool>(j, "tied", true, w);
+      c.model = r.string("model");
+      c.vocab = r.integer("n_characters", 1, kMaxSize);
+      c.emsize = r.integer("emsize", 1, kMaxChannels);
+      c.num_channels = channels(r, "num_channels");
+      c.kernel_size = int_or(r, "ksize", 3, 1, kMaxKernel);
+      c.dropout = dropout_or(r, "dropout", 0.1);
+      c.emb_dropout = dropout_or(r, "emb_dropout", 0.1);
+      c.validseqlen = int_or(r, "validseqlen_requested", 320, 1, kMaxSize);
+      c.tied = r.has("tied") ? r.boolean("tied") : true;
       out.model = std::make_unique<LanguageModel>(c, gen);
       out.kind = ModelKind::CharLanguage;
-    } else if (w == "poly_music/model.TCN") {
+    } else {  // poly_music/model.TCN
       PolyMusicConfig c;
-      c.model = field<std::string>(j, "model", w);
-      c.input_size = field<int64_t>(j, "input_size", w);
-      c.output_size = field<int64_t>(j, "output_size", w);
-      c.num_channels = field<std::vector<int64_t>>(j, "num_channels", w);
-      c.kernel_size = field_or<int64_t>(j, "kernel_size", 5, w);
-      c.dropout = field_or<double>(j, "dropout", 0.25, w);
+      c.model = r.string("model");
+      c.input_size = r.integer("input_size", 1, kMaxSize);
+      c.output_size = r.integer("output_size", 1, kMaxSize);
+      c.num_channels = channels(r, "num_channels");
+      c.kernel_size = int_or(r, "kernel_size", 5, 1, kMaxKernel);
+      c.dropout = dropout_or(r, "dropout", 0.25);
       out.model = std::make_unique<PolyMusicModel>(c, gen);
       out.kind = ModelKind::PolyMusic;
-    } else {
-      fail(fmt::format("model config: unknown wrapper '{}' (known: char_cnn/model.TCN, poly_music/model.TCN)", w));
     }
     return out;
   }
-  if (j.contains("params")) {
+  if (r.has("params")) {
     out.kind = ModelKind::Generation;
-    out.name = "generation reference (" + j.at("params").dump() + ")";
+    out.name = "generation reference (" + json_excerpt(r.value("params")) + ")";
     return out;
   }
-  fail(fmt::format("model config has neither 'class' nor 'wrapper': {}", config_json.substr(0, 120)));
+  fail(fmt::format("{}: has neither 'class' nor 'wrapper' (nor 'params'); found {}", doc, json_excerpt(j)));
 }
 
 }  // namespace seqnet

@@ -27,6 +27,8 @@ struct BuiltModel {
 };
 
 // Throws seqnet::Error naming the unknown class / the missing or malformed field.
+// `doc` names where the config came from ("<file>: __metadata__ 'config'"; default "model config").
 BuiltModel build_from_config(const std::string& config_json, Generator& gen = default_generator());
+BuiltModel build_from_config(const std::string& config_json, const std::string& doc, Generator& gen);
 
 }  // namespace seqnet

@@ -3,12 +3,15 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstdio>
+#include <limits>
 #include <optional>
 
 #include "core/allocator.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/numbers.h"
 #include "core/paths.h"
 #include "core/runtime.h"
 #include "train/tasks/task_model.h"
@@ -86,6 +89,72 @@ int cmd_task_info(const std::string& task, const std::string& model, const TaskM
   return 0;
 }
 
+// ---- number checks for flags ---------------------------------------------------------------------
+
+// CLI11's own checks print their bounds in full (NonNegativeNumber: 309 digits of DBL_MAX), answer
+// --threads 100000 with "must be a positive integer", and 1e8 for an integer flag with "Could not
+// convert". These name what was found and the allowed range as people write it; CLI11 puts the
+// flag in front ("--threads: must be a whole number from 1 to 1024; found '100000'").
+
+// A whole number in [lo, hi]; 1e8 is accepted when it is exact, and rewritten in decimal for
+// CLI11's conversion.
+CLI::Validator whole(int64_t lo, int64_t hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) -> std::string {
+        int64_t v = 0;
+        const std::string problem = whole_number_problem(text, lo, hi, v);
+        if (problem.empty()) {
+          text = std::to_string(v);
+          return "";
+        }
+        return fmt::format("must be a whole number {}; found '{}'{}", int_range_str(lo, hi), text_excerpt(text),
+                           problem == "out of range" ? "" : " (" + problem + ")");
+      },
+      fmt::format("{}..{}", readable_int(lo), readable_int(hi)));
+}
+
+// A whole number from 0 to 2^64 - 1 (seeds).
+CLI::Validator whole_u64() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        uint64_t v = 0;
+        const std::string problem = whole_number_problem(text, uint64_t(0), UINT64_MAX, v);
+        if (problem.empty()) {
+          text = std::to_string(v);
+          return "";
+        }
+        return fmt::format("must be a whole number from 0 to 2^64 - 1; found '{}'{}", text_excerpt(text),
+                           problem == "out of range" ? "" : " (" + problem + ")");
+      },
+      "0..2^64-1");
+}
+
+// A finite number in [lo, hi]; `allowed` says so in words ("a number in [0, 1)").
+CLI::Validator real(double lo, double hi, const std::string& allowed) {
+  return CLI::Validator(
+      [lo, hi, allowed](std::string& text) -> std::string {
+        double v = 0;
+        const std::string problem = real_number_problem(text, lo, hi, v);
+        if (problem.empty()) return "";
+        return fmt::format("must be {}; found '{}'{}", allowed, text_excerpt(text),
+                           problem == "out of range" ? "" : " (" + problem + ")");
+      },
+      allowed);
+}
+
+// The flag check of a run setting (train/loop/config.cpp) and of a model setting (the task table).
+CLI::Validator run_setting(const std::string& key) {
+  const ConfigIntField& f = config_int_field(key);
+  return whole(f.lo, f.hi);
+}
+CLI::Validator model_setting(const std::string& key) {
+  const ModelIntOption& o = model_int_option(key);
+  return whole(o.lo, o.hi);
+}
+
+const double kDoubleMax = std::numeric_limits<double>::max();
+const double kBelowOne = std::nextafter(1.0, 0.0);
+
 // ---- flags shared by train and search ----------------------------------------------------------
 
 struct TrainFlags {
@@ -99,25 +168,26 @@ struct TrainFlags {
 };
 
 template <typename T>
-void opt_flag(CLI::App* app, const std::string& name, std::optional<T>& slot, const std::string& help) {
-  app->add_option_function<T>(name, [&slot](const T& v) { slot = v; }, help);
+CLI::Option* opt_flag(CLI::App* app, const std::string& name, std::optional<T>& slot, const std::string& help) {
+  return app->add_option_function<T>(name, [&slot](const T& v) { slot = v; }, help);
 }
 
 void add_model_flags(CLI::App* a, TaskModelOptions& mo) {
-  auto i64 = [&](const std::string& name, std::optional<int64_t>& slot, const std::string& help) {
-    a->add_option_function<int64_t>(name, [&slot](const int64_t& v) { slot = v; }, help)->check(CLI::PositiveNumber);
+  auto i64 = [&](const std::string& name, const std::string& key, const std::string& help) {
+    std::optional<int64_t>& slot = mo.*model_int_option(key).member;
+    a->add_option_function<int64_t>(name, [&slot](const int64_t& v) { slot = v; }, help)->transform(model_setting(key));
   };
-  i64("--nhid,--features,--channels", mo.nhid, "hidden channels (audio: Seq-U-Net features C / WaveNet channels)");
-  i64("--levels,--layers", mo.levels, "levels (audio WaveNet: layers per block)");
-  i64("--ksize", mo.ksize, "kernel size");
-  i64("--emsize", mo.emsize, "embedding size (char, word)");
-  i64("--depth,--blocks", mo.depth, "residual Seq-U-Net depth (audio WaveNet: blocks)");
-  i64("--output_size", mo.output_size, "audio: predicted samples per window");
+  i64("--nhid,--features,--channels", "nhid", "hidden channels (audio: Seq-U-Net features C / WaveNet channels)");
+  i64("--levels,--layers", "levels", "levels (audio WaveNet: layers per block)");
+  i64("--ksize", "ksize", "kernel size");
+  i64("--emsize", "emsize", "embedding size (char, word)");
+  i64("--depth,--blocks", "depth", "residual Seq-U-Net depth (audio WaveNet: blocks)");
+  i64("--output_size", "output_size", "audio: predicted samples per window");
   a->add_option_function<double>("--dropout", [&mo](const double& v) { mo.dropout = v; }, "dropout")
-      ->check(CLI::Range(0.0, 0.999999));
+      ->check(real(0.0, kBelowOne, "a number in [0, 1)"));
   a->add_option_function<double>("--emb_dropout", [&mo](const double& v) { mo.emb_dropout = v; },
                                  "embedding dropout (char, word)")
-      ->check(CLI::Range(0.0, 0.999999));
+      ->check(real(0.0, kBelowOne, "a number in [0, 1)"));
   a->add_option_function<bool>("--tied", [&mo](const bool& v) { mo.tied = v; }, "tie encoder and decoder (word, char)");
 }
 
@@ -126,23 +196,29 @@ void add_train_flags(CLI::App* a, TrainFlags& f, bool task_required) {
   auto* m = a->add_option("--model", f.model, "tcn, sequnet, sequnet_res, wavenet (as the task offers)");
   if (task_required) t->required(), m->required();
   add_model_flags(a, f.mo);
-  opt_flag(a, "--lr", f.lr, "learning rate");
-  opt_flag(a, "--clip", f.clip, "gradient clipping: max global norm (<= 0: none)");
-  opt_flag(a, "--momentum", f.momentum, "SGD momentum");
+  opt_flag(a, "--lr", f.lr, "learning rate")->check(real(std::numeric_limits<double>::min(), kDoubleMax,
+                                                          "a positive finite number"));
+  opt_flag(a, "--clip", f.clip, "gradient clipping: max global norm (<= 0: none)")
+      ->check(real(-kDoubleMax, kDoubleMax, "a finite number (<= 0: no clipping)"));
+  opt_flag(a, "--momentum", f.momentum, "SGD momentum")->check(real(0.0, kBelowOne, "a number in [0, 1)"));
   opt_flag(a, "--optim", f.optim, "adam or sgd");
-  opt_flag(a, "--epochs", f.epochs, "training epochs");
-  opt_flag(a, "--batch_size", f.batch_size, "batch size (music: > 1 pads and masks; text: rows)");
-  opt_flag(a, "--seq_len", f.seq_len, "window length (char, word) / sequence length (adding)");
-  opt_flag(a, "--validseqlen", f.validseqlen, "predicted positions per window (char, word)");
-  opt_flag(a, "--blank_len", f.blank_len, "copy memory: T, the blanks between digits and recall");
-  opt_flag(a, "--n_train", f.n_train, "synthetic tasks: training sequences");
-  opt_flag(a, "--n_valid", f.n_valid, "synthetic tasks: validation sequences");
-  opt_flag(a, "--n_test", f.n_test, "synthetic tasks: test sequences");
-  opt_flag(a, "--hop", f.hop, "audio: hop that sets the training items per file");
-  opt_flag(a, "--seed", f.seed, "random seed (init, dropout, data order, synthetic data)");
-  opt_flag(a, "--log-interval,--log_interval", f.log_interval, "steps between progress lines / metrics records");
-  opt_flag(a, "--max-steps", f.max_steps, "at most this many steps per epoch (quick runs)");
-  opt_flag(a, "--max-eval-batches", f.max_eval_batches, "evaluate on at most this many batches per split");
+  // the integer settings: ranges from the run's table (train/loop/config.cpp)
+  auto i64 = [&](const std::string& name, const std::string& key, std::optional<int64_t>& slot,
+                 const std::string& help) { opt_flag(a, name, slot, help)->transform(run_setting(key)); };
+  i64("--epochs", "epochs", f.epochs, "training epochs");
+  i64("--batch_size", "batch_size", f.batch_size, "batch size (music: > 1 pads and masks; text: rows)");
+  i64("--seq_len", "seq_len", f.seq_len, "window length (char, word) / sequence length (adding)");
+  i64("--validseqlen", "validseqlen", f.validseqlen, "predicted positions per window (char, word)");
+  i64("--blank_len", "blank_len", f.blank_len, "copy memory: T, the blanks between digits and recall");
+  i64("--n_train", "n_train", f.n_train, "synthetic tasks: training sequences");
+  i64("--n_valid", "n_valid", f.n_valid, "synthetic tasks: validation sequences");
+  i64("--n_test", "n_test", f.n_test, "synthetic tasks: test sequences");
+  i64("--hop", "hop", f.hop, "audio: hop that sets the training items per file");
+  opt_flag(a, "--seed", f.seed, "random seed (init, dropout, data order, synthetic data)")->transform(whole_u64());
+  i64("--log-interval,--log_interval", "log_interval", f.log_interval,
+      "steps between progress lines / metrics records");
+  i64("--max-steps", "max_steps", f.max_steps, "at most this many steps per epoch (quick runs)");
+  i64("--max-eval-batches", "max_eval_batches", f.max_eval_batches, "evaluate on at most this many batches per split");
   opt_flag(a, "--data-dir", f.data_dir, "data sets folder (default $SEQNET_DATA or ../shared/data)");
   opt_flag(a, "--out", f.out, "output folder for checkpoints, metrics and plots (default runs/<task>_<model>)");
 }
@@ -295,7 +371,7 @@ void add_info_command(CLI::App& app, CliArgs& a) {
   info->add_option("--model", a.info_model, "model");
   add_model_flags(info, a.tmo);
   info->add_option_function<int64_t>("--vocab", [&a](const int64_t& v) { a.tmo.vocab = v; }, "vocabulary size")
-      ->check(CLI::PositiveNumber);
+      ->transform(model_setting("vocab"));
 }
 
 void add_train_command(CLI::App& app, CliArgs& a) {
@@ -310,7 +386,7 @@ void add_eval_command(CLI::App& app, CliArgs& a) {
   eval->add_option("--checkpoint", a.ev_ckpt, "a best.safetensors / last.safetensors of seqnet train")->required();
   eval->add_option("--data-dir", a.ev_data, "data sets folder (default: the one the run used)");
   eval->add_option("--max-eval-batches", a.ev_max, "at most this many batches per split")
-      ->check(CLI::NonNegativeNumber);
+      ->transform(run_setting("max_eval_batches"));
   eval->add_option("--json", a.ev_json, "also write the metrics to this JSON file");
 }
 
@@ -319,9 +395,10 @@ void add_search_command(CLI::App& app, CliArgs& a) {
       "search", "random search over lr ~ exp(U(-12,-2)) and clip ∈ {none, U(0.01,1)}, then retrain the best and "
                 "evaluate");
   add_train_flags(search, a.sf, true);
-  search->add_option("--trials", a.so.trials, "number of trials (official: 20; JSB 50)")->check(CLI::PositiveNumber);
+  search->add_option("--trials", a.so.trials, "number of trials (official: 20; JSB 50)")
+      ->transform(whole(1, int64_t(1) << 20));
   search->add_option("--trial-epochs", a.so.trial_epochs, "epochs per trial (default: --epochs)")
-      ->check(CLI::PositiveNumber);
+      ->transform(run_setting("epochs"));
 }
 
 void add_plot_command(CLI::App& app, CliArgs& a) {
@@ -344,12 +421,15 @@ void add_generate_command(CLI::App& app, CliArgs& a) {
   auto* gen = a.gen = app.add_subcommand("generate", "sample from a trained checkpoint: audio → WAV, char / word → "
                                                      "text, music → MIDI + piano-roll SVG");
   gen->add_option("--checkpoint", go.checkpoint, "a best.safetensors / last.safetensors of seqnet train")->required();
+  // --samples: up to 2^31 steps (a day of 16 kHz audio is 2^30.4); each is kept in memory
   gen->add_option("--samples", go.samples, "steps to generate (audio samples, symbols, frames)")
-      ->check(CLI::PositiveNumber);
-  gen->add_option("--temperature", go.temperature, "softmax temperature; 0 = greedy")->check(CLI::NonNegativeNumber);
-  gen->add_option("--seed", go.seed, "sampling seed");
+      ->transform(whole(1, int64_t(1) << 31));
+  gen->add_option("--temperature", go.temperature, "softmax temperature; 0 = greedy")
+      ->check(real(0.0, kDoubleMax, "a finite number >= 0"));
+  gen->add_option("--seed", go.seed, "sampling seed")->transform(whole_u64());
   gen->add_option("--prime", go.prime, "context: a 16 kHz mono WAV, a text file, or a .mat (its first test sequence)");
-  gen->add_option("--batch", go.batch, "independent streams (outputs numbered _0, _1, ...)")->check(CLI::PositiveNumber);
+  gen->add_option("--batch", go.batch, "independent streams (outputs numbered _0, _1, ...)")
+      ->transform(whole(1, kMaxGenerateBatch));
   gen->add_flag("--slow", go.slow, "use the full-forward path even where a fast step mode exists");
   gen->add_option("--weights", go.weights,
                   "fast path: weights as f32 (exact, default) or f16 (half the memory traffic, ~2x faster at "
@@ -357,7 +437,7 @@ void add_generate_command(CLI::App& app, CliArgs& a) {
       ->check(CLI::IsMember({"f32", "f16"}));
   gen->add_option("--step-threads", go.step_threads,
                   "fast path: threads that split each step (default 1; more only pays on an idle machine)")
-      ->check(CLI::PositiveNumber);
+      ->transform(whole(1, kMaxThreads));
   gen->add_option("--out", go.out, "output file: .wav (audio), .txt (text), .mid (music)")->required();
 }
 
@@ -444,7 +524,7 @@ int run_cli(int argc, const char* const* argv) {
   std::optional<int> threads;
   app.add_option_function<int>("--threads", [&](const int& n) { threads = n; },
                                "CPU threads (default: SEQNET_THREADS or all cores)")
-      ->check(CLI::PositiveNumber);
+      ->transform(whole(1, kMaxThreads));
   CliArgs args;
   add_info_command(app, args);
   add_train_command(app, args);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/numbers.h"
 #include "core/safetensors.h"
 #include "models/heads.h"
 #include "models/registry.h"
@@ -131,11 +132,14 @@ VerifyOptions with_default_tolerances(const VerifyOptions& o) {
   return opt;
 }
 
-// The model config (JSON) from the __metadata__ of P, else of D.
+// The model config (JSON) from the __metadata__ of P, else of D; `doc` names the file it came from.
 const std::string& find_config(const SafetensorsFile& P, const SafetensorsFile& D, const std::string& params_path,
-                               const std::string& data_path) {
+                               const std::string& data_path, std::string& doc) {
   for (const SafetensorsFile* f : {&P, &D})
-    if (auto cfg = f->metadata.find("config"); cfg != f->metadata.end()) return cfg->second;
+    if (auto cfg = f->metadata.find("config"); cfg != f->metadata.end()) {
+      doc = fmt::format("verify: {}: __metadata__ 'config'", f == &P ? params_path : data_path);
+      return cfg->second;
+    }
   fail(fmt::format("verify: neither {} nor {} has a 'config' entry in its __metadata__", params_path, data_path));
 }
 
@@ -171,7 +175,8 @@ VerifyResult verify_step_modes(const BuiltModel& built, const SafetensorsFile& P
   auto meta_int = [&](const char* key) {
     auto it = D.metadata.find(key);
     check(it != D.metadata.end(), "verify: {} has no '{}' in its __metadata__", data_path, key);
-    return std::stoll(it->second);
+    // metadata values are strings; this one must hold a length / count the step modes loop over
+    return parse_int(it->second, fmt::format("verify: {}: __metadata__ '{}'", data_path, key), 1, int64_t(1) << 24);
   };
   const int64_t input_size = meta_int("input_size");
   if (auto* wn = dynamic_cast<WaveNet*>(&model)) {
@@ -259,7 +264,9 @@ VerifyResult verify_reference(const std::string& params_path, const std::string&
   SafetensorsFile P = load_safetensors(params_path);
   SafetensorsFile D = load_safetensors(data_path);
   Generator gen(0);
-  BuiltModel built = build_from_config(find_config(P, D, params_path, data_path), gen);
+  std::string config_doc;
+  const std::string& config = find_config(P, D, params_path, data_path, config_doc);
+  BuiltModel built = build_from_config(config, config_doc, gen);
   if (built.kind == ModelKind::Generation) return generation_file_first(built, P, params_path);
   if (D.contains("step_outputs") || D.contains("save_output")) return verify_step_modes(built, P, D, data_path, opt);
   return verify_forward_backward(built, P, D, opt);

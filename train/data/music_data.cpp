@@ -7,6 +7,7 @@
 #include <matio.h>
 #endif
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 
@@ -65,16 +66,58 @@ Tensor read_cell(const matvar_t* cell, const std::string& where) {
   return out;
 }
 
-std::vector<Tensor> read_split(mat_t* mat, const std::string& path, const char* name) {
+// "1 x 229" (or "rank 3" for what a piano-roll set never is).
+std::string dims_str(const matvar_t* v) {
+  if (v->rank != 2 || v->dims == nullptr) return fmt::format("rank {}", v->rank);
+  return fmt::format("{} x {}", v->dims[0], v->dims[1]);
+}
+
+// What a variable matio could not read claims to hold, from its header alone: the cell array's
+// size and the largest matrix among its first cells.
+std::string claimed_sizes(mat_t* mat, const char* name) {
+  std::unique_ptr<matvar_t, VarFreer> info(Mat_VarReadInfo(mat, name));
+  if (!info) return "";
+  std::string s = fmt::format(" (it claims {} {})", dims_str(info.get()),
+                              info->class_type == MAT_C_CELL ? "cells" : "elements");
+  if (info->class_type != MAT_C_CELL || info->rank != 2 || info->data == nullptr) return s;
+  const size_t n = std::min<size_t>(info->dims[0] * info->dims[1], 4096);
+  const matvar_t* largest = nullptr;
+  size_t at = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const matvar_t* c = Mat_VarGetCell(info.get(), int(i));
+    if (c && c->rank == 2 && c->dims &&
+        (!largest || c->dims[0] * c->dims[1] > largest->dims[0] * largest->dims[1]))
+      largest = c, at = i;
+  }
+  if (largest) s.insert(s.size() - 1, fmt::format("; {}{{{}}} claims {}", name, at, dims_str(largest)));
+  return s;
+}
+
+std::vector<Tensor> read_split(mat_t* mat, const std::string& path, uint64_t file_bytes, const char* name) {
   std::unique_ptr<matvar_t, VarFreer> var(Mat_VarRead(mat, name));
-  check(var != nullptr, "load_music_mat: '{}' has no variable '{}' (expected traindata, validdata, testdata)", path,
-        name);
+  if (var == nullptr) {
+    // Mat_VarRead also fails when the variable is there but claims more data than the file holds.
+    const std::string claimed = claimed_sizes(mat, name);
+    check(!claimed.empty(), "load_music_mat: '{}' has no variable '{}' (expected traindata, validdata, testdata)",
+          path, name);
+    fail(fmt::format("load_music_mat: '{}': variable '{}' cannot be read{}; the file of {} bytes does not hold "
+                     "that much data (damaged or truncated?)",
+                     path, name, claimed, file_bytes));
+  }
   check(var->class_type == MAT_C_CELL, "load_music_mat: '{}': variable '{}' must be a cell array (class {})", path,
         name, int(var->class_type));
   check(var->rank == 2 && (var->dims[0] == 1 || var->dims[1] == 1),
-        "load_music_mat: '{}': variable '{}' must be a 1 x N cell array", path, name);
+        "load_music_mat: '{}': variable '{}' must be a 1 x N cell array, is {}", path, name, dims_str(var.get()));
   const size_t n = var->dims[0] * var->dims[1];
   check(n >= 1, "load_music_mat: '{}': variable '{}' is an empty cell array", path, name);
+  // Each sequence is a matrix element of at least 8 bytes before compression, and zlib shrinks at
+  // most ~1032:1; and no data set has near 2^20 sequences (the largest has about 700). A count
+  // beyond either is a damaged header: refuse it before allocating a Tensor per claimed cell.
+  const uint64_t max_cells = std::min<uint64_t>(uint64_t(1) << 20, file_bytes * 1032 / 8);
+  check(n <= max_cells,
+        "load_music_mat: '{}': variable '{}' claims {} sequences ({} cells); at most {} are allowed for a file of {} "
+        "bytes (damaged header?)",
+        path, name, n, dims_str(var.get()), max_cells, file_bytes);
   std::vector<Tensor> seqs;
   seqs.reserve(n);
   for (size_t i = 0; i < n; ++i) {
@@ -131,9 +174,11 @@ MusicSet load_music_mat(const std::string& path) {
   std::unique_ptr<mat_t, MatCloser> mat(Mat_Open(path.c_str(), MAT_ACC_RDONLY));
   check(mat != nullptr, "load_music_mat: cannot open '{}' (missing, unreadable or not a MAT-file)", path);
   MusicSet set;
-  set.train = read_split(mat.get(), path, "traindata");
-  set.valid = read_split(mat.get(), path, "validdata");
-  set.test = read_split(mat.get(), path, "testdata");
+  std::error_code ec;
+  const uint64_t bytes = std::filesystem::file_size(path, ec);
+  set.train = read_split(mat.get(), path, bytes, "traindata");
+  set.valid = read_split(mat.get(), path, bytes, "validdata");
+  set.test = read_split(mat.get(), path, bytes, "testdata");
   return set;
 }
 #else

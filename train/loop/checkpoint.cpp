@@ -4,6 +4,7 @@
 
 #include "core/json.h"
 #include "core/error.h"
+#include "core/json_fields.h"
 
 namespace seqnet {
 
@@ -45,24 +46,31 @@ Checkpoint load_checkpoint(const std::string& path) {
   };
   check(field("format") == kCheckpointFormat, "{}: unsupported checkpoint format '{}' (this seqnet reads {})", path,
         field("format"), kCheckpointFormat);
-  try {
-    // The metadata strings are untrusted text like the rest of the file (core/json.h).
-    ck.config = train_config_from_json(
-        parse_json<nlohmann::json>(field("config"), path + ": damaged checkpoint metadata 'config'"));
-    ck.task_info = parse_json<nlohmann::json>(field("task"), path + ": damaged checkpoint metadata 'task'");
-    const auto s = parse_json<nlohmann::json>(field("state"), path + ": damaged checkpoint metadata 'state'");
-    ck.state.epoch = s.at("epoch").get<int64_t>();
-    ck.state.global_step = s.at("global_step").get<int64_t>();
-    ck.state.lr = s.at("lr").get<double>();
-    ck.state.rng = {s.at("rng_seed").get<uint64_t>(), s.at("rng_offset").get<uint64_t>()};
-    ck.state.best_epoch = s.at("best_epoch").get<int64_t>();
-    ck.state.valid_history = s.at("valid_history").get<std::vector<double>>();
-    ck.state.history = s.at("history");
-    if (s.contains("best_valid")) ck.state.best_valid = s["best_valid"].get<double>();
-    if (s.contains("optim")) ck.optim_kind = s["optim"].get<std::string>();
-  } catch (const nlohmann::json::exception& e) {
-    fail(fmt::format("{}: damaged checkpoint metadata: {}", path, e.what()));
-  }
+  // The metadata strings are untrusted text like the rest of the file (core/json.h); every field
+  // is type- and range-checked with the file and field named (core/json_fields.h).
+  auto doc = [&](const char* key) { return fmt::format("{}: checkpoint metadata '{}'", path, key); };
+  auto parse = [&](const char* key) {
+    return parse_json<nlohmann::json>(field(key), fmt::format("{}: damaged checkpoint metadata '{}'", path, key));
+  };
+  ck.config = train_config_from_json(parse("config"), doc("config"));
+  ck.task_info = parse("task");
+  const JsonFields t(ck.task_info, doc("task"));
+  // a text task's vocabulary: read as strings by generation, its size sizes the model
+  if (t.has("vocab")) (void)t.strings("vocab", size_t(model_int_option("vocab").hi));
+  const auto state_json = parse("state");
+  const JsonFields s(state_json, doc("state"));
+  constexpr int64_t kMaxCount = int64_t(1) << 62;
+  ck.state.epoch = s.integer("epoch", 0, kMaxCount);
+  ck.state.global_step = s.integer("global_step", 0, kMaxCount);
+  ck.state.lr = s.number("lr", 0.0);
+  ck.state.rng = {s.uinteger("rng_seed"), s.uinteger("rng_offset")};
+  ck.state.best_epoch = s.integer("best_epoch", 0, kMaxCount);
+  // one entry per epoch: bounded by the epochs a run can have taken
+  ck.state.valid_history = s.numbers("valid_history", size_t(1) << 24);
+  ck.state.history = s.value("history");
+  if (!ck.state.history.is_array()) s.bad("history", "an array of per-epoch records", ck.state.history);
+  if (s.has("best_valid")) ck.state.best_valid = s.number("best_valid");
+  if (s.has("optim")) ck.optim_kind = s.one_of("optim", {"adam", "sgd"});
   return ck;
 }
 
@@ -88,9 +96,10 @@ void restore_optimizer(const Checkpoint& ck, Optimizer& optim, const Module& mod
             shape_str(src.shape()), shape_str(dst.shape()));
       dst.copy_(src);
     }
-  const auto s =
-      parse_json<nlohmann::json>(ck.file.metadata.at("state"), ck.file.path + ": damaged checkpoint metadata 'state'");
-  if (s.contains("optim_steps")) optim.set_step_count(s["optim_steps"].get<int64_t>());
+  const std::string doc = ck.file.path + ": checkpoint metadata 'state'";
+  const auto state_json = parse_json<nlohmann::json>(ck.file.metadata.at("state"), doc);
+  const JsonFields s(state_json, doc);
+  if (s.has("optim_steps")) optim.set_step_count(s.integer("optim_steps", 0, int64_t(1) << 62));
 }
 
 }  // namespace seqnet

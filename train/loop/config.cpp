@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "core/error.h"
+#include "core/json_fields.h"
+#include "core/numbers.h"
 
 namespace seqnet {
 
@@ -20,16 +23,46 @@ TrainConfig TrainConfig::defaults(const std::string& task, const std::string& mo
   return c;
 }
 
+namespace {
+constexpr int64_t kMaxCount = int64_t(1) << 62;
+constexpr int64_t kMaxLength = int64_t(1) << 24;
+}  // namespace
+
+const std::vector<ConfigIntField>& config_int_fields() {
+  // Generous bounds; they stop a typo or a damaged file before it sizes anything.
+  static const std::vector<ConfigIntField> fields = {
+      {"epochs", "--epochs", &TrainConfig::epochs, 1, kMaxCount},
+      {"batch_size", "--batch_size", &TrainConfig::batch_size, 1, int64_t(1) << 20},
+      {"seq_len", "--seq_len", &TrainConfig::seq_len, 0, kMaxLength},
+      {"validseqlen", "--validseqlen", &TrainConfig::validseqlen, 0, kMaxLength},
+      {"blank_len", "--blank_len", &TrainConfig::blank_len, 0, kMaxLength},
+      {"n_train", "--n_train", &TrainConfig::n_train, 0, int64_t(1) << 30},
+      {"n_valid", "--n_valid", &TrainConfig::n_valid, 0, int64_t(1) << 30},
+      {"n_test", "--n_test", &TrainConfig::n_test, 0, int64_t(1) << 30},
+      {"hop", "--hop", &TrainConfig::hop, 1, int64_t(1) << 30},
+      {"log_interval", "--log-interval", &TrainConfig::log_interval, 1, kMaxCount},
+      {"max_steps", "--max-steps", &TrainConfig::max_steps, 0, kMaxCount},
+      {"max_eval_batches", "--max-eval-batches", &TrainConfig::max_eval_batches, 0, kMaxCount},
+  };
+  return fields;
+}
+
+const ConfigIntField& config_int_field(const std::string& key) {
+  for (const ConfigIntField& f : config_int_fields())
+    if (key == f.key) return f;
+  fail(fmt::format("config_int_field: no setting '{}'", key));
+}
+
 void TrainConfig::validate() const {
   const TaskKind kind = task_spec(task, model).kind;  // checks the task and model names
   check(optim == "adam" || optim == "sgd", "--optim must be adam or sgd, got '{}'", optim);
   check(std::isfinite(lr) && lr > 0, "--lr must be a positive number, got {}", lr);
   check(std::isfinite(clip), "--clip must be a number (≤ 0 disables clipping), got {}", clip);
   check(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), got {}", momentum);
-  check(epochs >= 1, "--epochs must be >= 1, got {}", epochs);
-  check(batch_size >= 1, "--batch_size must be >= 1, got {}", batch_size);
-  check(log_interval >= 1, "--log-interval must be >= 1, got {}", log_interval);
-  check(max_steps >= 0 && max_eval_batches >= 0, "--max-steps / --max-eval-batches must be >= 0");
+  for (const ConfigIntField& f : config_int_fields()) {
+    const int64_t v = this->*f.member;
+    check(v >= f.lo && v <= f.hi, "{} must be a whole number {}, got {}", f.flag, int_range_str(f.lo, f.hi), v);
+  }
   if (kind == TaskKind::Characters || kind == TaskKind::Words) {
     check(seq_len >= 2, "--seq_len must be >= 2, got {}", seq_len);
     check(validseqlen >= 1 && validseqlen <= seq_len, "--validseqlen must be in [1, seq_len = {}], got {}", seq_len,
@@ -39,8 +72,11 @@ void TrainConfig::validate() const {
   if (kind == TaskKind::Adding) check(seq_len >= 2, "--seq_len must be >= 2 for the adding problem, got {}", seq_len);
   if (kind == TaskKind::CopyMemory || kind == TaskKind::Adding)
     check(n_train >= 1 && n_valid >= 1 && n_test >= 1, "--n_train / --n_valid / --n_test must be >= 1");
-  if (kind == TaskKind::Audio) check(hop >= 1, "--hop must be >= 1, got {}", hop);
   const auto& o = model_opts;
+  for (const ModelIntOption& mo : model_int_options())
+    if (const std::optional<int64_t>& v = o.*mo.member)
+      check(*v >= mo.lo && *v <= mo.hi, "--{} must be a whole number {}, got {}", mo.key, int_range_str(mo.lo, mo.hi),
+            *v);
   if (o.dropout) check(*o.dropout >= 0 && *o.dropout < 1, "--dropout must be in [0, 1), got {}", *o.dropout);
   if (o.emb_dropout)
     check(*o.emb_dropout >= 0 && *o.emb_dropout < 1, "--emb_dropout must be in [0, 1), got {}", *o.emb_dropout);
@@ -50,14 +86,6 @@ namespace {
 template <typename T>
 void put(nlohmann::json& j, const char* key, const std::optional<T>& v) {
   if (v) j[key] = *v;
-}
-template <typename T>
-void get(const nlohmann::json& j, const char* key, std::optional<T>& v) {
-  if (j.contains(key) && !j[key].is_null()) v = j[key].get<T>();
-}
-template <typename T>
-void get(const nlohmann::json& j, const char* key, T& v) {
-  if (j.contains(key) && !j[key].is_null()) v = j[key].get<T>();
 }
 }  // namespace
 
@@ -78,24 +106,40 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"data_dir", c.data_dir},   {"out_dir", c.out_dir}};
 }
 
-TrainConfig train_config_from_json(const nlohmann::json& j) {
-  check(j.is_object() && j.contains("task") && j.contains("model"),
-        "training configuration: expected a JSON object with 'task' and 'model'");
-  TrainConfig c = TrainConfig::defaults(j["task"].get<std::string>(), j["model"].get<std::string>());
-  if (j.contains("model_options")) {
-    const auto& m = j["model_options"];
+TrainConfig train_config_from_json(const nlohmann::json& j, const std::string& doc) {
+  // Every field is type- and range-checked here, naming `doc` and the field: this JSON comes from
+  // a file, and its numbers size models and data sets (core/json_fields.h).
+  const JsonFields r(j, doc);
+  const double below_one = std::nextafter(1.0, 0.0), max_double = std::numeric_limits<double>::max();
+  const std::string task = r.one_of("task", task_names());
+  const std::string model = r.one_of("model", task_model_names(task));
+  TrainConfig c = TrainConfig::defaults(task, model);
+  if (r.has("model_options")) {
+    const JsonFields m = r.object("model_options");
     auto& o = c.model_opts;
-    get(m, "nhid", o.nhid), get(m, "levels", o.levels), get(m, "ksize", o.ksize), get(m, "emsize", o.emsize);
-    get(m, "vocab", o.vocab), get(m, "validseqlen", o.validseqlen), get(m, "depth", o.depth);
-    get(m, "output_size", o.output_size), get(m, "dropout", o.dropout), get(m, "emb_dropout", o.emb_dropout);
-    get(m, "tied", o.tied);
+    for (const ModelIntOption& mo : model_int_options())
+      if (m.has(mo.key)) o.*mo.member = m.integer(mo.key, mo.lo, mo.hi);
+    // dropout < 1: p = 1 would scale the kept activations by 1 / (1 - p)
+    if (m.has("dropout")) o.dropout = m.number("dropout", 0.0, below_one, "a number in [0, 1)");
+    if (m.has("emb_dropout")) o.emb_dropout = m.number("emb_dropout", 0.0, below_one, "a number in [0, 1)");
+    if (m.has("tied")) o.tied = m.boolean("tied");
   }
-  get(j, "optim", c.optim), get(j, "lr", c.lr), get(j, "clip", c.clip), get(j, "momentum", c.momentum);
-  get(j, "epochs", c.epochs), get(j, "batch_size", c.batch_size), get(j, "seed", c.seed);
-  get(j, "seq_len", c.seq_len), get(j, "validseqlen", c.validseqlen), get(j, "blank_len", c.blank_len);
-  get(j, "n_train", c.n_train), get(j, "n_valid", c.n_valid), get(j, "n_test", c.n_test), get(j, "hop", c.hop);
-  get(j, "log_interval", c.log_interval), get(j, "max_steps", c.max_steps);
-  get(j, "max_eval_batches", c.max_eval_batches), get(j, "data_dir", c.data_dir), get(j, "out_dir", c.out_dir);
+  if (r.has("optim")) c.optim = r.one_of("optim", {"adam", "sgd"});
+  if (r.has("lr")) c.lr = r.number("lr", std::numeric_limits<double>::min(), max_double, "a positive finite number");
+  if (r.has("clip")) c.clip = r.number("clip");
+  if (r.has("momentum")) c.momentum = r.number("momentum", 0.0, below_one, "a number in [0, 1)");
+  if (r.has("seed")) c.seed = r.uinteger("seed");
+  for (const ConfigIntField& f : config_int_fields())
+    if (r.has(f.key)) c.*f.member = r.integer(f.key, f.lo, f.hi);
+  if (r.has("data_dir")) c.data_dir = r.string("data_dir");
+  if (r.has("out_dir")) c.out_dir = r.string("out_dir");
+  // What involves several fields (validseqlen <= seq_len, ...): validate() names the flag; say
+  // which file it came from.
+  try {
+    c.validate();
+  } catch (const Error& e) {
+    fail(fmt::format("{}: inconsistent configuration: {}", doc, e.what()));
+  }
   return c;
 }
 

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "train/tasks/task_table.h"
 
@@ -50,7 +51,20 @@ struct TrainConfig {
   void validate() const;
 };
 
+// The integer settings of a run with their JSON key, flag and range: validate() checks them naming
+// the flag, reading a checkpoint naming the file and field, the command line when it parses.
+struct ConfigIntField {
+  const char* key;   // JSON key
+  const char* flag;  // command-line flag
+  int64_t TrainConfig::*member;
+  int64_t lo, hi;
+};
+const std::vector<ConfigIntField>& config_int_fields();
+const ConfigIntField& config_int_field(const std::string& key);  // by JSON key
+
 nlohmann::json to_json(const TrainConfig& c);
-TrainConfig train_config_from_json(const nlohmann::json& j);
+// `doc` names where the JSON came from ("<file>: checkpoint metadata 'config'"); every error names
+// it and the field (a wrong type, a value out of range, an unknown task or model).
+TrainConfig train_config_from_json(const nlohmann::json& j, const std::string& doc = "training configuration");
 
 }  // namespace seqnet

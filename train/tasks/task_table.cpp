@@ -116,6 +116,27 @@ TaskModelOptions overlay(const TaskModelOptions& d, const TaskModelOptions& u) {
   return o;
 }
 
+const std::vector<ModelIntOption>& model_int_options() {
+  // Channel counts and embedding sizes up to 2^16; level and block counts up to 32 (a dilation of
+  // 2^31 already far exceeds any sequence); kernels up to 1024; vocabularies and lengths up to 2^24.
+  static const std::vector<ModelIntOption> options = {
+      {"nhid", &TaskModelOptions::nhid, 1, int64_t(1) << 16},
+      {"levels", &TaskModelOptions::levels, 1, 32},
+      {"ksize", &TaskModelOptions::ksize, 1, 1024},
+      {"emsize", &TaskModelOptions::emsize, 1, int64_t(1) << 16},
+      {"vocab", &TaskModelOptions::vocab, 1, int64_t(1) << 24},
+      {"validseqlen", &TaskModelOptions::validseqlen, 1, int64_t(1) << 24},
+      {"depth", &TaskModelOptions::depth, 1, 32},
+      {"output_size", &TaskModelOptions::output_size, 1, int64_t(1) << 24}};
+  return options;
+}
+
+const ModelIntOption& model_int_option(const std::string& key) {
+  for (const ModelIntOption& o : model_int_options())
+    if (key == o.key) return o;
+  fail(fmt::format("model_int_option: no model setting '{}'", key));
+}
+
 bool HalvingRule::should_halve(int64_t epoch, double v, const std::vector<double>& history) const {
   if (!enabled || epoch <= min_epoch || history.empty()) return false;
   const size_t n = std::min(history.size(), size_t(window));

@@ -28,6 +28,18 @@ struct TaskModelOptions {
 // Every field set in `user` replaces the one in `defaults`.
 TaskModelOptions overlay(const TaskModelOptions& defaults, const TaskModelOptions& user);
 
+// The range of each integer model setting wherever it comes from (a flag, a checkpoint's
+// configuration): a mistyped or hostile value is refused with the setting named before it sizes
+// anything (a level count of -3 would otherwise become a vector of 2^64 - 3 channels).
+struct ModelIntOption {
+  const char* key;  // the JSON key in a checkpoint's model_options; the flag is "--" + key
+  std::optional<int64_t> TaskModelOptions::*member;
+  int64_t lo, hi;
+};
+const std::vector<ModelIntOption>& model_int_options();
+// The entry of `key` (nhid, levels, ksize, emsize, vocab, validseqlen, depth, output_size).
+const ModelIntOption& model_int_option(const std::string& key);
+
 // The learning-rate halving rule of a task, checked after epoch e with the validation loss v,
 // before v is appended to the history of validation losses:
 //   halve when e > min_epoch and v > max(last `window`)   (strict)   or ≥ (not strict).

@@ -283,8 +283,9 @@ TEST(SequnetParamCounts, PaperConfigs) {
   // §11: JSB basic ([175,175], K3, 88 → 88) and Nottingham basic ([150]×4, K5).
   EXPECT_EQ(Sequnet(basic_cfg(88, {175, 175}, 88, 3, std::nullopt)).params().count(), 521938);
   EXPECT_EQ(Sequnet(basic_cfg(88, {150, 150, 150, 150}, 88, 5, std::nullopt)).params().count(), 1768738);
-  // Char-PTB backbone: 5 905 240 total = backbone + tied decoder bias (50) — the backbone alone.
-  EXPECT_EQ(Sequnet(basic_cfg(100, {390, 390, 390, 100}, 100, 3, 320)).params().count(), 5905240 - 50 * 100 - 50);
+  // Char-PTB backbone: 5 905 139 total (49 symbols) = backbone + embedding (49 × 100) + tied
+  // decoder bias (49) — the backbone alone.
+  EXPECT_EQ(Sequnet(basic_cfg(100, {390, 390, 390, 100}, 100, 3, 320)).params().count(), 5905139 - 49 * 100 - 49);
 }
 
 TEST(SequnetParamCounts, RawAudioResidual) {

@@ -100,7 +100,7 @@ TEST(TextDataPTB, WordBatchifyShapes) {
 TEST(TextDataPTB, CharAlphabetAndStreamLengths) {
   SKIP_WITHOUT_PTB();
   const TextCorpus& c = chars();
-  // data README §2: "\n" -> "<eos>", so 49 symbols (MODELS.md §10.3's 50 counts "\n").
+  // data README §2: "\n" -> "<eos>", so 49 symbols (MODELS.md §10.3; an older spec said 50).
   std::string order;
   for (const auto& s : c.vocab.symbols) {
     ASSERT_EQ(s.size(), 1u);

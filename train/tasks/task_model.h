@@ -1,7 +1,7 @@
 // train/tasks/task_model.h — the model of a task: the task table's model defaults
 // (train/tasks/task_table.h) with the user's options on top, built as the head of that task.
 //
-//   build_task_model("char", "sequnet", {})  →  LanguageModel(vocab 50, emsize 100,
+//   build_task_model("char", "sequnet", {})  →  LanguageModel(vocab 49, emsize 100,
 //                                               Seq-U-Net [390, 390, 390, 100], K 3, target 320)
 // Options override the defaults the way the official scripts' flags do (--nhid, --levels, ...).
 #pragma once

@@ -20,7 +20,9 @@ TaskModelOptions music_model(double dropout, int64_t ksize, int64_t levels, int6
 
 TaskModelOptions text_model(bool word, int64_t nhid) {
   TaskModelOptions o;
-  o.vocab = word ? 10000 : 50, o.emsize = word ? 600 : 100, o.levels = 4, o.nhid = nhid, o.ksize = 3;
+  // The vocabulary is read from the data when it is there; these sizes are what the PTB files give
+  // (char: 49 symbols, MODELS.md §10.3; word: 10 000 words incl. <eos>), used by `seqnet info`.
+  o.vocab = word ? 10000 : 49, o.emsize = word ? 600 : 100, o.levels = 4, o.nhid = nhid, o.ksize = 3;
   o.dropout = word ? 0.5 : 0.1, o.emb_dropout = word ? 0.25 : 0.1, o.validseqlen = word ? 45 : 320, o.tied = true;
   return o;
 }

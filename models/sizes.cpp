@@ -45,6 +45,8 @@ ModelSize tcn_size(int64_t inputs, const std::vector<int64_t>& channels, int64_t
       per_step = c.add(per_step, out);
     }
     s.features = c.add(s.features, c.mul(per_step, T));
+    const int64_t macs = c.add(c.mul(out, c.add(in, out), kernel), in != out ? c.mul(out, in) : 0);
+    s.macs = c.add(s.macs, c.mul(macs, T));
     in = out;
   }
   return s;
@@ -70,14 +72,18 @@ ModelSize wavenet_size(int64_t layers, int64_t blocks, int64_t D, int64_t R, int
   // The skip outputs are only summed (their values are never needed for backward): one running
   // sum of S channels, not one per layer.
   const int64_t layer_features = c.add(c.mul(3, D), R);
+  const int64_t layer_macs = c.add(c.mul(2, D, c.mul(R, kernel)), c.mul(c.add(R, S), D));
   int64_t t = T;
   s.features = c.mul(R, T);  // start conv
+  s.macs = c.mul(R, classes, T);
   for (int64_t b = 0; b < blocks; ++b)
     for (int64_t l = 0, d = 1; l < layers; ++l, d = l < 62 ? d * 2 : d) {
       t = std::max<int64_t>(t - c.mul(d, kernel - 1), 1);
       s.features = c.add(s.features, c.mul(layer_features, t));
+      s.macs = c.add(s.macs, c.mul(layer_macs, t));
     }
   s.features = c.add(s.features, c.mul(c.mul(3, S), t));  // the skip sum, end convs
+  s.macs = c.add(s.macs, c.mul(c.mul(S, c.add(S, classes)), t));
   return s;
 }
 
@@ -104,18 +110,24 @@ ModelSize sequnet_size(int64_t inputs, const std::vector<int64_t>& ch, int64_t o
     shortcut_len[i] = std::max<int64_t>(t - K + 1 + P, 1);
     t = std::max<int64_t>((shortcut_len[i] - K + P) / 2 + 1, 1);
     s.features = c.add(s.features, c.add(c.mul(Ci, shortcut_len[i]), c.mul(Ci, t)));
+    s.macs = c.add(s.macs, c.add(c.mul(Ci, a, c.mul(K, shortcut_len[i])), c.mul(Ci, Ci, c.mul(K, t))));
   }
+  const int64_t bottleneck_in = t;
   t = std::max<int64_t>(t - K + 1 + P, 1);  // bottleneck
   s.features = c.add(s.features, c.mul(ch[n], t));
+  s.macs = c.add(s.macs, c.mul(ch[n], ch[n - 1], c.mul(K, std::min(t, bottleneck_in))));
   for (size_t k = n; k-- > 0;) {  // up blocks, innermost first
     const int64_t u = std::max<int64_t>(c.add(c.mul(2, t), P - K), 1);
     s.features = c.add(s.features, c.mul(u, c.add(c.mul(2, ch[k + 1]), ch[k])));  // upsampled, concat
+    s.macs = c.add(s.macs, c.mul(ch[k + 1], ch[k + 1], c.mul(K, t)));               // transposed conv
     t = std::max<int64_t>(u - K + 1 + P, 1);
     s.features = c.add(s.features, c.mul(ch[k], t));
+    s.macs = c.add(s.macs, c.mul(ch[k], c.add(ch[k], ch[k + 1]), c.mul(K, t)));
   }
   s.parameters = c.add(s.parameters, c.mul(ch[n], c.add(c.mul(ch[n - 1], K), 1)));  // bottleneck
   s.parameters = c.add(s.parameters, c.mul(outputs, c.add(ch[0], 1)));              // output conv
   s.features = c.add(s.features, c.mul(outputs, t));
+  s.macs = c.add(s.macs, c.mul(outputs, ch[0], t));
   return s;
 }
 
@@ -138,21 +150,27 @@ ModelSize sequnet_res_size(int64_t inputs, int64_t C, int64_t levels, int64_t de
   s.parameters = c.add(s.parameters, c.mul(n, c.add(c.add(c.mul(c.add(depth, 1), plain), plain), c.mul(depth, cond))));
   s.parameters = c.add(s.parameters, c.add(c.mul(depth, plain), c.mul(outputs, c.add(C, 1))));
   const int64_t gated = c.mul(4, C);
+  const int64_t plain_macs = c.mul(2, C, c.mul(C, K)), cond_macs = c.mul(2, plain_macs);  // per output step
   auto shrink = [&](int64_t t) { return std::max<int64_t>(t - K + 1, 1); };
+  auto layer = [&](int64_t t, int64_t features, int64_t macs) {
+    s.features = c.add(s.features, c.mul(features, t));
+    s.macs = c.add(s.macs, c.mul(macs, t));
+  };
   int64_t t = shrink(T);
-  s.features = c.mul(C, t);  // input conv
+  layer(t, C, c.mul(C, inputs, K));  // input conv
   for (int64_t i = 0; i < n; ++i) {
-    for (int64_t j = 0; j < depth; ++j) t = shrink(t), s.features = c.add(s.features, c.mul(gated, t));
+    for (int64_t j = 0; j < depth; ++j) t = shrink(t), layer(t, gated, plain_macs);
     t = std::max<int64_t>((t - K) / 2 + 1, 1);  // decimating layer
-    s.features = c.add(s.features, c.mul(gated, t));
+    layer(t, gated, plain_macs);
   }
-  for (int64_t j = 0; j < depth; ++j) t = shrink(t), s.features = c.add(s.features, c.mul(gated, t));
+  for (int64_t j = 0; j < depth; ++j) t = shrink(t), layer(t, gated, plain_macs);
   for (int64_t i = 0; i < n; ++i) {
-    t = std::max<int64_t>(c.mul(2, t) - K + 1, 1);  // upsampling layer (pad_front 0 or 1: ignored)
-    s.features = c.add(s.features, c.mul(gated, t));
-    for (int64_t j = 0; j < depth; ++j) t = shrink(t), s.features = c.add(s.features, c.mul(c.mul(6, C), t));
+    layer(t, 0, plain_macs);                        // upsampling layer: its input length
+    t = std::max<int64_t>(c.mul(2, t) - K + 1, 1);  // (pad_front 0 or 1: ignored)
+    layer(t, gated, 0);
+    for (int64_t j = 0; j < depth; ++j) t = shrink(t), layer(t, c.mul(6, C), cond_macs);
   }
-  s.features = c.add(s.features, c.mul(c.add(C, outputs), t));  // relu, output conv
+  layer(t, c.add(C, outputs), c.mul(outputs, C));  // relu, output conv
   return s;
 }
 

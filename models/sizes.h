@@ -1,6 +1,6 @@
 // models/sizes.h — how big a model is, without building it: its parameter count (the closed forms
-// of MODELS.md §5–§8) and the feature elements its forward pass produces per example (Σ over
-// layers of channels × time). train/tasks/task_memory.h turns these into the memory a training
+// of MODELS.md §5–§8), the feature elements its forward pass produces per example (Σ over
+// layers of channels × time) and the multiply-adds of that forward pass (bench/train's GFLOP/s). train/tasks/task_memory.h turns these into the memory a training
 // step needs, so that a configuration too large for the machine is refused before anything is
 // allocated.
 //
@@ -17,6 +17,7 @@ namespace seqnet {
 struct ModelSize {
   int64_t parameters = 0;
   int64_t features = 0;  // per example: Σ over the layers' outputs of channels × time steps
+  int64_t macs = 0;      // per example: multiply-adds of the forward pass's convolutions
 };
 
 // TemporalConvNet(inputs, channels, K) on windows of T steps (§5).

@@ -170,3 +170,14 @@ TEST(TaskMemory, HugeConfigurationsAreRefusedUpFront) {
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 2.0);
   EXPECT_FALSE(path_exists(dir.str() + "/last.safetensors"));
 }
+
+// Multiply-adds of the forward pass, counted by hand for small models (bench/train's GFLOP/s).
+TEST(TaskMemory, ForwardMultiplyAddsByHand) {
+  // TCN(3, [4, 4, 5], K3), T = 10: block 0: 4·(3 + 4)·3·10 + downsample 4·3·10 = 960; block 1:
+  // 4·8·3·10 = 960; block 2: 5·(4 + 5)·3·10 + 5·4·10 = 1550.
+  EXPECT_EQ(tcn_size(3, {4, 4, 5}, 3, 10).macs, 3470);
+  // WaveNet, 2 layers × 1 block, D = R = 2, S = 3, 4 classes, K 2, T = 5: start 2·4·5 = 40; layer 0
+  // (d 1, 4 steps): (2·2·2·2 + (2 + 3)·2)·4 = 104; layer 1 (d 2, 2 steps): 26·2 = 52; end convs
+  // 3·(3 + 4)·2 = 42.
+  EXPECT_EQ(wavenet_size(2, 1, 2, 2, 3, 4, 2, true, 5).macs, 238);
+}

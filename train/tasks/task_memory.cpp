@@ -32,6 +32,7 @@ struct Shape {
   ModelSize size;
   int64_t window = 0;          // input time steps per example
   int64_t logits = 0;          // head outputs per example (positions × classes)
+  int64_t head_macs = 0;       // the head's multiply-adds per example (decoder, linear)
 };
 
 std::vector<int64_t> repeat(int64_t levels, int64_t width) {
@@ -59,6 +60,7 @@ Shape text_shape(const TrainConfig& cfg, const TaskModelOptions& o) {
   s.size.parameters = c.add(s.size.parameters, c.add(c.mul(vocab, emsize), o.tied.value() ? vocab : c.mul(vocab, emsize + 1)));
   s.size.features = c.add(s.size.features, c.mul(emsize, s.window));
   s.logits = c.mul(out, vocab);
+  s.head_macs = c.mul(s.logits, emsize);
   return s;
 }
 
@@ -74,6 +76,7 @@ Shape music_shape(const TrainConfig& cfg, const TaskModelOptions& o, int64_t lon
     s.window = T;
     s.size = tcn_size(88, ch, K, T);
     s.size.parameters = c.add(s.size.parameters, c.mul(88, ch.back() + 1));  // linear
+    s.head_macs = c.mul(T, 88, ch.back());
   }
   s.logits = c.mul(T, 88);
   return s;
@@ -95,6 +98,7 @@ Shape copy_shape(const TrainConfig& cfg, const TaskModelOptions& o) {
   }
   s.size.parameters = c.add(s.size.parameters, c.mul(10, nhid + 1));
   s.logits = 100;
+  s.head_macs = c.mul(100, nhid);
   return s;
 }
 
@@ -166,6 +170,7 @@ MemoryEstimate estimate_training_memory(const TrainConfig& cfg, const TaskModelO
   e.parameters = s.size.parameters;
   e.batch = cfg.batch_size;
   e.window = s.window;
+  e.forward_macs = double(cfg.batch_size) * (double(s.size.macs) + double(s.head_macs));
   e.weight_bytes = double(s.size.parameters) * elem * (2 + slots);
   e.activation_bytes = double(cfg.batch_size) * elem *
                        (saved_per_feature(cfg.model) * double(s.size.features) + kLogitCopies * double(s.logits));

@@ -24,6 +24,7 @@ struct MemoryEstimate {
   int64_t batch = 0, window = 0;  // the example shape the activations were sized for
   double weight_bytes = 0;        // weights, gradients and optimiser state
   double activation_bytes = 0;    // kept by forward for backward (estimate)
+  double forward_macs = 0;        // multiply-adds of one forward pass of the batch (bench/train's GFLOP/s)
   double total() const { return weight_bytes + activation_bytes; }
   // "≈ 1.2 GB (5.9M parameters: 94 MB with gradients and Adam state; activations 1.1 GB for batch 16 × 400 steps)"
   std::string describe() const;

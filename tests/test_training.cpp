@@ -25,7 +25,6 @@
 #include "train/loop/interrupt.h"
 #include "train/loop/optim.h"
 #include "train/data/plot.h"
-#include "train/loop/search.h"
 #include "train/data/synthetic_data.h"
 #include "train/tasks/task.h"
 #include "train/loop/trainer.h"
@@ -154,25 +153,6 @@ TEST(TrainConfig, HalvingRulesOfMODELS10) {
   // audio, adding: constant
   EXPECT_FALSE(halving_rule("audio").should_halve(50, 100.0, h));
   EXPECT_FALSE(halving_rule("adding").should_halve(50, 100.0, h));
-}
-
-TEST(Search, DrawsCoverTheOfficialSpace) {
-  int none = 0;
-  double lo = 1, hi = 0;
-  for (int i = 0; i < 400; ++i) {
-    const SearchPoint p = search_draw(1111, i);
-    EXPECT_GE(p.lr, std::exp(-12.0));
-    EXPECT_LE(p.lr, std::exp(-2.0));
-    lo = std::min(lo, p.lr), hi = std::max(hi, p.lr);
-    if (p.clip <= 0) ++none;
-    else EXPECT_TRUE(p.clip >= 0.01 && p.clip <= 1.0) << p.clip;
-  }
-  EXPECT_GT(none, 150);
-  EXPECT_LT(none, 250);
-  EXPECT_LT(lo, std::exp(-11.0));
-  EXPECT_GT(hi, std::exp(-3.0));
-  EXPECT_EQ(search_draw(5, 3).lr, search_draw(5, 3).lr);
-  EXPECT_NE(search_draw(5, 3).lr, search_draw(6, 3).lr);
 }
 
 // ---- optimiser state -------------------------------------------------------------------------------

@@ -392,13 +392,34 @@ void add_eval_command(CLI::App& app, CliArgs& a) {
 
 void add_search_command(CLI::App& app, CliArgs& a) {
   auto* search = a.search = app.add_subcommand(
-      "search", "random search over lr ~ exp(U(-12,-2)) and clip ∈ {none, U(0.01,1)}, then retrain the best and "
-                "evaluate");
+      "search", "TPE (or random) search over lr ~ exp(U(-12,-2)) and clip ∈ {none, U(0.01,1)}, then retrain the best "
+                "and evaluate");
   add_train_flags(search, a.sf, true);
   search->add_option("--trials", a.so.trials, "number of trials (official: 20; JSB 50)")
       ->transform(whole(1, int64_t(1) << 20));
   search->add_option("--trial-epochs", a.so.trial_epochs, "epochs per trial (default: --epochs)")
       ->transform(run_setting("epochs"));
+  auto set_sampler = [&a](const std::string& v) { a.so.sampler = v == "random" ? Sampler::Random : Sampler::Tpe; };
+  search->add_option_function<std::string>("--sampler", set_sampler,
+                                           "tpe (default; hyperopt's Tree-structured Parzen Estimator) or random "
+                                           "(every trial from the prior)")
+      ->check(CLI::IsMember({"tpe", "random"}));
+  TpeOptions& t = a.so.tpe;
+  search->add_option("--startup-trials", t.startup_trials,
+                     "TPE: trials drawn from the prior before TPE starts (default 20: with --trials 20, TPE never "
+                     "leaves the prior)")
+      ->transform(whole(0, int64_t(1) << 20));
+  search->add_option("--gamma", t.gamma, "TPE: the good trials are the ceil(gamma * sqrt(n)) best, at most 25 "
+                                         "(default 0.25)")
+      ->check(real(std::numeric_limits<double>::min(), 1.0, "a number in (0, 1]"));
+  search->add_option("--candidates", t.candidates, "TPE: draws from the good-trial density per suggestion (default 24)")
+      ->transform(whole(1, int64_t(1) << 20));
+  search->add_option("--prior-weight", t.prior_weight, "TPE: weight of the prior in the Parzen estimators (default 1)")
+      ->check(real(std::numeric_limits<double>::min(), kDoubleMax, "a positive finite number"));
+  search->add_flag("--resume", a.so.resume,
+                   "continue the search recorded in <out>/search.json (give the flags it was started with; --trials "
+                   "may grow)");
+  search->add_flag("--overwrite", a.so.overwrite, "start afresh in an --out folder that already holds a search");
 }
 
 void add_plot_command(CLI::App& app, CliArgs& a) {

@@ -2,7 +2,7 @@
 //
 //   seqnet train  --task T --model M [flags]     train (official defaults per task)
 //   seqnet eval   --checkpoint F                 metrics of a checkpoint on train / valid / test
-//   seqnet search --task T --model M --trials N  random search over lr and clip, then retrain
+//   seqnet search --task T --model M --trials N  TPE search over lr and clip, then retrain the best
 //   seqnet generate --checkpoint F --out OUT     sample audio / text / music from a checkpoint
 //   seqnet plot   METRICS -o curve.svg           train / valid loss against epoch
 //   seqnet info   [--task T --model M]           build, BLAS, threads; or a model's size

@@ -48,11 +48,16 @@ std::string whole_problem(std::string_view text, T lo, T hi, T& out) {
     out = v;
     return "";
   }
+  // Digits alone that do not fit T: out of range, without a detour through floating point.
+  if (ec == std::errc::result_out_of_range && ptr == text.data() + text.size()) return "out of range";
   long double d = 0;
   std::string problem;
   if (!parse_long_double(text, d, problem)) return problem;
   if (!std::isfinite(d)) return "out of range";
   if (d != std::floor(d)) return "not a whole number";
+  // 2^digits is exact in any floating type; the cast below is defined only under it (where long
+  // double is only 64 bits wide, e.g. under valgrind, INT64_MAX itself rounds up to 2^63).
+  if (d >= std::ldexp(1.0L, std::numeric_limits<T>::digits)) return "out of range";
   if (d < static_cast<long double>(lo) || d > static_cast<long double>(hi)) return "out of range";
   out = static_cast<T>(d);
   return "";

@@ -202,6 +202,12 @@ struct WaveNetCase {
   int64_t batch, extra_save;  // the save input is RF + extra_save samples long
 };
 
+// Named for GoogleTest (else it prints the struct's bytes, padding included).
+void PrintTo(const WaveNetCase& c, std::ostream* os) {
+  *os << "layers " << c.layers << " blocks " << c.blocks << " K " << c.K << (c.bias ? " bias" : "") << " batch "
+      << c.batch << " extra " << c.extra_save;
+}
+
 class WaveNetStepEqualsFull : public ::testing::TestWithParam<WaveNetCase> {};
 
 TEST_P(WaveNetStepEqualsFull, EveryStepIsTheLastOutputOfTheWindowEndingThere) {

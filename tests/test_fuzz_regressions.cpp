@@ -67,5 +67,89 @@ TEST(FuzzRegressions, SafetensorsMessagesQuoteShortExcerpts) {
   }
 }
 
+// ---- MAT-files: sizes inside the file taken on trust by matio ----------------------------------------
+
+#if SEQNET_HAVE_WAV_MAT
+// A MAT 5 file with the three split variables, each a 1 x 1 cell holding a 2 x 88 piano roll.
+void write_small_mat(const std::string& path, matio_compression compression) {
+  mat_t* mat = Mat_CreateVer(path.c_str(), nullptr, MAT_FT_MAT5);
+  ASSERT_NE(mat, nullptr);
+  for (const char* name : {"traindata", "validdata", "testdata"}) {
+    size_t cdims[2] = {1, 1};
+    matvar_t* cell = Mat_VarCreate(name, MAT_C_CELL, MAT_T_CELL, 2, cdims, nullptr, 0);
+    std::vector<uint8_t> v(2 * kPianoKeys, 0);
+    v[3] = 1;
+    size_t dims[2] = {2, size_t(kPianoKeys)};
+    Mat_VarSetCell(cell, 0, Mat_VarCreate(nullptr, MAT_C_UINT8, MAT_T_UINT8, 2, dims, v.data(), 0));
+    Mat_VarWrite(mat, cell, compression);
+    Mat_VarFree(cell);
+  }
+  Mat_Close(mat);
+}
+#endif
+
+// Before: a 2.6 KB file whose first cell array claimed 2^31 - 1 cells kept matio busy for minutes
+// (the fuzz watchdog's hang). After: refused at once, naming the element and the claim.
+TEST(FuzzRegressions, MatCellCountBeyondTheFileIsRefused) {
+  SEQNET_SKIP_WITHOUT_WAV_MAT();
+#if SEQNET_HAVE_WAV_MAT
+  TempDir d("fuzzreg");
+  const std::string path = d.file("cells.mat");
+  write_small_mat(path, MAT_COMPRESSION_NONE);
+  EXPECT_NO_THROW(load_music_mat(path));
+  std::string bytes = testing::read_file(path);
+  // 128-byte header, miMATRIX tag (8), array flags (16), dimensions tag (8): dims[1] at 164.
+  uint32_t dims1 = 0;
+  std::memcpy(&dims1, bytes.data() + 164, 4);
+  ASSERT_EQ(dims1, 1u);
+  const uint32_t huge = 0x7FFFFFFF;
+  std::memcpy(bytes.data() + 164, &huge, 4);
+  write_bytes(path, bytes);
+  const std::string msg = error_of([&] { load_music_mat(path); });
+  EXPECT_THAT(msg, HasSubstr(path));
+  EXPECT_THAT(msg, HasSubstr("claims 2147483647 cells"));
+#endif
+}
+
+// A compressed variable whose zlib stream is damaged (the fuzzer's first hang came through one):
+// refused as not inflating, instead of matio reading whatever the damaged stream produced.
+TEST(FuzzRegressions, MatDamagedCompressedStreamIsRefused) {
+  SEQNET_SKIP_WITHOUT_WAV_MAT();
+#if SEQNET_HAVE_WAV_MAT
+  TempDir d("fuzzreg");
+  const std::string path = d.file("z.mat");
+  write_small_mat(path, MAT_COMPRESSION_ZLIB);
+  EXPECT_NO_THROW(load_music_mat(path));
+  std::string bytes = testing::read_file(path);
+  ASSERT_EQ(bytes[128], 15);  // miCOMPRESSED
+  for (size_t i = 140; i < 150; ++i) bytes[i] = char(0xFF);  // inside the first stream, past its 2-byte zlib header
+  write_bytes(path, bytes);
+  const std::string msg = error_of([&] { load_music_mat(path); });
+  EXPECT_THAT(msg, HasSubstr(path));
+  EXPECT_THAT(msg, HasSubstr("does not inflate completely"));
+#endif
+}
+
+// The numbers of a numeric cell must match its dimensions (matio would allocate for the dimensions
+// and read what the file has).
+TEST(FuzzRegressions, MatDataShorterThanItsDimensionsIsRefused) {
+  SEQNET_SKIP_WITHOUT_WAV_MAT();
+#if SEQNET_HAVE_WAV_MAT
+  TempDir d("fuzzreg");
+  const std::string path = d.file("rows.mat");
+  write_small_mat(path, MAT_COMPRESSION_NONE);
+  std::string bytes = testing::read_file(path);
+  // Find the inner matrix's dimensions [2, 88] and claim 1000 rows instead.
+  const char needle[] = {2, 0, 0, 0, 88, 0, 0, 0};
+  const size_t at = bytes.find(std::string(needle, 8));
+  ASSERT_NE(at, std::string::npos);
+  const uint32_t rows = 1000;
+  std::memcpy(bytes.data() + at, &rows, 4);
+  write_bytes(path, bytes);
+  const std::string msg = error_of([&] { load_music_mat(path); });
+  EXPECT_THAT(msg, HasSubstr("holds 176 bytes, its dimensions need 88000"));
+#endif
+}
+
 }  // namespace
 }  // namespace seqnet

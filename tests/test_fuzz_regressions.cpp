@@ -67,6 +67,125 @@ TEST(FuzzRegressions, SafetensorsMessagesQuoteShortExcerpts) {
   }
 }
 
+// ---- checkpoints: metadata taken on trust -------------------------------------------------------------
+
+// A checkpoint of a tiny copy-memory TCN, and a way to rewrite its metadata as a damaged file would.
+class FuzzCheckpoint : public ::testing::Test {
+ protected:
+  TempDir dir_{"fuzzck"};
+  std::string good_ = dir_.file("good.safetensors");
+
+  void SetUp() override {
+    TrainConfig c = TrainConfig::defaults("copy", "tcn");
+    c.model_opts.nhid = 2, c.model_opts.levels = 2, c.model_opts.ksize = 2;
+    Generator g(3);
+    TaskModel tm = build_task_model(c.task, c.model, c.model_opts, g);
+    TrainState st;
+    st.lr = c.lr, st.epoch = 1, st.global_step = 4, st.best_epoch = 1, st.best_valid = 2.5;
+    st.valid_history = {2.5};
+    save_checkpoint(good_, c, nlohmann::json::object(), *tm.model, nullptr, st);
+  }
+
+  // The checkpoint with metadata `key` (a JSON text) changed by `edit`, as a new file.
+  template <typename F>
+  std::string edited(const std::string& key, F&& edit) {
+    SafetensorsFile f = load_safetensors(good_);
+    nlohmann::json j = nlohmann::json::parse(f.metadata.at(key));
+    edit(j);
+    f.metadata[key] = j.dump();
+    const std::string path = dir_.file(key + "_edited.safetensors");
+    save_safetensors(path, f.tensors, f.metadata);
+    return path;
+  }
+  // The same with the metadata string replaced verbatim.
+  std::string with_metadata(const std::string& key, const std::string& value) {
+    SafetensorsFile f = load_safetensors(good_);
+    f.metadata[key] = value;
+    const std::string path = dir_.file(key + "_raw.safetensors");
+    save_safetensors(path, f.tensors, f.metadata);
+    return path;
+  }
+};
+
+TEST_F(FuzzCheckpoint, TheUneditedCheckpointLoads) {
+  const Checkpoint ck = load_checkpoint(good_);
+  EXPECT_NO_THROW(load_model(ck));
+}
+
+// Before: load_checkpoint accepted levels = -1 and load_model let std::length_error escape (a vector
+// of 2^64 channels); levels = 0 the same. After: refused when the checkpoint is read, naming the field.
+TEST_F(FuzzCheckpoint, NonPositiveModelSizesAreRefused) {
+  for (const char* key : {"levels", "nhid", "ksize"})
+    for (int v : {-1, 0}) {
+      const std::string p = edited("config", [&](nlohmann::json& j) { j["model_options"][key] = v; });
+      const std::string msg = error_of([&] { load_model(load_checkpoint(p)); });
+      EXPECT_THAT(msg, HasSubstr(p)) << key << " " << v;
+      EXPECT_THAT(msg, HasSubstr(fmt::format("--{} must be >= 1, got {}", key, v)));
+    }
+}
+
+// Before: a float where an integer belongs was truncated by nlohmann (1e300 → undefined behaviour,
+// seen as INT64_MIN; 2.5 → 2) and a negative seed wrapped. After: refused by name.
+TEST_F(FuzzCheckpoint, IntegerFieldsMustBeIntegers) {
+  const std::string p1 = edited("config", [](nlohmann::json& j) { j["batch_size"] = -1e300; });
+  EXPECT_THAT(error_of([&] { load_checkpoint(p1); }), HasSubstr("'batch_size' must be an integer, got -1e+300"));
+  const std::string p2 = edited("config", [](nlohmann::json& j) { j["model_options"]["nhid"] = 2.5; });
+  EXPECT_THAT(error_of([&] { load_checkpoint(p2); }), HasSubstr("'nhid' must be an integer"));
+  const std::string p3 = edited("config", [](nlohmann::json& j) { j["seed"] = -1; });
+  EXPECT_THAT(error_of([&] { load_checkpoint(p3); }), HasSubstr("'seed' must be a non-negative integer"));
+  const std::string p4 = edited("state", [](nlohmann::json& j) { j["epoch"] = 1e300; });
+  EXPECT_THAT(error_of([&] { load_checkpoint(p4); }), HasSubstr("'epoch' must be an integer"));
+}
+
+// Before: accepted, and --resume would have trained with a negative learning rate from a negative
+// step count. After: the state a run continues from is range-checked.
+TEST_F(FuzzCheckpoint, ImpossibleTrainingStatesAreRefused) {
+  const std::pair<const char*, nlohmann::json> cases[] = {
+      {"lr", -9.2e18}, {"lr", 0}, {"global_step", -5}, {"epoch", -1}, {"best_epoch", 7}, {"best_valid", "x"}};
+  for (const auto& [key, value] : cases) {
+    const std::string p = edited("state", [&](nlohmann::json& j) { j[key] = value; });
+    const std::string msg = error_of([&] { load_checkpoint(p); });
+    EXPECT_THAT(msg, HasSubstr("damaged checkpoint metadata 'state'")) << key << " " << value;
+    EXPECT_THAT(msg, HasSubstr(p));
+  }
+  const std::string p = edited("state", [](nlohmann::json& j) { j["valid_history"] = {1.0, 1e308 * 10}; });
+  EXPECT_THAT(error_of([&] { load_checkpoint(p); }), Not(HasSubstr("<no error>")));
+}
+
+// Before: a configuration the command line would refuse (log_interval -5, n_train -1e300, optim
+// 'ségd') was accepted from a checkpoint. After: load_checkpoint validates it like --resume does.
+TEST_F(FuzzCheckpoint, InvalidConfigurationsAreRefused) {
+  const std::string p1 = edited("config", [](nlohmann::json& j) { j["log_interval"] = -5; });
+  EXPECT_THAT(error_of([&] { load_checkpoint(p1); }),
+              HasSubstr("damaged checkpoint metadata 'config': --log-interval must be >= 1, got -5"));
+  const std::string p2 = edited("config", [](nlohmann::json& j) { j["optim"] = "s\u00e9gd" + std::string(5000, 'g'); });
+  const std::string msg = error_of([&] { load_checkpoint(p2); });
+  EXPECT_THAT(msg, HasSubstr("--optim must be adam or sgd"));
+  EXPECT_LT(msg.size(), kMaxMessage);
+}
+
+// Before: an unsupported format string or task name was quoted whole (70 000 characters).
+TEST_F(FuzzCheckpoint, LongMetadataStringsAreCutInMessages) {
+  const std::string p1 = with_metadata("format", std::string(70000, 'f'));
+  const std::string m1 = error_of([&] { load_checkpoint(p1); });
+  EXPECT_THAT(m1, HasSubstr("unsupported checkpoint format"));
+  EXPECT_LT(m1.size(), kMaxMessage);
+  const std::string p2 = edited("config", [](nlohmann::json& j) { j["task"] = std::string(70000, 't'); });
+  const std::string m2 = error_of([&] { load_checkpoint(p2); });
+  EXPECT_THAT(m2, HasSubstr("unknown task"));
+  EXPECT_LT(m2.size(), kMaxMessage);
+}
+
+// Before: a config asking for 50 levels against weights of 2 listed all 576 missing keys (18 000
+// characters). After: the first few of each list and a count.
+TEST_F(FuzzCheckpoint, LongKeyListsAreShortened) {
+  const std::string p = edited("config", [](nlohmann::json& j) { j["model_options"]["levels"] = 50; });
+  const std::string msg = error_of([&] { load_model(load_checkpoint(p)); });
+  EXPECT_THAT(msg, HasSubstr("missing keys (576)"));
+  EXPECT_THAT(msg, HasSubstr("(568 more)"));
+  EXPECT_LT(msg.size(), kMaxMessage);
+}
+
 // ---- MAT-files: sizes inside the file taken on trust by matio ----------------------------------------
 
 #if SEQNET_HAVE_WAV_MAT

@@ -44,24 +44,43 @@ Checkpoint load_checkpoint(const std::string& path) {
     return it->second;
   };
   check(field("format") == kCheckpointFormat, "{}: unsupported checkpoint format '{}' (this seqnet reads {})", path,
-        field("format"), kCheckpointFormat);
+        text_excerpt(field("format")), kCheckpointFormat);
+  const std::string what = path + ": damaged checkpoint metadata 'state'";
   try {
-    // The metadata strings are untrusted text like the rest of the file (core/json.h).
+    // The metadata strings are untrusted text like the rest of the file (core/json.h): every field
+    // is type-checked (json_field), and what a run would go on with is range-checked below.
     ck.config = train_config_from_json(
         parse_json<nlohmann::json>(field("config"), path + ": damaged checkpoint metadata 'config'"));
     ck.task_info = parse_json<nlohmann::json>(field("task"), path + ": damaged checkpoint metadata 'task'");
-    const auto s = parse_json<nlohmann::json>(field("state"), path + ": damaged checkpoint metadata 'state'");
-    ck.state.epoch = s.at("epoch").get<int64_t>();
-    ck.state.global_step = s.at("global_step").get<int64_t>();
-    ck.state.lr = s.at("lr").get<double>();
-    ck.state.rng = {s.at("rng_seed").get<uint64_t>(), s.at("rng_offset").get<uint64_t>()};
-    ck.state.best_epoch = s.at("best_epoch").get<int64_t>();
+    const auto s = parse_json<nlohmann::json>(field("state"), what);
+    check(s.is_object(), "{}: expected a JSON object", what);
+    ck.state.epoch = json_field<int64_t>(s, "epoch", what);
+    ck.state.global_step = json_field<int64_t>(s, "global_step", what);
+    ck.state.lr = json_field<double>(s, "lr", what);
+    ck.state.rng = {json_field<uint64_t>(s, "rng_seed", what), json_field<uint64_t>(s, "rng_offset", what)};
+    ck.state.best_epoch = json_field<int64_t>(s, "best_epoch", what);
     ck.state.valid_history = s.at("valid_history").get<std::vector<double>>();
     ck.state.history = s.at("history");
-    if (s.contains("best_valid")) ck.state.best_valid = s["best_valid"].get<double>();
-    if (s.contains("optim")) ck.optim_kind = s["optim"].get<std::string>();
+    if (s.contains("best_valid")) {  // written only when finite; absent = no validation yet (infinity)
+      ck.state.best_valid = json_field<double>(s, "best_valid", what);
+      check(std::isfinite(ck.state.best_valid), "{}: best_valid {} is not finite", what, ck.state.best_valid);
+    }
+    if (s.contains("optim")) ck.optim_kind = json_field<std::string>(s, "optim", what);
   } catch (const nlohmann::json::exception& e) {
-    fail(fmt::format("{}: damaged checkpoint metadata: {}", path, e.what()));
+    fail(fmt::format("{}: damaged checkpoint metadata: {}", path, text_excerpt(e.what(), 200)));
+  }
+  // A resumed run continues from these values, `seqnet generate` builds the model of this config.
+  const TrainState& st = ck.state;
+  check(st.epoch >= 0 && st.global_step >= 0 && st.best_epoch >= 0 && st.best_epoch <= st.epoch,
+        "{}: epoch {}, global_step {}, best_epoch {} (must be >= 0, best_epoch <= epoch)", what, st.epoch,
+        st.global_step, st.best_epoch);
+  check(std::isfinite(st.lr) && st.lr > 0, "{}: learning rate {} (must be a positive number)", what, st.lr);
+  for (size_t i = 0; i < st.valid_history.size(); ++i)
+    check(std::isfinite(st.valid_history[i]), "{}: valid_history[{}] is {}", what, i, st.valid_history[i]);
+  try {
+    ck.config.validate();
+  } catch (const Error& e) {
+    fail(fmt::format("{}: damaged checkpoint metadata 'config': {}", path, e.what()));
   }
   return ck;
 }

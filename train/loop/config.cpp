@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <utility>
 
 #include "core/error.h"
+#include "core/json.h"
 
 namespace seqnet {
 
@@ -22,7 +25,7 @@ TrainConfig TrainConfig::defaults(const std::string& task, const std::string& mo
 
 void TrainConfig::validate() const {
   const TaskKind kind = task_spec(task, model).kind;  // checks the task and model names
-  check(optim == "adam" || optim == "sgd", "--optim must be adam or sgd, got '{}'", optim);
+  check(optim == "adam" || optim == "sgd", "--optim must be adam or sgd, got '{}'", text_excerpt(optim));
   check(std::isfinite(lr) && lr > 0, "--lr must be a positive number, got {}", lr);
   check(std::isfinite(clip), "--clip must be a number (≤ 0 disables clipping), got {}", clip);
   check(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), got {}", momentum);
@@ -41,6 +44,12 @@ void TrainConfig::validate() const {
     check(n_train >= 1 && n_valid >= 1 && n_test >= 1, "--n_train / --n_valid / --n_test must be >= 1");
   if (kind == TaskKind::Audio) check(hop >= 1, "--hop must be >= 1, got {}", hop);
   const auto& o = model_opts;
+  // The command line checks these as it parses them; a configuration read from a checkpoint has not
+  // been through it (levels = -1 made the model builder allocate a vector of 2^64 channels).
+  const std::pair<const char*, const std::optional<int64_t>&> sizes[] = {
+      {"nhid", o.nhid},     {"levels", o.levels}, {"ksize", o.ksize}, {"emsize", o.emsize},
+      {"vocab", o.vocab},   {"validseqlen", o.validseqlen}, {"depth", o.depth}, {"output_size", o.output_size}};
+  for (const auto& [name, v] : sizes) check(!v || *v >= 1, "--{} must be >= 1, got {}", name, v.value_or(0));
   if (o.dropout) check(*o.dropout >= 0 && *o.dropout < 1, "--dropout must be in [0, 1), got {}", *o.dropout);
   if (o.emb_dropout)
     check(*o.emb_dropout >= 0 && *o.emb_dropout < 1, "--emb_dropout must be in [0, 1), got {}", *o.emb_dropout);
@@ -51,13 +60,15 @@ template <typename T>
 void put(nlohmann::json& j, const char* key, const std::optional<T>& v) {
   if (v) j[key] = *v;
 }
+// Type-checked (core/json.h): a configuration read from a checkpoint is untrusted input.
+constexpr const char* kWhat = "training configuration";
 template <typename T>
 void get(const nlohmann::json& j, const char* key, std::optional<T>& v) {
-  if (j.contains(key) && !j[key].is_null()) v = j[key].get<T>();
+  if (j.contains(key) && !j[key].is_null()) v = json_field<T>(j, key, kWhat);
 }
 template <typename T>
 void get(const nlohmann::json& j, const char* key, T& v) {
-  if (j.contains(key) && !j[key].is_null()) v = j[key].get<T>();
+  if (j.contains(key) && !j[key].is_null()) v = json_field<T>(j, key, kWhat);
 }
 }  // namespace
 
@@ -81,9 +92,11 @@ nlohmann::json to_json(const TrainConfig& c) {
 TrainConfig train_config_from_json(const nlohmann::json& j) {
   check(j.is_object() && j.contains("task") && j.contains("model"),
         "training configuration: expected a JSON object with 'task' and 'model'");
-  TrainConfig c = TrainConfig::defaults(j["task"].get<std::string>(), j["model"].get<std::string>());
+  TrainConfig c =
+      TrainConfig::defaults(json_field<std::string>(j, "task", kWhat), json_field<std::string>(j, "model", kWhat));
   if (j.contains("model_options")) {
     const auto& m = j["model_options"];
+    check(m.is_object(), "{}: 'model_options' must be an object, got {}", kWhat, json_excerpt(m));
     auto& o = c.model_opts;
     get(m, "nhid", o.nhid), get(m, "levels", o.levels), get(m, "ksize", o.ksize), get(m, "emsize", o.emsize);
     get(m, "vocab", o.vocab), get(m, "validseqlen", o.validseqlen), get(m, "depth", o.depth);

@@ -67,6 +67,21 @@ TEST(FuzzRegressions, SafetensorsMessagesQuoteShortExcerpts) {
   }
 }
 
+// Before: a file holding an f32 [0, 0] tensor (a shape edited from [0, 3]) loaded as a tensor that
+// said it was not contiguous: Tensor::empty gives a [2, 0] or [0, 0] shape strides [1, 1], which
+// is_contiguous() rejected. After: a tensor without elements is contiguous whatever its strides.
+TEST(FuzzRegressions, EmptyTensorsFromAFileAreContiguous) {
+  TempDir d("fuzzreg");
+  const std::string path = d.file("empty.safetensors");
+  save_safetensors(path, {{"a", Tensor::empty({0, 0})}, {"b", Tensor::empty({2, 0, 3})}});
+  const SafetensorsFile f = load_safetensors(path);
+  for (const auto& [name, t] : f.tensors) {
+    EXPECT_TRUE(t.is_contiguous()) << name;
+    EXPECT_EQ(t.numel(), 0) << name;
+  }
+  EXPECT_TRUE(Tensor::empty({2, 0}).is_contiguous());
+}
+
 // ---- checkpoints: metadata taken on trust -------------------------------------------------------------
 
 // A checkpoint of a tiny copy-memory TCN, and a way to rewrite its metadata as a damaged file would.

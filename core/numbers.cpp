@@ -101,7 +101,7 @@ int64_t parse_int(std::string_view text, const std::string& what, int64_t lo, in
   int64_t v = 0;
   const std::string problem = whole_number_problem(text, lo, hi, v);
   if (!problem.empty())
-    fail(fmt::format("{} must be a whole number {}; found '{}'{}", what, int_range_str(lo, hi), text_excerpt(text),
+    fail(fmt::format("{} must be a whole number {}; found '{}'{}", what, int_range_str(lo, hi), text_excerpt(text, 40),
                      problem == "out of range" ? "" : " (" + problem + ")"));
   return v;
 }
@@ -119,7 +119,9 @@ std::string real_number_problem(std::string_view text, double lo, double hi, dou
 
 std::string text_excerpt(std::string_view text, size_t max_chars) {
   if (text.size() <= max_chars) return std::string(text);
-  return fmt::format("{}… ({} characters)", text.substr(0, max_chars), text.size());
+  size_t cut = max_chars;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+  return fmt::format("{}… ({} characters)", text.substr(0, cut), text.size());
 }
 
 }  // namespace seqnet

@@ -32,7 +32,9 @@ int64_t parse_int(std::string_view text, const std::string& what, int64_t lo, in
 // the value in `out`, or says what is wrong.
 std::string real_number_problem(std::string_view text, double lo, double hi, double& out);
 
-// `text` cut to `max_chars` with "…" appended when cut: found values are quoted, never dumped whole.
-std::string text_excerpt(std::string_view text, size_t max_chars = 40);
+// `text` cut to about `max_chars` bytes (at a UTF-8 character boundary, with "… (N characters)"
+// appended when cut): names, keys, values and strings read from a file or a flag are quoted in
+// error messages this way, never dumped whole.
+std::string text_excerpt(std::string_view text, size_t max_chars = 80);
 
 }  // namespace seqnet

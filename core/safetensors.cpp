@@ -111,11 +111,13 @@ Json parse_header(const std::string& path, const std::string& text) {
   try {
     header = Json::parse(text, callback);
   } catch (const Json::exception& e) {
-    fail_file(path, fmt::format("invalid JSON header: {}", e.what()));
+    // nlohmann quotes the token it last read, which may be the whole header: cut it.
+    fail_file(path, fmt::format("invalid JSON header: {}", text_excerpt(e.what(), 200)));
   }
   if (!duplicate.empty()) {
-    if (duplicate_is_tensor) fail_file(path, fmt::format("duplicate tensor name '{}' in the header", duplicate));
-    fail_file(path, fmt::format("duplicate key '{}' inside a header entry", duplicate));
+    if (duplicate_is_tensor)
+      fail_file(path, fmt::format("duplicate tensor name '{}' in the header", text_excerpt(duplicate)));
+    fail_file(path, fmt::format("duplicate key '{}' inside a header entry", text_excerpt(duplicate)));
   }
   return header;
 }
@@ -130,11 +132,14 @@ struct Entry {
 
 // Validates one `"name": {...}` entry against a data section of `data_bytes` bytes.
 Entry parse_entry(const std::string& path, const std::string& name, const Json& v, uint64_t data_bytes) {
-  auto bad = [&](const std::string& what) { fail_file(path, fmt::format("tensor '{}': {}", name, what)); };
+  auto bad = [&](const std::string& what) {
+    fail_file(path, fmt::format("tensor '{}': {}", text_excerpt(name), what));
+  };
 
   if (!v.is_object()) bad(fmt::format("entry must be an object with dtype, shape and data_offsets, got {}", v.type_name()));
   for (const auto& [key, value] : v.items())
-    if (key != "dtype" && key != "shape" && key != "data_offsets") bad(fmt::format("unknown field '{}'", key));
+    if (key != "dtype" && key != "shape" && key != "data_offsets")
+      bad(fmt::format("unknown field '{}'", text_excerpt(key)));
   for (const char* field : {"dtype", "shape", "data_offsets"})
     if (!v.contains(field)) bad(fmt::format("missing field '{}'", field));
 
@@ -145,7 +150,8 @@ Entry parse_entry(const std::string& path, const std::string& name, const Json& 
   const Json& dt = v["dtype"];
   if (!dt.is_string()) bad(fmt::format("\"dtype\" must be a string, got {}", json_excerpt(dt)));
   std::optional<DType> dtype = dtype_from_tag(dt.get<std::string>());
-  if (!dtype) bad(fmt::format("unsupported dtype '{}' (seqnet reads F32, F64 and I64)", dt.get<std::string>()));
+  if (!dtype)
+    bad(fmt::format("unsupported dtype '{}' (seqnet reads F32, F64 and I64)", text_excerpt(dt.get<std::string>())));
   e.dtype = *dtype;
 
   // shape: non-negative integers whose sizes (and strides) fit in int64
@@ -191,8 +197,9 @@ void check_no_overlap(const std::string& path, std::vector<Entry>& entries) {
   for (const Entry& e : entries) {
     if (e.begin == e.end) continue;  // an empty tensor occupies no bytes
     if (furthest && e.begin < furthest->end)
-      fail_file(path, fmt::format("tensor '{}' (bytes [{}, {})) overlaps tensor '{}' (bytes [{}, {}))", e.name, e.begin,
-                                  e.end, furthest->name, furthest->begin, furthest->end));
+      fail_file(path, fmt::format("tensor '{}' (bytes [{}, {})) overlaps tensor '{}' (bytes [{}, {}))",
+                                  text_excerpt(e.name), e.begin, e.end, text_excerpt(furthest->name), furthest->begin,
+                                  furthest->end));
     if (!furthest || e.end > furthest->end) furthest = &e;
   }
 }
@@ -219,7 +226,8 @@ const Tensor& SafetensorsFile::get(const std::string& name) const {
     if (n == name) return t;
   constexpr size_t kShown = 8;
   std::vector<std::string> names;
-  for (size_t i = 0; i < tensors.size() && i < kShown; ++i) names.push_back("'" + tensors[i].first + "'");
+  for (size_t i = 0; i < tensors.size() && i < kShown; ++i)
+    names.push_back(fmt::format("'{}'", text_excerpt(tensors[i].first)));
   if (tensors.size() > kShown) names.push_back("...");
   throw Error(fmt::format("safetensors: {}: no tensor named '{}' (the file has {} tensors: {})", path, name,
                           tensors.size(), fmt::join(names, ", ")));
@@ -267,7 +275,8 @@ SafetensorsFile load_safetensors(const std::string& path) {
         fail_file(path, fmt::format("\"__metadata__\" must be an object of strings, got {}", value.type_name()));
       for (const auto& [key, s] : value.items()) {
         if (!s.is_string())
-          fail_file(path, fmt::format("\"__metadata__\" value of '{}' must be a string, got {}", key, json_excerpt(s)));
+          fail_file(path, fmt::format("\"__metadata__\" value of '{}' must be a string, got {}", text_excerpt(key),
+                                      json_excerpt(s)));
         out.metadata[key] = s.get<std::string>();
       }
       continue;
@@ -282,8 +291,9 @@ SafetensorsFile load_safetensors(const std::string& path) {
     Tensor t = Tensor::empty(e.shape, e.dtype);
     if (e.end > e.begin) {
       if (fseeko(file.get(), off_t(data_start + e.begin), SEEK_SET) != 0)
-        fail_file(path, fmt::format("cannot seek to tensor '{}': {}", e.name, errno_str()));
-      read_exact(file.get(), t.raw_data(), size_t(e.end - e.begin), path, fmt::format("tensor '{}'", e.name));
+        fail_file(path, fmt::format("cannot seek to tensor '{}': {}", text_excerpt(e.name), errno_str()));
+      read_exact(file.get(), t.raw_data(), size_t(e.end - e.begin), path,
+                 fmt::format("tensor '{}'", text_excerpt(e.name)));
     }
     out.tensors.emplace_back(e.name, std::move(t));
   }

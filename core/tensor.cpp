@@ -127,6 +127,9 @@ template Tensor Tensor::from_vector<int64_t>(const std::vector<int64_t>&, const 
 // ---------------------------------------------------------------------------------------------
 
 bool Tensor::is_contiguous() const {
+  // No elements: any strides describe the same (empty) layout, as in PyTorch. Without this, the
+  // strides empty() itself gives a shape like [2, 0] ([1, 1]) were not "contiguous".
+  if (numel() == 0) return true;
   int64_t expected = 1;
   for (size_t i = shape_.size(); i-- > 0;) {
     if (shape_[i] == 1) continue;

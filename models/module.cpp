@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/json.h"
 
 namespace seqnet {
 
@@ -79,12 +80,22 @@ void ParameterSet::load(const SafetensorsFile& file, const std::string& prefix) 
   for (const auto& [key, t] : file.tensors)
     if (key.rfind(prefix, 0) == 0 && !contains(key.substr(prefix.size()))) unexpected.push_back(key);
   if (!missing.empty() || !unexpected.empty() || !mismatched.empty()) {
+    // The first few of each list, each name cut: a file (or a model) with hundreds of keys, or keys
+    // of any length, must not turn the message into a dump.
+    constexpr size_t kShown = 8;
+    auto list = [](const std::vector<std::string>& v, const char* sep) {
+      std::vector<std::string> shown;
+      for (size_t i = 0; i < v.size() && i < kShown; ++i) shown.push_back(text_excerpt(v[i], 120));
+      std::string s = fmt::format("{}", fmt::join(shown, sep));
+      if (v.size() > kShown) s += fmt::format("{}… ({} more)", sep, v.size() - kShown);
+      return s;
+    };
     std::string msg = fmt::format("loading parameters from {} failed:", file.path);
-    if (!missing.empty()) msg += fmt::format("\n  missing keys ({}): {}", missing.size(), fmt::join(missing, ", "));
+    if (!missing.empty()) msg += fmt::format("\n  missing keys ({}): {}", missing.size(), list(missing, ", "));
     if (!unexpected.empty())
-      msg += fmt::format("\n  unexpected keys ({}): {}", unexpected.size(), fmt::join(unexpected, ", "));
+      msg += fmt::format("\n  unexpected keys ({}): {}", unexpected.size(), list(unexpected, ", "));
     if (!mismatched.empty())
-      msg += fmt::format("\n  shape mismatches ({}): {}", mismatched.size(), fmt::join(mismatched, "; "));
+      msg += fmt::format("\n  shape mismatches ({}): {}", mismatched.size(), list(mismatched, "; "));
     throw Error(msg);
   }
   for (const Entry& e : entries_) {

@@ -45,7 +45,7 @@ Checkpoint load_checkpoint(const std::string& path) {
     return it->second;
   };
   check(field("format") == kCheckpointFormat, "{}: unsupported checkpoint format '{}' (this seqnet reads {})", path,
-        field("format"), kCheckpointFormat);
+        text_excerpt(field("format")), kCheckpointFormat);
   // The metadata strings are untrusted text like the rest of the file (core/json.h); every field
   // is type- and range-checked with the file and field named (core/json_fields.h).
   auto doc = [&](const char* key) { return fmt::format("{}: checkpoint metadata '{}'", path, key); };
@@ -71,6 +71,11 @@ Checkpoint load_checkpoint(const std::string& path) {
   if (!ck.state.history.is_array()) s.bad("history", "an array of per-epoch records", ck.state.history);
   if (s.has("best_valid")) ck.state.best_valid = s.number("best_valid");
   if (s.has("optim")) ck.optim_kind = s.one_of("optim", {"adam", "sgd"});
+  // What a resumed run continues from must be a state a run can be in.
+  const TrainState& st = ck.state;
+  if (st.best_epoch > st.epoch) s.fail_field("best_epoch", fmt::format("is {}, after the last epoch {}", st.best_epoch, st.epoch));
+  if (!(st.lr > 0)) s.bad("lr", "a positive finite number", state_json.at("lr"));
+  // (valid_history and best_valid are finite: JsonFields::number(s) refuse anything else)
   return ck;
 }
 

@@ -55,7 +55,7 @@ const ConfigIntField& config_int_field(const std::string& key) {
 
 void TrainConfig::validate() const {
   const TaskKind kind = task_spec(task, model).kind;  // checks the task and model names
-  check(optim == "adam" || optim == "sgd", "--optim must be adam or sgd, got '{}'", optim);
+  check(optim == "adam" || optim == "sgd", "--optim must be adam or sgd, got '{}'", text_excerpt(optim));
   check(std::isfinite(lr) && lr > 0, "--lr must be a positive number, got {}", lr);
   check(std::isfinite(clip), "--clip must be a number (≤ 0 disables clipping), got {}", clip);
   check(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), got {}", momentum);

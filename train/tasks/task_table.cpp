@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/json.h"
 
 namespace seqnet {
 
@@ -160,13 +161,14 @@ const std::vector<TaskSpec>& task_table() {
 const TaskSpec& task_spec(const std::string& name) {
   for (const TaskSpec& t : task_table())
     if (t.name == name) return t;
-  fail(fmt::format("unknown task '{}' (known: {})", name, fmt::join(task_names(), ", ")));
+  fail(fmt::format("unknown task '{}' (known: {})", text_excerpt(name), fmt::join(task_names(), ", ")));
 }
 
 const TaskSpec& task_spec(const std::string& name, const std::string& model) {
   const TaskSpec& t = task_spec(name);
   if (std::find(t.models.begin(), t.models.end(), model) == t.models.end())
-    fail(fmt::format("task '{}' has no model '{}' (it offers: {})", name, model, fmt::join(t.models, ", ")));
+    fail(fmt::format("task '{}' has no model '{}' (it offers: {})", name, text_excerpt(model),
+                     fmt::join(t.models, ", ")));
   return t;
 }
 

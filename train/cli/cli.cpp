@@ -17,6 +17,7 @@
 #include "train/tasks/task_model.h"
 #include "train/cli/generate.h"
 #include "train/data/plot.h"
+#include "train/loop/reproduce.h"
 #include "train/loop/search.h"
 #include "train/loop/interrupt.h"
 #include "train/tasks/task_memory.h"
@@ -347,7 +348,7 @@ int cmd_demo(bool quick, const std::optional<std::string>& out) {
 // Where the parsed flags land; each add_*_command fills in its subcommand's pointer and slots.
 struct CliArgs {
   CLI::App *info = nullptr, *train = nullptr, *eval = nullptr, *search = nullptr, *plot = nullptr,
-           *verify = nullptr, *gen = nullptr, *demo = nullptr;
+           *verify = nullptr, *gen = nullptr, *demo = nullptr, *reproduce = nullptr;
   std::string info_task, info_model;
   TaskModelOptions tmo;
   TrainFlags tf;
@@ -360,6 +361,8 @@ struct CliArgs {
   std::string plot_in, plot_out, plot_title;
   std::string v_params, v_data, v_dtype = "f32", v_device = "cpu";
   GenerateOptions go;
+  ReproduceOptions ro;
+  bool ro_list = false, ro_page = false;
   bool demo_quick = false;
   std::optional<std::string> demo_out;
 };
@@ -420,6 +423,33 @@ void add_search_command(CLI::App& app, CliArgs& a) {
                    "continue the search recorded in <out>/search.json (give the flags it was started with; --trials "
                    "may grow)");
   search->add_flag("--overwrite", a.so.overwrite, "start afresh in an --out folder that already holds a search");
+}
+
+void add_reproduce_command(CLI::App& app, CliArgs& a) {
+  auto* r = a.reproduce = app.add_subcommand(
+      "reproduce", "one number of the paper: the protocol of MODELS.md §10 with fixed settings, recorded in "
+                   "docs/results.json and rendered into docs/results.md");
+  ReproduceOptions& o = a.ro;
+  r->add_option("--task", o.task, "the row's task (see --list)");
+  r->add_option("--model", o.model, "the row's model");
+  r->add_option("--epochs", o.epochs, "shorten the run to this many epochs (default: the protocol's; recorded)")
+      ->transform(whole(1, 100000));
+  r->add_option("--max-steps", o.max_steps, "shorten every epoch to at most this many steps (recorded)")
+      ->transform(whole(1, int64_t(1) << 40));
+  r->add_option("--max-eval-batches", o.max_eval_batches, "evaluate on at most this many batches per split (recorded)")
+      ->transform(whole(1, int64_t(1) << 40));
+  r->add_option("--seed", o.seed, "seed (default 1111, the official one; other seeds are recorded as extra rows)")
+      ->transform(whole_u64());
+  r->add_option("--search", o.search_trials, "run the official hyper mode first: a TPE search of N full trainings")
+      ->transform(whole(1, 1000));
+  r->add_option("--runs", o.runs_dir, "folder of the run folders (default runs/reproduce)");
+  r->add_option("--results", o.results, "results file (default docs/results.json)");
+  r->add_option("--page", o.page, "results page rendered from it (default docs/results.md)");
+  r->add_option("--data-dir", o.data_dir, "data sets folder (default: $SEQNET_DATA or ../shared/data)");
+  r->add_flag("--resume", o.resume, "continue this row's run folder (a stopped or shortened run)");
+  r->add_flag("--overwrite", o.overwrite, "start this row's run folder afresh");
+  r->add_flag("--list", a.ro_list, "list every row, its command and whether the results file has it");
+  r->add_flag("--render", a.ro_page, "only render the page from the results file");
 }
 
 void add_plot_command(CLI::App& app, CliArgs& a) {
@@ -514,6 +544,21 @@ int run_command(const CliArgs& a) {
     run_search(c, a.so);
     return 0;
   }
+  if (*a.reproduce) {
+    if (a.ro_list) {
+      fmt::print("{}", list_rows(read_results(a.ro.results)));
+      return 0;
+    }
+    if (a.ro_page) {
+      write_results_page(a.ro.results, a.ro.page);
+      fmt::print("wrote {} from {}\n", a.ro.page, a.ro.results);
+      return 0;
+    }
+    check(!a.ro.task.empty() && !a.ro.model.empty(), "reproduce: give --task and --model (or --list / --render)");
+    check(!(a.ro.resume && a.ro.overwrite), "reproduce: --resume and --overwrite exclude each other");
+    run_reproduce(a.ro);
+    return 0;
+  }
   if (*a.plot) {
     write_loss_plot(a.plot_in, a.plot_out, a.plot_title.empty() ? a.plot_in : a.plot_title);
     fmt::print("wrote {}\n", a.plot_out);
@@ -555,6 +600,7 @@ int run_cli(int argc, const char* const* argv) {
   add_verify_command(app, args);
   add_generate_command(app, args);
   add_demo_command(app, args);
+  add_reproduce_command(app, args);
 
   try {
     app.parse(argc, argv);
@@ -563,6 +609,11 @@ int run_cli(int argc, const char* const* argv) {
   }
   try {
     if (threads) setenv("SEQNET_THREADS", std::to_string(*threads).c_str(), 1);
+    if (*args.reproduce) {  // the row records the command exactly as typed
+      std::string cmd = "seqnet";
+      for (int i = 1; i < argc; ++i) cmd += std::string(" ") + argv[i];
+      args.ro.command = cmd;
+    }
     init_runtime();
     return run_command(args);
   } catch (const Interrupted& e) {  // Ctrl-C / SIGTERM during training: a clean stop, the shell's exit code

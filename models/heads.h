@@ -44,6 +44,9 @@ class LanguageModel : public Module {
   const LanguageModelConfig& config() const { return cfg_; }
   int64_t input_size(int64_t seq_len) const;    // what the window must be (TCN: seq_len)
   int64_t output_size(int64_t seq_len) const;   // how many newest positions get logits
+  // The backbone (exactly one is non-null); the step modes (models/step/head_step.h) use them.
+  TCN* tcn() { return tcn_.get(); }
+  Sequnet* sequnet() { return sequnet_.get(); }
 
  private:
   LanguageModelConfig cfg_;
@@ -76,6 +79,8 @@ class PolyMusicModel : public Module {
   // general — every conv has a bias, and decimation keeps every second step, so shifting the
   // start changes the result.
   int64_t aligned_length(int64_t T) const;
+  TCN* tcn() { return tcn_.get(); }          // the backbone (exactly one is non-null)
+  Sequnet* sequnet() { return sequnet_.get(); }
 
  private:
   PolyMusicConfig cfg_;

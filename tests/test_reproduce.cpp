@@ -132,3 +132,20 @@ TEST(Reproduce, AHostileResultsFileIsRefusedByName) {
   write_file_atomic(f, "{\"rows\": [], \"pad\": \"" + std::string(5u << 20, 'x') + "\"}");
   EXPECT_THAT(error_of([&] { read_results(f); }), HasSubstr("at most"));
 }
+
+// ---- spikes: a step that blows up is reported by step, not only by its epoch's average -------
+
+#include "train/loop/spikes.h"
+
+TEST(Spikes, AJumpInLossOrGradientNormIsFlaggedAfterWarmUp) {
+  SpikeDetector d;
+  // Warm-up: nothing is judged, however large.
+  for (size_t i = 0; i < SpikeDetector::kWarmup; ++i) EXPECT_FALSE(d.observe(i == 3 ? 1e6 : 2.0 + 0.01 * double(i), 1.0).spike);
+  EXPECT_FALSE(d.observe(2.5, 1.5).spike);
+  SpikeDetector::Verdict v = d.observe(49.0, 1.0);  // the Nottingham epoch-29 kind of step
+  EXPECT_TRUE(v.spike);
+  EXPECT_NEAR(v.median_loss, 2.09, 0.05);
+  EXPECT_FALSE(d.observe(2.2, 1.0).spike) << "one spike does not raise the bar (medians)";
+  EXPECT_TRUE(d.observe(2.2, 50.0).spike) << "a gradient-norm jump alone";
+  EXPECT_FALSE(d.observe(9.0, 9.0).spike) << "below both factors";
+}

@@ -481,7 +481,7 @@ void add_generate_command(CLI::App& app, CliArgs& a) {
   gen->add_option("--prime", go.prime, "context: a 16 kHz mono WAV, a text file, or a .mat (its first test sequence)");
   gen->add_option("--batch", go.batch, "independent streams (outputs numbered _0, _1, ...)")
       ->transform(whole(1, kMaxGenerateBatch));
-  gen->add_flag("--slow", go.slow, "use the full-forward path even where a fast step mode exists");
+  gen->add_flag("--slow", go.slow, "a full forward over the newest window for every sample instead of the step mode (slow; for checking)");
   gen->add_option("--weights", go.weights,
                   "fast path: weights as f32 (exact, default) or f16 (half the memory traffic, ~2x faster at "
                   "batch 1, outputs within ~1e-3 relative)")

@@ -70,14 +70,18 @@ void Adam::step() {
   }
 }
 
-double clip_grad_norm(const std::vector<Variable>& params, double max_norm) {
+double grad_norm(const std::vector<Variable>& params) {
   double total = 0;
   for (const Variable& p : params) {
     if (!p.grad().defined()) continue;
     const Tensor g = p.grad().contiguous();
-    total = backend_for("clip_grad_norm", g).optim.sum_squares(g, total);
+    total = backend_for("grad_norm", g).optim.sum_squares(g, total);
   }
-  total = std::sqrt(total);
+  return std::sqrt(total);
+}
+
+double clip_grad_norm(const std::vector<Variable>& params, double max_norm) {
+  const double total = grad_norm(params);
   const double scale = max_norm / (total + 1e-6);
   if (scale < 1.0)
     for (const Variable& p : params)

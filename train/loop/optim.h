@@ -68,6 +68,9 @@ class Adam final : public Optimizer {
   std::vector<Tensor> m_, v_;
 };
 
+// The global L2 norm of all gradients (parameters without a gradient count as zero).
+double grad_norm(const std::vector<Variable>& params);
+
 // Scales all gradients so that their global L2 norm is at most max_norm; returns the norm
 // before clipping (torch.nn.utils.clip_grad_norm_).
 double clip_grad_norm(const std::vector<Variable>& params, double max_norm);

@@ -12,6 +12,7 @@
 #include "core/atomic_file.h"
 #include "core/paths.h"
 #include "train/loop/interrupt.h"
+#include "train/loop/spikes.h"
 #include "train/loop/optim.h"
 #include "train/data/plot.h"
 #include "train/tasks/task_memory.h"
@@ -179,6 +180,7 @@ struct Run {
   HalvingRule rule;
   TrainState st;
   std::unique_ptr<Optimizer> optim;
+  SpikeDetector spikes;  // steps whose loss or gradient norm jump (reported, never acted on)
 
   // Builds the task, the model (initialised from gen) and a fresh optimiser at cfg.lr.
   Run(const TrainConfig& c, const TrainOptions& o)
@@ -217,6 +219,7 @@ struct EpochTrain {
   int64_t steps = 0;
   double loss = 0;     // mean reported training loss
   double seconds = 0;  // time of the training pass alone
+  int64_t spikes = 0;  // steps SpikeDetector flagged
 };
 
 // On --resume, makes metrics.jsonl agree with the checkpoint: a kill can leave step records of an
@@ -342,7 +345,19 @@ EpochTrain train_epoch(Run& r, int64_t epoch, Progress& progress, const std::vec
       throw_step_diverged(r, value, epoch, s + 1, steps);
     }
     sl.loss.backward();
-    if (cfg.clip > 0) clip_grad_norm(params, cfg.clip);
+    const double gnorm = cfg.clip > 0 ? clip_grad_norm(params, cfg.clip) : grad_norm(params);
+    if (const SpikeDetector::Verdict v = r.spikes.observe(sl.reported, gnorm); v.spike) {
+      ++out.spikes;
+      progress.end_epoch();
+      r.say(fmt::format("spike: epoch {} step {}/{}{}: loss {:.4g} (median of the last steps {:.4g}), gradient norm "
+                        "{:.4g} (median {:.4g}){}",
+                        epoch, s + 1, steps, sl.what.empty() ? "" : " (" + sl.what + ")", sl.reported, v.median_loss,
+                        gnorm, v.median_grad_norm, cfg.clip > 0 && gnorm > cfg.clip ? ", clipped" : ""));
+      append_jsonl(r.metrics_path, {{"type", "spike"}, {"epoch", epoch}, {"step", s + 1},
+                                    {"global_step", r.st.global_step + 1}, {"examples", sl.what},
+                                    {"loss", sl.reported}, {"median_loss", v.median_loss}, {"grad_norm", gnorm},
+                                    {"median_grad_norm", v.median_grad_norm}, {"lr", r.st.lr}});
+    }
     r.optim->step();
     ++r.st.global_step;
     loss_sum += sl.reported;
@@ -415,7 +430,7 @@ void finish_epoch(Run& r, int64_t epoch, const EpochTrain& train, const EvalResu
                         {"train_loss", train.loss}, {"valid_loss", valid.loss},
                         {"valid", to_json(valid)},  {"lr", lr_used},
                         {"next_lr", st.lr},         {"seconds", seconds_since(train.t0)},
-                        {"train_seconds", train.seconds}, {"steps", train.steps},
+                        {"train_seconds", train.seconds}, {"steps", train.steps}, {"spikes", train.spikes},
                         {"best", best},
                         {"peak_mb", double(cpu_allocator().stats().peak_bytes) / 1e6}};
   st.history.push_back(rec);
@@ -425,10 +440,12 @@ void finish_epoch(Run& r, int64_t epoch, const EpochTrain& train, const EvalResu
     st.best_epoch = epoch;
   }
   save_epoch(r, rec, best);
-  r.say(fmt::format("epoch {:3d}/{} | train {:.4f} | valid {} | lr {:g}{} | {:.1f} s | peak {:.0f} MB{}", epoch,
+  r.say(fmt::format("epoch {:3d}/{} | train {:.4f} | valid {} | lr {:g}{} | {:.1f} s | peak {:.0f} MB{}{}", epoch,
                     r.cfg.epochs, train.loss, format_eval(valid), lr_used,
                     st.lr != lr_used ? fmt::format(" → {:g}", st.lr) : "", seconds_since(train.t0),
-                    double(cpu_allocator().stats().peak_bytes) / 1e6, best ? " | best, saved" : ""));
+                    double(cpu_allocator().stats().peak_bytes) / 1e6,
+                    train.spikes ? fmt::format(" | {} spike{}", train.spikes, train.spikes == 1 ? "" : "s") : "",
+                    best ? " | best, saved" : ""));
 }
 
 // Reloads best.safetensors, evaluates all three splits, prints them and writes results.json.

@@ -77,7 +77,7 @@ class AudioTask final : public Task {
     const size_t b1 = std::min(items_.size(), b0 + size_t(cfg_.batch_size));
     std::vector<Item> batch(items_.begin() + std::ptrdiff_t(b0), items_.begin() + std::ptrdiff_t(b1));
     Variable loss = batch_loss(train_, batch, nullptr);
-    return {loss, loss.item(), int64_t(batch.size())};
+    return {loss, loss.item(), int64_t(batch.size()), fmt::format("train items {} to {} of the epoch", b0, b1 - 1)};
   }
 
   EvalResult evaluate(Module&, Split split, int64_t max_batches) override {

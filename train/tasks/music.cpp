@@ -83,12 +83,17 @@ class MusicTask final : public Task {
   StepLoss train_loss(Module&, int64_t step) override {
     check(!order_.empty(), "music task: start_epoch was not called");
     std::vector<const Tensor*> seqs;
+    std::vector<std::string> ids;
     for (int64_t k = step * cfg_.batch_size; k < std::min<int64_t>((step + 1) * cfg_.batch_size, int64_t(order_.size()));
-         ++k)
-      seqs.push_back(&data_.train[size_t(order_[size_t(k)])]);
+         ++k) {
+      const Tensor& seq = data_.train[size_t(order_[size_t(k)])];
+      seqs.push_back(&seq);
+      ids.push_back(fmt::format("{} ({} frames)", order_[size_t(k)], seq.size(0)));
+    }
     MusicBatch b = make_music_batch(seqs, *model_, dtype());
     Variable loss = music_batch_loss(*model_, b);
-    return {loss, loss.item() / double(b.frames), int64_t(seqs.size())};
+    return {loss, loss.item() / double(b.frames), int64_t(seqs.size()),
+            fmt::format("train sequence{} {}", ids.size() == 1 ? "" : "s", fmt::join(ids, ", "))};
   }
 
   EvalResult evaluate(Module&, Split split, int64_t max_batches) override {

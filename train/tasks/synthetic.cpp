@@ -54,7 +54,7 @@ class SyntheticTask final : public Task {
     check(nb > 0, "{} task: step {} is past the end of the training set", cfg_.task, step);
     Tensor x = x_[0].narrow(0, b0, nb).to(dtype_of(model)), y = y_[0].narrow(0, b0, nb).contiguous();
     Variable loss = loss_of(model.forward(Variable(x)), y, nullptr);
-    return {loss, loss.item(), nb};
+    return {loss, loss.item(), nb, fmt::format("train examples {} to {}", b0, b0 + nb - 1)};
   }
 
   EvalResult evaluate(Module& model, Split split, int64_t max_batches) override {

@@ -44,6 +44,7 @@ struct StepLoss {
   Variable loss;
   double reported = 0;
   int64_t examples = 0;  // sequences / windows in this step (for examples/s)
+  std::string what;      // which examples, for reports (e.g. "train sequences 17, 230"); may be empty
 };
 
 class Task {

@@ -58,8 +58,9 @@ class TextTask final : public Task {
 
   StepLoss train_loss(Module&, int64_t step) override {
     check(!order_.empty(), "text task: start_epoch was not called");
-    Variable loss = window_loss(0, starts_[0][size_t(order_[size_t(step)])]);
-    return {loss, loss.item(), batched_[0].size(0)};
+    const int64_t start = starts_[0][size_t(order_[size_t(step)])];
+    Variable loss = window_loss(0, start);
+    return {loss, loss.item(), batched_[0].size(0), fmt::format("train window at column {} of the {} rows", start, batched_[0].size(0))};
   }
 
   EvalResult evaluate(Module&, Split split, int64_t max_batches) override {

@@ -19,6 +19,7 @@
 #include "core/paths.h"
 #include "core/runtime.h"
 #include "train/loop/checkpoint.h"
+#include "train/loop/interrupt.h"
 #include "train/loop/search.h"
 #include "train/loop/trainer.h"
 
@@ -306,7 +307,14 @@ nlohmann::json run_reproduce(const ReproduceOptions& opt) {
     TrainOptions to;
     to.resume = opt.resume;
     to.verbosity = opt.verbosity;
-    run_training(c, to);
+    try {
+      run_training(c, to);
+    } catch (const Interrupted& e) {  // continue through reproduce, so that the row gets recorded
+      throw Interrupted(fmt::format("{}\nTo finish this row and record it: seqnet reproduce --task {} --model {}{} --resume",
+                                    e.what(), opt.task, opt.model,
+                                    opt.seed == 1111 ? "" : fmt::format(" --seed {}", opt.seed)),
+                        e.signal);
+    }
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   nlohmann::json row = results_row(final_dir, opt, wall);

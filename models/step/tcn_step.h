@@ -13,7 +13,16 @@
 //
 // W1, W2 are the weight-normed weights g·v/‖v‖, computed once at packing (in double, rounded to
 // float) and packed tap-major (column m·C + c holds W[o, c, m]) so that each conv is one affine over
-// the K tapped columns gathered side by side. Every step output equals the last output column of
+// the K tapped columns gathered side by side.
+//
+// Why a ring and a gather rather than a shifting window: a shifting window moves (K−1)d columns
+// per step (385 columns for K 7, d 64), a ring writes one and the gather copies K. For d = 1 both
+// copy about K columns. Either copy is small next to the GEMV (C_out times fewer floats), but the
+// shift grows with the dilation and the gather does not. One GEMV over the gathered K·C window
+// instead of K GEMVs of C columns (what reading the taps straight from the ring would need)
+// saves K − 1 BLAS calls per conv, which dominate for the small matrices of the deep levels.
+//
+// Every step output equals the last output column of
 // a full forward over any window that ends at that column and is at least the receptive field
 // long (or starts at the beginning of the sequence: the queues then hold the causal zero padding).
 //

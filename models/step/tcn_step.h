@@ -20,7 +20,8 @@
 // copy about K columns. Either copy is small next to the GEMV (C_out times fewer floats), but the
 // shift grows with the dilation and the gather does not. One GEMV over the gathered K·C window
 // instead of K GEMVs of C columns (what reading the taps straight from the ring would need)
-// saves K − 1 BLAS calls per conv, which dominate for the small matrices of the deep levels.
+// saves K − 1 BLAS calls and K − 1 passes over the output per conv; for small matrices a call's
+// fixed cost is a large share of it (not measured separately here).
 //
 // Every step output equals the last output column of
 // a full forward over any window that ends at that column and is at least the receptive field

@@ -74,7 +74,9 @@ int64_t TCN::receptive_field() const {
   return tcn_receptive_field(cfg_.kernel_size, int64_t(cfg_.num_channels.size()));
 }
 
-Variable TCN::forward(const Variable& x) {
+Variable TCN::forward(const Variable& x) { return forward(x, ConvInputObserver()); }
+
+Variable TCN::forward(const Variable& x, const ConvInputObserver& observe) {
   check(x.defined(), "TCN: input is undefined");
   check(x.dim() == 3 && x.size(1) == cfg_.num_inputs && x.size(2) >= 1,
         "TCN: expected input (N, {}, T) with T >= 1 for {}, got {}", cfg_.num_inputs, describe(),
@@ -89,7 +91,9 @@ Variable TCN::forward(const Variable& x) {
       Variable w = weight_norm(params_.get(p + conv + ".weight_g"), params_.get(p + conv + ".weight_v"));
       return conv1d(in, w, params_.get(p + conv + ".bias"), 1, d, pad, 0);
     };
+    if (observe) observe(int64_t(i), 1, h.data());
     Variable y = dropout(relu(wn_conv(h, "conv1")), cfg_.dropout, training_, generator());
+    if (observe) observe(int64_t(i), 2, y.data());
     y = dropout(relu(wn_conv(y, "conv2")), cfg_.dropout, training_, generator());
     const Variable res = params_.contains(p + "downsample.weight")
                              ? conv1d(h, params_.get(p + "downsample.weight"), params_.get(p + "downsample.bias"))

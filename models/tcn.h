@@ -8,6 +8,8 @@
 // Parameter keys (in order, per level): conv1.{bias,weight_g,weight_v}, conv2.{...},
 // net.0.{...} (alias of conv1), net.4.{...} (alias of conv2), downsample.{weight,bias}.
 #pragma once
+#include <functional>
+
 #include "models/module.h"
 
 namespace seqnet {
@@ -25,9 +27,15 @@ class TCN : public Module {
   // its bias default). Parameter names get `prefix` in front (task heads use "conv.").
   explicit TCN(TCNConfig cfg, Generator& gen = default_generator(), const std::string& prefix = "");
   Variable forward(const Variable& x) override;  // (N, num_inputs, T) → (N, num_channels.back(), T)
+  // The same, calling observe(level, conv, in) with the (unpadded) input in (N, C, T) of conv1
+  // (conv = 1: the block's input, also what the residual path reads) and of conv2 (conv = 2) of
+  // every level in order: how the step mode (models/step/tcn_step.h) fills its queues in "save".
+  using ConvInputObserver = std::function<void(int64_t level, int conv, const Tensor& in)>;
+  Variable forward(const Variable& x, const ConvInputObserver& observe);
   std::string describe() const override;
   const TCNConfig& config() const { return cfg_; }
   int64_t receptive_field() const;  // 1 + 2(K−1)(2^L − 1)
+  const std::string& prefix() const { return prefix_; }  // of every parameter key
 
  private:
   TCNConfig cfg_;

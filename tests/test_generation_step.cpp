@@ -24,35 +24,15 @@
 #include "models/step/sequnet_res_step.h"
 #include "models/step/wavenet_step.h"
 #include "ops/loss.h"
+#include "heap_counter.h"
 #include "test_util.h"
 
-// Counts every global operator new in this test binary, to prove that a step allocates nothing
-// on the heap at all (not only through the tensor allocator). Under AddressSanitizer the global
-// operators stay ASan's own (a replacement would pair with ASan's variants that are not
-// replaced, e.g. aligned or array new, and trip its new/free mismatch check); there only the
-// tensor allocator's counter is checked.
-#if defined(__SANITIZE_ADDRESS__)
-#define SEQNET_COUNT_HEAP 0
-#else
-#define SEQNET_COUNT_HEAP 1
-#endif
+// Every global operator new is counted (tests/heap_counter.h), to prove that a step allocates
+// nothing on the heap at all; under AddressSanitizer only the tensor allocator's counter is checked.
 namespace {
-std::atomic<int64_t> g_heap_allocs{0};
-constexpr bool kCountHeap = SEQNET_COUNT_HEAP;
-}
-#if SEQNET_COUNT_HEAP
-void* operator new(std::size_t n) {
-  g_heap_allocs.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-// GCC cannot see that operator new above is malloc-based, and warns about free on its result.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
-#endif
+using seqnet::testing::kCountHeap;
+int64_t heap_allocs() { return seqnet::testing::heap_allocs(); }
+}  // namespace
 
 using namespace seqnet;
 using seqnet::testing::max_abs_diff;
@@ -307,9 +287,9 @@ INSTANTIATE_TEST_SUITE_P(Configs, SequnetResStepEqualsFull,
 template <class Stepper>
 void expect_no_allocations(Stepper& gen, const Tensor& column, int64_t steps, const char* tag) {
   for (int i = 0; i < 3; ++i) gen.step(column);  // warm-up (BLAS may set itself up)
-  const int64_t tensors0 = cpu_allocator().stats().total_allocs, heap0 = g_heap_allocs.load();
+  const int64_t tensors0 = cpu_allocator().stats().total_allocs, heap0 = heap_allocs();
   for (int64_t s = 0; s < steps; ++s) gen.step(column);
-  const int64_t tensors1 = cpu_allocator().stats().total_allocs, heap1 = g_heap_allocs.load();
+  const int64_t tensors1 = cpu_allocator().stats().total_allocs, heap1 = heap_allocs();
   EXPECT_EQ(tensors1 - tensors0, 0) << tag << ": tensor allocations during " << steps << " steps";
   EXPECT_EQ(heap1 - heap0, 0) << tag << ": operator new calls during " << steps << " steps";
 }
@@ -327,17 +307,17 @@ TEST(GenerationSteps, WaveNetStepAllocatesNothing) {
     NoGradGuard no_grad;
     gen.save(Tensor::randn({2, 8, model.receptive_field()}, DType::F32, g));
     // The counter works: a save allocates.
-    const int64_t before = g_heap_allocs.load();
+    const int64_t before = heap_allocs();
     gen.save(Tensor::randn({2, 8, model.receptive_field()}, DType::F32, g));
     if (kCountHeap) {
-      EXPECT_GT(g_heap_allocs.load(), before);
+      EXPECT_GT(heap_allocs(), before);
     }
     expect_no_allocations(gen, Tensor::randn({2, 8}, DType::F32, g), 40, "wavenet");
     const int64_t idx[2] = {1, 7};
-    const int64_t t0 = cpu_allocator().stats().total_allocs, h0 = g_heap_allocs.load();
+    const int64_t t0 = cpu_allocator().stats().total_allocs, h0 = heap_allocs();
     for (int i = 0; i < 10; ++i) gen.step_indices(idx);
     EXPECT_EQ(cpu_allocator().stats().total_allocs - t0, 0);
-    EXPECT_EQ(g_heap_allocs.load() - h0, 0);
+    EXPECT_EQ(heap_allocs() - h0, 0);
   }
 }
 
@@ -355,10 +335,10 @@ TEST(GenerationSteps, SequnetResStepAllocatesNothing) {
     gen.save(Tensor::randn({3, 6, model.input_size()}, DType::F32, g));
     expect_no_allocations(gen, Tensor::randn({3, 6}, DType::F32, g), 4 * gen.cycles(), "sequnet_res");
     const int64_t idx[3] = {0, 5, 2};
-    const int64_t t0 = cpu_allocator().stats().total_allocs, h0 = g_heap_allocs.load();
+    const int64_t t0 = cpu_allocator().stats().total_allocs, h0 = heap_allocs();
     for (int64_t i = 0; i < 2 * gen.cycles(); ++i) gen.step_indices(idx);
     EXPECT_EQ(cpu_allocator().stats().total_allocs - t0, 0);
-    EXPECT_EQ(g_heap_allocs.load() - h0, 0);
+    EXPECT_EQ(heap_allocs() - h0, 0);
   }
 }
 

@@ -53,6 +53,9 @@ void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 #pragma GCC diagnostic pop
 #endif
+// The counter for other test files of this binary (tests/test_step_sequnet.cpp); −1 where it is
+// not counted (AddressSanitizer builds).
+int64_t seqnet_test_heap_allocs() { return kCountHeap ? g_heap_allocs.load() : -1; }
 
 using namespace seqnet;
 using seqnet::testing::max_abs_diff;

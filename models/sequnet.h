@@ -36,6 +36,7 @@ class Sequnet : public Module {
   bool padded() const { return !cfg_.target_output_size.has_value(); }
   int64_t input_size() const;   // valid mode only (Error in padded mode)
   int64_t output_size() const;  // valid mode only
+  const std::string& prefix() const { return prefix_; }  // parameter-key prefix ("conv." in task heads)
 
  private:
   SequnetConfig cfg_;

@@ -13,6 +13,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "models/heads.h"
+#include "models/step/head_step.h"
 #include "models/step/sequnet_res_step.h"
 #include "models/step/wavenet_step.h"
 #include "ops/ops.h"
@@ -64,6 +65,14 @@ struct Meter {
     return std::chrono::duration<double>(Clock::now() - t0).count();
   }
 };
+
+// The fast path's first line: how the step weights are stored and what the save pass cost.
+void report_save(const GenerateOptions& opt, step::Weights weights, int64_t len, Clock::time_point t0) {
+  if (opt.verbosity < 1) return;
+  fmt::print("fast path ({} weights, {} step thread{}): save pass over {} steps in {:.2f} s\n",
+             step::weights_name(weights), opt.step_threads, opt.step_threads == 1 ? "" : "s", len,
+             std::chrono::duration<double>(Clock::now() - t0).count());
+}
 
 std::string numbered(const std::string& out, int64_t b, int64_t batch) {
   if (batch == 1) return out;
@@ -202,11 +211,10 @@ GenerateResult generate_text(const GenerateOptions& opt, const Checkpoint& ck, L
   const int64_t W = lm.input_size(ck.config.seq_len);  // TCN: seq_len; Seq-U-Net: planned
   const int64_t B = opt.batch, N = opt.samples;
   std::vector<std::vector<int64_t>> hist(size_t(B), prime);
-  Meter meter{opt.verbosity, N};
-  NoGradGuard ng;
-  for (int64_t s = 0; s < N; ++s) {
+  // The newest `len` symbols of every stream as a (B, len) batch; positions before the start of
+  // the text hold the filler the model saw in training (word: <eos>; char: the first symbol).
+  auto window = [&](int64_t len) {
     const int64_t have = int64_t(hist[0].size());
-    const int64_t len = sequnet ? W : std::min(W, have);
     Tensor in = Tensor::empty({B, len}, DType::I64);
     int64_t* p = in.data<int64_t>();
     for (int64_t b = 0; b < B; ++b)
@@ -214,16 +222,48 @@ GenerateResult generate_text(const GenerateOptions& opt, const Checkpoint& ck, L
         const int64_t src = have - len + t;
         p[b * len + t] = src >= 0 ? hist[size_t(b)][size_t(src)] : (word ? eos : prime.front());
       }
-    Tensor logits = lm.forward(Variable(in)).data().contiguous().to(DType::F32);  // (B, T_out, V)
-    const int64_t T = logits.size(1), V = logits.size(2);
-    const float* l = logits.data<float>();
-    for (int64_t b = 0; b < B; ++b)
-      hist[size_t(b)].push_back(sample_categorical(l + (b * T + T - 1) * V, V, 1, opt.temperature, g));
-    meter.update(s + 1);
-  }
+    return in;
+  };
   GenerateResult r;
-  r.seconds = meter.finish();
-  r.path = "slow";
+  NoGradGuard ng;
+  if (!opt.slow) {
+    // Fast path: one save pass over the window the slow path would use first, then one step per
+    // symbol (models/step/head_step.h). TCN: identical to the slow path. Seq-U-Net: the decimation
+    // grid stays where the save put it (docs/generation.md §3b).
+    const auto t_save = Clock::now();
+    LanguageModelStepper st(lm, step::parse_weights(opt.weights));
+    st.set_team_threads(opt.step_threads);
+    const int64_t len = sequnet ? W : std::min(W, int64_t(hist[0].size()));
+    const Tensor* logits = &st.save(window(len));
+    report_save(opt, step::parse_weights(opt.weights), len, t_save);
+    Meter meter{opt.verbosity, N};
+    const int64_t V = st.vocab();
+    std::vector<int64_t> ids(static_cast<size_t>(B));
+    for (int64_t s = 0; s < N; ++s) {
+      const float* l = logits->data<float>();
+      for (int64_t b = 0; b < B; ++b) {
+        ids[size_t(b)] = sample_categorical(l + b * V, V, 1, opt.temperature, g);
+        hist[size_t(b)].push_back(ids[size_t(b)]);
+      }
+      meter.update(s + 1);
+      if (s + 1 < N) logits = &st.step(ids.data());
+    }
+    r.seconds = meter.finish();
+    r.path = "fast";
+  } else {
+    Meter meter{opt.verbosity, N};
+    for (int64_t s = 0; s < N; ++s) {
+      const int64_t have = int64_t(hist[0].size());
+      Tensor logits = lm.forward(Variable(window(sequnet ? W : std::min(W, have)))).data().contiguous().to(DType::F32);
+      const int64_t T = logits.size(1), V = logits.size(2);  // (B, T_out, V)
+      const float* l = logits.data<float>();
+      for (int64_t b = 0; b < B; ++b)
+        hist[size_t(b)].push_back(sample_categorical(l + (b * T + T - 1) * V, V, 1, opt.temperature, g));
+      meter.update(s + 1);
+    }
+    r.seconds = meter.finish();
+    r.path = "slow";
+  }
   for (int64_t b = 0; b < B; ++b) {
     std::string text;
     for (size_t i = 0; i < hist[size_t(b)].size(); ++i) {
@@ -277,30 +317,60 @@ GenerateResult generate_music(const GenerateOptions& opt, const Checkpoint& ck, 
     rolls.push_back(r);
   }
   const int64_t max_context = 2048;
-  Meter meter{opt.verbosity, N};
-  NoGradGuard ng;
-  (void)ck;
-  for (int64_t s = 0; s < N; ++s) {
-    const int64_t have = P + s, len = std::min(have, max_context);
-    Tensor in = Tensor::empty({B, len, kPianoKeys});
-    for (int64_t b = 0; b < B; ++b) in.select(0, b).copy_(rolls[size_t(b)].narrow(0, have - len, len));
-    Tensor logits = model.forward(Variable(in)).data().contiguous().to(DType::F32);  // (B, len, 88)
-    const float* l = logits.data<float>();
+  // Frame `have` of every roll from the logits l (B, keys): each key on with probability
+  // sigmoid(logit / temperature) (greedy: logit > 0).
+  auto draw_frame = [&](const float* l, int64_t have) {
     for (int64_t b = 0; b < B; ++b) {
       float* next = rolls[size_t(b)].select(0, have).data<float>();
       for (int64_t k = 0; k < kPianoKeys; ++k) {
-        const double x = l[(b * len + len - 1) * kPianoKeys + k];
+        const double x = l[b * kPianoKeys + k];
         bool on;
         if (opt.temperature == 0) on = x > 0;
         else on = u64_to_unit_double(g.next_u64()) < 1.0 / (1.0 + std::exp(-x / opt.temperature));
         next[k] = on ? 1.0f : 0.0f;
       }
     }
-    meter.update(s + 1);
-  }
+  };
   GenerateResult r;
-  r.seconds = meter.finish();
-  r.path = "slow";
+  NoGradGuard ng;
+  if (!opt.slow) {
+    // Fast path: save over the prime (at most max_context frames), then one step per frame.
+    const auto t_save = Clock::now();
+    PolyMusicStepper st(model, step::parse_weights(opt.weights));
+    st.set_team_threads(opt.step_threads);
+    const int64_t len = std::min(P, max_context);
+    Tensor in = Tensor::empty({B, len, kPianoKeys});
+    for (int64_t b = 0; b < B; ++b) in.select(0, b).copy_(rolls[size_t(b)].narrow(0, P - len, len));
+    const Tensor* logits = &st.save(in);
+    report_save(opt, step::parse_weights(opt.weights), len, t_save);
+    Meter meter{opt.verbosity, N};
+    Tensor frame = Tensor::zeros({B, kPianoKeys});
+    for (int64_t s = 0; s < N; ++s) {
+      draw_frame(logits->data<float>(), P + s);
+      meter.update(s + 1);
+      if (s + 1 == N) break;
+      for (int64_t b = 0; b < B; ++b) frame.select(0, b).copy_(rolls[size_t(b)].select(0, P + s));
+      logits = &st.step(frame);
+    }
+    r.seconds = meter.finish();
+    r.path = "fast";
+  } else {
+    Meter meter{opt.verbosity, N};
+    std::vector<float> last(size_t(B * kPianoKeys));
+    for (int64_t s = 0; s < N; ++s) {
+      const int64_t have = P + s, len = std::min(have, max_context);
+      Tensor in = Tensor::empty({B, len, kPianoKeys});
+      for (int64_t b = 0; b < B; ++b) in.select(0, b).copy_(rolls[size_t(b)].narrow(0, have - len, len));
+      Tensor logits = model.forward(Variable(in)).data().contiguous().to(DType::F32);  // (B, len, 88)
+      const float* l = logits.data<float>();
+      for (int64_t b = 0; b < B; ++b)
+        std::copy(l + (b * len + len - 1) * kPianoKeys, l + (b * len + len) * kPianoKeys, last.begin() + b * kPianoKeys);
+      draw_frame(last.data(), have);
+      meter.update(s + 1);
+    }
+    r.seconds = meter.finish();
+    r.path = "slow";
+  }
   for (int64_t b = 0; b < B; ++b) {
     const std::string path = numbered(opt.out, b, B);
     write_midi(path, rolls[size_t(b)]);
@@ -332,10 +402,6 @@ GenerateResult run_generate(const GenerateOptions& opt) {
         opt.weights);
   Checkpoint ck = load_checkpoint(opt.checkpoint);
   TaskModel tm = load_model(ck);
-  check(opt.weights == "f32" || dynamic_cast<AudioModel*>(tm.model.get()) != nullptr,
-        "generate: --weights {} needs a fast step mode (the audio WaveNet or residual Seq-U-Net); {} is a {} / {} "
-        "checkpoint, which generates through full forwards in float32",
-        opt.weights, opt.checkpoint, ck.config.task, ck.config.model);
   Generator g(opt.seed);
   const std::string& task = ck.config.task;
   if (opt.verbosity >= 1)

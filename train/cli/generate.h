@@ -5,9 +5,13 @@
 // sigmoid(logit / temperature)) with the seeded Philox generator, so the same seed gives the same
 // output; temperature 0 means greedy (argmax; music: logit > 0).
 //
-// The slow path (all models) runs a full forward over the newest input_size steps for every new
-// sample — exact but O(receptive field) per sample. The fast step modes of WaveNet and the
-// residual Seq-U-Net (MODELS.md §9, docs/generation.md) are used for raw audio unless --slow.
+// Every task generates through a step mode by default (models/step/: WaveNet and residual Seq-U-Net
+// for raw audio, TCN and basic Seq-U-Net for text and music; docs/generation.md): one save pass
+// over the prompt, then one step per new sample that touches each layer once. --slow runs a full
+// forward over the newest window for every new sample instead — O(receptive field) per sample.
+// TCN and WaveNet give identical outputs on both paths; for the Seq-U-Nets the slow path predicts
+// at decimation-grid phase 0 every time, the step mode cycles through the phases (both are the
+// model's predictions; docs/generation.md §3 and §3b).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -25,7 +29,7 @@ struct GenerateOptions {
   uint64_t seed = 1;
   std::string prime;           // optional context: a WAV, a text file, or a .mat (its first test sequence)
   int64_t batch = 1;           // independent streams; outputs are numbered when > 1
-  bool slow = false;           // force the full-forward path
+  bool slow = false;           // the full-forward path instead of the step mode
   std::string weights = "f32";  // fast path: step-mode weights "f32" (exact) or "f16" (half the memory traffic)
   int step_threads = 1;         // fast path: threads splitting each step (faster on an idle machine only)
   std::string out;             // .wav (audio), text file (char/word), .mid (music; also writes .svg)

@@ -1,0 +1,151 @@
+// models/step/head_step.cpp — the task heads around the backbone step modes.
+#include "models/step/head_step.h"
+
+#include <cstring>
+
+#include "autograd/variable.h"
+#include "core/error.h"
+
+namespace seqnet {
+
+// ---- BackboneStepper -----------------------------------------------------------------------------
+
+BackboneStepper::BackboneStepper(TCN* tcn, Sequnet* sequnet, step::Weights weights) {
+  check((tcn != nullptr) != (sequnet != nullptr), "BackboneStepper: give exactly one backbone (a TCN or a Seq-U-Net)");
+  if (tcn) tcn_.emplace(*tcn, weights);
+  else sequnet_.emplace(*sequnet, weights);
+}
+
+Tensor BackboneStepper::save(const Tensor& x) { return tcn_ ? tcn_->save(x) : sequnet_->save(x); }
+const Tensor& BackboneStepper::step(const Tensor& x) { return tcn_ ? tcn_->step(x) : sequnet_->step(x); }
+void BackboneStepper::set_team_threads(int threads) {
+  if (tcn_) tcn_->set_team_threads(threads);
+  else sequnet_->set_team_threads(threads);
+}
+double BackboneStepper::step_weight_bytes() const {
+  return tcn_ ? tcn_->step_weight_bytes() : sequnet_->step_weight_bytes();
+}
+int64_t BackboneStepper::cycles() const { return tcn_ ? 1 : sequnet_->cycles(); }
+
+namespace {
+
+// A parameter as a contiguous float32 tensor (checkpoints may hold f64 models).
+Tensor f32(const Variable& v) { return v.data().to(DType::F32).contiguous(); }
+
+// The newest column (N, C) of y (N, C, T), copied into a contiguous tensor.
+Tensor last_column(const Tensor& y) { return y.select(2, y.size(2) - 1).contiguous(); }
+
+}  // namespace
+
+// ---- LanguageModelStepper ------------------------------------------------------------------------
+
+LanguageModelStepper::LanguageModelStepper(LanguageModel& lm, step::Weights weights)
+    : backbone_(lm.tcn(), lm.sequnet(), weights) {
+  const LanguageModelConfig& cfg = lm.config();
+  vocab_ = cfg.vocab, emsize_ = cfg.emsize;
+  emb_ = f32(lm.params().get("encoder.weight"));
+  const Tensor D = f32(lm.params().get("decoder.weight"));
+  check(emb_.shape() == Shape({vocab_, emsize_}) && D.shape() == Shape({vocab_, emsize_}),
+        "LanguageModelStepper: encoder / decoder weights must be ({}, {}), got {} / {}", vocab_, emsize_,
+        shape_str(emb_.shape()), shape_str(D.shape()));
+  dec_ = step::Matrix(vocab_, emsize_);
+  std::memcpy(dec_.data(), D.data<float>(), sizeof(float) * size_t(vocab_ * emsize_));
+  dec_.store_as(weights, "decoder.weight");
+  dec_b_ = f32(lm.params().get("decoder.bias"));
+}
+
+double LanguageModelStepper::step_weight_bytes() const { return backbone_.step_weight_bytes() + double(dec_.bytes()); }
+
+void LanguageModelStepper::decode(const Tensor& h) {
+  dec_.affine(batch_, 0, vocab_, 0, emsize_, h.data<float>(), emsize_, dec_b_.data<float>(), logits_.data<float>(),
+              vocab_, /*accumulate=*/false);
+}
+
+const Tensor& LanguageModelStepper::save(const Tensor& tokens) {
+  check(tokens.dtype() == DType::I64 && tokens.dim() == 2 && tokens.size(0) >= 1 && tokens.size(1) >= 1,
+        "LanguageModelStepper::save: expected token ids i64 (N, T) with N, T >= 1, got {}", tokens.describe());
+  const int64_t N = tokens.size(0), T = tokens.size(1);
+  const Tensor ids = tokens.contiguous();
+  const int64_t* p = ids.data<int64_t>();
+  Tensor x = Tensor::empty({N, emsize_, T}, DType::F32);  // embeddings, channels first
+  float* px = x.data<float>();
+  const float* E = emb_.data<float>();
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t id = p[n * T + t];
+      check(id >= 0 && id < vocab_, "LanguageModelStepper::save: token id {} at ({}, {}) is outside [0, {})", id, n, t,
+            vocab_);
+      for (int64_t c = 0; c < emsize_; ++c) px[(n * emsize_ + c) * T + t] = E[id * emsize_ + c];
+    }
+  NoGradGuard ng;
+  const Tensor h = last_column(backbone_.save(x));
+  batch_ = N;
+  col_ = step::f32_zeros({N, emsize_});
+  logits_ = step::f32_zeros({N, vocab_});
+  decode(h);
+  return logits_;
+}
+
+const Tensor& LanguageModelStepper::step(const int64_t* ids) {
+  check(batch_ > 0, "LanguageModelStepper::step: call save first");
+  float* c = col_.data<float>();
+  const float* E = emb_.data<float>();
+  for (int64_t n = 0; n < batch_; ++n) {
+    check(ids[n] >= 0 && ids[n] < vocab_, "LanguageModelStepper::step: token id {} of sequence {} is outside [0, {})",
+          ids[n], n, vocab_);
+    std::memcpy(c + n * emsize_, E + ids[n] * emsize_, sizeof(float) * size_t(emsize_));
+  }
+  decode(backbone_.step(col_));
+  return logits_;
+}
+
+// ---- PolyMusicStepper ----------------------------------------------------------------------------
+
+PolyMusicStepper::PolyMusicStepper(PolyMusicModel& model, step::Weights weights)
+    : backbone_(model.tcn(), model.sequnet(), weights) {
+  const PolyMusicConfig& cfg = model.config();
+  keys_ = cfg.input_size;
+  check(cfg.output_size == keys_, "PolyMusicStepper: the model's output size {} differs from its input size {}",
+        cfg.output_size, keys_);
+  if (model.tcn()) {
+    const Tensor W = f32(model.params().get("linear.weight"));
+    lin_ = step::Matrix(W.size(0), W.size(1));
+    std::memcpy(lin_.data(), W.data<float>(), sizeof(float) * size_t(W.numel()));
+    lin_.store_as(weights, "linear.weight");
+    lin_b_ = f32(model.params().get("linear.bias"));
+  }
+}
+
+double PolyMusicStepper::step_weight_bytes() const {
+  return backbone_.step_weight_bytes() + (lin_.defined() ? double(lin_.bytes()) : 0.0);
+}
+
+const Tensor& PolyMusicStepper::head(const Tensor& h) {
+  if (!lin_.defined()) {  // the Seq-U-Net outputs the logits itself
+    std::memcpy(logits_.data<float>(), h.data<float>(), sizeof(float) * size_t(batch_ * keys_));
+    return logits_;
+  }
+  lin_.affine(batch_, 0, keys_, 0, lin_.cols(), h.data<float>(), lin_.cols(), lin_b_.data<float>(),
+              logits_.data<float>(), keys_, /*accumulate=*/false);
+  return logits_;
+}
+
+const Tensor& PolyMusicStepper::save(const Tensor& roll) {
+  check(roll.dim() == 3 && roll.size(0) >= 1 && roll.size(1) >= 1 && roll.size(2) == keys_,
+        "PolyMusicStepper::save: expected a piano roll (N, T, {}) with N, T >= 1, got {}", keys_, roll.describe());
+  NoGradGuard ng;
+  const Tensor x = roll.to(DType::F32).permute({0, 2, 1}).contiguous();  // (N, keys, T)
+  const Tensor h = last_column(backbone_.save(x));
+  batch_ = roll.size(0);
+  logits_ = step::f32_zeros({batch_, keys_});
+  return head(h);
+}
+
+const Tensor& PolyMusicStepper::step(const Tensor& frame) {
+  check(batch_ > 0, "PolyMusicStepper::step: call save first");
+  check(frame.dim() == 2 && frame.size(0) == batch_ && frame.size(1) == keys_,
+        "PolyMusicStepper::step: expected a frame ({}, {}), got {}", batch_, keys_, frame.describe());
+  return head(backbone_.step(frame));
+}
+
+}  // namespace seqnet

@@ -157,8 +157,9 @@ void* Tensor::raw_data() const {
 
 template <typename T>
 T* Tensor::data() const {
-  check(defined(), "data<{}>: the tensor is undefined", dtype_name(dtype_of<T>()));
-  check(dtype_ == dtype_of<T>(), "data<{}>: the tensor holds {}", dtype_name(dtype_of<T>()), describe());
+  // Called on every hot path (each op, each generated sample): build the message only on failure.
+  if (!defined()) fail(fmt::format("data<{}>: the tensor is undefined", dtype_name(dtype_of<T>())));
+  if (dtype_ != dtype_of<T>()) fail(fmt::format("data<{}>: the tensor holds {}", dtype_name(dtype_of<T>()), describe()));
   return static_cast<T*>(raw_data());
 }
 template float* Tensor::data<float>() const;

@@ -15,9 +15,9 @@
 //
 // Memory bandwidth in the same run (before and after the models): a streaming read (sum) over a
 // buffer much larger than the L3 cache (DRAM) and over one that fits in L2, on 1 and 2 threads
-// (each thread its own part / its own buffer), median GB/s of several passes. Each result row
-// carries the DRAM figure for its team size, so its achieved weight GB/s reads as a fraction of
-// what the machine delivered at that moment.
+// (each thread its own part / its own buffer), median GB/s of several passes; and again, shorter,
+// right before every result row on as many threads as its team, so that the row's achieved weight
+// GB/s reads against what the machine delivered at that moment.
 //
 // --accuracy PRIME.wav: instead of timing, what f16 and i8 weights cost against f32: the prime
 // (16 kHz mono, µ-law codes) is teacher-forced through each model's f32, f16 and i8 steppers after
@@ -71,7 +71,7 @@ struct Options {
   std::vector<int64_t> batches = {1, 16};
   std::vector<step::Weights> formats = {step::Weights::F32, step::Weights::F16, step::Weights::I8};
   std::vector<int> teams = {1};
-  std::vector<double> dram_gb_per_s;  // by thread count − 1 (measured before the models)
+  size_t bandwidth_mb = 256;  // the DRAM test's buffer
   int64_t accuracy_steps = 2000;
 };
 
@@ -171,7 +171,8 @@ struct Result {
   double save_s = 0, samples_per_s = 0, best_samples_per_s = 0, official = 0;
   std::string weights;         // f32 / f16 / i8
   double step_weight_mb = 0;  // weights one step reads (cycle average for the Seq-U-Net)
-  double dram_gb_per_s = 0;   // the bandwidth test's DRAM figure for `team` threads, this run
+  double dram_gb_per_s = 0;   // the bandwidth test's DRAM figure for `team` threads, just before the row
+  double l2_gb_per_s = 0;     // and its L2 figure
   std::string load;           // /proc/loadavg when the row was measured
 };
 
@@ -198,7 +199,10 @@ std::vector<Result> run(Stepper& gen, const std::string& name, int64_t classes, 
     r.model = name, r.batch = batch, r.save_len = save_len, r.steps = steps, r.official = official;
     r.weights = step::weights_name(gen.weights()), r.step_weight_mb = double(gen.step_weight_bytes()) / 1e6;
     r.team = gen.team_threads();
-    if (size_t(r.team) <= opt.dram_gb_per_s.size()) r.dram_gb_per_s = opt.dram_gb_per_s[size_t(r.team - 1)];
+    // The bandwidth test right before the row, on as many threads as the team: the machine is
+    // shared, and what it delivers moves from minute to minute.
+    const Bandwidth bw = measure_bandwidth(r.team, opt.bandwidth_mb, 3);
+    r.dram_gb_per_s = bw.dram_gb_per_s, r.l2_gb_per_s = bw.l2_gb_per_s;
     r.save_s = median(save_t);
     for (int i = 0; i < 8; ++i) gen.step_indices(idx.data());  // warm-up
     std::vector<double> rate;
@@ -385,14 +389,13 @@ void print_bandwidth_json(const char* key, const std::vector<Bandwidth>& bw, con
 int main(int argc, char** argv) {
   Options opt;
   std::string only, accuracy_wav;
-  size_t bandwidth_mb = 256;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--repeats") && i + 1 < argc) opt.repeats = std::max(1, std::atoi(argv[++i]));
     else if (!std::strcmp(argv[i], "--save-repeats") && i + 1 < argc) opt.save_repeats = std::max(1, std::atoi(argv[++i]));
     else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
     else if (!std::strcmp(argv[i], "--quick")) opt.quick = true;
     else if (!std::strcmp(argv[i], "--bandwidth-mb") && i + 1 < argc)
-      bandwidth_mb = size_t(std::max(8, std::atoi(argv[++i])));
+      opt.bandwidth_mb = size_t(std::max(8, std::atoi(argv[++i])));
     else if (!std::strcmp(argv[i], "--accuracy") && i + 1 < argc) accuracy_wav = argv[++i];
     else if (!std::strcmp(argv[i], "--accuracy-steps") && i + 1 < argc)
       opt.accuracy_steps = std::max<int64_t>(1, std::atoll(argv[++i]));
@@ -439,18 +442,17 @@ int main(int argc, char** argv) {
   // num_threads() threads splitting every layer's rows.
   if (num_threads() > 1) opt.teams.push_back(num_threads());
   const std::string load_before = load_average();
-  const std::vector<Bandwidth> bw_before = bandwidth_table(num_threads(), bandwidth_mb, 7);
-  for (const Bandwidth& b : bw_before) opt.dram_gb_per_s.push_back(b.dram_gb_per_s);
+  const std::vector<Bandwidth> bw_before = bandwidth_table(num_threads(), opt.bandwidth_mb, 7);
   std::vector<Result> results;
   for (const ModelEntry& m : kModels)
     if (only.empty() || only == m.name)
       for (const Result& r : m.speed(opt, g)) results.push_back(r);
-  const std::vector<Bandwidth> bw_after = bandwidth_table(num_threads(), bandwidth_mb, 7);
+  const std::vector<Bandwidth> bw_after = bandwidth_table(num_threads(), opt.bandwidth_mb, 7);
   const std::string load_after = load_average();
 
   fmt::print("{{\n  \"bench\": \"generate\",\n  \"blas\": \"{}\",\n  \"threads\": {},\n  \"repeats\": {},\n"
              "  \"load_average_before\": \"{}\",\n  \"load_average_after\": \"{}\",\n  \"bandwidth_buffer_mb\": {},\n",
-             blas.library, num_threads(), opt.repeats, load_before, load_after, bandwidth_mb);
+             blas.library, num_threads(), opt.repeats, load_before, load_after, opt.bandwidth_mb);
   print_bandwidth_json("bandwidth_before", bw_before, ",");
   print_bandwidth_json("bandwidth_after", bw_after, ",");
   fmt::print("  \"results\": [\n");
@@ -459,12 +461,12 @@ int main(int argc, char** argv) {
     const double weight_gbs = r.step_weight_mb * r.samples_per_s / double(r.batch) / 1e3;
     fmt::print("    {{\"model\": \"{}\", \"weights\": \"{}\", \"batch\": {}, \"team\": {}, \"save_samples\": {}, "
                "\"save_seconds\": {:.3f}, \"step_weight_mb\": {:.2f}, \"weight_gb_per_s\": {:.1f}, "
-               "\"dram_test_gb_per_s\": {:.1f}, \"weight_over_dram_test\": {:.2f}, "
+               "\"dram_test_gb_per_s\": {:.1f}, \"l2_test_gb_per_s\": {:.1f}, \"weight_over_dram_test\": {:.2f}, "
                "\"steps_per_repeat\": {}, \"samples_per_s\": {:.1f}, \"best_samples_per_s\": {:.1f}, "
                "\"slow_samples_per_s\": {:.3f}, \"fast_over_slow\": {:.0f}, "
                "\"official_batch1_samples_per_s\": {}, \"speedup_vs_official\": {:.2f}, \"load_average\": \"{}\"}}{}\n",
                r.model, r.weights, r.batch, r.team, r.save_len, r.save_s, r.step_weight_mb, weight_gbs,
-               r.dram_gb_per_s, r.dram_gb_per_s > 0 ? weight_gbs / r.dram_gb_per_s : 0.0, r.steps, r.samples_per_s,
+               r.dram_gb_per_s, r.l2_gb_per_s, r.dram_gb_per_s > 0 ? weight_gbs / r.dram_gb_per_s : 0.0, r.steps, r.samples_per_s,
                r.best_samples_per_s, double(r.batch) / r.save_s, r.samples_per_s * r.save_s / double(r.batch),
                r.official, r.samples_per_s / r.official, r.load, i + 1 < results.size() ? "," : "");
   }

@@ -3,21 +3,45 @@
 // Models (randomly initialised, eval mode): WaveNet 13 layers × 4 blocks, residual/dilation 128,
 // skip 512, 256 classes, K 2, bias (save input = receptive field 32 765); residual Seq-U-Net C 180,
 // 11 levels, depth 2, K 5, 256 in/out (save input = its planned input size for one output).
-// Per model and batch size: the save pass (normal forward filling the step buffers, one-hot
-// input) and then one-hot steps (step_indices), on the calling thread (team 1, single-threaded
-// BLAS) and as a team of num_threads() threads. Reported: save seconds (median of
-// --save-repeats runs) and samples/s = batch · steps / seconds (median over --repeats runs; 256
-// steps for WaveNet, one whole clock cycle (1024) for the Seq-U-Net so every phase counts). The official PyTorch step
-// modes do 58 (WaveNet) and 404 (Seq-U-Net) samples/s at batch 1 on 2 threads; target ≥ 10×.
+// Per model, weight format (--weights, default f32,f16,i8) and batch size: the save pass (normal
+// forward filling the step buffers, one-hot input) and then one-hot steps (step_indices), on the
+// calling thread (team 1, single-threaded BLAS) and as a team of num_threads() threads. Reported:
+// save seconds (median of --save-repeats runs) and samples/s = batch · steps / seconds (median over
+// --repeats runs; 256 steps for WaveNet, one whole clock cycle (1024) for the Seq-U-Net so every
+// phase counts). The official PyTorch step modes do 58 (WaveNet) and 404 (Seq-U-Net) samples/s at
+// batch 1 on 2 threads; target ≥ 10× (f32), ≥ 20× (8-bit weights).
 // The slow path (seqnet generate --slow) costs one full forward of the save length per sample,
 // so slow_samples_per_s = batch / save_seconds and fast_over_slow is the step mode's gain.
 //
-//   build/bench/generate [--repeats N] [--save-repeats N] [--batches 1,16] [--only wavenet|sequnet] [--quick]
+// Memory bandwidth in the same run (before and after the models): a streaming read (sum) over a
+// buffer much larger than the L3 cache (DRAM) and over one that fits in L2, on 1 and 2 threads
+// (each thread its own part / its own buffer), median GB/s of several passes; and again, shorter,
+// right before every result row on as many threads as its team, so that the row's achieved weight
+// GB/s reads against what the machine delivered at that moment.
+//
+// --accuracy PRIME.wav: instead of timing, what f16 and i8 weights cost against f32: the prime
+// (16 kHz mono, µ-law codes) is teacher-forced through each model's f32, f16 and i8 steppers after
+// the same save pass; per format the max |Δ logit| and the mean / max KL(p_f32 ‖ p_w) of the
+// next-sample distributions (softmax of the logits, temperature 1) over --accuracy-steps steps.
+//
+// To add a model: one function `std::vector<Result> bench_X(const Options&, Generator&)` (build
+// the model, then `run_formats`) and one `AccuracyRow`-returning function, and a line in `kModels`.
+//
+//   build/bench/generate [--repeats N] [--save-repeats N] [--batches 1,16] [--weights f32,f16,i8]
+//                        [--only wavenet|sequnet] [--quick] [--bandwidth-mb 256]
+//   build/bench/generate --accuracy PRIME.wav [--accuracy-steps 2000] [--only ...]
 #include <fmt/format.h>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+#include <omp.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
+#include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -27,6 +51,7 @@
 #include "models/step/sequnet_res_step.h"
 #include "models/step/wavenet_step.h"
 #include "ops/loss.h"
+#include "train/data/audio_data.h"
 
 using namespace seqnet;
 
@@ -40,26 +65,127 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+struct Options {
+  int repeats = 5, save_repeats = 1;
+  bool quick = false;
+  std::vector<int64_t> batches = {1, 16};
+  std::vector<step::Weights> formats = {step::Weights::F32, step::Weights::F16, step::Weights::I8};
+  std::vector<int> teams = {1};
+  size_t bandwidth_mb = 256;  // the DRAM test's buffer
+  int64_t accuracy_steps = 2000;
+};
+
+// ---- memory bandwidth ------------------------------------------------------------------------------
+
+// Sum of n floats (n a multiple of 64), 8 independent accumulators so that the loads, not the
+// adds, set the pace.
+float stream_sum(const float* p, size_t n) {
+#if defined(__AVX2__)
+  __m256 a[8];
+  for (__m256& v : a) v = _mm256_setzero_ps();
+  for (size_t i = 0; i < n; i += 64)
+    for (int j = 0; j < 8; ++j) a[j] = _mm256_add_ps(a[j], _mm256_load_ps(p + i + 8 * j));
+  for (int j = 1; j < 8; ++j) a[0] = _mm256_add_ps(a[0], a[j]);
+  alignas(32) float s[8];
+  _mm256_store_ps(s, a[0]);
+  return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
+#else
+  float a[16] = {};
+  for (size_t i = 0; i < n; i += 16)
+    for (int j = 0; j < 16; ++j) a[j] += p[i + j];
+  float s = 0;
+  for (float v : a) s += v;
+  return s;
+#endif
+}
+
+struct Bandwidth {
+  int threads = 1;
+  double dram_gb_per_s = 0, l2_gb_per_s = 0;
+};
+
+// DRAM: `threads` threads each stream their own part of one `mb` MB buffer (far beyond the 32 MB
+// L3), median of `passes` passes. L2: each thread sums its own 256 KB buffer (L2 is 512 KB+ per
+// core on every machine we run on) 512 times per pass.
+Bandwidth measure_bandwidth(int threads, size_t mb, int passes) {
+  Bandwidth b;
+  b.threads = threads;
+  const size_t n = mb * (1u << 20) / sizeof(float) / 64 * 64;
+  const Tensor big = Tensor::full({int64_t(n)}, 1.0, DType::F32);  // touched: pages really mapped
+  const float* p = big.data<float>();
+  volatile float sink = 0;
+  std::vector<double> dram, l2;
+  for (int pass = 0; pass < passes; ++pass) {
+    auto t0 = std::chrono::steady_clock::now();
+#pragma omp parallel num_threads(threads)
+    {
+      const size_t part = n / size_t(omp_get_num_threads()) / 64 * 64;
+      const float s = stream_sum(p + part * size_t(omp_get_thread_num()), part);
+      if (s == -1.0f) sink = s;
+    }
+    dram.push_back(double(n / size_t(threads) / 64 * 64 * size_t(threads)) * 4 / seconds_since(t0) / 1e9);
+  }
+  const size_t small = 256 * 1024 / sizeof(float);
+  const int reps = 512;
+  std::vector<Tensor> bufs;
+  for (int t = 0; t < threads; ++t) bufs.push_back(Tensor::full({int64_t(small)}, 1.0, DType::F32));
+  for (int pass = 0; pass < passes; ++pass) {
+    auto t0 = std::chrono::steady_clock::now();
+#pragma omp parallel num_threads(threads)
+    {
+      const float* q = bufs[size_t(omp_get_thread_num())].data<float>();
+      float s = 0;
+      for (int r = 0; r < reps; ++r) s += stream_sum(q, small);
+      if (s == -1.0f) sink = s;
+    }
+    l2.push_back(double(small) * 4 * reps * threads / seconds_since(t0) / 1e9);
+  }
+  (void)sink;
+  b.dram_gb_per_s = median(dram), b.l2_gb_per_s = median(l2);
+  return b;
+}
+
+std::vector<Bandwidth> bandwidth_table(int max_threads, size_t mb, int passes) {
+  std::vector<Bandwidth> out;
+  for (int t = 1; t <= std::min(max_threads, 2); ++t) {
+    out.push_back(measure_bandwidth(t, mb, passes));
+    fmt::print(stderr, "bandwidth: {} thread{}: DRAM {:.1f} GB/s, L2 {:.1f} GB/s\n", t, t == 1 ? "" : "s",
+               out.back().dram_gb_per_s, out.back().l2_gb_per_s);
+  }
+  return out;
+}
+
+std::string load_average() {
+  std::ifstream f("/proc/loadavg");
+  std::string a, b, c;
+  f >> a >> b >> c;
+  return a.empty() ? "unknown" : a + " " + b + " " + c;
+}
+
+// ---- speed ------------------------------------------------------------------------------------------
+
 struct Result {
   std::string model;
   int64_t batch = 0, save_len = 0, steps = 0;
   int team = 1;  // threads splitting each step's rows (1: the calling thread, single-threaded BLAS)
   double save_s = 0, samples_per_s = 0, best_samples_per_s = 0, official = 0;
-  std::string weights;         // f32 / f16
+  std::string weights;         // f32 / f16 / i8
   double step_weight_mb = 0;  // weights one step reads (cycle average for the Seq-U-Net)
+  double dram_gb_per_s = 0;   // the bandwidth test's DRAM figure for `team` threads, just before the row
+  double l2_gb_per_s = 0;     // and its L2 figure
+  std::string load;           // /proc/loadavg when the row was measured
 };
 
 // Save on random one-hot codes, then for each team size `repeats` timed runs of `steps` one-hot
 // steps (greedy feedback, as in generation).
 template <class Stepper>
 std::vector<Result> run(Stepper& gen, const std::string& name, int64_t classes, int64_t save_len, int64_t batch,
-                        int64_t steps, int repeats, int save_repeats, const std::vector<int>& teams, double official,
-                        Generator& g) {
+                        int64_t steps, const Options& opt, double official, Generator& g) {
   NoGradGuard no_grad;
   const Tensor codes = Tensor::uniform({batch, save_len}, 0, double(classes), DType::F32, g).to(DType::I64);
   const Tensor x = one_hot_channels_first(codes, classes);
   std::vector<double> save_t;
-  for (int i = 0; i < save_repeats; ++i) {
+  for (int i = 0; i < opt.save_repeats; ++i) {
     auto t0 = std::chrono::steady_clock::now();
     gen.save(x);
     save_t.push_back(seconds_since(t0));
@@ -67,16 +193,20 @@ std::vector<Result> run(Stepper& gen, const std::string& name, int64_t classes, 
   std::vector<Result> out;
   std::vector<int64_t> idx(static_cast<size_t>(batch));
   for (int64_t n = 0; n < batch; ++n) idx[size_t(n)] = (n * 37) % classes;
-  for (int team : teams) {
+  for (int team : opt.teams) {
     gen.set_team_threads(team);
     Result r;
     r.model = name, r.batch = batch, r.save_len = save_len, r.steps = steps, r.official = official;
     r.weights = step::weights_name(gen.weights()), r.step_weight_mb = double(gen.step_weight_bytes()) / 1e6;
     r.team = gen.team_threads();
+    // The bandwidth test right before the row, on as many threads as the team: the machine is
+    // shared, and what it delivers moves from minute to minute.
+    const Bandwidth bw = measure_bandwidth(r.team, opt.bandwidth_mb, 3);
+    r.dram_gb_per_s = bw.dram_gb_per_s, r.l2_gb_per_s = bw.l2_gb_per_s;
     r.save_s = median(save_t);
     for (int i = 0; i < 8; ++i) gen.step_indices(idx.data());  // warm-up
     std::vector<double> rate;
-    for (int rep = 0; rep < repeats; ++rep) {
+    for (int rep = 0; rep < opt.repeats; ++rep) {
       auto t0 = std::chrono::steady_clock::now();
       for (int64_t s = 0; s < steps; ++s) {
         const Tensor& y = gen.step_indices(idx.data());
@@ -88,95 +218,257 @@ std::vector<Result> run(Stepper& gen, const std::string& name, int64_t classes, 
     }
     r.samples_per_s = median(rate);
     r.best_samples_per_s = *std::max_element(rate.begin(), rate.end());
+    r.load = load_average();
     fmt::print(stderr, "generate: {} {} batch {} team {}: save {:.2f} s ({} samples), {:.0f} samples/s (best {:.0f}; "
-               "official {} at batch 1), weights {:.1f} MB/step\n",
+               "official {} at batch 1), weights {:.1f} MB/step, {:.1f} GB/s (DRAM test {:.1f})\n",
                name, r.weights, batch, r.team, r.save_s, save_len, r.samples_per_s, r.best_samples_per_s, official,
-               r.step_weight_mb);
+               r.step_weight_mb, r.step_weight_mb * r.samples_per_s / double(batch) / 1e3, r.dram_gb_per_s);
     out.push_back(r);
   }
   return out;
 }
 
+// Every weight format and batch size of one model: `make(format)` builds its stepper.
+template <class MakeStepper>
+std::vector<Result> run_formats(const Options& opt, const std::string& name, int64_t classes, int64_t save_len,
+                                int64_t steps, double official, Generator& g, MakeStepper make) {
+  std::vector<Result> out;
+  for (step::Weights w : opt.formats) {
+    auto gen = make(w);
+    for (int64_t b : opt.batches)
+      for (const Result& r : run(gen, name, classes, save_len, b, steps, opt, official, g)) out.push_back(r);
+  }
+  return out;
+}
+
+WaveNetConfig wavenet_config() {
+  WaveNetConfig c;
+  c.layers = 13, c.blocks = 4, c.dilation_channels = 128, c.residual_channels = 128, c.skip_channels = 512;
+  c.classes = 256, c.output_length = 1, c.kernel_size = 2, c.bias = true;
+  return c;
+}
+
+SequnetResConfig sequnet_config() {
+  SequnetResConfig c;
+  c.num_inputs = 256, c.num_channels = 180, c.num_levels = 11, c.num_outputs = 256, c.kernel_size = 5, c.depth = 2;
+  c.target_output_size = 1;
+  return c;
+}
+
+std::vector<Result> bench_wavenet(const Options& opt, Generator& g) {
+  const WaveNetConfig c = wavenet_config();
+  WaveNet model(c, g);
+  model.set_training(false);
+  return run_formats(opt, "wavenet", c.classes, model.receptive_field(), opt.quick ? 64 : 256, 58, g,
+                     [&](step::Weights w) { return WaveNetStepper(model, w); });
+}
+
+std::vector<Result> bench_sequnet(const Options& opt, Generator& g) {
+  const SequnetResConfig c = sequnet_config();
+  SequnetRes model(c, g);
+  model.set_training(false);
+  return run_formats(opt, "sequnet_res", c.num_inputs, model.input_size(), opt.quick ? 256 : model.cycles(), 404, g,
+                     [&](step::Weights w) { return SequnetResStepper(model, w); });
+}
+
+// ---- accuracy ---------------------------------------------------------------------------------------
+
+struct AccuracyRow {
+  std::string model, weights;
+  int64_t steps = 0;
+  double max_abs_logit_diff = 0, max_abs_logit = 0, mean_kl = 0, max_kl = 0, mean_entropy = 0;
+  int64_t argmax_agree = 0;
+};
+
+// Teacher-forced logits (steps, classes) of `gen` over codes[save_len, save_len + steps) after a
+// save on codes[0, save_len).
+template <class Stepper>
+std::vector<float> teacher_forced(Stepper& gen, const std::vector<int64_t>& codes, int64_t classes, int64_t save_len,
+                                  int64_t steps) {
+  NoGradGuard no_grad;
+  const std::vector<int64_t> head(codes.begin(), codes.begin() + save_len);
+  gen.save(one_hot_channels_first(Tensor::from_vector(head, {1, save_len}), classes));
+  std::vector<float> out(static_cast<size_t>(steps * classes));
+  for (int64_t s = 0; s < steps; ++s) {
+    const Tensor& y = gen.step_indices(&codes[size_t(save_len + s)]);
+    std::memcpy(out.data() + s * classes, y.data<float>(), size_t(classes) * sizeof(float));
+  }
+  return out;
+}
+
+std::vector<double> log_softmax(const float* l, int64_t n) {
+  double m = l[0];
+  for (int64_t i = 1; i < n; ++i) m = std::max(m, double(l[i]));
+  double z = 0;
+  for (int64_t i = 0; i < n; ++i) z += std::exp(double(l[i]) - m);
+  std::vector<double> out(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) out[size_t(i)] = double(l[i]) - m - std::log(z);
+  return out;
+}
+
+template <class MakeStepper>
+std::vector<AccuracyRow> accuracy_formats(const std::string& name, const std::vector<int64_t>& codes, int64_t classes,
+                                          int64_t save_len, int64_t steps, MakeStepper make) {
+  check(int64_t(codes.size()) >= save_len + steps, "bench/generate --accuracy: {} needs {} + {} samples of prime, got {}",
+        name, save_len, steps, codes.size());
+  auto ref_gen = make(step::Weights::F32);
+  const std::vector<float> ref = teacher_forced(ref_gen, codes, classes, save_len, steps);
+  std::vector<AccuracyRow> out;
+  for (step::Weights w : {step::Weights::F16, step::Weights::I8}) {
+    auto gen = make(w);
+    const std::vector<float> got = teacher_forced(gen, codes, classes, save_len, steps);
+    AccuracyRow a;
+    a.model = name, a.weights = step::weights_name(w), a.steps = steps;
+    for (int64_t s = 0; s < steps; ++s) {
+      const float* p = ref.data() + s * classes;
+      const float* q = got.data() + s * classes;
+      const std::vector<double> lp = log_softmax(p, classes), lq = log_softmax(q, classes);
+      double kl = 0, h = 0;
+      for (int64_t i = 0; i < classes; ++i) {
+        a.max_abs_logit_diff = std::max(a.max_abs_logit_diff, double(std::fabs(p[i] - q[i])));
+        a.max_abs_logit = std::max(a.max_abs_logit, double(std::fabs(p[i])));
+        kl += std::exp(lp[size_t(i)]) * (lp[size_t(i)] - lq[size_t(i)]);
+        h -= std::exp(lp[size_t(i)]) * lp[size_t(i)];
+      }
+      a.mean_kl += kl / double(steps), a.max_kl = std::max(a.max_kl, kl), a.mean_entropy += h / double(steps);
+      a.argmax_agree += (std::max_element(p, p + classes) - p) == (std::max_element(q, q + classes) - q);
+    }
+    fmt::print(stderr, "accuracy: {} {} vs f32 over {} steps: max |Δ logit| {:.3g} (max |logit| {:.3g}), KL mean {:.3g} "
+               "max {:.3g} nats (f32 entropy {:.3g}), argmax agrees {}/{}\n",
+               name, a.weights, steps, a.max_abs_logit_diff, a.max_abs_logit, a.mean_kl, a.max_kl, a.mean_entropy,
+               a.argmax_agree, steps);
+    out.push_back(a);
+  }
+  return out;
+}
+
+std::vector<AccuracyRow> accuracy_wavenet(const std::vector<int64_t>& codes, int64_t steps, Generator& g) {
+  const WaveNetConfig c = wavenet_config();
+  WaveNet model(c, g);
+  model.set_training(false);
+  return accuracy_formats("wavenet", codes, c.classes, model.receptive_field(), steps,
+                          [&](step::Weights w) { return WaveNetStepper(model, w); });
+}
+
+std::vector<AccuracyRow> accuracy_sequnet(const std::vector<int64_t>& codes, int64_t steps, Generator& g) {
+  const SequnetResConfig c = sequnet_config();
+  SequnetRes model(c, g);
+  model.set_training(false);
+  return accuracy_formats("sequnet_res", codes, c.num_inputs, model.input_size(), steps,
+                          [&](step::Weights w) { return SequnetResStepper(model, w); });
+}
+
+// The models of this benchmark: adding one is a line here plus its two functions above.
+struct ModelEntry {
+  const char* name;
+  std::function<std::vector<Result>(const Options&, Generator&)> speed;
+  std::function<std::vector<AccuracyRow>(const std::vector<int64_t>&, int64_t, Generator&)> accuracy;
+};
+const std::vector<ModelEntry> kModels = {
+    {"wavenet", bench_wavenet, accuracy_wavenet},
+    {"sequnet", bench_sequnet, accuracy_sequnet},
+};
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string x; std::getline(ss, x, ',');) out.push_back(x);
+  return out;
+}
+
+void print_bandwidth_json(const char* key, const std::vector<Bandwidth>& bw, const char* tail) {
+  fmt::print("  \"{}\": [", key);
+  for (size_t i = 0; i < bw.size(); ++i)
+    fmt::print("{{\"threads\": {}, \"dram_gb_per_s\": {:.1f}, \"l2_gb_per_s\": {:.1f}}}{}", bw[i].threads,
+               bw[i].dram_gb_per_s, bw[i].l2_gb_per_s, i + 1 < bw.size() ? ", " : "");
+  fmt::print("]{}\n", tail);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  int repeats = 5, save_repeats = 1;
-  bool quick = false;
-  std::string only;
-  std::vector<int64_t> batches = {1, 16};
-  std::vector<step::Weights> formats = {step::Weights::F32, step::Weights::F16};
+  Options opt;
+  std::string only, accuracy_wav;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--repeats") && i + 1 < argc) repeats = std::max(1, std::atoi(argv[++i]));
-    else if (!std::strcmp(argv[i], "--save-repeats") && i + 1 < argc) save_repeats = std::max(1, std::atoi(argv[++i]));
+    if (!std::strcmp(argv[i], "--repeats") && i + 1 < argc) opt.repeats = std::max(1, std::atoi(argv[++i]));
+    else if (!std::strcmp(argv[i], "--save-repeats") && i + 1 < argc) opt.save_repeats = std::max(1, std::atoi(argv[++i]));
     else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
-    else if (!std::strcmp(argv[i], "--quick")) quick = true;
+    else if (!std::strcmp(argv[i], "--quick")) opt.quick = true;
+    else if (!std::strcmp(argv[i], "--bandwidth-mb") && i + 1 < argc)
+      opt.bandwidth_mb = size_t(std::max(8, std::atoi(argv[++i])));
+    else if (!std::strcmp(argv[i], "--accuracy") && i + 1 < argc) accuracy_wav = argv[++i];
+    else if (!std::strcmp(argv[i], "--accuracy-steps") && i + 1 < argc)
+      opt.accuracy_steps = std::max<int64_t>(1, std::atoll(argv[++i]));
     else if (!std::strcmp(argv[i], "--batches") && i + 1 < argc) {
-      batches.clear();
-      std::stringstream ss(argv[++i]);
-      for (std::string b; std::getline(ss, b, ',');) batches.push_back(std::max<int64_t>(1, std::atoll(b.c_str())));
+      opt.batches.clear();
+      for (const std::string& b : split(argv[++i])) opt.batches.push_back(std::max<int64_t>(1, std::atoll(b.c_str())));
     } else if (!std::strcmp(argv[i], "--weights") && i + 1 < argc) {
-      formats.clear();
-      std::stringstream ss(argv[++i]);
-      for (std::string w; std::getline(ss, w, ',');) formats.push_back(step::parse_weights(w));
+      opt.formats.clear();
+      for (const std::string& w : split(argv[++i])) opt.formats.push_back(step::parse_weights(w));
     } else {
-      fmt::print(stderr, "usage: {} [--repeats N] [--save-repeats N] [--batches 1,16] [--weights f32,f16] "
-                 "[--only wavenet|sequnet] [--quick]\n", argv[0]);
+      fmt::print(stderr, "usage: {} [--repeats N] [--save-repeats N] [--batches 1,16] [--weights f32,f16,i8] "
+                 "[--only wavenet|sequnet] [--quick] [--bandwidth-mb 256]\n"
+                 "       {} --accuracy PRIME.wav [--accuracy-steps 2000] [--only wavenet|sequnet]\n", argv[0], argv[0]);
       return 2;
     }
   }
-  if (quick) repeats = std::min(repeats, 3);
+  if (opt.quick) opt.repeats = std::min(opt.repeats, 3);
   init_runtime();
+  Generator g(2020);
+  const BlasInfo blas = blas_info();
+
+  if (!accuracy_wav.empty()) {
+    const std::vector<int64_t> codes = mulaw_encode(read_wav_mono16k(accuracy_wav));
+    std::vector<AccuracyRow> rows;
+    for (const ModelEntry& m : kModels)
+      if (only.empty() || only == m.name)
+        for (const AccuracyRow& a : m.accuracy(codes, opt.accuracy_steps, g)) rows.push_back(a);
+    fmt::print("{{\n  \"bench\": \"generate_accuracy\",\n  \"prime\": \"{}\",\n  \"prime_samples\": {},\n"
+               "  \"weights_of_the_models\": \"random (bench sizes, seed 2020)\",\n  \"reference\": \"f32\",\n"
+               "  \"results\": [\n", accuracy_wav, codes.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const AccuracyRow& a = rows[i];
+      fmt::print("    {{\"model\": \"{}\", \"weights\": \"{}\", \"steps\": {}, \"max_abs_logit_diff\": {:.4g}, "
+                 "\"max_abs_logit\": {:.4g}, \"mean_kl_nats\": {:.4g}, \"max_kl_nats\": {:.4g}, "
+                 "\"f32_mean_entropy_nats\": {:.4g}, \"argmax_agree\": {}}}{}\n",
+                 a.model, a.weights, a.steps, a.max_abs_logit_diff, a.max_abs_logit, a.mean_kl, a.max_kl,
+                 a.mean_entropy, a.argmax_agree, i + 1 < rows.size() ? "," : "");
+    }
+    fmt::print("  ]\n}}\n");
+    return 0;
+  }
+
   // Step modes: on the calling thread (single-threaded BLAS), and as a team of
   // num_threads() threads splitting every layer's rows.
-  std::vector<int> teams = {1};
-  if (num_threads() > 1) teams.push_back(num_threads());
-  Generator g(2020);
+  if (num_threads() > 1) opt.teams.push_back(num_threads());
+  const std::string load_before = load_average();
+  const std::vector<Bandwidth> bw_before = bandwidth_table(num_threads(), opt.bandwidth_mb, 7);
   std::vector<Result> results;
+  for (const ModelEntry& m : kModels)
+    if (only.empty() || only == m.name)
+      for (const Result& r : m.speed(opt, g)) results.push_back(r);
+  const std::vector<Bandwidth> bw_after = bandwidth_table(num_threads(), opt.bandwidth_mb, 7);
+  const std::string load_after = load_average();
 
-  if (only.empty() || only == "wavenet") {
-    WaveNetConfig c;
-    c.layers = 13, c.blocks = 4, c.dilation_channels = 128, c.residual_channels = 128, c.skip_channels = 512;
-    c.classes = 256, c.output_length = 1, c.kernel_size = 2, c.bias = true;
-    WaveNet model(c, g);
-    model.set_training(false);
-    for (step::Weights w : formats) {
-      WaveNetStepper gen(model, w);
-      for (int64_t b : batches)
-        for (const Result& r : run(gen, "wavenet", c.classes, model.receptive_field(), b, quick ? 64 : 256, repeats,
-                                   save_repeats, teams, 58, g))
-          results.push_back(r);
-    }
-  }
-  if (only.empty() || only == "sequnet") {
-    SequnetResConfig c;
-    c.num_inputs = 256, c.num_channels = 180, c.num_levels = 11, c.num_outputs = 256, c.kernel_size = 5, c.depth = 2;
-    c.target_output_size = 1;
-    SequnetRes model(c, g);
-    model.set_training(false);
-    for (step::Weights w : formats) {
-      SequnetResStepper gen(model, w);
-      for (int64_t b : batches)
-        for (const Result& r : run(gen, "sequnet_res", c.num_inputs, model.input_size(), b,
-                                   quick ? 256 : model.cycles(), repeats, save_repeats, teams, 404, g))
-          results.push_back(r);
-    }
-  }
-
-  const BlasInfo blas = blas_info();
   fmt::print("{{\n  \"bench\": \"generate\",\n  \"blas\": \"{}\",\n  \"threads\": {},\n  \"repeats\": {},\n"
-             "  \"results\": [\n",
-             blas.library, num_threads(), repeats);
+             "  \"load_average_before\": \"{}\",\n  \"load_average_after\": \"{}\",\n  \"bandwidth_buffer_mb\": {},\n",
+             blas.library, num_threads(), opt.repeats, load_before, load_after, opt.bandwidth_mb);
+  print_bandwidth_json("bandwidth_before", bw_before, ",");
+  print_bandwidth_json("bandwidth_after", bw_after, ",");
+  fmt::print("  \"results\": [\n");
   for (size_t i = 0; i < results.size(); ++i) {
     const Result& r = results[i];
+    const double weight_gbs = r.step_weight_mb * r.samples_per_s / double(r.batch) / 1e3;
     fmt::print("    {{\"model\": \"{}\", \"weights\": \"{}\", \"batch\": {}, \"team\": {}, \"save_samples\": {}, "
                "\"save_seconds\": {:.3f}, \"step_weight_mb\": {:.2f}, \"weight_gb_per_s\": {:.1f}, "
+               "\"dram_test_gb_per_s\": {:.1f}, \"l2_test_gb_per_s\": {:.1f}, \"weight_over_dram_test\": {:.2f}, "
                "\"steps_per_repeat\": {}, \"samples_per_s\": {:.1f}, \"best_samples_per_s\": {:.1f}, "
                "\"slow_samples_per_s\": {:.3f}, \"fast_over_slow\": {:.0f}, "
-               "\"official_batch1_samples_per_s\": {}, \"speedup_vs_official\": {:.2f}}}{}\n",
-               r.model, r.weights, r.batch, r.team, r.save_len, r.save_s, r.step_weight_mb,
-               r.step_weight_mb * r.samples_per_s / double(r.batch) / 1e3, r.steps, r.samples_per_s, r.best_samples_per_s,
-               double(r.batch) / r.save_s, r.samples_per_s * r.save_s / double(r.batch), r.official,
-               r.samples_per_s / r.official, i + 1 < results.size() ? "," : "");
+               "\"official_batch1_samples_per_s\": {}, \"speedup_vs_official\": {:.2f}, \"load_average\": \"{}\"}}{}\n",
+               r.model, r.weights, r.batch, r.team, r.save_len, r.save_s, r.step_weight_mb, weight_gbs,
+               r.dram_gb_per_s, r.l2_gb_per_s, r.dram_gb_per_s > 0 ? weight_gbs / r.dram_gb_per_s : 0.0, r.steps, r.samples_per_s,
+               r.best_samples_per_s, double(r.batch) / r.save_s, r.samples_per_s * r.save_s / double(r.batch),
+               r.official, r.samples_per_s / r.official, r.load, i + 1 < results.size() ? "," : "");
   }
   fmt::print("  ]\n}}\n");
   return 0;

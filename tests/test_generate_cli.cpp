@@ -170,6 +170,20 @@ TEST(Generate, AudioHalfWeightsAndStepThreads) {
   EXPECT_THAT([&] { run_generate(text); }, ::testing::ThrowsMessage<Error>(HasSubstr("'bf16'")));
 }
 
+// --weights i8 goes through the whole fast path of both audio models (int8 step weights).
+TEST(Generate, AudioInt8Weights) {
+  SEQNET_SKIP_WITHOUT_WAV_MAT();
+  TaskModelOptions o;
+  o.nhid = 8, o.levels = 3, o.depth = 1, o.ksize = 3, o.output_size = 1;
+  for (const char* model : {"wavenet", "sequnet_res"}) {
+    GenerateOptions i8 = opts(make_checkpoint("audio", model, o), fmt::format("{}_i8.wav", model), 40);
+    i8.weights = "i8";
+    GenerateResult r = run_generate(i8);
+    EXPECT_EQ(r.path, "fast") << model;
+    EXPECT_EQ(read_wav_mono16k(r.files[0]).size(), 40u) << model;
+  }
+}
+
 TEST(Generate, MidiBytesOfAKnownRoll) {
   Tensor roll = Tensor::zeros({3, 88});
   roll.select(0, 0).select(0, 39).fill_(1.0);  // middle C (60) for two steps

@@ -1,11 +1,15 @@
-// tests/test_step_weights.cpp — half-precision weights for the step modes (step::Weights::F16):
+// tests/test_step_weights.cpp — half-precision and 8-bit weights for the step modes
+// (step::Weights::F16, step::Weights::I8):
 //   * the portable float <-> half conversions: every half round-trips, ties go to even, the
 //     range ends saturate to inf, and (where the build has F16C) they agree with the hardware;
 //   * step::Matrix::affine in both formats against a double-precision reference computed on the
 //     very weights it stores (so the kernel is checked tightly, rounding aside), on awkward shapes:
 //     rows and columns that are not multiples of 8, row and column offsets, batch 1 to 5,
 //     accumulate, with and without bias;
-//   * whole steppers with f16 weights stay within a measured bound of the float32 ones.
+//   * the int8 quantisation (a scale per row): error at most scale / 2 per weight, rows of zeros, a
+//     row with one huge value, non-finite weights refused by name, the AVX2 kernel against the
+//     portable one;
+//   * whole steppers with f16 and i8 weights stay within a measured bound of the float32 ones.
 #include <gtest/gtest.h>
 
 #if defined(__F16C__)
@@ -110,8 +114,14 @@ void check_affine(step::Weights format, int64_t rows, int64_t cols, int64_t N, i
   for (float& v : w) v = normal(rng) * 0.3f;
   std::memcpy(W.data(), w.data(), w.size() * sizeof(float));
   W.store_as(format, "test matrix");
+  // The weights as stored, exactly (I8: q · scale in double).
+  std::vector<double> wd(w.begin(), w.end());
   if (format == step::Weights::F16)
-    for (float& v : w) v = step::half_to_float(step::float_to_half(v));
+    for (double& v : wd) v = step::half_to_float(step::float_to_half(float(v)));
+  if (format == step::Weights::I8)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c)
+        wd[size_t(r * cols + c)] = double(W.i8_row(r)[c]) * double(W.i8_scale(r));
   const int64_t ldx = Kd + 3, ldy = M + 2;  // padded rows: the kernel must honour the strides
   std::vector<float> X(static_cast<size_t>(N * ldx)), bias(static_cast<size_t>(M)), Y(static_cast<size_t>(N * ldy));
   for (float& v : X) v = normal(rng);
@@ -128,7 +138,7 @@ void check_affine(step::Weights format, int64_t rows, int64_t cols, int64_t N, i
       }
       double ref = with_bias ? bias[size_t(o)] : 0.0, scale = std::fabs(ref);
       for (int64_t c = 0; c < Kd; ++c) {
-        const double p = double(w[size_t((row0 + o) * cols + col0 + c)]) * X[size_t(n * ldx + c)];
+        const double p = wd[size_t((row0 + o) * cols + col0 + c)] * X[size_t(n * ldx + c)];
         ref += p, scale += std::fabs(p);
       }
       if (accumulate) ref += Y0[at], scale += std::fabs(Y0[at]);
@@ -150,9 +160,9 @@ TEST(StepMatrix, ProductsEqualADoubleReferenceOnTheStoredWeights) {
       {1, 1, 0, 1, 0, 1},       {7, 13, 0, 7, 0, 13},    {9, 8, 1, 8, 0, 8},       {13, 37, 4, 9, 5, 31},
       {64, 129, 8, 56, 1, 128}, {20, 40, 10, 10, 16, 24}, {360, 900, 268, 92, 0, 900}, {17, 300, 0, 17, 7, 293},
   };
-  for (step::Weights format : {step::Weights::F32, step::Weights::F16})
+  for (step::Weights format : {step::Weights::F32, step::Weights::F16, step::Weights::I8})
     for (const Shape& s : shapes)
-      for (int64_t N : {1, 2, 3, 5})
+      for (int64_t N : {1, 2, 3, 5, 9})
         for (bool with_bias : {false, true})
           for (bool accumulate : {false, true})
             check_affine(format, s.rows, s.cols, N, s.row0, s.M, s.col0, s.Kd, with_bias, accumulate, rng);
@@ -186,16 +196,163 @@ TEST(StepMatrix, ClearErrors) {
   }
 }
 
+// ---- 8-bit weights ---------------------------------------------------------------------------------
+
+namespace {
+
+step::Matrix matrix_of(int64_t rows, int64_t cols, const std::vector<float>& w) {
+  step::Matrix W(rows, cols);
+  std::memcpy(W.data(), w.data(), w.size() * sizeof(float));
+  return W;
+}
+
+}  // namespace
+
+TEST(StepMatrixI8, QuantisationErrorIsAtMostHalfAScale) {
+  std::mt19937 rng(41);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t rows = 37, cols = 203;
+  std::vector<float> w(static_cast<size_t>(rows * cols));
+  for (int64_t r = 0; r < rows; ++r) {  // rows of very different magnitudes (1e-20 .. 1e20)
+    const float mag = std::pow(10.0f, float(int(r % 9) * 5 - 20));
+    for (int64_t c = 0; c < cols; ++c) w[size_t(r * cols + c)] = normal(rng) * mag;
+  }
+  step::Matrix W = matrix_of(rows, cols, w);
+  W.store_as(step::Weights::I8, "q");
+  EXPECT_EQ(W.format(), step::Weights::I8);
+  EXPECT_EQ(W.bytes(), size_t(rows * cols + 4 * rows));
+  for (int64_t r = 0; r < rows; ++r) {
+    float amax = 0;
+    for (int64_t c = 0; c < cols; ++c) amax = std::max(amax, std::fabs(w[size_t(r * cols + c)]));
+    const double scale = W.i8_scale(r);
+    ASSERT_EQ(W.i8_scale(r), amax / 127.0f) << "row " << r;
+    int qmax = 0;
+    for (int64_t c = 0; c < cols; ++c) {
+      const int q = W.i8_row(r)[c];
+      ASSERT_LE(std::abs(q), 127) << "row " << r;
+      qmax = std::max(qmax, std::abs(q));
+      const double err = std::fabs(double(w[size_t(r * cols + c)]) - q * scale);
+      ASSERT_LE(err, scale / 2 * (1 + 1e-12)) << "row " << r << " col " << c;
+    }
+    EXPECT_EQ(qmax, 127) << "the largest weight of row " << r << " must use the whole range";
+  }
+}
+
+TEST(StepMatrixI8, RowsOfZerosAndOneHugeValue) {
+  const int64_t rows = 4, cols = 21;
+  std::vector<float> w(static_cast<size_t>(rows * cols), 0.0f);
+  for (int64_t c = 0; c < cols; ++c) {
+    w[size_t(1 * cols + c)] = 0.01f * float(c + 1);  // an ordinary row
+    w[size_t(2 * cols + c)] = 0.01f * float(c + 1);  // the same with one huge value
+    w[size_t(3 * cols + c)] = -0.5f;                 // constant row
+  }
+  w[size_t(2 * cols + 7)] = -1e30f;
+  step::Matrix W = matrix_of(rows, cols, w);
+  W.store_as(step::Weights::I8, "z");
+  EXPECT_EQ(W.i8_scale(0), 0.0f);
+  for (int64_t c = 0; c < cols; ++c) EXPECT_EQ(W.i8_row(0)[c], 0);
+  // Per-row scales: the huge value flattens its own row only.
+  EXPECT_EQ(W.i8_row(2)[7], -127);
+  for (int64_t c = 0; c < cols; ++c) {
+    if (c != 7) {
+      EXPECT_EQ(W.i8_row(2)[c], 0) << c;
+    }
+  }
+  EXPECT_EQ(W.i8_row(1)[cols - 1], 127);
+  for (int64_t c = 0; c < cols; ++c) EXPECT_EQ(W.i8_row(3)[c], -127);
+  std::vector<float> X(static_cast<size_t>(5 * cols)), bias = {0.25f, -1.0f, 2.0f, 3.0f};
+  for (size_t i = 0; i < X.size(); ++i) X[i] = float(i % 7) - 3.0f;
+  for (int64_t N : {1, 5}) {
+    std::vector<float> Y(static_cast<size_t>(N * rows), 99.0f);
+    W.affine(N, 0, rows, 0, cols, X.data(), cols, bias.data(), Y.data(), rows, false);
+    for (int64_t n = 0; n < N; ++n) {
+      EXPECT_EQ(Y[size_t(n * rows)], 0.25f) << "a row of zeros gives its bias exactly";
+      for (int64_t r = 1; r < rows; ++r) {
+        double ref = bias[size_t(r)];
+        for (int64_t c = 0; c < cols; ++c)
+          ref += double(W.i8_row(r)[c]) * double(W.i8_scale(r)) * X[size_t(n * cols + c)];
+        ASSERT_TRUE(std::isfinite(Y[size_t(n * rows + r)]));
+        EXPECT_NEAR(Y[size_t(n * rows + r)], ref, 1e-6 * std::fabs(ref) + 1e-6) << "N " << N << " row " << r;
+      }
+    }
+  }
+}
+
+TEST(StepMatrixI8, NonFiniteWeightsAreRefusedByName) {
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                    -std::numeric_limits<float>::infinity()}) {
+    step::Matrix W(3, 4);
+    W.data()[9] = bad;
+    try {
+      W.store_as(step::Weights::I8, "gate_convs.3");
+      ADD_FAILURE() << bad << " accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("gate_convs.3"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("(2, 1)"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("i8"), std::string::npos) << e.what();
+    }
+  }
+  step::Matrix V(2, 2);
+  V.store_as(step::Weights::I8, "v");
+  EXPECT_EQ(V.bytes(), 4u + 8u);
+  EXPECT_THROW(V.data(), Error);
+  EXPECT_THROW(V.store_as(step::Weights::F16, "v"), Error);
+  EXPECT_EQ(step::parse_weights("i8"), step::Weights::I8);
+  EXPECT_STREQ(step::weights_name(step::Weights::I8), "i8");
+  try {
+    step::parse_weights("int8");
+    ADD_FAILURE() << "int8 accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'i8'"), std::string::npos) << e.what();
+  }
+}
+
+// The portable kernel (what a -DSEQNET_NATIVE=OFF build multiplies with) against the kernel of
+// this build on the same stored weights: both sum in float32, in different orders.
+TEST(StepMatrixI8, PortableKernelAgreesWithThisBuildsKernel) {
+  std::printf("[ i8 kernel of this build: %s ]\n", step::i8_kernel_is_simd() ? "AVX2" : "portable");
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (int64_t rows : {1, 7, 64, 180})
+    for (int64_t cols : {1, 13, 128, 900})
+      for (int64_t N : {1, 2, 5, 16}) {
+        std::vector<float> w(static_cast<size_t>(rows * cols));
+        for (float& v : w) v = normal(rng);
+        step::Matrix W = matrix_of(rows, cols, w);
+        W.store_as(step::Weights::I8, "p");
+        std::vector<float> scale(static_cast<size_t>(rows)), bias(static_cast<size_t>(rows));
+        std::vector<int8_t> q(static_cast<size_t>(rows * cols));
+        for (int64_t r = 0; r < rows; ++r) {
+          scale[size_t(r)] = W.i8_scale(r), bias[size_t(r)] = normal(rng);
+          std::memcpy(q.data() + r * cols, W.i8_row(r), size_t(cols));
+        }
+        std::vector<float> X(static_cast<size_t>(N * cols));
+        for (float& v : X) v = normal(rng);
+        std::vector<float> a(static_cast<size_t>(N * rows)), b(a.size());
+        W.affine(N, 0, rows, 0, cols, X.data(), cols, bias.data(), a.data(), rows, false);
+        step::i8_affine_portable(N, rows, cols, X.data(), cols, q.data(), cols, scale.data(), bias.data(), b.data(),
+                                 rows, false);
+        for (int64_t n = 0; n < N; ++n)
+          for (int64_t r = 0; r < rows; ++r) {
+            double mag = std::fabs(bias[size_t(r)]);
+            for (int64_t c = 0; c < cols; ++c)
+              mag += std::fabs(double(q[size_t(r * cols + c)]) * scale[size_t(r)] * X[size_t(n * cols + c)]);
+            ASSERT_NEAR(a[size_t(n * rows + r)], b[size_t(n * rows + r)], 1e-6 * mag)
+                << rows << "x" << cols << " N " << N << " at (" << n << ", " << r << ")";
+          }
+      }
+}
+
 // ---- whole steppers ---------------------------------------------------------------------------------
 
 namespace {
 
-// max |y16 − y32| / max |y32| over `steps` dense steps after the same save; the save outputs
+// max |y_w − y32| / max |y32| over `steps` dense steps after the same save; the save outputs
 // (a normal forward, float32 either way) must be identical.
 template <class Stepper, class Model>
-double half_vs_float(Model& model, const Tensor& x, const Tensor& cols) {
+double weights_vs_float(Model& model, const Tensor& x, const Tensor& cols, step::Weights format) {
   NoGradGuard no_grad;
-  Stepper a(model, step::Weights::F32), b(model, step::Weights::F16);
+  Stepper a(model, step::Weights::F32), b(model, format);
   EXPECT_EQ(max_abs_diff(a.save(x), b.save(x)), 0.0);
   double diff = 0, scale = 0;
   for (int64_t s = 0; s < cols.size(0); ++s) {
@@ -210,6 +367,9 @@ double half_vs_float(Model& model, const Tensor& x, const Tensor& cols) {
 
 }  // namespace
 
+// Measured (this test's models, seeds as below): f16 within 1.6e-4 .. 3e-4 of max |output|, i8
+// within 2.7e-3 .. 6.2e-3; the bounds (3e-3, 2e-2) are about 3-10× that, so a kernel or
+// quantisation error (a wrong scale, a lost row) shows.
 TEST(HalfSteppers, StayCloseToFloat32) {
   Generator g(23);
   for (int64_t K : {2, 3})
@@ -220,10 +380,15 @@ TEST(HalfSteppers, StayCloseToFloat32) {
       WaveNet model(c, g);
       model.set_training(false);
       const Tensor x = Tensor::randn({2, 12, model.receptive_field()}, DType::F32, g);
-      const double rel = half_vs_float<WaveNetStepper>(model, x, Tensor::randn({40, 2, 12}, DType::F32, g));
+      const Tensor cols = Tensor::randn({40, 2, 12}, DType::F32, g);
+      const double rel = weights_vs_float<WaveNetStepper>(model, x, cols, step::Weights::F16);
       EXPECT_GT(rel, 0.0) << "the f16 stepper gave float32 results bit for bit: were the weights converted?";
       EXPECT_LT(rel, 3e-3) << "wavenet K " << K << " bias " << bias;
-      std::printf("[ wavenet K %lld bias %d ] f16 vs f32: %.2e of max |output|\n", (long long)K, int(bias), rel);
+      const double rel8 = weights_vs_float<WaveNetStepper>(model, x, cols, step::Weights::I8);
+      EXPECT_GT(rel8, 0.0) << "the i8 stepper gave float32 results bit for bit: were the weights converted?";
+      EXPECT_LT(rel8, 2e-2) << "wavenet K " << K << " bias " << bias;
+      std::printf("[ wavenet K %lld bias %d ] f16 vs f32: %.2e, i8 vs f32: %.2e of max |output|\n", (long long)K,
+                  int(bias), rel, rel8);
     }
   for (int64_t K : {3, 5})
     for (int64_t depth : {1, 2}) {
@@ -233,10 +398,14 @@ TEST(HalfSteppers, StayCloseToFloat32) {
       SequnetRes model(c, g);
       model.set_training(false);
       const Tensor x = Tensor::randn({2, 12, model.input_size()}, DType::F32, g);
-      const double rel = half_vs_float<SequnetResStepper>(model, x, Tensor::randn({48, 2, 12}, DType::F32, g));
+      const Tensor cols = Tensor::randn({48, 2, 12}, DType::F32, g);
+      const double rel = weights_vs_float<SequnetResStepper>(model, x, cols, step::Weights::F16);
       EXPECT_GT(rel, 0.0);
       EXPECT_LT(rel, 3e-3) << "sequnet_res K " << K << " depth " << depth;
-      std::printf("[ sequnet_res K %lld depth %lld ] f16 vs f32: %.2e of max |output|\n", (long long)K,
-                  (long long)depth, rel);
+      const double rel8 = weights_vs_float<SequnetResStepper>(model, x, cols, step::Weights::I8);
+      EXPECT_GT(rel8, 0.0);
+      EXPECT_LT(rel8, 2e-2) << "sequnet_res K " << K << " depth " << depth;
+      std::printf("[ sequnet_res K %lld depth %lld ] f16 vs f32: %.2e, i8 vs f32: %.2e of max |output|\n",
+                  (long long)K, (long long)depth, rel, rel8);
     }
 }

@@ -20,7 +20,7 @@
 //
 // save allocates the buffers for its batch size; step allocates nothing and returns a view of an
 // internal buffer that the next step overwrites. Activations are float32; the weights float32 or
-// (opt-in) half.
+// (opt-in) half or int8.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -35,7 +35,8 @@ namespace seqnet {
 class SequnetResStepper {
  public:
   // The model must outlive the stepper (save runs it). `weights`: how the step matrices are stored
-  // (step::Weights; F16 halves the bytes a step streams, at ~3e-4 of the largest output (measured)).
+  // (step::Weights; F16 halves the bytes a step streams, at ~3e-4 of the largest output; I8 quarters
+  // them, at ~3e-3 .. 6e-3 (measured, tests/test_step_weights.cpp)).
   explicit SequnetResStepper(SequnetRes& model, step::Weights weights = step::Weights::F32);
   // Not copyable (a copy would share the state buffers); movable.
   SequnetResStepper(const SequnetResStepper&) = delete;

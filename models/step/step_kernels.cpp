@@ -17,12 +17,13 @@
 
 namespace seqnet::step {
 
-const char* weights_name(Weights w) { return w == Weights::F16 ? "f16" : "f32"; }
+const char* weights_name(Weights w) { return w == Weights::F16 ? "f16" : w == Weights::I8 ? "i8" : "f32"; }
 
 Weights parse_weights(const std::string& s) {
   if (s == "f32") return Weights::F32;
   if (s == "f16") return Weights::F16;
-  fail(fmt::format("step weights: expected 'f32' or 'f16', got '{}'", s));
+  if (s == "i8") return Weights::I8;
+  fail(fmt::format("step weights: expected 'f32', 'f16' or 'i8', got '{}'", s));
 }
 
 // Bit-level conversions after F. Giesen's "float_to_half_fast3_rtne" / "half_to_float": the
@@ -151,6 +152,113 @@ void half_affine(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx, 
     for (int64_t n = 0; n < N; ++n) half_block<1, 1>(n, o, Kd, W, ldw, X, ldx, bias, Y, ldy, accumulate);
 }
 
+// ---- int8 rows with a float scale per row ----
+
+// dot[r·B + b] = Σ_k Q[r, k] · X[b, k] for R int8 rows (ldq apart) and B float rows (ldx apart),
+// in float32; the row scale is applied by the caller. The portable version, one term at a time
+// (always compiled: the tests compare the AVX2 kernel with it).
+template <int R, int B>
+void i8_dots_scalar(int64_t Kd, const int8_t* Q, int64_t ldq, const float* X, int64_t ldx, float* dot) {
+  for (int r = 0; r < R; ++r)
+    for (int b = 0; b < B; ++b) {
+      float s = 0;
+      for (int64_t j = 0; j < Kd; ++j) s += float(Q[r * ldq + j]) * X[b * ldx + j];
+      dot[r * B + b] = s;
+    }
+}
+
+// AVX2: each group of 8 int8 is sign-extended to int32 and converted to float once (vpmovsxbd
+// straight from memory + vcvtdq2ps) and used for all B rows of X.
+#if defined(__AVX2__) && defined(__FMA__)
+constexpr bool kI8Simd = true;
+inline float hsum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+inline __m256 widen8(const int8_t* q) {
+  return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q))));
+}
+template <int R, int B>
+void i8_dots_simd(int64_t Kd, const int8_t* Q, int64_t ldq, const float* X, int64_t ldx, float* dot) {
+  __m256 acc[R][B];
+  for (int r = 0; r < R; ++r)
+    for (int b = 0; b < B; ++b) acc[r][b] = _mm256_setzero_ps();
+  int64_t k = 0;
+  for (; k + 8 <= Kd; k += 8) {
+    __m256 x[B];
+    for (int b = 0; b < B; ++b) x[b] = _mm256_loadu_ps(X + b * ldx + k);
+    for (int r = 0; r < R; ++r) {
+      const __m256 w = widen8(Q + r * ldq + k);
+      for (int b = 0; b < B; ++b) acc[r][b] = _mm256_fmadd_ps(w, x[b], acc[r][b]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int b = 0; b < B; ++b) {
+      float s = hsum8(acc[r][b]);
+      for (int64_t j = k; j < Kd; ++j) s += float(Q[r * ldq + j]) * X[b * ldx + j];
+      dot[r * B + b] = s;
+    }
+}
+#else
+constexpr bool kI8Simd = false;
+template <int R, int B>
+void i8_dots_simd(int64_t Kd, const int8_t* Q, int64_t ldq, const float* X, int64_t ldx, float* dot) {
+  i8_dots_scalar<R, B>(Kd, Q, ldq, X, ldx, dot);
+}
+#endif
+
+// Rows [o, o + R) of Y for X rows [n, n + B); `scale` is indexed like the rows of Q.
+template <bool Simd, int R, int B>
+void i8_block(int64_t n, int64_t o, int64_t Kd, const int8_t* Q, int64_t ldq, const float* scale, const float* X,
+              int64_t ldx, const float* bias, float* Y, int64_t ldy, bool accumulate) {
+  float dot[R * B];
+  if constexpr (Simd)
+    i8_dots_simd<R, B>(Kd, Q + o * ldq, ldq, X + n * ldx, ldx, dot);
+  else
+    i8_dots_scalar<R, B>(Kd, Q + o * ldq, ldq, X + n * ldx, ldx, dot);
+  for (int r = 0; r < R; ++r)
+    for (int b = 0; b < B; ++b) {
+      float& y = Y[(n + b) * ldy + o + r];
+      const float v = (bias ? bias[o + r] : 0.0f) + dot[r * B + b] * scale[o + r];
+      y = accumulate ? y + v : v;
+    }
+}
+
+// Y (N, M) (+)= X (N, Kd) · (scale ⊙ Q)ᵀ + bias. As half_affine: row blocks outermost, so a block
+// of rows (a few hundred bytes) stays in L1 while every row of X passes over it and the int8
+// weights cross the memory bus once per step for any N.
+template <bool Simd, int R>
+void i8_rows(int64_t o, int64_t N, int64_t Kd, const float* X, int64_t ldx, const int8_t* Q, int64_t ldq,
+             const float* scale, const float* bias, float* Y, int64_t ldy, bool accumulate) {
+  int64_t n = 0;
+  for (; n + 4 <= N; n += 4) i8_block<Simd, R, 4>(n, o, Kd, Q, ldq, scale, X, ldx, bias, Y, ldy, accumulate);
+  switch (N - n) {
+    case 3: i8_block<Simd, R, 3>(n, o, Kd, Q, ldq, scale, X, ldx, bias, Y, ldy, accumulate); break;
+    case 2: i8_block<Simd, R, 2>(n, o, Kd, Q, ldq, scale, X, ldx, bias, Y, ldy, accumulate); break;
+    case 1: i8_block<Simd, R, 1>(n, o, Kd, Q, ldq, scale, X, ldx, bias, Y, ldy, accumulate); break;
+    default: break;
+  }
+}
+
+template <bool Simd>
+void i8_affine(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx, const int8_t* Q, int64_t ldq,
+               const float* scale, const float* bias, float* Y, int64_t ldy, bool accumulate) {
+  if (N == 1) {  // 8 rows at once: 8 independent FMA chains, one load of x per 8 rows
+    int64_t o = 0;
+    for (; o + 8 <= M; o += 8) i8_block<Simd, 8, 1>(0, o, Kd, Q, ldq, scale, X, ldx, bias, Y, ldy, accumulate);
+    for (; o + 4 <= M; o += 4) i8_block<Simd, 4, 1>(0, o, Kd, Q, ldq, scale, X, ldx, bias, Y, ldy, accumulate);
+    for (; o < M; ++o) i8_block<Simd, 1, 1>(0, o, Kd, Q, ldq, scale, X, ldx, bias, Y, ldy, accumulate);
+    return;
+  }
+  // 2 rows × 4 batch rows: every widened weight vector feeds 4 FMAs (8 accumulators + 4 x + 1 w
+  // registers of the 16).
+  int64_t o = 0;
+  for (; o + 2 <= M; o += 2) i8_rows<Simd, 2>(o, N, Kd, X, ldx, Q, ldq, scale, bias, Y, ldy, accumulate);
+  for (; o < M; ++o) i8_rows<Simd, 1>(o, N, Kd, X, ldx, Q, ldq, scale, bias, Y, ldy, accumulate);
+}
+
 }  // namespace
 
 Matrix::Matrix(int64_t rows, int64_t cols) : rows_(rows), cols_(cols), storage_(f32_zeros({rows, cols})) {
@@ -162,11 +270,49 @@ float* Matrix::data() {
   return storage_.data<float>();
 }
 
+const int8_t* Matrix::i8_row(int64_t r) const {
+  check(format_ == Weights::I8 && r >= 0 && r < rows_, "step::Matrix::i8_row: row {} of a {} matrix of {} rows", r,
+        weights_name(format_), rows_);
+  return reinterpret_cast<const int8_t*>(storage_.data<float>()) + r * cols_;
+}
+
+float Matrix::i8_scale(int64_t r) const {
+  check(format_ == Weights::I8 && r >= 0 && r < rows_, "step::Matrix::i8_scale: row {} of a {} matrix of {} rows", r,
+        weights_name(format_), rows_);
+  return scales_.data<float>()[r];
+}
+
 void Matrix::store_as(Weights w, const std::string& what) {
   if (w == format_) return;
-  check(format_ == Weights::F32, "step::Matrix::store_as: {}: only f32 → f16 is supported", what);
+  check(format_ == Weights::F32, "step::Matrix::store_as: {}: only f32 → f16 or f32 → i8 is supported", what);
   const int64_t n = rows_ * cols_;
   const float* src = storage_.data<float>();
+  if (w == Weights::I8) {
+    for (int64_t i = 0; i < n; ++i)
+      check(std::isfinite(src[i]), "step weights i8: {} holds {} at ({}, {}); use finite weights", what, src[i],
+            i / cols_, i % cols_);
+    // Symmetric per row: scale = max|row| / 127 (float32, as stored), q = round(w / scale) to
+    // nearest, ties to even, in double, so |w − q·scale| ≤ scale / 2; a row of zeros keeps scale 0.
+    Tensor bytes = f32_zeros({(n + 3) / 4});
+    Tensor scales = f32_zeros({rows_});
+    int8_t* q = reinterpret_cast<int8_t*>(bytes.data<float>());
+    float* sc = scales.data<float>();
+    for (int64_t r = 0; r < rows_; ++r) {
+      const float* row = src + r * cols_;
+      float amax = 0;
+      for (int64_t c = 0; c < cols_; ++c) amax = std::max(amax, std::fabs(row[c]));
+      const float scale = amax / 127.0f;
+      sc[r] = scale;
+      for (int64_t c = 0; c < cols_; ++c) {
+        const double v = scale > 0 ? std::nearbyint(double(row[c]) / double(scale)) : 0.0;
+        q[r * cols_ + c] = int8_t(std::clamp(v, -127.0, 127.0));
+      }
+    }
+    storage_ = std::move(bytes);
+    scales_ = std::move(scales);
+    format_ = w;
+    return;
+  }
   for (int64_t i = 0; i < n; ++i)
     check(std::isfinite(src[i]) && std::fabs(src[i]) <= 65504.0f,
           "step weights f16: {} holds {} at ({}, {}), outside the half range ±65504; use f32 weights", what, src[i],
@@ -185,8 +331,20 @@ void Matrix::affine(int64_t N, int64_t row0, int64_t M, int64_t col0, int64_t Kd
     affine_block(N, M, Kd, X, ldx, storage_.data<float>() + row0 * cols_ + col0, cols_, bias, Y, ldy, accumulate);
     return;
   }
+  if (format_ == Weights::I8) {
+    const int8_t* Q = reinterpret_cast<const int8_t*>(storage_.data<float>()) + row0 * cols_ + col0;
+    i8_affine<kI8Simd>(N, M, Kd, X, ldx, Q, cols_, scales_.data<float>() + row0, bias, Y, ldy, accumulate);
+    return;
+  }
   const uint16_t* W = reinterpret_cast<const uint16_t*>(storage_.data<float>()) + row0 * cols_ + col0;
   half_affine(N, M, Kd, X, ldx, W, cols_, bias, Y, ldy, accumulate);
+}
+
+bool i8_kernel_is_simd() { return kI8Simd; }
+
+void i8_affine_portable(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx, const int8_t* Q, int64_t ldq,
+                        const float* scale, const float* bias, float* Y, int64_t ldy, bool accumulate) {
+  if (M > 0) i8_affine<false>(N, M, Kd, X, ldx, Q, ldq, scale, bias, Y, ldy, accumulate);
 }
 
 void affine_block(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx, const float* W, int64_t ldw,

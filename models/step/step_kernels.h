@@ -5,14 +5,15 @@
 // it is separate from the op contract of ops/backend.h because a step is one column per layer,
 // not a tensor op):
 //   Matrix             a weight matrix packed once from the model (pack_conv_taps /
-//                      pack_transposed_taps / pack_bias), stored as f32 or f16
+//                      pack_transposed_taps / pack_bias), stored as f32, f16 or i8 (+ a scale per row)
 //   Matrix::affine     Y[n, o] = bias[o] + Σ_c W[row0 + o, col0 + c] · X[n, c]   (or Y += …)
 //   gated_range        out[n, o] = tanh(fg[n, o]) · σ(fg[n, C + o]) + identity[n, o]
 // The per-model bookkeeping (queues, clocks, which layer fires) stays in the steppers.
 //
 // The CPU implementation: a step touches one column per layer, so everything is a matrix-vector
 // product (batch 1: cblas_sgemv) or a thin matrix product (batch N: cblas_sgemm) on weights
-// packed once into a step::Matrix (float32, or halves multiplied by our F16C kernel), plus the
+// packed once into a step::Matrix (float32, or halves multiplied by our F16C kernel, or int8 rows
+// with a float scale each multiplied by our AVX2 kernel), plus the
 // gated activation. No allocation happens in here. (These call cblas directly: they work on raw
 // float buffers, below the Tensor level of ops/cpu/matmul.cpp.)
 //
@@ -37,19 +38,24 @@ namespace seqnet::step {
 // layer, so its speed is the rate at which the weights stream from memory (docs/generation.md,
 // "What limits the speed"). F16 stores every weight as an IEEE half (rounded to nearest even) and
 // accumulates in float32: half the bytes per step, at a relative weight error of at most 2^-11.
+// I8 stores every row as int8 with one float32 scale per row (symmetric: scale = max|row| / 127,
+// q = round-to-nearest(w / scale), so |w − q·scale| ≤ scale / 2) and accumulates in float32
+// (Σ_c q[c]·x[c], times the row's scale): a quarter of the f32 bytes (plus 4 bytes a row).
 // F32 (the default) is exact against the full forward.
-enum class Weights { F32, F16 };
-const char* weights_name(Weights w);     // "f32" / "f16"
-Weights parse_weights(const std::string& s);  // "f32" / "f16", else a clear error
+enum class Weights { F32, F16, I8 };
+const char* weights_name(Weights w);     // "f32" / "f16" / "i8"
+Weights parse_weights(const std::string& s);  // "f32" / "f16" / "i8", else a clear error
 
 // IEEE 754 binary16 <-> binary32, round to nearest even (portable; the kernels use F16C when the
 // build has it). |x| beyond the largest half (65504) becomes ±inf, as the hardware does.
 uint16_t float_to_half(float x);
 float half_to_float(uint16_t h);
 
-// A weight matrix (rows, cols) of a stepper, packed once, stored as float32 or half. Packing
-// writes float32 through data(); to(Weights::F16) then rounds it to halves (a weight beyond
-// ±65504 is refused by name). Storage comes from the seqnet allocator, so its counters see it.
+// A weight matrix (rows, cols) of a stepper, packed once, stored as float32, half or int8 rows with
+// a scale per row. Packing writes float32 through data(); store_as(Weights::F16) then rounds it to
+// halves (a weight beyond ±65504 is refused by name), store_as(Weights::I8) quantises every row
+// (a non-finite weight is refused by name). Storage comes from the seqnet allocator, so its
+// counters see it.
 class Matrix {
  public:
   Matrix() = default;
@@ -58,25 +64,41 @@ class Matrix {
   int64_t rows() const { return rows_; }
   int64_t cols() const { return cols_; }
   Weights format() const { return format_; }
-  size_t bytes() const { return size_t(rows_ * cols_) * (format_ == Weights::F32 ? 4 : 2); }
-  float* data();  // float32 storage (packing); an error after to(F16)
+  // Bytes of storage one full pass over the matrix reads (I8: the int8 rows plus a float scale per row).
+  size_t bytes() const {
+    const size_t n = size_t(rows_ * cols_);
+    return format_ == Weights::F32 ? 4 * n : format_ == Weights::F16 ? 2 * n : n + 4 * size_t(rows_);
+  }
+  float* data();  // float32 storage (packing); an error after store_as(F16 / I8)
+  // I8 only: row r's int8 values (cols() of them) and its scale; the stored weight is q · scale.
+  const int8_t* i8_row(int64_t r) const;
+  float i8_scale(int64_t r) const;
   void store_as(Weights w, const std::string& what);  // in place; `what` names the matrix in errors
   // Y[n, o] = bias[o] + Σ_c W[row0 + o, col0 + c] · X[n, c]  (or Y += that, with `accumulate`)
   // for n < N, o < M, c < Kd; X rows `ldx` floats apart, Y rows `ldy` apart, bias may be null.
-  // F32: BLAS (sgemv / sgemm); F16: our kernel, one pass over the M×Kd halves for any N.
+  // F32: BLAS (sgemv / sgemm); F16, I8: our kernels, one pass over the M×Kd weights for any N.
   void affine(int64_t N, int64_t row0, int64_t M, int64_t col0, int64_t Kd, const float* X, int64_t ldx,
               const float* bias, float* Y, int64_t ldy, bool accumulate) const;
 
  private:
   int64_t rows_ = 0, cols_ = 0;
   Weights format_ = Weights::F32;
-  Tensor storage_;  // F32: (rows, cols); F16: halves in float32 storage of ceil(rows·cols / 2) floats
+  Tensor storage_;  // F32: (rows, cols); F16: halves in float32 storage of ceil(rows·cols / 2) floats;
+                    // I8: int8 in float32 storage of ceil(rows·cols / 4) floats
+  Tensor scales_;   // I8: (rows) float32, one per row
 };
 
 // Y (N, M) = X (N, Kd) · Wᵀ + bias (float32, BLAS), W rows `ldw` floats apart, X rows `ldx` apart,
 // Y rows `ldy` apart (a block of a wider output); `accumulate`: Y += X · Wᵀ (+ bias) instead.
 void affine_block(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx, const float* W, int64_t ldw,
                   const float* bias, float* Y, int64_t ldy, bool accumulate);
+
+// The portable (scalar) int8 product that Matrix::affine uses where the build lacks AVX2 + FMA:
+// Y (N, M) (+)= X (N, Kd) · (scale ⊙ Q)ᵀ + bias, Q int8 rows `ldq` apart, scale[o] per row.
+// Exposed so that the tests can compare the AVX2 kernel with it in a native build.
+void i8_affine_portable(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx, const int8_t* Q, int64_t ldq,
+                        const float* scale, const float* bias, float* Y, int64_t ldy, bool accumulate);
+bool i8_kernel_is_simd();  // whether Matrix::affine multiplies I8 with the AVX2 kernel in this build
 
 // out[n, o] = tanh(fg[n, o]) · sigmoid(fg[n, C + o]) + identity[n, o] for the channels [o0, o1)
 // (fg: (N, 2C), filter rows first; identity rows `ld_id` apart, null for none; out rows `ld_out`

@@ -20,7 +20,7 @@
 //
 // The buffers are allocated by save (for its batch size N); step allocates nothing and returns a
 // view of an internal buffer that the next step overwrites. Activations are float32; the weights
-// float32 or (opt-in) half.
+// float32 or (opt-in) half or int8.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -33,7 +33,8 @@ namespace seqnet {
 class WaveNetStepper {
  public:
   // The model must outlive the stepper (save runs it). `weights`: how the step matrices are stored
-  // (step::Weights; F16 halves the bytes a step streams, at ~3e-4 of the largest output (measured)).
+  // (step::Weights; F16 halves the bytes a step streams, at ~3e-4 of the largest output; I8 quarters
+  // them, at ~3e-3 .. 6e-3 (measured, tests/test_step_weights.cpp)).
   explicit WaveNetStepper(WaveNet& model, step::Weights weights = step::Weights::F32);
   // Not copyable (a copy would share the state buffers); movable.
   WaveNetStepper(const WaveNetStepper&) = delete;

@@ -483,9 +483,10 @@ void add_generate_command(CLI::App& app, CliArgs& a) {
       ->transform(whole(1, kMaxGenerateBatch));
   gen->add_flag("--slow", go.slow, "a full forward over the newest window for every sample instead of the step mode (slow; for checking)");
   gen->add_option("--weights", go.weights,
-                  "fast path: weights as f32 (exact, default) or f16 (half the memory traffic, ~2x faster at "
-                  "batch 1, outputs within ~1e-3 relative)")
-      ->check(CLI::IsMember({"f32", "f16"}));
+                  "fast path: weights as f32 (exact, default), f16 (half the memory traffic, ~2x faster at "
+                  "batch 1, outputs within ~1e-3 relative) or i8 (int8 rows with a scale per row: a quarter of "
+                  "the traffic; see docs/generation.md for what it costs)")
+      ->check(CLI::IsMember({"f32", "f16", "i8"}));
   gen->add_option("--step-threads", go.step_threads,
                   "fast path: threads that split each step (default 1; more only pays on an idle machine)")
       ->transform(whole(1, kMaxThreads));

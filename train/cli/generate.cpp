@@ -396,7 +396,8 @@ GenerateResult run_generate(const GenerateOptions& opt) {
   check(opt.batch <= kMaxGenerateBatch, "generate: --batch {} would write {} output files; at most {} are allowed",
         opt.batch, opt.batch, kMaxGenerateBatch);
   check(!opt.out.empty(), "generate: give --out");
-  check(opt.weights == "f32" || opt.weights == "f16", "generate: --weights must be f32 or f16, got '{}'", opt.weights);
+  check(opt.weights == "f32" || opt.weights == "f16" || opt.weights == "i8",
+        "generate: --weights must be f32, f16 or i8, got '{}'", opt.weights);
   check(opt.step_threads >= 1, "generate: --step-threads must be >= 1, got {}", opt.step_threads);
   check(!(opt.slow && opt.weights != "f32"), "generate: --weights {} applies to the fast path; drop --slow or --weights",
         opt.weights);

@@ -30,7 +30,7 @@ struct GenerateOptions {
   std::string prime;           // optional context: a WAV, a text file, or a .mat (its first test sequence)
   int64_t batch = 1;           // independent streams; outputs are numbered when > 1
   bool slow = false;           // the full-forward path instead of the step mode
-  std::string weights = "f32";  // fast path: step-mode weights "f32" (exact) or "f16" (half the memory traffic)
+  std::string weights = "f32";  // fast path: step-mode weights "f32" (exact), "f16" (half the memory traffic) or "i8" (a quarter)
   int step_threads = 1;         // fast path: threads splitting each step (faster on an idle machine only)
   std::string out;             // .wav (audio), text file (char/word), .mid (music; also writes .svg)
   std::string data_dir;        // where the checkpoint's task data lives (text: the vocabulary is in the checkpoint)

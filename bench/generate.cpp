@@ -1,8 +1,11 @@
-// bench/generate — fast autoregressive generation (step modes, MODELS.md §9) of the raw-audio models.
+// bench/generate — fast autoregressive generation (step modes, MODELS.md §9) of every model.
 //
 // Models (randomly initialised, eval mode): WaveNet 13 layers × 4 blocks, residual/dilation 128,
 // skip 512, 256 classes, K 2, bias (save input = receptive field 32 765); residual Seq-U-Net C 180,
-// 11 levels, depth 2, K 5, 256 in/out (save input = its planned input size for one output).
+// 11 levels, depth 2, K 5, 256 in/out (save input = its planned input size for one output); the
+// char-PTB TCN and Seq-U-Net and the Nottingham TCN and Seq-U-Net at their README sizes, through
+// the task heads' steppers (models/step/head_step.h; save input = the slow path's window: 400 / 397
+// symbols, 2 048 frames). The official code has no step mode for those (official 0 in the JSON).
 // Per model, weight format (--weights, default f32,f16,i8) and batch size: the save pass (normal
 // forward filling the step buffers, one-hot input) and then one-hot steps (step_indices), on the
 // calling thread (team 1, single-threaded BLAS) and as a team of num_threads() threads. Reported:
@@ -28,7 +31,8 @@
 // the model, then `run_formats`) and one `AccuracyRow`-returning function, and a line in `kModels`.
 //
 //   build/bench/generate [--repeats N] [--save-repeats N] [--batches 1,16] [--weights f32,f16,i8]
-//                        [--only wavenet|sequnet] [--quick] [--bandwidth-mb 256]
+//                        [--only wavenet|sequnet|char_tcn|char_sequnet|music_tcn|music_sequnet] [--quick]
+//                        [--bandwidth-mb 256]
 //   build/bench/generate --accuracy PRIME.wav [--accuracy-steps 2000] [--only ...]
 #include <fmt/format.h>
 #if defined(__AVX2__)
@@ -48,6 +52,8 @@
 
 #include "autograd/variable.h"
 #include "core/runtime.h"
+#include "models/heads.h"
+#include "models/step/head_step.h"
 #include "models/step/sequnet_res_step.h"
 #include "models/step/wavenet_step.h"
 #include "ops/loss.h"
@@ -271,6 +277,94 @@ std::vector<Result> bench_sequnet(const Options& opt, Generator& g) {
                      [&](step::Weights w) { return SequnetResStepper(model, w); });
 }
 
+
+// ---- the text and music task models, behind the audio steppers' interface ---------------------------
+// run() feeds one-hot columns (N, classes, T) and class indices; a language model takes token ids
+// (the one-hot's argmax), a music model piano-roll frames (the one-hot column itself).
+
+class TextStepper {
+ public:
+  TextStepper(LanguageModel& lm, step::Weights w) : st_(lm, w), w_(w) {}
+  Tensor save(const Tensor& onehot) {
+    const int64_t N = onehot.size(0), C = onehot.size(1), T = onehot.size(2);
+    const Tensor x = onehot.contiguous();
+    Tensor ids = Tensor::empty({N, T}, DType::I64);
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t t = 0; t < T; ++t) {
+        int64_t best = 0;
+        for (int64_t c = 1; c < C; ++c)
+          if (x.data<float>()[(n * C + c) * T + t] > x.data<float>()[(n * C + best) * T + t]) best = c;
+        ids.data<int64_t>()[n * T + t] = best;
+      }
+    return st_.save(ids);
+  }
+  const Tensor& step_indices(const int64_t* ids) { return st_.step(ids); }
+  void set_team_threads(int t) { st_.set_team_threads(t), team_ = t; }
+  int team_threads() const { return team_; }
+  step::Weights weights() const { return w_; }
+  double step_weight_bytes() const { return st_.step_weight_bytes(); }
+
+ private:
+  LanguageModelStepper st_;
+  step::Weights w_;
+  int team_ = 1;
+};
+
+class MusicStepper {
+ public:
+  MusicStepper(PolyMusicModel& m, step::Weights w) : st_(m, w), w_(w), keys_(m.config().input_size) {}
+  Tensor save(const Tensor& onehot) {
+    frame_ = Tensor::zeros({onehot.size(0), keys_});
+    return st_.save(onehot.permute({0, 2, 1}).contiguous());
+  }
+  const Tensor& step_indices(const int64_t* ids) {  // a frame with one key down per sequence
+    float* f = frame_.data<float>();
+    std::fill(f, f + frame_.numel(), 0.0f);
+    for (int64_t n = 0; n < frame_.size(0); ++n) f[n * keys_ + ids[n]] = 1.0f;
+    return st_.step(frame_);
+  }
+  void set_team_threads(int t) { st_.set_team_threads(t), team_ = t; }
+  int team_threads() const { return team_; }
+  step::Weights weights() const { return w_; }
+  double step_weight_bytes() const { return st_.step_weight_bytes(); }
+
+ private:
+  PolyMusicStepper st_;
+  step::Weights w_;
+  int64_t keys_;
+  int team_ = 1;
+  Tensor frame_;
+};
+
+// The char-PTB models at the README sizes (49 symbols, emsize 100; TCN [600, 600, 600, 100],
+// Seq-U-Net [390, 390, 390, 100], K 3). The slow path's window: TCN seq_len 400, Seq-U-Net its
+// planned 397 — the save length here, so slow_samples_per_s is one such forward per symbol.
+std::vector<Result> bench_char(const Options& opt, Generator& g, const std::string& model, int64_t nhid) {
+  LanguageModelConfig c;
+  c.model = model, c.vocab = 49, c.emsize = 100, c.num_channels = {nhid, nhid, nhid, 100}, c.kernel_size = 3;
+  c.validseqlen = 320;
+  LanguageModel lm(c, g);
+  lm.set_training(false);
+  const int64_t save_len = lm.input_size(400);
+  return run_formats(opt, "char_" + model, 49, save_len, opt.quick ? 64 : 256, 0, g,
+                     [&](step::Weights w) { return TextStepper(lm, w); });
+}
+std::vector<Result> bench_char_tcn(const Options& opt, Generator& g) { return bench_char(opt, g, "tcn", 600); }
+std::vector<Result> bench_char_sequnet(const Options& opt, Generator& g) { return bench_char(opt, g, "sequnet", 390); }
+
+// The Nottingham / MuseData models at the README sizes (88 keys; TCN [215] × 4, Seq-U-Net
+// [150] × 4 padded, K 5). Save length 2 048 frames: the slow path's window once a piece is long.
+std::vector<Result> bench_music(const Options& opt, Generator& g, const std::string& model, int64_t nhid) {
+  PolyMusicConfig c;
+  c.model = model, c.num_channels = {nhid, nhid, nhid, nhid}, c.kernel_size = 5;
+  PolyMusicModel m(c, g);
+  m.set_training(false);
+  return run_formats(opt, "music_" + model, 88, 2048, opt.quick ? 64 : 256, 0, g,
+                     [&](step::Weights w) { return MusicStepper(m, w); });
+}
+std::vector<Result> bench_music_tcn(const Options& opt, Generator& g) { return bench_music(opt, g, "tcn", 215); }
+std::vector<Result> bench_music_sequnet(const Options& opt, Generator& g) { return bench_music(opt, g, "sequnet", 150); }
+
 // ---- accuracy ---------------------------------------------------------------------------------------
 
 struct AccuracyRow {
@@ -367,6 +461,10 @@ struct ModelEntry {
 const std::vector<ModelEntry> kModels = {
     {"wavenet", bench_wavenet, accuracy_wavenet},
     {"sequnet", bench_sequnet, accuracy_sequnet},
+    {"char_tcn", bench_char_tcn, nullptr},  // no accuracy mode: their prime would be text, not audio
+    {"char_sequnet", bench_char_sequnet, nullptr},
+    {"music_tcn", bench_music_tcn, nullptr},
+    {"music_sequnet", bench_music_sequnet, nullptr},
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -407,7 +505,7 @@ int main(int argc, char** argv) {
       for (const std::string& w : split(argv[++i])) opt.formats.push_back(step::parse_weights(w));
     } else {
       fmt::print(stderr, "usage: {} [--repeats N] [--save-repeats N] [--batches 1,16] [--weights f32,f16,i8] "
-                 "[--only wavenet|sequnet] [--quick] [--bandwidth-mb 256]\n"
+                 "[--only wavenet|sequnet|char_tcn|char_sequnet|music_tcn|music_sequnet] [--quick] [--bandwidth-mb 256]\n"
                  "       {} --accuracy PRIME.wav [--accuracy-steps 2000] [--only wavenet|sequnet]\n", argv[0], argv[0]);
       return 2;
     }
@@ -421,7 +519,7 @@ int main(int argc, char** argv) {
     const std::vector<int64_t> codes = mulaw_encode(read_wav_mono16k(accuracy_wav));
     std::vector<AccuracyRow> rows;
     for (const ModelEntry& m : kModels)
-      if (only.empty() || only == m.name)
+      if ((only.empty() || only == m.name) && m.accuracy)
         for (const AccuracyRow& a : m.accuracy(codes, opt.accuracy_steps, g)) rows.push_back(a);
     fmt::print("{{\n  \"bench\": \"generate_accuracy\",\n  \"prime\": \"{}\",\n  \"prime_samples\": {},\n"
                "  \"weights_of_the_models\": \"random (bench sizes, seed 2020)\",\n  \"reference\": \"f32\",\n"
@@ -468,7 +566,7 @@ int main(int argc, char** argv) {
                r.model, r.weights, r.batch, r.team, r.save_len, r.save_s, r.step_weight_mb, weight_gbs,
                r.dram_gb_per_s, r.l2_gb_per_s, r.dram_gb_per_s > 0 ? weight_gbs / r.dram_gb_per_s : 0.0, r.steps, r.samples_per_s,
                r.best_samples_per_s, double(r.batch) / r.save_s, r.samples_per_s * r.save_s / double(r.batch),
-               r.official, r.samples_per_s / r.official, r.load, i + 1 < results.size() ? "," : "");
+               r.official, r.official > 0 ? r.samples_per_s / r.official : 0.0, r.load, i + 1 < results.size() ? "," : "");
   }
   fmt::print("  ]\n}}\n");
   return 0;

@@ -57,6 +57,9 @@ LanguageModelStepper::LanguageModelStepper(LanguageModel& lm, step::Weights weig
 double LanguageModelStepper::step_weight_bytes() const { return backbone_.step_weight_bytes() + double(dec_.bytes()); }
 
 void LanguageModelStepper::decode(const Tensor& h) {
+  // Single-threaded, like the steppers' own products: an OpenMP BLAS would wake its pool for this
+  // product, and on a busy machine a step then waits a scheduler tick (measured: 8 ms) for it.
+  step::SingleThreadedBlas solo;
   dec_.affine(batch_, 0, vocab_, 0, emsize_, h.data<float>(), emsize_, dec_b_.data<float>(), logits_.data<float>(),
               vocab_, /*accumulate=*/false);
 }
@@ -125,6 +128,7 @@ const Tensor& PolyMusicStepper::head(const Tensor& h) {
     std::memcpy(logits_.data<float>(), h.data<float>(), sizeof(float) * size_t(batch_ * keys_));
     return logits_;
   }
+  step::SingleThreadedBlas solo;  // as in decode: never wake BLAS's thread pool for one column
   lin_.affine(batch_, 0, keys_, 0, lin_.cols(), h.data<float>(), lin_.cols(), lin_b_.data<float>(),
               logits_.data<float>(), keys_, /*accumulate=*/false);
   return logits_;

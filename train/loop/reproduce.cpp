@@ -1,7 +1,10 @@
 // train/loop/reproduce.cpp — `seqnet reproduce`: the protocol per row, the results file, the page.
 #include "train/loop/reproduce.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -176,7 +179,26 @@ nlohmann::json read_results(const std::string& path) {
   return j;
 }
 
+// Two rows finishing at once (runs side by side) must not lose one of them: the read-modify-write of
+// the results file holds an exclusive lock on <path>.lock.
+class ResultsLock {
+ public:
+  explicit ResultsLock(const std::string& path) : fd_(::open((path + ".lock").c_str(), O_CREAT | O_RDWR, 0644)) {
+    check(fd_ >= 0, "reproduce: cannot create the lock file {}.lock", path);
+    ::flock(fd_, LOCK_EX);
+  }
+  ~ResultsLock() { ::flock(fd_, LOCK_UN), ::close(fd_); }
+  ResultsLock(const ResultsLock&) = delete;
+  ResultsLock& operator=(const ResultsLock&) = delete;
+
+ private:
+  int fd_;
+};
+
 void record_result(const std::string& path, const nlohmann::json& row) {
+  const fs::path parent = fs::path(path).parent_path();
+  if (!parent.empty()) fs::create_directories(parent);
+  ResultsLock lock(path);
   nlohmann::json j = read_results(path);
   auto& rows = j["rows"];
   const std::string key = row_key(row);
@@ -194,8 +216,6 @@ void record_result(const std::string& path, const nlohmann::json& row) {
   std::stable_sort(rows.begin(), rows.end(), [&](const nlohmann::json& a, const nlohmann::json& b) {
     return std::pair(rank(a), a["seed"].get<uint64_t>()) < std::pair(rank(b), b["seed"].get<uint64_t>());
   });
-  const fs::path parent = fs::path(path).parent_path();
-  if (!parent.empty()) fs::create_directories(parent);
   write_file_atomic(path, j.dump(2) + "\n", "reproduce");
 }
 

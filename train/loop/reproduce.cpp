@@ -409,6 +409,18 @@ std::string render_results_page(const nlohmann::json& results) {
        "wall time summed (evaluation included, final test evaluation excluded), on the machine and threads of\n"
        "the run; two runs side by side on two cores take one thread each.\n";
 
+  s += "\nNotes on the protocol:\n\n"
+       "- Music: lr 1e-3 and no gradient clipping for every music row (the script's default lr is 1e-2; the\n"
+       "  paper's numbers came from the hyper mode, which searches lr and clip). Training prints and logs every\n"
+       "  step whose loss or gradient norm jumps far above the recent steps' (`\"type\": \"spike\"` records in the\n"
+       "  run's metrics.jsonl), so a blow-up such as the one a Nottingham Seq-U-Net run showed once (epoch 29:\n"
+       "  train 2.76 → 49) is reported with its step, sequence and gradient norm.\n"
+       "- PTB characters: the alphabet has **49 symbols** — the official loader turns every newline into the\n"
+       "  five characters `<eos>` — so the char models have 5 923 249 (TCN) and 5 905 139 (Seq-U-Net)\n"
+       "  parameters (MODELS.md §11); `seqnet info --task char` and training agree.\n"
+       "- Copy memory: accuracy on the 10 recalled digits, and the first epoch whose validation accuracy\n"
+       "  exceeds 99 %.\n";
+
   if (!not_run.empty()) {
     s += "\n## Rows not run yet\n\n| row | command | expected time, 2-core CPU | GPU |\n|---|---|---|---|\n";
     for (const PaperRow* pr : not_run)

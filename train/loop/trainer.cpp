@@ -348,11 +348,15 @@ EpochTrain train_epoch(Run& r, int64_t epoch, Progress& progress, const std::vec
     const double gnorm = cfg.clip > 0 ? clip_grad_norm(params, cfg.clip) : grad_norm(params);
     if (const SpikeDetector::Verdict v = r.spikes.observe(sl.reported, gnorm); v.spike) {
       ++out.spikes;
-      progress.end_epoch();
-      r.say(fmt::format("spike: epoch {} step {}/{}{}: loss {:.4g} (median of the last steps {:.4g}), gradient norm "
-                        "{:.4g} (median {:.4g}){}",
-                        epoch, s + 1, steps, sl.what.empty() ? "" : " (" + sl.what + ")", sl.reported, v.median_loss,
-                        gnorm, v.median_grad_norm, cfg.clip > 0 && gnorm > cfg.clip ? ", clipped" : ""));
+      constexpr int64_t kPrintedSpikes = 3;  // per epoch; every one goes to metrics.jsonl
+      if (out.spikes <= kPrintedSpikes) {
+        progress.end_epoch();
+        r.say(fmt::format("spike: epoch {} step {}/{}{}: loss {:.4g} (median of the last steps {:.4g}), gradient "
+                          "norm {:.4g} (median {:.4g}){}{}",
+                          epoch, s + 1, steps, sl.what.empty() ? "" : " (" + sl.what + ")", sl.reported,
+                          v.median_loss, gnorm, v.median_grad_norm, cfg.clip > 0 && gnorm > cfg.clip ? ", clipped" : "",
+                          out.spikes == kPrintedSpikes ? "; further spikes of this epoch only in metrics.jsonl" : ""));
+      }
       append_jsonl(r.metrics_path, {{"type", "spike"}, {"epoch", epoch}, {"step", s + 1},
                                     {"global_step", r.st.global_step + 1}, {"examples", sl.what},
                                     {"loss", sl.reported}, {"median_loss", v.median_loss}, {"grad_norm", gnorm},

@@ -128,8 +128,9 @@ void run_node(Node* node, const Tensor& g, PendingGrads& pending, bool retain_gr
   for (size_t i = 0; i < grads.size(); ++i) {
     VariableImpl* in = node->inputs[i].var.get();
     if (!in->requires_grad || !grads[i].defined()) continue;
-    check(grads[i].shape() == node->inputs[i].shape, "backward of '{}': gradient {} for input {} of shape {}",
-          node->name, grads[i].describe(), i, shape_str(node->inputs[i].shape));
+    if (grads[i].shape() != node->inputs[i].shape)  // (not check(): it would format describe() every time)
+      fail(fmt::format("backward of '{}': gradient {} for input {} of shape {}", node->name, grads[i].describe(), i,
+                       shape_str(node->inputs[i].shape)));
     auto slot = pending.find(in);
     if (slot == pending.end()) {
       pending.emplace(in, Pending{grads[i], false});

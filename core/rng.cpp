@@ -1,5 +1,7 @@
 #include "core/rng.h"
 
+#include <algorithm>
+
 #include "core/philox.h"
 
 #include <cmath>
@@ -18,19 +20,21 @@ std::array<uint32_t, 4> Generator::block(uint64_t index) const {
 
 void Generator::uniform(float* out, int64_t n, float lo, float hi) {
   uint64_t first = reserve(uint64_t(n + 3) / 4);
-  for (int64_t i = 0; i < n; ++i) {
-    auto b = block(first + uint64_t(i) / 4);
-    out[i] = lo + (hi - lo) * u32_to_unit_float(b[i % 4]);
+  for (int64_t i0 = 0; i0 < n; i0 += 4) {  // one block per four values
+    const auto b = block(first + uint64_t(i0) / 4);
+    for (int64_t i = i0; i < std::min(n, i0 + 4); ++i) out[i] = lo + (hi - lo) * u32_to_unit_float(b[size_t(i - i0)]);
   }
 }
 
 void Generator::uniform(double* out, int64_t n, double lo, double hi) {
   uint64_t first = reserve(uint64_t(n + 1) / 2);
-  for (int64_t i = 0; i < n; ++i) {
-    auto b = block(first + uint64_t(i) / 2);
-    int j = int(i % 2);
-    uint64_t bits = (uint64_t(b[2 * j]) << 32) | b[2 * j + 1];
-    out[i] = lo + (hi - lo) * u64_to_unit_double(bits);
+  for (int64_t i0 = 0; i0 < n; i0 += 2) {  // one block per two values
+    const auto b = block(first + uint64_t(i0) / 2);
+    for (int64_t i = i0; i < std::min(n, i0 + 2); ++i) {
+      const size_t j = size_t(i - i0);
+      const uint64_t bits = (uint64_t(b[2 * j]) << 32) | b[2 * j + 1];
+      out[i] = lo + (hi - lo) * u64_to_unit_double(bits);
+    }
   }
 }
 

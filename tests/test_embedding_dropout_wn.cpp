@@ -127,6 +127,34 @@ TEST(Dropout, FollowsThePhiloxStreamLayout) {
   }
 }
 
+TEST(Dropout, LargeMasksFollowTheLayoutIncludingTheThresholdEdge) {
+  // Long masks take the threaded, eight-blocks-at-a-time path. The last p is element 100's own
+  // u, so that element sits exactly on the threshold (kept: u ≥ p); an off-by-one in the
+  // integer comparison would drop it.
+  Generator probe(11);
+  probe.reserve(2);
+  const double edge = u32_to_unit_float(probe.block(2 + 100 / 4)[100 % 4]);
+  for (double p : {0.25, 0.1, edge}) {
+    for (int64_t n : {int64_t(32), int64_t(70001), int64_t(200003)}) {
+      Generator g(11);
+      g.reserve(2);
+      Generator ref = g;
+      Tensor m = tensor_ops::dropout_mask({n}, p, DType::F32, g);
+      const uint64_t first = ref.reserve(uint64_t(n + 3) / 4);
+      const float* pm = m.data<float>();
+      int64_t wrong = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const float u = u32_to_unit_float(ref.block(first + uint64_t(i) / 4)[size_t(i % 4)]);
+        wrong += pm[i] != (double(u) >= p ? float(1.0 / (1.0 - p)) : 0.f);
+      }
+      EXPECT_EQ(wrong, 0) << "p " << p << " n " << n;
+      if (p == edge && n > 100) {
+        EXPECT_NE(pm[100], 0.f) << "u = p must be kept";
+      }
+    }
+  }
+}
+
 TEST(Dropout, DeterministicBySeed) {
   Tensor x = Tensor::ones({8, 33});
   Generator a(9), b(9);

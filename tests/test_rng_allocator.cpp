@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "core/allocator.h"
+#include "core/philox.h"
 #include "core/rng.h"
 #include "core/tensor.h"
 
@@ -54,6 +55,42 @@ TEST(Rng, ElementIIsIndependentOfTheOthers) {
     EXPECT_EQ(all[size_t(i)], u32_to_unit_float(b[size_t(i % 4)]));
   }
   EXPECT_EQ(g.state().offset, s.offset + 3);  // ceil(10 / 4) blocks consumed
+}
+
+TEST(Rng, EightBlocksAtOnceEqualOneAtATime) {
+  // philox_blocks8 (the CPU's vectorised fills) must give exactly philox_block's bits, also
+  // where the counter's low word wraps into the high word.
+  for (uint64_t seed : {uint64_t(0), uint64_t(2024), ~uint64_t(0) - 5})
+    for (uint64_t first : {uint64_t(0), uint64_t(13), (uint64_t(1) << 32) - 3, ~uint64_t(0) - 20}) {
+      uint32_t lanes[4][8];
+      philox_blocks8(seed, first, lanes);
+      for (int j = 0; j < 8; ++j) {
+        const PhiloxBlock b = philox_block(seed, first + uint64_t(j));
+        for (int l = 0; l < 4; ++l) EXPECT_EQ(lanes[l][j], b.lane[l]) << "seed " << seed << " block " << first + j;
+      }
+    }
+}
+
+TEST(Rng, UniformFillsFollowTheLayoutAtEveryLength) {
+  // f32: value i from lane i % 4 of block offset + i / 4; f64: lanes (2j, 2j+1) of block i / 2.
+  for (int64_t n : {1, 2, 3, 4, 5, 7, 8, 9, 31}) {
+    Generator g(77);
+    g.reserve(3);
+    const RngState s = g.state();
+    std::vector<float> f(size_t(n), -1.f);
+    g.uniform(f.data(), n, -2.f, 3.f);
+    std::vector<double> d(size_t(n), -1.0);
+    const uint64_t dfirst = g.state().offset;
+    g.uniform(d.data(), n, 0.0, 1.0);
+    for (int64_t i = 0; i < n; ++i) {
+      const auto b = g.block(s.offset + uint64_t(i) / 4);
+      EXPECT_EQ(f[size_t(i)], -2.f + 5.f * u32_to_unit_float(b[size_t(i % 4)])) << n << " " << i;
+      const auto bd = g.block(dfirst + uint64_t(i) / 2);
+      const size_t j = size_t(i % 2);
+      EXPECT_EQ(d[size_t(i)], u64_to_unit_double((uint64_t(bd[2 * j]) << 32) | bd[2 * j + 1])) << n << " " << i;
+    }
+    EXPECT_EQ(g.state().offset, s.offset + uint64_t(n + 3) / 4 + uint64_t(n + 1) / 2);
+  }
 }
 
 TEST(Allocator, ExactLiveAndPeakCounts) {

@@ -57,7 +57,8 @@ void elementwise_scale_shift(const Tensor& x, double scale, double shift, Tensor
     const T* p = x.data<T>();
     T* o = out.data<T>();
     const T s = T(scale), c = T(shift);
-    for (int64_t i = 0; i < x.numel(); ++i) o[i] = p[i] * s + c;
+    const int64_t n = x.numel();
+    for (int64_t i = 0; i < n; ++i) o[i] = p[i] * s + c;
   });
 }
 

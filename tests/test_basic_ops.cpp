@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <omp.h>
+
 #include <cmath>
 
 #include "gradcheck.h"
@@ -61,6 +63,39 @@ TEST(BasicOps, MatmulForwardAndTransposedViewsGoToBlas) {
   Variable bias(Tensor::from_vector<float>({0.5f, -1.f}, {2}));
   EXPECT_EQ(linear(a, W, bias).data().to_vector<float>(), (std::vector<float>{6.5, 2, 15.5, 5}));
   EXPECT_THAT(error_of([&] { linear(a, b); }), HasSubstr("linear"));
+}
+
+// With several threads the CPU gemm splits mid-sized products into one column (or row) slab per
+// thread, each a single-threaded sgemm on pointer-offset operands. Every operand layout
+// (transposed operands, a strided C inside a wider buffer, alpha/beta) must agree with a
+// double-precision product, on one thread and on two. (The two are not bit-identical: a slab's
+// edge tiles take other micro-kernel paths, so float rounding differs in the last bits.)
+TEST(BasicOps, GemmSplitOverThreadsMatchesDouble) {
+  const int saved = omp_get_max_threads();
+  Generator gen(3);
+  for (auto [M, N, K] : {std::array<int64_t, 3>{200, 210, 90}, {300, 40, 70}, {37, 1000, 20}}) {
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        // A and B as stored: op(A) = ta ? Aᵀ : A is (M, K), op(B) is (K, N)
+        Tensor A = Tensor::uniform(ta ? Shape{K, M} : Shape{M, K}, -1, 1, DType::F32, gen);
+        Tensor B = Tensor::uniform(tb ? Shape{N, K} : Shape{K, N}, -1, 1, DType::F32, gen);
+        Tensor C0 = Tensor::uniform({M, N + 7}, -1, 1, DType::F32, gen);  // C: a (M, N) view, row stride N + 7
+        auto run = [&](int threads) {
+          omp_set_num_threads(threads);
+          Tensor C = C0.clone();
+          Tensor Cv = C.narrow(1, 3, N);
+          tensor_ops::gemm(A, ta, B, tb, Cv, 0.5, 0.25);
+          return C;
+        };
+        Tensor ref = C0.to(DType::F64);  // 0.5 · op(A)·op(B) + 0.25 · C0 on the view, C0 elsewhere
+        Tensor refv = ref.narrow(1, 3, N);
+        tensor_ops::gemm(A.to(DType::F64), ta, B.to(DType::F64), tb, refv, 0.5, 0.25);
+        for (int threads : {1, 2})
+          EXPECT_LT(max_abs_diff(run(threads), ref), 5e-6 * double(K))
+              << M << "x" << N << "x" << K << " ta " << ta << " tb " << tb << " threads " << threads;
+      }
+  }
+  omp_set_num_threads(saved);
 }
 
 TEST(BasicOps, MlpEndToEndGradcheck) {

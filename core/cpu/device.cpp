@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/device_api.h"
+#include "core/parallel.h"
 #include "core/tensor.h"
 
 namespace seqnet {
@@ -58,6 +59,13 @@ void add_kernel(const Tensor& dst, const Tensor& src) {
                       });
 }
 
+template <typename T>
+void add_contiguous(T* d, const T* s, int64_t n) {
+  parallel_range(n, kGrainCheap, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) d[i] += s[i];
+  });
+}
+
 class CpuDeviceApi final : public DeviceApi {
  public:
   Device device() const override { return Device::cpu(); }
@@ -107,6 +115,13 @@ class CpuDeviceApi final : public DeviceApi {
   }
 
   void add(const Tensor& dst, const Tensor& src) override {
+    if (dst.is_contiguous() && src.is_contiguous() && dst.shape() == src.shape()) {  // gradient sums
+      switch (dst.dtype()) {
+        case DType::F32: return add_contiguous(static_cast<float*>(dst.raw_data()), static_cast<const float*>(src.raw_data()), dst.numel());
+        case DType::F64: return add_contiguous(static_cast<double*>(dst.raw_data()), static_cast<const double*>(src.raw_data()), dst.numel());
+        case DType::I64: break;
+      }
+    }
     switch (dst.dtype()) {
       case DType::F32: add_kernel<float>(dst, src); break;
       case DType::F64: add_kernel<double>(dst, src); break;

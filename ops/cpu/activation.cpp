@@ -61,37 +61,51 @@ const char* name_of(Activation a) {
 
 void activation_forward(Activation a, const Tensor& x, Tensor& y, double slope) {
   dispatch_float(x.dtype(), name_of(a), [&]<typename T>() {
-    const int64_t n = x.numel();
-    switch (a) {
-      case Activation::Tanh: tanh_forward(y.data<T>(), x.data<T>(), n); break;
-      case Activation::Sigmoid: sigmoid_forward(y.data<T>(), x.data<T>(), n); break;
-      case Activation::LeakyRelu: leaky_relu_forward(y.data<T>(), x.data<T>(), n, T(slope)); break;
-    }
+    const T* px = x.data<T>();
+    T* py = y.data<T>();
+    const int64_t grain = a == Activation::LeakyRelu ? kGrainCheap : kGrainTranscendental;
+    parallel_range(x.numel(), grain, [&](int64_t lo, int64_t hi) {
+      switch (a) {
+        case Activation::Tanh: tanh_forward(py + lo, px + lo, hi - lo); break;
+        case Activation::Sigmoid: sigmoid_forward(py + lo, px + lo, hi - lo); break;
+        case Activation::LeakyRelu: leaky_relu_forward(py + lo, px + lo, hi - lo, T(slope)); break;
+      }
+    });
   });
 }
 
 void activation_backward(Activation a, const Tensor& saved, const Tensor& dy, Tensor& dx, double slope) {
   dispatch_float(saved.dtype(), name_of(a), [&]<typename T>() {
-    const int64_t n = saved.numel();
-    switch (a) {
-      case Activation::Tanh: tanh_backward(dx.data<T>(), saved.data<T>(), dy.data<T>(), n); break;
-      case Activation::Sigmoid: sigmoid_backward(dx.data<T>(), saved.data<T>(), dy.data<T>(), n); break;
-      case Activation::LeakyRelu:
-        leaky_relu_backward(dx.data<T>(), saved.data<T>(), dy.data<T>(), n, T(slope));
-        break;
-    }
+    const T* ps = saved.data<T>();
+    const T* pg = dy.data<T>();
+    T* pd = dx.data<T>();
+    parallel_range(saved.numel(), kGrainCheap, [&](int64_t lo, int64_t hi) {
+      switch (a) {
+        case Activation::Tanh: tanh_backward(pd + lo, ps + lo, pg + lo, hi - lo); break;
+        case Activation::Sigmoid: sigmoid_backward(pd + lo, ps + lo, pg + lo, hi - lo); break;
+        case Activation::LeakyRelu: leaky_relu_backward(pd + lo, ps + lo, pg + lo, hi - lo, T(slope)); break;
+      }
+    });
   });
 }
 
 void activation_gated_forward(const Tensor& f, const Tensor& g, Tensor& y, Tensor& t, Tensor& s) {
   dispatch_float(f.dtype(), "gated", [&]<typename T>() {
-    gated_fwd<T>(y.data<T>(), t.data<T>(), s.data<T>(), f.data<T>(), g.data<T>(), f.numel());
+    T *py = y.data<T>(), *pt = t.data<T>(), *ps = s.data<T>();
+    const T *pf = f.data<T>(), *pg = g.data<T>();
+    parallel_range(f.numel(), kGrainTranscendental / 2, [&](int64_t lo, int64_t hi) {
+      gated_fwd<T>(py + lo, pt + lo, ps + lo, pf + lo, pg + lo, hi - lo);
+    });
   });
 }
 
 void activation_gated_backward(const Tensor& t, const Tensor& s, const Tensor& dy, Tensor& df, Tensor& dg) {
   dispatch_float(t.dtype(), "gated", [&]<typename T>() {
-    gated_bwd<T>(df.data<T>(), dg.data<T>(), t.data<T>(), s.data<T>(), dy.data<T>(), t.numel());
+    T *pdf = df.data<T>(), *pdg = dg.data<T>();
+    const T *pt = t.data<T>(), *ps = s.data<T>(), *pdy = dy.data<T>();
+    parallel_range(t.numel(), kGrainCheap, [&](int64_t lo, int64_t hi) {
+      gated_bwd<T>(pdf + lo, pdg + lo, pt + lo, ps + lo, pdy + lo, hi - lo);
+    });
   });
 }
 

@@ -72,6 +72,7 @@ Tensor taps_major(const Tensor& W) {
   dispatch_float(W.dtype(), "conv", [&]<typename T>() {
     const T* pw = Wc.data<T>();
     T* pk = Wk.data<T>();
+#pragma omp parallel for if (O * C * K >= 2 * kGrainCheap && !omp_in_parallel()) schedule(static)
     for (int64_t o = 0; o < O; ++o)
       for (int64_t c = 0; c < C; ++c)
         for (int64_t m = 0; m < K; ++m) pk[(m * O + o) * C + c] = pw[(o * C + c) * K + m];
@@ -85,6 +86,7 @@ void taps_last(const Tensor& Wk, Tensor& W) {
   dispatch_float(Wk.dtype(), "conv", [&]<typename T>() {
     const T* pk = Wk.data<T>();
     T* pw = W.data<T>();
+#pragma omp parallel for if (O * C * K >= 2 * kGrainCheap && !omp_in_parallel()) schedule(static)
     for (int64_t o = 0; o < O; ++o)
       for (int64_t c = 0; c < C; ++c)
         for (int64_t m = 0; m < K; ++m) pw[(o * C + c) * K + m] = pk[(m * O + o) * C + c];
@@ -146,7 +148,7 @@ void fill_with_bias(Tensor& y, const Tensor& b) {
   dispatch_float(y.dtype(), "conv", [&]<typename T>() {
     T* py = y.data<T>();
     const T* pb = bc.data<T>();
-#pragma omp parallel for if (rows * len > (1 << 16)) schedule(static)
+#pragma omp parallel for if (rows * len >= 2 * kGrainCheap) schedule(static)
     for (int64_t r = 0; r < rows; ++r) std::fill(py + r * len, py + (r + 1) * len, pb[r % C]);
   });
 }
@@ -158,7 +160,7 @@ void bias_grad(const Tensor& dy_any, Tensor& db) {
   dispatch_float(dy.dtype(), "conv", [&]<typename T>() {
     const T* p = dy.data<T>();
     T* out = db.data<T>();
-#pragma omp parallel for if (N * C * len > (1 << 16)) schedule(static)
+#pragma omp parallel for if (N * C * len >= 2 * kGrainCheap && !omp_in_parallel()) schedule(static)  // per channel: sums keep their order
     for (int64_t c = 0; c < C; ++c) {
       T acc = 0;
       for (int64_t n = 0; n < N; ++n) {

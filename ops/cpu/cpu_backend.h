@@ -3,9 +3,12 @@
 // Each ops/cpu/<family>.cpp defines its kernels in namespace seqnet::cpu and returns its table
 // from <family>_kernels(); backend() assembles them (ops/cpu/cpu_backend.cpp).
 #pragma once
+#include "core/parallel.h"
 #include "ops/backend.h"
 
 namespace seqnet::cpu {
+
+using seqnet::parallel_range, seqnet::kGrainCheap, seqnet::kGrainTranscendental;
 
 const Backend& backend();
 

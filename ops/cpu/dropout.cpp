@@ -18,8 +18,8 @@ void dropout_mask(uint64_t seed, uint64_t first, double p, Tensor& m) {
   dispatch_float(m.dtype(), "dropout", [&]<typename T>() {
     T* pm = m.data<T>();
     const T scale = T(1.0 / (1.0 - p));
-#pragma omp parallel for if (n > 65536) schedule(static)
-    for (int64_t grp = 0; grp < ngroups; ++grp) {
+    parallel_range(ngroups, kGrainCheap / 32, [&](int64_t glo, int64_t ghi) {
+    for (int64_t grp = glo; grp < ghi; ++grp) {
       uint32_t lanes[4][8];
       philox_blocks8(seed, first + uint64_t(grp) * 8, lanes);
       const int64_t base = grp * 32;
@@ -33,6 +33,7 @@ void dropout_mask(uint64_t seed, uint64_t first, double p, Tensor& m) {
         }
       }
     }
+    });
   });
 }
 

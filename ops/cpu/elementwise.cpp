@@ -26,8 +26,9 @@ void binary_loop(Tensor& out, const Tensor& a, const Tensor& b) {
   const T* pb = b.data<T>();
   const int64_t n = out.numel();
   if (a.is_contiguous() && b.is_contiguous() && a.shape() == out.shape() && b.shape() == out.shape()) {
-#pragma omp parallel for if (n > 65536) schedule(static)
-    for (int64_t i = 0; i < n; ++i) o[i] = apply(OP, pa[i], pb[i]);
+    parallel_range(n, kGrainCheap, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) o[i] = apply(OP, pa[i], pb[i]);
+    });
     return;
   }
   Tensor ae = a.expand(out.shape()), be = b.expand(out.shape());
@@ -57,8 +58,9 @@ void elementwise_scale_shift(const Tensor& x, double scale, double shift, Tensor
     const T* p = x.data<T>();
     T* o = out.data<T>();
     const T s = T(scale), c = T(shift);
-    const int64_t n = x.numel();
-    for (int64_t i = 0; i < n; ++i) o[i] = p[i] * s + c;
+    parallel_range(x.numel(), kGrainCheap, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) o[i] = p[i] * s + c;
+    });
   });
 }
 
@@ -67,11 +69,12 @@ void elementwise_unary_forward(UnaryOp op, const Tensor& x, Tensor& y) {
   dispatch_float(x.dtype(), op == UnaryOp::Exp ? "exp" : "log", [&]<typename T>() {
     const T* px = x.data<T>();
     T* py = y.data<T>();
-    const int64_t n = x.numel();
-    if (op == UnaryOp::Exp)
-      for (int64_t i = 0; i < n; ++i) py[i] = std::exp(px[i]);
-    else
-      for (int64_t i = 0; i < n; ++i) py[i] = std::log(px[i]);
+    parallel_range(x.numel(), kGrainTranscendental, [&](int64_t lo, int64_t hi) {
+      if (op == UnaryOp::Exp)
+        for (int64_t i = lo; i < hi; ++i) py[i] = std::exp(px[i]);
+      else
+        for (int64_t i = lo; i < hi; ++i) py[i] = std::log(px[i]);
+    });
   });
 }
 
@@ -80,11 +83,12 @@ void elementwise_unary_backward(UnaryOp op, const Tensor& saved, const Tensor& d
     const T* ps = saved.data<T>();
     const T* pg = dy.data<T>();
     T* pd = dx.data<T>();
-    const int64_t n = saved.numel();
-    if (op == UnaryOp::Exp)
-      for (int64_t i = 0; i < n; ++i) pd[i] = pg[i] * ps[i];
-    else
-      for (int64_t i = 0; i < n; ++i) pd[i] = pg[i] / ps[i];
+    parallel_range(saved.numel(), kGrainCheap, [&](int64_t lo, int64_t hi) {
+      if (op == UnaryOp::Exp)
+        for (int64_t i = lo; i < hi; ++i) pd[i] = pg[i] * ps[i];
+      else
+        for (int64_t i = lo; i < hi; ++i) pd[i] = pg[i] / ps[i];
+    });
   });
 }
 

@@ -7,13 +7,39 @@
 // stride at all are copied first. Operand checks are done by tensor_ops::gemm (ops/matmul.cpp).
 
 #include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "ops/cpu/cpu_backend.h"
 #include "ops/dispatch.h"
 
 namespace seqnet::cpu {
+
+namespace {
+// How many threads to split one GEMM over ourselves (1: leave it to BLAS as it is).
+//
+// OpenBLAS's threaded sgemm synchronises its threads several times per call (spinning, then
+// sched_yield). On the GEMMs of a training step — one conv tap is 215 × 215 × 253 — that costs
+// more than the second core gains: a 2-thread music step ran slower than a 1-thread one. Below
+// 2^18 multiply-adds OpenBLAS runs one thread anyway; from there up to kOwnSplitMax we split C
+// into one slab per thread instead, each an independent single-threaded sgemm; above it (the
+// big decoders, where OpenBLAS shares its packed panels across threads) BLAS threads itself.
+// SEQNET_GEMM_SPLIT=0 turns our split off (for measuring the difference).
+constexpr double kOwnSplitMin = double(1 << 18), kOwnSplitMax = 1e30;
+int split_threads(int64_t M, int64_t N, int64_t K) {
+  static const bool enabled = [] {
+    const char* e = std::getenv("SEQNET_GEMM_SPLIT");
+    return !(e && e[0] == '0');
+  }();
+  if (!enabled || omp_in_parallel()) return 1;
+  const int nt = omp_get_max_threads();
+  const double macs = double(M) * double(N) * double(K);
+  if (nt <= 1 || macs < kOwnSplitMin || macs > kOwnSplitMax) return 1;
+  return int(std::min<int64_t>(nt, std::max(M, N) / 16));  // at least 16 columns (rows) per thread
+}
+}  // namespace
 
 
 void gemm(const Tensor& A, bool trans_a, const Tensor& B, bool trans_b, Tensor& C, double alpha, double beta) {
@@ -35,14 +61,41 @@ void gemm(const Tensor& A, bool trans_a, const Tensor& B, bool trans_b, Tensor& 
   }
   const GemmOperand a = gemm_operand(A, trans_a), b = gemm_operand(B, trans_b);
   const auto ta = a.trans ? CblasTrans : CblasNoTrans, tb = b.trans ? CblasTrans : CblasNoTrans;
-  if (A.dtype() == DType::F32)
-    cblas_sgemm(CblasRowMajor, ta, tb, int(M), int(N), int(K), float(alpha), static_cast<const float*>(a.ptr),
-                int(a.ld), static_cast<const float*>(b.ptr), int(b.ld), float(beta), C.data<float>(), int(ldc));
-  else if (A.dtype() == DType::F64)
-    cblas_dgemm(CblasRowMajor, ta, tb, int(M), int(N), int(K), alpha, static_cast<const double*>(a.ptr), int(a.ld),
-                static_cast<const double*>(b.ptr), int(b.ld), beta, C.data<double>(), int(ldc));
-  else
-    fail(fmt::format("gemm: expected f32 or f64, got {}", A.describe()));
+  if (A.dtype() != DType::F32 && A.dtype() != DType::F64) fail(fmt::format("gemm: expected f32 or f64, got {}", A.describe()));
+  const size_t esize = dtype_size(A.dtype());
+  const char* pa = static_cast<const char*>(a.ptr);
+  const char* pb = static_cast<const char*>(b.ptr);
+  char* pc = static_cast<char*>(C.raw_data());
+  // C[i0:i0+m, j0:j0+n] on this thread: the operands' sub-blocks are plain pointer offsets
+  // (a transposed operand is stored the other way round, so its offset runs along the other axis).
+  auto block = [&](int64_t i0, int64_t m, int64_t j0, int64_t n) {
+    const char* ai = pa + esize * size_t(a.trans ? i0 : i0 * a.ld);
+    const char* bj = pb + esize * size_t(b.trans ? j0 * b.ld : j0);
+    char* cij = pc + esize * size_t(i0 * ldc + j0);
+    if (A.dtype() == DType::F32)
+      cblas_sgemm(CblasRowMajor, ta, tb, int(m), int(n), int(K), float(alpha), reinterpret_cast<const float*>(ai),
+                  int(a.ld), reinterpret_cast<const float*>(bj), int(b.ld), float(beta), reinterpret_cast<float*>(cij),
+                  int(ldc));
+    else
+      cblas_dgemm(CblasRowMajor, ta, tb, int(m), int(n), int(K), alpha, reinterpret_cast<const double*>(ai), int(a.ld),
+                  reinterpret_cast<const double*>(bj), int(b.ld), beta, reinterpret_cast<double*>(cij), int(ldc));
+  };
+  const int nt = split_threads(M, N, K);
+  if (nt <= 1) {
+    block(0, M, 0, N);
+    return;
+  }
+  // Split C into nt slabs of whole columns (or rows, when C is taller than wide), one per thread;
+  // inside the parallel region each sgemm runs single-threaded (the OpenMP build of OpenBLAS
+  // does not nest). Every element of C still sums its K products in BLAS's own order.
+  const bool by_cols = N >= M;
+  const int64_t len = by_cols ? N : M;
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = omp_get_thread_num();
+    const int64_t lo = len * t / nt, hi = len * (t + 1) / nt;
+    if (hi > lo) by_cols ? block(0, M, lo, hi - lo) : block(lo, hi - lo, 0, N);
+  }
 }
 
 MatmulKernels matmul_kernels() { return {.gemm = gemm}; }

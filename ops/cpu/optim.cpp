@@ -21,27 +21,37 @@ void optim_sgd_step(Tensor& p, const Tensor& g, Tensor& velocity, double lr, dou
   });
 }
 
+namespace {
+// Elements [0, n) of one Adam update. The arrays never overlap; __restrict lets the compiler
+// vectorise the loop, sqrt and division included (with -fno-math-errno).
+template <typename T>
+void adam_range(T* __restrict w, const T* __restrict g, T* __restrict m, T* __restrict v, int64_t n, T b1, T b2,
+                T step, T sq, T eps) {
+  const T c1 = T(1) - b1, c2 = T(1) - b2;
+  for (int64_t k = 0; k < n; ++k) {
+    const T gk = g[k];
+    const T mk = b1 * m[k] + c1 * gk;
+    const T vk = b2 * v[k] + c2 * gk * gk;
+    m[k] = mk;
+    v[k] = vk;
+    w[k] -= step * mk / (std::sqrt(vk) / sq + eps);
+  }
+}
+}  // namespace
+
 void optim_adam_step(Tensor& p, const Tensor& g, Tensor& mt, Tensor& vt, const AdamStep& s) {
   dispatch_float(p.dtype(), "Adam", [&]<typename T>() {
-    // One pass over the four arrays. __restrict (they never overlap) and the hoisted count let
-    // the compiler vectorise the loop, sqrt and division included; large tensors are split over
-    // the threads (elementwise, so the result does not depend on the split).
-    T* __restrict w = p.data<T>();
-    const T* __restrict gp = g.data<T>();
-    T* __restrict m = mt.data<T>();
-    T* __restrict v = vt.data<T>();
-    const int64_t n = p.numel();
-    const T b1 = T(s.beta1), b2 = T(s.beta2), c1 = T(1) - b1, c2 = T(1) - b2, step = T(s.lr / s.bias_correction1),
+    // One pass over the four arrays; large tensors split over the threads (elementwise, so the
+    // result does not depend on the split).
+    T* w = p.data<T>();
+    const T* gp = g.data<T>();
+    T* m = mt.data<T>();
+    T* v = vt.data<T>();
+    const T b1 = T(s.beta1), b2 = T(s.beta2), step = T(s.lr / s.bias_correction1),
             sq = T(std::sqrt(s.bias_correction2)), eps = T(s.eps);
-#pragma omp parallel for if (n > (1 << 17)) schedule(static)
-    for (int64_t k = 0; k < n; ++k) {
-      const T gk = gp[k];
-      const T mk = b1 * m[k] + c1 * gk;
-      const T vk = b2 * v[k] + c2 * gk * gk;
-      m[k] = mk;
-      v[k] = vk;
-      w[k] -= step * mk / (std::sqrt(vk) / sq + eps);
-    }
+    parallel_range(p.numel(), kGrainCheap, [&](int64_t lo, int64_t hi) {
+      adam_range<T>(w + lo, gp + lo, m + lo, v + lo, hi - lo, b1, b2, step, sq, eps);
+    });
   });
 }
 

@@ -3,8 +3,10 @@
 // Every convolution is described by the geometry of one conv1d: input X (N, C_in, T), weight W
 // (C_out, C_in, K), output Y (N, C_out, T_out), stride s, dilation d, front padding pf.
 //   prepare_weight   Wp := W in the layout this backend's forward and backward_input read (the
-//                    CPU's: taps-major, (K, C_out, C_in)); the op computes it once per call and
-//                    keeps it for the backward, so it is never rebuilt per pass
+//                    CPU's: taps-major, (K, C_out, C_in)); the op computes it for the forward
+//                    and again for the input gradient rather than keeping a second copy of
+//                    every weight alive from forward to backward (a copy costs far less than
+//                    a GEMM; the memory is the step's peak)
 //   forward          Y  := b + conv(X, W)     y[n,o,t] = b[o] + Σ_{c,m} W[o,c,m] · x[n,c,s·t + d·m − pf]
 //   backward_input   dX := b + convᵀ(dY, W)   dx[n,c,s·t+d·m−pf] += Σ_o W[o,c,m] · dy[n,o,t]
 //   backward_weight  dW := Σ_n corr(dY, X)    dW[o,c,m] = Σ_{n,t} dy[n,o,t] · x[n,c,s·t + d·m − pf]

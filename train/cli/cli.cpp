@@ -42,7 +42,7 @@ int cmd_info() {
   fmt::print("  BLAS library : {}\n", b.library.empty() ? "unknown" : b.library);
   fmt::print("  BLAS config  : {}\n", b.config.empty() ? "(not OpenBLAS)" : b.config);
   fmt::print("  BLAS threads : {} ({})\n", b.threads, b.parallel);
-  fmt::print("  OpenMP threads: {} (set SEQNET_THREADS or --threads to change)\n", num_threads());
+  fmt::print("  CPU threads  : {}\n", thread_choice().describe());
 #ifdef SEQNET_HAVE_CUDA
   const int gpus = cuda::device_count();
   fmt::print("  CUDA backend : built; {} GPU(s) visible{}\n", gpus, gpus > 0 ? ": " + cuda::device_name(0) : "");

@@ -11,6 +11,7 @@
 #include "core/allocator.h"
 #include "core/atomic_file.h"
 #include "core/paths.h"
+#include "core/runtime.h"
 #include "train/loop/interrupt.h"
 #include "train/loop/spikes.h"
 #include "train/loop/optim.h"
@@ -307,6 +308,7 @@ void print_header(const Run& r) {
   r.say(fmt::format("  optim: {} lr {:g}, clip {}, {} epochs, batch {}, seed {}; {}", cfg.optim, cfg.lr,
                     cfg.clip > 0 ? fmt::format("{:g}", cfg.clip) : "none", cfg.epochs, cfg.batch_size, cfg.seed,
                     r.rule.describe()));
+  r.say(fmt::format("  cpu  : threads {}", thread_choice().describe()));
   r.say(fmt::format("  out  : {}/ (best.safetensors, last.safetensors, metrics.jsonl, loss.svg, results.json)",
                     cfg.out_dir));
 }

@@ -32,8 +32,8 @@ Variable& Variable::set_requires_grad(bool r) {
   VariableImpl* v = h_->impl.get();
   check(is_leaf(), "set_requires_grad: only leaves can change requires_grad (this Variable was made by '{}'); use detach()",
         v->grad_fn ? v->grad_fn->name : "");
-  check(!r || is_floating(v->data.dtype()), "set_requires_grad: only floating tensors can require grad, got {}",
-        v->data.describe());
+  if (!(!r || is_floating(v->data.dtype())))
+    fail(fmt::format("set_requires_grad: only floating tensors can require grad, got {}", v->data.describe()));
   v->requires_grad = r;
   return *this;
 }
@@ -70,10 +70,11 @@ Variable make_result(const char* name, Tensor out, std::vector<Variable> inputs,
 
 void Variable::backward(bool retain_graph) {
   check(defined(), "backward: undefined Variable");
-  check(numel() == 1,
-        "backward: the output has shape {} ({} elements); backward() without a gradient needs a scalar — "
-        "pass grad_output of the same shape",
-        shape_str(shape()), numel());
+  if (!(numel() == 1))
+    fail(
+        fmt::format("backward: the output has shape {} ({} elements); backward() without a gradient needs a scalar — "
+                    "pass grad_output of the same shape",
+                    shape_str(shape()), numel()));
   backward(Tensor::ones(shape(), dtype(), data().device()), retain_graph);
 }
 
@@ -186,10 +187,11 @@ void release_graph(const std::vector<VariableImpl*>& order) {
 void Variable::backward(const Tensor& grad_output, bool retain_graph) {
   check(defined(), "backward: undefined Variable");
   check(requires_grad(), "backward: the Variable does not require grad (no input of its graph has requires_grad)");
-  check(grad_output.shape() == shape() && grad_output.dtype() == dtype(),
-        "backward: grad_output is {} but the output is {}", grad_output.describe(), data().describe());
-  check(grad_output.device() == data().device(), "backward: grad_output is on {} but the output is on {}",
-        grad_output.device().str(), data().device().str());
+  if (!(grad_output.shape() == shape() && grad_output.dtype() == dtype()))
+    fail(fmt::format("backward: grad_output is {} but the output is {}", grad_output.describe(), data().describe()));
+  if (!(grad_output.device() == data().device()))
+    fail(fmt::format("backward: grad_output is on {} but the output is on {}", grad_output.device().str(),
+                     data().device().str()));
   VariableImpl* root = checked();
   const std::vector<VariableImpl*> order = topological_order(root);
   run_backward(order, root, grad_output, retain_graph);

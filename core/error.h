@@ -18,7 +18,9 @@ struct Error : std::runtime_error {
 // but like any function call it evaluates its arguments every time: check(ok, "...", x.describe())
 // builds a string per call. On hot paths (ops run per generated sample) pass cheap values, or write
 //   if (!ok) fail(fmt::format("conv1d: bad input {}", x.describe()));
-// which builds nothing unless it fails.
+// which builds nothing unless it fails. core/, ops/, autograd/ and models/ use that form wherever a
+// message formats a tensor or a shape: a copy-memory Seq-U-Net step spent 19 % of its time
+// formatting messages that were never shown (wrap_dim alone ran per select / narrow).
 template <typename... Args>
 inline void check(bool cond, fmt::format_string<Args...> f, Args&&... args) {
   if (!cond) throw Error(fmt::format(f, std::forward<Args>(args)...));

@@ -38,8 +38,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   for (size_t i = 0; i < n; ++i) {
     int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
     int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
-    check(da == db || da == 1 || db == 1, "{}: shapes {} and {} cannot be broadcast together", op, shape_str(a),
-          shape_str(b));
+    if (!(da == db || da == 1 || db == 1))
+      fail(fmt::format("{}: shapes {} and {} cannot be broadcast together", op, shape_str(a), shape_str(b)));
     out[i] = da == 1 ? db : da;
   }
   return out;
@@ -112,8 +112,8 @@ Tensor Tensor::randn(const Shape& shape, DType dtype, Generator& gen) {
 
 template <typename T>
 Tensor Tensor::from_vector(const std::vector<T>& values, const Shape& shape) {
-  check(int64_t(values.size()) == shape_numel(shape), "Tensor::from_vector: {} values do not fill shape {}",
-        values.size(), shape_str(shape));
+  if (!(int64_t(values.size()) == shape_numel(shape)))
+    fail(fmt::format("Tensor::from_vector: {} values do not fill shape {}", values.size(), shape_str(shape)));
   Tensor t = empty(shape, dtype_of<T>());
   if (!values.empty()) std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(T));
   return t;
@@ -141,7 +141,8 @@ bool Tensor::is_contiguous() const {
 
 int Tensor::wrap_dim(int d) const {
   const int n = dim();
-  check(d >= -n && d < n, "dimension {} is out of range for a tensor of shape {}", d, shape_str(shape_));
+  if (!(d >= -n && d < n))
+    fail(fmt::format("dimension {} is out of range for a tensor of shape {}", d, shape_str(shape_)));
   return d < 0 ? d + n : d;
 }
 
@@ -168,13 +169,16 @@ template int64_t* Tensor::data<int64_t>() const;
 
 template <typename T>
 T Tensor::at(std::initializer_list<int64_t> index) const {
-  check(int(index.size()) == dim(), "at: {} indices given for a tensor of shape {}", index.size(), shape_str(shape_));
-  check(device().is_cpu(), "at: the tensor {} is on {}; read it with to_vector() or move it with .to(Device::cpu())",
-        describe(), device().str());
+  if (!(int(index.size()) == dim()))
+    fail(fmt::format("at: {} indices given for a tensor of shape {}", index.size(), shape_str(shape_)));
+  if (!(device().is_cpu()))
+    fail(fmt::format("at: the tensor {} is on {}; read it with to_vector() or move it with .to(Device::cpu())",
+                     describe(), device().str()));
   int64_t off = 0;
   size_t k = 0;
   for (int64_t i : index) {
-    check(i >= 0 && i < shape_[k], "at: index {} out of range for dim {} of shape {}", i, k, shape_str(shape_));
+    if (!(i >= 0 && i < shape_[k]))
+      fail(fmt::format("at: index {} out of range for dim {} of shape {}", i, k, shape_str(shape_)));
     off += i * strides_[k++];
   }
   return data<T>()[off];
@@ -194,7 +198,8 @@ template std::vector<double> Tensor::to_vector<double>() const;
 template std::vector<int64_t> Tensor::to_vector<int64_t>() const;
 
 double Tensor::item() const {
-  check(numel() == 1, "item: the tensor has {} elements ({}), expected exactly 1", numel(), describe());
+  if (!(numel() == 1))
+    fail(fmt::format("item: the tensor has {} elements ({}), expected exactly 1", numel(), describe()));
   return to_vector<double>()[0];
 }
 
@@ -210,19 +215,20 @@ Shape infer_shape(const Shape& req, int64_t numel, const char* op, const Shape& 
   int64_t known = 1;
   for (size_t i = 0; i < out.size(); ++i) {
     if (out[i] == -1) {
-      check(infer < 0, "{}: only one dimension may be -1, got {}", op, shape_str(req));
+      if (!(infer < 0)) fail(fmt::format("{}: only one dimension may be -1, got {}", op, shape_str(req)));
       infer = int(i);
     } else {
-      check(out[i] >= 0, "{}: invalid dimension {} in {}", op, out[i], shape_str(req));
+      if (!(out[i] >= 0)) fail(fmt::format("{}: invalid dimension {} in {}", op, out[i], shape_str(req)));
       known *= out[i];
     }
   }
   if (infer >= 0) {
-    check(known != 0 && numel % known == 0, "{}: cannot reshape {} into {}", op, shape_str(from), shape_str(req));
+    if (!(known != 0 && numel % known == 0))
+      fail(fmt::format("{}: cannot reshape {} into {}", op, shape_str(from), shape_str(req)));
     out[size_t(infer)] = numel / known;
   }
-  check(shape_numel(out) == numel, "{}: cannot reshape {} ({} elements) into {}", op, shape_str(from), numel,
-        shape_str(req));
+  if (!(shape_numel(out) == numel))
+    fail(fmt::format("{}: cannot reshape {} ({} elements) into {}", op, shape_str(from), numel, shape_str(req)));
   return out;
 }
 
@@ -261,8 +267,9 @@ bool view_strides(const Shape& shape, const Shape& strides, const Shape& new_sha
 Tensor Tensor::view(const Shape& req) const {
   Shape s = infer_shape(req, numel(), "view", shape_);
   Shape st;
-  check(view_strides(shape_, strides_, s, st), "view: a tensor of shape {} with strides {} cannot be viewed as {}; use reshape (which copies)",
-        shape_str(shape_), shape_str(strides_), shape_str(s));
+  if (!(view_strides(shape_, strides_, s, st)))
+    fail(fmt::format("view: a tensor of shape {} with strides {} cannot be viewed as {}; use reshape (which copies)",
+                     shape_str(shape_), shape_str(strides_), shape_str(s)));
   Tensor t = *this;
   t.shape_ = s;
   t.strides_ = st;
@@ -291,7 +298,8 @@ Tensor Tensor::transpose(int a, int b) const {
 }
 
 Tensor Tensor::permute(const std::vector<int>& order) const {
-  check(int(order.size()) == dim(), "permute: {} axes given for a tensor of shape {}", order.size(), shape_str(shape_));
+  if (!(int(order.size()) == dim()))
+    fail(fmt::format("permute: {} axes given for a tensor of shape {}", order.size(), shape_str(shape_)));
   std::vector<bool> seen(order.size(), false);
   Tensor t = *this;
   for (size_t i = 0; i < order.size(); ++i) {
@@ -306,9 +314,9 @@ Tensor Tensor::permute(const std::vector<int>& order) const {
 
 Tensor Tensor::narrow(int d, int64_t start, int64_t length) const {
   d = wrap_dim(d);
-  check(start >= 0 && length >= 0 && start + length <= shape_[size_t(d)],
-        "narrow: [{}, {}) is outside dim {} of size {} (shape {})", start, start + length, d, shape_[size_t(d)],
-        shape_str(shape_));
+  if (!(start >= 0 && length >= 0 && start + length <= shape_[size_t(d)]))
+    fail(fmt::format("narrow: [{}, {}) is outside dim {} of size {} (shape {})", start, start + length, d,
+                     shape_[size_t(d)], shape_str(shape_)));
   Tensor t = *this;
   t.offset_ += start * strides_[size_t(d)];
   t.shape_[size_t(d)] = length;
@@ -334,7 +342,8 @@ Tensor Tensor::select(int d, int64_t index) const {
   d = wrap_dim(d);
   const int64_t n = shape_[size_t(d)];
   if (index < 0) index += n;
-  check(index >= 0 && index < n, "select: index {} out of range for dim {} of shape {}", index, d, shape_str(shape_));
+  if (!(index >= 0 && index < n))
+    fail(fmt::format("select: index {} out of range for dim {} of shape {}", index, d, shape_str(shape_)));
   Tensor t = *this;
   t.offset_ += index * strides_[size_t(d)];
   t.shape_.erase(t.shape_.begin() + d);
@@ -344,7 +353,7 @@ Tensor Tensor::select(int d, int64_t index) const {
 
 Tensor Tensor::unsqueeze(int d) const {
   const int n = dim();
-  check(d >= -n - 1 && d <= n, "unsqueeze: dim {} out of range for shape {}", d, shape_str(shape_));
+  if (!(d >= -n - 1 && d <= n)) fail(fmt::format("unsqueeze: dim {} out of range for shape {}", d, shape_str(shape_)));
   if (d < 0) d += n + 1;
   Tensor t = *this;
   int64_t st = d < n ? shape_[size_t(d)] * strides_[size_t(d)] : 1;
@@ -355,7 +364,7 @@ Tensor Tensor::unsqueeze(int d) const {
 
 Tensor Tensor::squeeze(int d) const {
   d = wrap_dim(d);
-  check(shape_[size_t(d)] == 1, "squeeze: dim {} of shape {} is not 1", d, shape_str(shape_));
+  if (!(shape_[size_t(d)] == 1)) fail(fmt::format("squeeze: dim {} of shape {} is not 1", d, shape_str(shape_)));
   Tensor t = *this;
   t.shape_.erase(t.shape_.begin() + d);
   t.strides_.erase(t.strides_.begin() + d);
@@ -363,15 +372,16 @@ Tensor Tensor::squeeze(int d) const {
 }
 
 Tensor Tensor::expand(const Shape& target) const {
-  check(target.size() >= shape_.size(), "expand: cannot expand {} to fewer dimensions {}", shape_str(shape_),
-        shape_str(target));
+  if (!(target.size() >= shape_.size()))
+    fail(fmt::format("expand: cannot expand {} to fewer dimensions {}", shape_str(shape_), shape_str(target)));
   const size_t lead = target.size() - shape_.size();
   Tensor t = *this;
   t.shape_ = target;
   t.strides_.assign(target.size(), 0);
   for (size_t i = 0; i < shape_.size(); ++i) {
     int64_t s = shape_[i], want = target[lead + i];
-    check(s == want || s == 1, "expand: cannot expand {} to {}", shape_str(shape_), shape_str(target));
+    if (!(s == want || s == 1))
+      fail(fmt::format("expand: cannot expand {} to {}", shape_str(shape_), shape_str(target)));
     t.strides_[lead + i] = (s == want) ? strides_[i] : 0;
   }
   return t;
@@ -382,7 +392,8 @@ Tensor Tensor::expand(const Shape& target) const {
 // ---------------------------------------------------------------------------------------------
 
 void Tensor::copy_(const Tensor& src) {
-  check(defined() && src.defined(), "copy_: undefined tensor ({} <- {})", describe(), src.describe());
+  if (!(defined() && src.defined()))
+    fail(fmt::format("copy_: undefined tensor ({} <- {})", describe(), src.describe()));
   Tensor s = src.expand(shape_);  // errors with both shapes if not broadcastable
   if (numel() == 0) return;
   DeviceApi& api = device_api(device());
@@ -426,7 +437,7 @@ Tensor Tensor::to(DType dtype) const {
 }
 
 Tensor Tensor::to(Device device) const {
-  check(defined(), "to({}): the tensor is undefined", device.str());
+  if (!(defined())) fail(fmt::format("to({}): the tensor is undefined", device.str()));
   if (device == this->device()) return *this;
   Tensor t = empty(shape_, dtype_, device);
   t.copy_(*this);
@@ -450,10 +461,10 @@ void Tensor::fill_(double value) {
 }
 
 void Tensor::add_(const Tensor& src) {
-  check(shape_ == src.shape_ && dtype_ == src.dtype_, "add_: cannot accumulate {} into {}", src.describe(),
-        describe());
-  check(device() == src.device(), "add_: cannot accumulate a tensor on {} into one on {}", src.device().str(),
-        device().str());
+  if (!(shape_ == src.shape_ && dtype_ == src.dtype_))
+    fail(fmt::format("add_: cannot accumulate {} into {}", src.describe(), describe()));
+  if (!(device() == src.device()))
+    fail(fmt::format("add_: cannot accumulate a tensor on {} into one on {}", src.device().str(), device().str()));
   if (numel() > 0) device_api(device()).add(*this, src);
 }
 

@@ -13,9 +13,9 @@ namespace seqnet {
 // ---------------------------------------------------------------------------------------------
 
 LanguageModel::LanguageModel(LanguageModelConfig cfg, Generator& gen) : cfg_(std::move(cfg)) {
-  check(!cfg_.num_channels.empty() && cfg_.num_channels.back() == cfg_.emsize,
-        "LanguageModel: the last channel count must equal emsize ({}), got channels {}", cfg_.emsize,
-        shape_str(cfg_.num_channels));
+  if (!(!cfg_.num_channels.empty() && cfg_.num_channels.back() == cfg_.emsize))
+    fail(fmt::format("LanguageModel: the last channel count must equal emsize ({}), got channels {}", cfg_.emsize,
+                     shape_str(cfg_.num_channels)));
   check(cfg_.vocab > 0, "LanguageModel: vocabulary size must be positive, got {}", cfg_.vocab);
   Tensor E = cfg_.word_init ? Tensor::randn({cfg_.vocab, cfg_.emsize}, DType::F32, gen)
                             : Tensor::uniform({cfg_.vocab, cfg_.emsize}, -0.1, 0.1, DType::F32, gen);
@@ -46,8 +46,8 @@ int64_t LanguageModel::output_size(int64_t seq_len) const { return sequnet_ ? se
 
 // emb = dropout(E[tokens]) → (N, emsize, T) → backbone → (N, T_out, emsize) → ·Eᵀ + bias
 Variable LanguageModel::forward(const Variable& tokens) {
-  check(tokens.dtype() == DType::I64 && tokens.dim() == 2, "LanguageModel: expected token ids i64 (N, T), got {}",
-        tokens.data().describe());
+  if (!(tokens.dtype() == DType::I64 && tokens.dim() == 2))
+    fail(fmt::format("LanguageModel: expected token ids i64 (N, T), got {}", tokens.data().describe()));
   const Variable& E = params_.get("encoder.weight");
   Variable emb = dropout(embedding(tokens.data(), E), cfg_.emb_dropout, training_, generator());
   Module& backbone = tcn_ ? static_cast<Module&>(*tcn_) : static_cast<Module&>(*sequnet_);
@@ -88,8 +88,9 @@ PolyMusicModel::PolyMusicModel(PolyMusicConfig cfg, Generator& gen) : cfg_(std::
 
 // roll (N, T, keys) → backbone on (N, keys, T) → (N, T, ·) [→ linear]
 Variable PolyMusicModel::forward(const Variable& roll) {
-  check(roll.dim() == 3 && roll.size(2) == cfg_.input_size, "PolyMusicModel: expected a piano roll (N, T, {}), got {}",
-        cfg_.input_size, roll.data().describe());
+  if (!(roll.dim() == 3 && roll.size(2) == cfg_.input_size))
+    fail(fmt::format("PolyMusicModel: expected a piano roll (N, T, {}), got {}", cfg_.input_size,
+                     roll.data().describe()));
   if (tcn_) {
     tcn_->set_training(training_);
     tcn_->set_generator(gen_);
@@ -139,7 +140,8 @@ CopyMemoryModel::CopyMemoryModel(CopyMemoryConfig cfg, Generator& gen) : cfg_(st
 
 // x (N, 1, T) → [front zero-pad to the plan] → backbone → last 10 steps → linear
 Variable CopyMemoryModel::forward(const Variable& x) {
-  check(x.dim() == 3 && x.size(1) == 1, "CopyMemoryModel: expected digits (N, 1, T), got {}", x.data().describe());
+  if (!(x.dim() == 3 && x.size(1) == 1))
+    fail(fmt::format("CopyMemoryModel: expected digits (N, 1, T), got {}", x.data().describe()));
   Variable in = x;
   if (planned_input_ > 0) {
     check(x.size(2) <= planned_input_, "CopyMemoryModel: input length {} exceeds the planned input size {}",
@@ -172,8 +174,8 @@ AddingModel::AddingModel(AddingConfig cfg, Generator& gen) : cfg_(cfg) {
 
 // x (N, 2, T) → TCN → last step (N, nhid) → linear → (N, 1)
 Variable AddingModel::forward(const Variable& x) {
-  check(x.dim() == 3 && x.size(1) == 2, "AddingModel: expected (N, 2, T) values and markers, got {}",
-        x.data().describe());
+  if (!(x.dim() == 3 && x.size(1) == 2))
+    fail(fmt::format("AddingModel: expected (N, 2, T) values and markers, got {}", x.data().describe()));
   tcn_->set_training(training_);
   tcn_->set_generator(gen_);
   Variable y = tcn_->forward(x);
@@ -196,8 +198,8 @@ AudioModel::AudioModel(std::unique_ptr<Module> backbone, int64_t classes)
 
 // codes (N, T) → one-hot (N, classes, T) → backbone
 Variable AudioModel::forward(const Variable& codes) {
-  check(codes.dtype() == DType::I64 && codes.dim() == 2, "AudioModel: expected µ-law codes i64 (N, T), got {}",
-        codes.data().describe());
+  if (!(codes.dtype() == DType::I64 && codes.dim() == 2))
+    fail(fmt::format("AudioModel: expected µ-law codes i64 (N, T), got {}", codes.data().describe()));
   backbone_->set_training(training_);
   backbone_->set_generator(gen_);
   DType dt = params_.entries().empty() ? DType::F32 : params_.entries().front().var.dtype();

@@ -104,9 +104,9 @@ std::string Sequnet::describe() const {
 
 Variable Sequnet::forward(const Variable& x_in) {
   check(x_in.defined(), "Sequnet: input is undefined");
-  check(x_in.dim() == 3 && x_in.size(1) == cfg_.num_inputs && x_in.size(2) >= 1,
-        "Sequnet: expected input (N, {}, T) with T >= 1, got {} ({})", cfg_.num_inputs, shape_str(x_in.shape()),
-        describe());
+  if (!(x_in.dim() == 3 && x_in.size(1) == cfg_.num_inputs && x_in.size(2) >= 1))
+    fail(fmt::format("Sequnet: expected input (N, {}, T) with T >= 1, got {} ({})", cfg_.num_inputs,
+                     shape_str(x_in.shape()), describe()));
   const std::string blk = padded() ? ".block.1" : ".block.0";
   const Variable& w0 = params_.get(prefix_ + "output_conv.block.0.weight");
   check(x_in.dtype() == w0.dtype(), "Sequnet: input dtype {} differs from the parameters' dtype {}",
@@ -125,8 +125,9 @@ Variable Sequnet::forward(const Variable& x_in) {
           plan.output_size);
     if (plan.input_size > T) x = pad_time(x, plan.input_size - T);
   } else {
-    check(T == input_size_, "Sequnet (valid mode): input length must be exactly the planned {} steps, got {} ({})",
-          input_size_, T, describe());
+    if (!(T == input_size_))
+      fail(fmt::format("Sequnet (valid mode): input length must be exactly the planned {} steps, got {} ({})",
+                       input_size_, T, describe()));
   }
 
   Generator& gen = generator();

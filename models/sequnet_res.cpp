@@ -164,9 +164,9 @@ Variable SequnetRes::forward(const Variable& x_in) { return forward(x_in, LayerI
 
 Variable SequnetRes::forward(const Variable& x_in, const LayerInputObserver& observe) {
   check(x_in.defined(), "SequnetRes: input is undefined");
-  check(x_in.dim() == 3 && x_in.size(1) == cfg_.num_inputs && x_in.size(2) >= 1,
-        "SequnetRes: expected input (N, {}, T) with T >= 1, got {} ({})", cfg_.num_inputs, shape_str(x_in.shape()),
-        describe());
+  if (!(x_in.dim() == 3 && x_in.size(1) == cfg_.num_inputs && x_in.size(2) >= 1))
+    fail(fmt::format("SequnetRes: expected input (N, {}, T) with T >= 1, got {} ({})", cfg_.num_inputs,
+                     shape_str(x_in.shape()), describe()));
   const Variable& w_in = params_.get(prefix_ + "input_conv.weight");
   check(x_in.dtype() == w_in.dtype(), "SequnetRes: input dtype {} differs from the parameters' dtype {}",
         dtype_name(x_in.dtype()), dtype_name(w_in.dtype()));
@@ -176,8 +176,9 @@ Variable SequnetRes::forward(const Variable& x_in, const LayerInputObserver& obs
   Variable x = x_in;
   std::vector<int64_t> pad_front;
   if (fixed) {
-    check(T == input_size_, "SequnetRes: input length must be exactly the planned {} steps, got {} ({})",
-          input_size_, T, describe());
+    if (!(T == input_size_))
+      fail(fmt::format("SequnetRes: input length must be exactly the planned {} steps, got {} ({})", input_size_, T,
+                       describe()));
     pad_front = pad_front_;
   } else {
     ResidualPlan plan = plan_residual_sequnet(K, cfg_.num_levels, cfg_.depth, T);

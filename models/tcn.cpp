@@ -78,9 +78,9 @@ Variable TCN::forward(const Variable& x) { return forward(x, ConvInputObserver()
 
 Variable TCN::forward(const Variable& x, const ConvInputObserver& observe) {
   check(x.defined(), "TCN: input is undefined");
-  check(x.dim() == 3 && x.size(1) == cfg_.num_inputs && x.size(2) >= 1,
-        "TCN: expected input (N, {}, T) with T >= 1 for {}, got {}", cfg_.num_inputs, describe(),
-        x.data().describe());
+  if (!(x.dim() == 3 && x.size(1) == cfg_.num_inputs && x.size(2) >= 1))
+    fail(fmt::format("TCN: expected input (N, {}, T) with T >= 1 for {}, got {}", cfg_.num_inputs, describe(),
+                     x.data().describe()));
   const int64_t K = cfg_.kernel_size;
   Variable h = x;
   for (size_t i = 0; i < cfg_.num_channels.size(); ++i) {

@@ -47,12 +47,14 @@ Variable WaveNet::forward(const Variable& x, const LayerInputObserver& observe) 
   const WaveNetConfig& c = cfg_;
   const int64_t rf = receptive_field();
   check(x.defined(), "WaveNet: input is undefined");
-  check(x.dim() == 3 && x.size(1) == c.classes,
-        "WaveNet: expected input (N, classes = {}, T) for {}, got {}", c.classes, describe(), x.data().describe());
-  check(x.size(2) >= rf,
-        "WaveNet: input {} is too short for {}: needs T >= receptive field {} (T = input_size {} gives "
-        "output_length {})",
-        x.data().describe(), describe(), rf, input_size(), c.output_length);
+  if (!(x.dim() == 3 && x.size(1) == c.classes))
+    fail(fmt::format("WaveNet: expected input (N, classes = {}, T) for {}, got {}", c.classes, describe(),
+                     x.data().describe()));
+  if (!(x.size(2) >= rf))
+    fail(
+        fmt::format("WaveNet: input {} is too short for {}: needs T >= receptive field {} (T = input_size {} gives "
+                    "output_length {})",
+                    x.data().describe(), describe(), rf, input_size(), c.output_length));
 
   // An undefined Variable when the model has no such bias (bias = false).
   auto bias = [&](const std::string& name) {

@@ -45,8 +45,9 @@ Variable leaky_relu(const Variable& x, double slope) {
 // y = tanh(f) · σ(g):  df = dy·s·(1 − t²),  dg = dy·t·s·(1 − s)   with t = tanh(f), s = σ(g)
 Variable gated(const Variable& filter, const Variable& gate) {
   check(filter.defined() && gate.defined(), "gated: filter or gate is undefined");
-  check(filter.shape() == gate.shape(), "gated: filter {} and gate {} must have the same shape",
-        filter.data().describe(), gate.data().describe());
+  if (!(filter.shape() == gate.shape()))
+    fail(fmt::format("gated: filter {} and gate {} must have the same shape", filter.data().describe(),
+                     gate.data().describe()));
   check_same_dtype(filter.data(), gate.data(), "gated");
   Tensor f = filter.data().contiguous(), g = gate.data().contiguous();
   const Backend* be = &backend_for("gated", f, g);

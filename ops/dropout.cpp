@@ -29,8 +29,9 @@ Tensor dropout_mask(const Shape& shape, double p, DType dtype, Generator& gen, D
 Variable dropout(const Variable& x, double p, bool training, Generator& gen) {
   const char* op = "dropout";
   check(x.defined(), "{}: input is undefined", op);
-  check(p >= 0.0 && p <= 1.0, "{}: p must be in [0, 1], got {} (input {})", op, p, x.data().describe());
-  check(is_floating(x.dtype()), "{}: input must be f32 or f64, got {}", op, x.data().describe());
+  if (!(p >= 0.0 && p <= 1.0))
+    fail(fmt::format("{}: p must be in [0, 1], got {} (input {})", op, p, x.data().describe()));
+  if (!(is_floating(x.dtype()))) fail(fmt::format("{}: input must be f32 or f64, got {}", op, x.data().describe()));
   if (!training || p == 0.0) return x;
   if (p == 1.0) {
     Tensor zeros = Tensor::zeros(x.shape(), x.dtype(), x.data().device());

@@ -14,9 +14,10 @@ Variable embedding(const Tensor& ids, const Variable& E) {
   check(E.defined(), "{}: weight is undefined", op);
   const Tensor& W = E.data();
   const Backend* be = &backend_for(op, ids, W);
-  check(ids.dtype() == DType::I64, "{}: ids must be int64, got {} (weight {})", op, ids.describe(), W.describe());
-  check(W.dim() == 2 && is_floating(W.dtype()), "{}: weight must be a 2-D f32/f64 (vocab, dim) matrix, got {}", op,
-        W.describe());
+  if (!(ids.dtype() == DType::I64))
+    fail(fmt::format("{}: ids must be int64, got {} (weight {})", op, ids.describe(), W.describe()));
+  if (!(W.dim() == 2 && is_floating(W.dtype())))
+    fail(fmt::format("{}: weight must be a 2-D f32/f64 (vocab, dim) matrix, got {}", op, W.describe()));
   const int64_t dim = W.size(1);
   Tensor id = ids.contiguous();
   Tensor Wc = W.contiguous();

@@ -19,8 +19,8 @@ namespace {
 // Wrap `dim` (negative counts from the end) with an error that names the op.
 int wrap_axis(const Tensor& x, int dim, const char* op) {
   const int nd = x.dim();
-  check(nd >= 1, "{}: expected a tensor with at least 1 dimension, got {}", op, x.describe());
-  check(dim >= -nd && dim < nd, "{}: dim {} is out of range for {}", op, dim, x.describe());
+  if (!(nd >= 1)) fail(fmt::format("{}: expected a tensor with at least 1 dimension, got {}", op, x.describe()));
+  if (!(dim >= -nd && dim < nd)) fail(fmt::format("{}: dim {} is out of range for {}", op, dim, x.describe()));
   return dim < 0 ? dim + nd : dim;
 }
 
@@ -65,24 +65,25 @@ Variable cross_entropy_impl(const Variable& logits, const Tensor& targets, const
   check(logits.defined(), "{}: logits are undefined", op);
   check_defined(targets, op, "targets");
   const Tensor& L = logits.data();
-  check(is_floating(L.dtype()), "{}: logits must be f32 or f64, got {}", op, L.describe());
-  check(targets.dtype() == DType::I64, "{}: targets must be int64 class ids, got {} (logits {})", op,
-        targets.describe(), L.describe());
+  if (!(is_floating(L.dtype()))) fail(fmt::format("{}: logits must be f32 or f64, got {}", op, L.describe()));
+  if (!(targets.dtype() == DType::I64))
+    fail(fmt::format("{}: targets must be int64 class ids, got {} (logits {})", op, targets.describe(), L.describe()));
   const int cd = wrap_axis(L, class_dim, op);
   Shape tshape = L.shape();
   tshape.erase(tshape.begin() + cd);
-  check(targets.shape() == tshape,
-        "{}: targets {} do not match logits {} with classes on dim {} (expected targets of shape {})", op,
-        targets.describe(), L.describe(), cd, shape_str(tshape));
+  if (!(targets.shape() == tshape))
+    fail(fmt::format("{}: targets {} do not match logits {} with classes on dim {} (expected targets of shape {})", op,
+                     targets.describe(), L.describe(), cd, shape_str(tshape)));
   const SoftmaxRows R = rows_of(L.shape(), cd);
-  check(R.C >= 1, "{}: logits {} have no classes", op, L.describe());
+  if (!(R.C >= 1)) fail(fmt::format("{}: logits {} have no classes", op, L.describe()));
 
   // Weights per position (the mask in the logits' dtype, or all ones).
   Tensor w;
   std::string mask_desc;
   if (mask) {
     check_defined(*mask, op, "mask");
-    check(mask->shape() == tshape, "{}: mask {} does not match targets {}", op, mask->describe(), targets.describe());
+    if (!(mask->shape() == tshape))
+      fail(fmt::format("{}: mask {} does not match targets {}", op, mask->describe(), targets.describe()));
     mask_desc = mask->describe();
   }
   const Backend* be = &backend_for(op, L, targets, mask ? *mask : Tensor());
@@ -124,9 +125,9 @@ Variable bce_with_logits(const Variable& logits, const Variable& targets, Reduct
   check(logits.defined() && targets.defined(), "{}: logits or targets are undefined", op);
   const Tensor& X0 = logits.data();
   const Tensor& Y0 = targets.data();
-  check(is_floating(X0.dtype()), "{}: logits must be f32 or f64, got {}", op, X0.describe());
-  check(X0.shape() == Y0.shape() && X0.dtype() == Y0.dtype(),
-        "{}: targets {} must have the shape and dtype of logits {}", op, Y0.describe(), X0.describe());
+  if (!(is_floating(X0.dtype()))) fail(fmt::format("{}: logits must be f32 or f64, got {}", op, X0.describe()));
+  if (!(X0.shape() == Y0.shape() && X0.dtype() == Y0.dtype()))
+    fail(fmt::format("{}: targets {} must have the shape and dtype of logits {}", op, Y0.describe(), X0.describe()));
   const Backend* be = &backend_for(op, X0, Y0);
   Tensor X = X0.contiguous(), Y = Y0.contiguous();
   Tensor out = Tensor::empty(red == Reduction::None ? X.shape() : Shape{}, X.dtype(), X.device());
@@ -147,7 +148,7 @@ namespace {
 // out[(a·C + id)·B + b] = 1 for ids viewed as (A, B); the class axis sits between A and B.
 Tensor one_hot_impl(const char* op, const Tensor& ids, int64_t C, DType dtype, Shape out_shape, int64_t B) {
   check_defined(ids, op, "ids");
-  check(ids.dtype() == DType::I64, "{}: ids must be int64, got {}", op, ids.describe());
+  if (!(ids.dtype() == DType::I64)) fail(fmt::format("{}: ids must be int64, got {}", op, ids.describe()));
   check(C >= 1, "{}: num_classes must be >= 1, got {}", op, C);
   check(is_floating(dtype) || dtype == DType::I64, "{}: unsupported dtype", op);
   const Backend* be = &backend_for(op, ids);
@@ -168,7 +169,7 @@ Tensor one_hot(const Tensor& ids, int64_t num_classes, DType dtype) {
 Tensor one_hot_channels_first(const Tensor& ids, int64_t num_classes, DType dtype) {
   const char* op = "one_hot_channels_first";
   check_defined(ids, op, "ids");
-  check(ids.dim() >= 1, "{}: ids must have a batch axis (N, T...), got {}", op, ids.describe());
+  if (!(ids.dim() >= 1)) fail(fmt::format("{}: ids must have a batch axis (N, T...), got {}", op, ids.describe()));
   Shape s = ids.shape();
   s.insert(s.begin() + 1, num_classes);
   const int64_t B = ids.size(0) == 0 ? 1 : std::max<int64_t>(1, ids.numel() / ids.size(0));

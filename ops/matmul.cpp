@@ -37,8 +37,8 @@ Variable matmul(const Variable& a, const Variable& b) {
   check_same_dtype(A, B, "matmul");
   backend_for("matmul", A, B);  // both on one device (the GEMMs below run there)
   if (B.dim() == 2) {
-    check(A.dim() >= 2 && A.size(-1) == B.size(0), "matmul: cannot multiply {} by {} (inner dimensions differ)",
-          A.describe(), B.describe());
+    if (!(A.dim() >= 2 && A.size(-1) == B.size(0)))
+      fail(fmt::format("matmul: cannot multiply {} by {} (inner dimensions differ)", A.describe(), B.describe()));
     Shape out_shape = A.shape();
     out_shape.back() = B.size(1);
     Tensor A2 = fold_rows(A);
@@ -59,9 +59,9 @@ Variable matmul(const Variable& a, const Variable& b) {
       return std::vector<Tensor>{ga, gb};
     });
   }
-  check(A.dim() == 3 && B.dim() == 3 && A.size(0) == B.size(0) && A.size(2) == B.size(1),
-        "matmul: cannot multiply {} by {} (expected (..., M, K)·(K, N) or (B, M, K)·(B, K, N))", A.describe(),
-        B.describe());
+  if (!(A.dim() == 3 && B.dim() == 3 && A.size(0) == B.size(0) && A.size(2) == B.size(1)))
+    fail(fmt::format("matmul: cannot multiply {} by {} (expected (..., M, K)·(K, N) or (B, M, K)·(B, K, N))",
+                     A.describe(), B.describe()));
   const int64_t nb = A.size(0);
   Tensor C = Tensor::empty({nb, A.size(1), B.size(2)}, A.dtype(), A.device());
   for (int64_t i = 0; i < nb; ++i) {
@@ -92,13 +92,13 @@ Variable linear(const Variable& x, const Variable& W, const Variable& b) {
   const Tensor& Wt = W.data();
   check_same_dtype(X, Wt, "linear");
   backend_for("linear", X, Wt, b.defined() ? b.data() : Tensor());
-  check(Wt.dim() == 2 && X.dim() >= 1 && X.size(-1) == Wt.size(1),
-        "linear: input {} does not match weight {} (expected input (..., {}))", X.describe(), Wt.describe(),
-        Wt.dim() == 2 ? Wt.size(1) : -1);
+  if (!(Wt.dim() == 2 && X.dim() >= 1 && X.size(-1) == Wt.size(1)))
+    fail(fmt::format("linear: input {} does not match weight {} (expected input (..., {}))", X.describe(),
+                     Wt.describe(), Wt.dim() == 2 ? Wt.size(1) : -1));
   const bool has_bias = b.defined();
   if (has_bias)
-    check(b.dim() == 1 && b.size(0) == Wt.size(0) && b.dtype() == X.dtype(), "linear: bias {} does not match weight {}",
-          b.data().describe(), Wt.describe());
+    if (!(b.dim() == 1 && b.size(0) == Wt.size(0) && b.dtype() == X.dtype()))
+      fail(fmt::format("linear: bias {} does not match weight {}", b.data().describe(), Wt.describe()));
   Shape out_shape = X.shape();
   out_shape.back() = Wt.size(0);
   Tensor X2 = fold_rows(X);

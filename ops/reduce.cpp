@@ -53,13 +53,13 @@ Variable sum(const Variable& x, int dim, bool keepdim) {
 
 // y = Σ x / n:  dx = dy / n
 Variable mean(const Variable& x) {
-  check(x.numel() > 0, "mean: empty tensor {}", x.data().describe());
+  if (!(x.numel() > 0)) fail(fmt::format("mean: empty tensor {}", x.data().describe()));
   return mul_scalar(sum(x), 1.0 / double(x.numel()));
 }
 
 Variable mean(const Variable& x, int dim, bool keepdim) {
   int64_t n = x.size(dim);
-  check(n > 0, "mean: dim {} of {} is empty", dim, x.data().describe());
+  if (!(n > 0)) fail(fmt::format("mean: dim {} of {} is empty", dim, x.data().describe()));
   return mul_scalar(sum(x, dim, keepdim), 1.0 / double(n));
 }
 

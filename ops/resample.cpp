@@ -11,9 +11,9 @@ namespace {
 // Shared checks; returns the number of rows (product of the leading dims).
 int64_t resample_rows(const char* op, const Variable& x, int64_t factor) {
   check(x.defined(), "{}: the input is undefined", op);
-  check(x.dim() >= 1, "{}: expected (N, C, T) with time last, got {}", op, x.data().describe());
-  check(factor >= 1, "{}: factor must be >= 1, got {} (input {})", op, factor, x.data().describe());
-  check(x.size(-1) >= 1, "{}: the input {} has no time steps", op, x.data().describe());
+  if (!(x.dim() >= 1)) fail(fmt::format("{}: expected (N, C, T) with time last, got {}", op, x.data().describe()));
+  if (!(factor >= 1)) fail(fmt::format("{}: factor must be >= 1, got {} (input {})", op, factor, x.data().describe()));
+  if (!(x.size(-1) >= 1)) fail(fmt::format("{}: the input {} has no time steps", op, x.data().describe()));
   return x.numel() / x.size(-1);
 }
 
@@ -63,12 +63,15 @@ Variable upsample_linear(const Variable& v, int64_t factor) {
 // y = x[..., start::f] (a view);  dx = zeros with dy on the kept steps
 Variable downsample(const Variable& x, int64_t factor, int64_t start) {
   check(x.defined(), "downsample: the input is undefined");
-  check(x.dim() >= 1, "downsample: expected (N, C, T) with time last, got {}", x.data().describe());
-  check(factor >= 1, "downsample: factor must be >= 1, got {} (input {})", factor, x.data().describe());
-  check(start >= 0 && start < factor, "downsample: start must be in [0, {}) for factor {}, got {} (input {})", factor,
-        factor, start, x.data().describe());
+  if (!(x.dim() >= 1)) fail(fmt::format("downsample: expected (N, C, T) with time last, got {}", x.data().describe()));
+  if (!(factor >= 1))
+    fail(fmt::format("downsample: factor must be >= 1, got {} (input {})", factor, x.data().describe()));
+  if (!(start >= 0 && start < factor))
+    fail(fmt::format("downsample: start must be in [0, {}) for factor {}, got {} (input {})", factor, factor, start,
+                     x.data().describe()));
   const int64_t T = x.size(-1);
-  check(start < T, "downsample: start {} leaves no step of {} (time length {})", start, x.data().describe(), T);
+  if (!(start < T))
+    fail(fmt::format("downsample: start {} leaves no step of {} (time length {})", start, x.data().describe(), T));
   Tensor y = x.data().slice(-1, start, T, factor);
   Shape in = x.shape();
   DType dt = x.dtype();

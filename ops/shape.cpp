@@ -38,8 +38,8 @@ Variable slice(const Variable& x, int dim, int64_t start, int64_t end, int64_t s
 }
 
 Variable narrow(const Variable& x, int dim, int64_t start, int64_t length) {
-  check(start >= 0 && length >= 0 && start + length <= x.size(dim),
-        "narrow: [{}, {}) is outside dim {} of {}", start, start + length, dim, x.data().describe());
+  if (!(start >= 0 && length >= 0 && start + length <= x.size(dim)))
+    fail(fmt::format("narrow: [{}, {}) is outside dim {} of {}", start, start + length, dim, x.data().describe()));
   return slice(x, dim, start, start + length, 1);
 }
 

@@ -17,7 +17,8 @@ namespace {
 // Every time op: x is defined and has a (last) time axis.
 void check_time_input(const Variable& x, const char* op) {
   check(x.defined(), "{}: the input is undefined", op);
-  check(x.dim() >= 1, "{}: expected a tensor with a time axis (dim >= 1), got {}", op, x.data().describe());
+  if (!(x.dim() >= 1))
+    fail(fmt::format("{}: expected a tensor with a time axis (dim >= 1), got {}", op, x.data().describe()));
 }
 
 // y = x[..., start : start + len·step : step]   (a view: `len` steps, `step` apart);
@@ -43,8 +44,9 @@ Variable time_window(const char* op, const Variable& x, int64_t start, int64_t l
 // y = [0 × front, x, 0 × back] on the last axis;  dx = dy[..., front : front + T]
 Variable pad_time(const Variable& x, int64_t front, int64_t back) {
   check_time_input(x, "pad_time");
-  check(front >= 0 && back >= 0, "pad_time: front and back must be >= 0, got front = {}, back = {} for {}", front,
-        back, x.data().describe());
+  if (!(front >= 0 && back >= 0))
+    fail(fmt::format("pad_time: front and back must be >= 0, got front = {}, back = {} for {}", front, back,
+                     x.data().describe()));
   const int64_t T = x.size(-1);
   Shape s = x.shape();
   s.back() = front + T + back;
@@ -60,18 +62,19 @@ Variable pad_time(const Variable& x, int64_t front, int64_t back) {
 Variable crop(const Variable& x, int64_t target_len) {
   check_time_input(x, "crop");
   const int64_t T = x.size(-1);
-  check(target_len >= 0 && target_len <= T,
-        "crop: cannot keep the last {} steps of {} (time length {}); the target must be 0..{}", target_len,
-        x.data().describe(), T, T);
+  if (!(target_len >= 0 && target_len <= T))
+    fail(fmt::format("crop: cannot keep the last {} steps of {} (time length {}); the target must be 0..{}", target_len,
+                     x.data().describe(), T, T));
   return time_window("crop", x, T - target_len, target_len, 1);
 }
 
 Variable crop(const Variable& x, const Variable& target) {
   check(target.defined(), "crop: the target is undefined");
-  check(target.dim() >= 1, "crop: the target {} has no time axis", target.data().describe());
+  if (!(target.dim() >= 1)) fail(fmt::format("crop: the target {} has no time axis", target.data().describe()));
   check_time_input(x, "crop");
-  check(target.size(-1) <= x.size(-1), "crop: target {} is longer than the input {} (time {} > {})",
-        target.data().describe(), x.data().describe(), target.size(-1), x.size(-1));
+  if (!(target.size(-1) <= x.size(-1)))
+    fail(fmt::format("crop: target {} is longer than the input {} (time {} > {})", target.data().describe(),
+                     x.data().describe(), target.size(-1), x.size(-1)));
   return crop(x, target.size(-1));
 }
 
@@ -79,12 +82,13 @@ Variable crop(const Variable& x, const Variable& target) {
 Variable crop_both(const Variable& x, int64_t target_len) {
   check_time_input(x, "crop_both");
   const int64_t T = x.size(-1);
-  check(target_len >= 0 && target_len <= T,
-        "crop_both: cannot crop {} (time length {}) to {} steps; the target must be 0..{}", x.data().describe(), T,
-        target_len, T);
-  check((T - target_len) % 2 == 0,
+  if (!(target_len >= 0 && target_len <= T))
+    fail(fmt::format("crop_both: cannot crop {} (time length {}) to {} steps; the target must be 0..{}",
+                     x.data().describe(), T, target_len, T));
+  if (!((T - target_len) % 2 == 0))
+    fail(fmt::format(
         "crop_both: {} (time length {}) to {} steps removes {} steps, which must be even to split over both ends",
-        x.data().describe(), T, target_len, T - target_len);
+        x.data().describe(), T, target_len, T - target_len));
   return time_window("crop_both", x, (T - target_len) / 2, target_len, 1);
 }
 
@@ -92,9 +96,9 @@ Variable crop_both(const Variable& x, int64_t target_len) {
 Variable crop_back(const Variable& x, int64_t target_len) {
   check_time_input(x, "crop_back");
   const int64_t T = x.size(-1);
-  check(target_len >= 0 && target_len <= T,
-        "crop_back: cannot keep the first {} steps of {} (time length {}); the target must be 0..{}", target_len,
-        x.data().describe(), T, T);
+  if (!(target_len >= 0 && target_len <= T))
+    fail(fmt::format("crop_back: cannot keep the first {} steps of {} (time length {}); the target must be 0..{}",
+                     target_len, x.data().describe(), T, T));
   return time_window("crop_back", x, 0, target_len, 1);
 }
 
@@ -102,9 +106,9 @@ Variable crop_back(const Variable& x, int64_t target_len) {
 Variable crop_front_back(const Variable& x, int64_t front, int64_t back) {
   check_time_input(x, "crop_front_back");
   const int64_t T = x.size(-1);
-  check(front >= 0 && back >= 0 && front + back <= T,
-        "crop_front_back: cannot remove {} steps at the front and {} at the back of {} (time length {})", front, back,
-        x.data().describe(), T);
+  if (!(front >= 0 && back >= 0 && front + back <= T))
+    fail(fmt::format("crop_front_back: cannot remove {} steps at the front and {} at the back of {} (time length {})",
+                     front, back, x.data().describe(), T));
   return time_window("crop_front_back", x, front, T - front - back, 1);
 }
 
@@ -158,8 +162,10 @@ Variable concat(const std::vector<Variable>& xs, int dim) {
 Variable decimate(const Variable& x, int64_t start) {
   check_time_input(x, "decimate");
   const int64_t T = x.size(-1);
-  check(start == 0 || start == 1, "decimate: start must be 0 or 1, got {} (input {})", start, x.data().describe());
-  check(start < T, "decimate: start {} leaves no step of {} (time length {})", start, x.data().describe(), T);
+  if (!(start == 0 || start == 1))
+    fail(fmt::format("decimate: start must be 0 or 1, got {} (input {})", start, x.data().describe()));
+  if (!(start < T))
+    fail(fmt::format("decimate: start {} leaves no step of {} (time length {})", start, x.data().describe(), T));
   return time_window("decimate", x, start, (T - start + 1) / 2, 2);
 }
 
@@ -167,7 +173,7 @@ Variable decimate(const Variable& x, int64_t start) {
 Variable decimate_causal(const Variable& x) {
   check_time_input(x, "decimate_causal");
   const int64_t T = x.size(-1);
-  check(T >= 1, "decimate_causal: the input {} has no time steps", x.data().describe());
+  if (!(T >= 1)) fail(fmt::format("decimate_causal: the input {} has no time steps", x.data().describe()));
   const int64_t start = (T - 1) % 2;
   return time_window("decimate_causal", x, start, (T - start + 1) / 2, 2);
 }
@@ -181,11 +187,12 @@ Variable interleave(const Variable& x, const Variable& y) {
   const int64_t L = x.size(-1);
   bool lead_match = x.dim() == y.dim();
   for (int k = 0; lead_match && k < x.dim() - 1; ++k) lead_match = x.size(k) == y.size(k);
-  check(lead_match && (y.size(-1) == L - 1 || y.size(-1) == L),
-        "interleave: x {} and y {} do not fit; y must have x's leading dims and time length {} (or {})",
-        x.data().describe(), y.data().describe(), L - 1, L);
-  check(L >= 1, "interleave: x {} has no time steps", x.data().describe());
-  check(x.dtype() == y.dtype(), "interleave: dtype mismatch, x {} vs y {}", x.data().describe(), y.data().describe());
+  if (!(lead_match && (y.size(-1) == L - 1 || y.size(-1) == L)))
+    fail(fmt::format("interleave: x {} and y {} do not fit; y must have x's leading dims and time length {} (or {})",
+                     x.data().describe(), y.data().describe(), L - 1, L));
+  if (!(L >= 1)) fail(fmt::format("interleave: x {} has no time steps", x.data().describe()));
+  if (!(x.dtype() == y.dtype()))
+    fail(fmt::format("interleave: dtype mismatch, x {} vs y {}", x.data().describe(), y.data().describe()));
   Shape s = x.shape();
   s.back() = L + y.size(-1);
   one_device("interleave", x.data(), y.data());
@@ -202,7 +209,7 @@ Variable interleave(const Variable& x, const Variable& y) {
 // interleave and crop_back; autograd sums the two paths into dx.
 Variable duplicate(const Variable& x, bool append_last) {
   check_time_input(x, "duplicate");
-  check(x.size(-1) >= 1, "duplicate: the input {} has no time steps", x.data().describe());
+  if (!(x.size(-1) >= 1)) fail(fmt::format("duplicate: the input {} has no time steps", x.data().describe()));
   return interleave(x, append_last ? x : crop_back(x, x.size(-1) - 1));
 }
 
@@ -211,7 +218,7 @@ Variable duplicate(const Variable& x, bool append_last) {
 // y = x with axes 1 and 2 swapped (a view);  dx = dy with them swapped back
 static Variable swap_time_channels(const char* op, const char* from, const Variable& x) {
   check(x.defined(), "{}: the input is undefined", op);
-  check(x.dim() == 3, "{}: expected a 3-D tensor {}, got {}", op, from, x.data().describe());
+  if (!(x.dim() == 3)) fail(fmt::format("{}: expected a 3-D tensor {}, got {}", op, from, x.data().describe()));
   return make_result(op, x.data().transpose(1, 2), {x},
                      [](const Tensor& g) { return std::vector<Tensor>{g.transpose(1, 2)}; });
 }

@@ -16,17 +16,18 @@ Variable weight_norm(const Variable& g, const Variable& v) {
   const Tensor& G = g.data();
   const Tensor& V = v.data();
   const Backend* be = &backend_for(op, G, V);
-  check(is_floating(V.dtype()), "{}: v must be f32 or f64, got {}", op, V.describe());
+  if (!(is_floating(V.dtype()))) fail(fmt::format("{}: v must be f32 or f64, got {}", op, V.describe()));
   check_same_dtype(G, V, op);
-  check(V.dim() >= 2, "{}: v must be (C_out, C_in, ...) with rank >= 2, got {}", op, V.describe());
+  if (!(V.dim() >= 2)) fail(fmt::format("{}: v must be (C_out, C_in, ...) with rank >= 2, got {}", op, V.describe()));
   const int64_t C = V.size(0);
   bool g_ok = G.dim() == 1 && G.size(0) == C;
   if (G.dim() == V.dim() && G.size(0) == C) {
     g_ok = true;
     for (int d = 1; d < G.dim(); ++d) g_ok = g_ok && G.size(d) == 1;
   }
-  check(g_ok, "{}: g {} does not match v {} (expected g of shape ({}) or ({}, 1, ..., 1))", op, G.describe(),
-        V.describe(), C, C);
+  if (!(g_ok))
+    fail(fmt::format("{}: g {} does not match v {} (expected g of shape ({}) or ({}, 1, ..., 1))", op, G.describe(),
+                     V.describe(), C, C));
 
   Tensor Gc = G.contiguous(), Vc = V.contiguous();
   Tensor norms = Tensor::empty({C}, V.dtype(), V.device());

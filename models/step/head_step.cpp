@@ -45,9 +45,9 @@ LanguageModelStepper::LanguageModelStepper(LanguageModel& lm, step::Weights weig
   vocab_ = cfg.vocab, emsize_ = cfg.emsize;
   emb_ = f32(lm.params().get("encoder.weight"));
   const Tensor D = f32(lm.params().get("decoder.weight"));
-  check(emb_.shape() == Shape({vocab_, emsize_}) && D.shape() == Shape({vocab_, emsize_}),
-        "LanguageModelStepper: encoder / decoder weights must be ({}, {}), got {} / {}", vocab_, emsize_,
-        shape_str(emb_.shape()), shape_str(D.shape()));
+  if (!(emb_.shape() == Shape({vocab_, emsize_}) && D.shape() == Shape({vocab_, emsize_})))
+    fail(fmt::format("LanguageModelStepper: encoder / decoder weights must be ({}, {}), got {} / {}", vocab_, emsize_,
+                     shape_str(emb_.shape()), shape_str(D.shape())));
   dec_ = step::Matrix(vocab_, emsize_);
   std::memcpy(dec_.data(), D.data<float>(), sizeof(float) * size_t(vocab_ * emsize_));
   dec_.store_as(weights, "decoder.weight");
@@ -65,8 +65,9 @@ void LanguageModelStepper::decode(const Tensor& h) {
 }
 
 const Tensor& LanguageModelStepper::save(const Tensor& tokens) {
-  check(tokens.dtype() == DType::I64 && tokens.dim() == 2 && tokens.size(0) >= 1 && tokens.size(1) >= 1,
-        "LanguageModelStepper::save: expected token ids i64 (N, T) with N, T >= 1, got {}", tokens.describe());
+  if (!(tokens.dtype() == DType::I64 && tokens.dim() == 2 && tokens.size(0) >= 1 && tokens.size(1) >= 1))
+    fail(fmt::format("LanguageModelStepper::save: expected token ids i64 (N, T) with N, T >= 1, got {}",
+                     tokens.describe()));
   const int64_t N = tokens.size(0), T = tokens.size(1);
   const Tensor ids = tokens.contiguous();
   const int64_t* p = ids.data<int64_t>();
@@ -135,8 +136,9 @@ const Tensor& PolyMusicStepper::head(const Tensor& h) {
 }
 
 const Tensor& PolyMusicStepper::save(const Tensor& roll) {
-  check(roll.dim() == 3 && roll.size(0) >= 1 && roll.size(1) >= 1 && roll.size(2) == keys_,
-        "PolyMusicStepper::save: expected a piano roll (N, T, {}) with N, T >= 1, got {}", keys_, roll.describe());
+  if (!(roll.dim() == 3 && roll.size(0) >= 1 && roll.size(1) >= 1 && roll.size(2) == keys_))
+    fail(fmt::format("PolyMusicStepper::save: expected a piano roll (N, T, {}) with N, T >= 1, got {}", keys_,
+                     roll.describe()));
   NoGradGuard ng;
   const Tensor x = roll.to(DType::F32).permute({0, 2, 1}).contiguous();  // (N, keys, T)
   const Tensor h = last_column(backbone_.save(x));
@@ -147,8 +149,8 @@ const Tensor& PolyMusicStepper::save(const Tensor& roll) {
 
 const Tensor& PolyMusicStepper::step(const Tensor& frame) {
   check(batch_ > 0, "PolyMusicStepper::step: call save first");
-  check(frame.dim() == 2 && frame.size(0) == batch_ && frame.size(1) == keys_,
-        "PolyMusicStepper::step: expected a frame ({}, {}), got {}", batch_, keys_, frame.describe());
+  if (!(frame.dim() == 2 && frame.size(0) == batch_ && frame.size(1) == keys_))
+    fail(fmt::format("PolyMusicStepper::step: expected a frame ({}, {}), got {}", batch_, keys_, frame.describe()));
   return head(backbone_.step(frame));
 }
 

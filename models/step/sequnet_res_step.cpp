@@ -23,11 +23,11 @@ std::vector<int64_t> iota_taps(int64_t K) {
 void fill_window(Tensor& window, const Tensor& x, const Tensor& cond, const std::string& name) {
   const int64_t N = window.size(0), rows = window.size(1), width = window.size(2);
   const int64_t cx = x.size(1), cc = cond.defined() ? cond.size(1) : 0, T = x.size(2);
-  check(x.dim() == 3 && x.size(0) == N && cx + cc == width && (!cond.defined() || cond.size(2) == T),
-        "SequnetResStepper::save: layer {}: input {} (cond {}) does not fit its window (N {}, width {})", name,
-        x.describe(), cond.defined() ? cond.describe() : std::string("none"), N, width);
-  check(x.dtype() == DType::F32, "SequnetResStepper::save: layer {}: step mode is float32, got {}", name,
-        x.describe());
+  if (!(x.dim() == 3 && x.size(0) == N && cx + cc == width && (!cond.defined() || cond.size(2) == T)))
+    fail(fmt::format("SequnetResStepper::save: layer {}: input {} (cond {}) does not fit its window (N {}, width {})",
+                     name, x.describe(), cond.defined() ? cond.describe() : std::string("none"), N, width));
+  if (!(x.dtype() == DType::F32))
+    fail(fmt::format("SequnetResStepper::save: layer {}: step mode is float32, got {}", name, x.describe()));
   const int64_t have = std::min(rows, T), skip = rows - have;
   const Tensor xs = x.narrow(2, T - have, have).contiguous();
   const Tensor cs = cond.defined() ? cond.narrow(2, T - have, have).contiguous() : Tensor();
@@ -121,10 +121,11 @@ void SequnetResStepper::reset() {
 }
 
 Tensor SequnetResStepper::save(const Tensor& x) {
-  check(x.defined() && x.dim() == 3 && x.size(0) >= 1 && x.size(1) == num_inputs_,
-        "SequnetResStepper::save: expected input (N, num_inputs = {}, T), got {}", num_inputs_,
-        x.defined() ? x.describe() : std::string("undefined"));
-  check(x.dtype() == DType::F32, "SequnetResStepper::save: step mode is float32, got {}", x.describe());
+  if (!(x.defined() && x.dim() == 3 && x.size(0) >= 1 && x.size(1) == num_inputs_))
+    fail(fmt::format("SequnetResStepper::save: expected input (N, num_inputs = {}, T), got {}", num_inputs_,
+                     x.defined() ? x.describe() : std::string("undefined")));
+  if (!(x.dtype() == DType::F32))
+    fail(fmt::format("SequnetResStepper::save: step mode is float32, got {}", x.describe()));
   const int64_t N = x.size(0);
   if (N != batch_) {  // (re)allocate every buffer for this batch size
     for (Layer& L : layers_) {

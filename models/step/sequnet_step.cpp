@@ -38,9 +38,9 @@ void leaky_rows(float* y, int64_t N, int64_t ld, int64_t r0, int64_t r1) {
 // oldest first; missing rows (the sequence, or the padded conv's zero padding, before them) are zeros.
 void fill_window(Tensor& window, const Tensor& x, const std::string& name) {
   const int64_t N = window.size(0), rows = window.size(1), width = window.size(2), T = x.size(2);
-  check(x.dim() == 3 && x.size(0) == N && x.size(1) == width,
-        "SequnetStepper::save: layer {}: input {} does not fit its window (N {}, width {})", name, x.describe(), N,
-        width);
+  if (!(x.dim() == 3 && x.size(0) == N && x.size(1) == width))
+    fail(fmt::format("SequnetStepper::save: layer {}: input {} does not fit its window (N {}, width {})", name,
+                     x.describe(), N, width));
   const int64_t have = std::min(rows, T), skip = rows - have;
   const Tensor xs = x.narrow(2, T - have, have).to(DType::F32).contiguous();  // (N, width, have)
   const float* src = xs.data<float>();
@@ -73,8 +73,8 @@ SequnetStepper::SequnetStepper(Sequnet& model, step::Weights weights) : model_(&
     Layer L;
     L.name = name, L.kind = kind, L.cycles = cycles, L.width = width, L.c_out = c_out;
     const Tensor& W = p(name + ".weight");
-    check(W.dim() == 3 && W.size(0) == c_out && W.size(1) == width && W.size(2) == K_,
-          "SequnetStepper: {}.weight is {}, expected [{}, {}, {}]", name, W.describe(), c_out, width, K_);
+    if (!(W.dim() == 3 && W.size(0) == c_out && W.size(1) == width && W.size(2) == K_))
+      fail(fmt::format("SequnetStepper: {}.weight is {}, expected [{}, {}, {}]", name, W.describe(), c_out, width, K_));
     L.w = step::Matrix(c_out, K_ * width);
     step::pack_conv_taps(W, iota_taps(K_), L.w.data(), 0);
     L.w.store_as(weights, name);
@@ -96,8 +96,8 @@ SequnetStepper::SequnetStepper(Sequnet& model, step::Weights weights) : model_(&
     Layer T;
     T.name = u + "conv1.block.0", T.kind = Kind::Transposed, T.cycles = int64_t(1) << i, T.width = ch, T.c_out = ch;
     const Tensor& W = p(T.name + ".weight");
-    check(W.dim() == 3 && W.size(0) == ch && W.size(1) == ch && W.size(2) == K_,
-          "SequnetStepper: {}.weight is {}, expected [{}, {}, {}]", T.name, W.describe(), ch, ch, K_);
+    if (!(W.dim() == 3 && W.size(0) == ch && W.size(1) == ch && W.size(2) == K_))
+      fail(fmt::format("SequnetStepper: {}.weight is {}, expected [{}, {}, {}]", T.name, W.describe(), ch, ch, K_));
     // ConvTranspose1d stride 2: high-res position 2s gets tap m = 2q from low-res sample s − q
     // (the even taps), position 2s + 1 the odd taps m = 2q + 1. The newest q_even (q_odd) window
     // rows are used, oldest first, so row r of them carries tap 2(q − 1 − r) (+1).
@@ -144,17 +144,18 @@ void SequnetStepper::reset() {
 }
 
 Tensor SequnetStepper::save(const Tensor& x) {
-  check(x.defined() && x.dim() == 3 && x.size(0) >= 1 && x.size(1) == num_inputs_ && x.size(2) >= 1,
-        "SequnetStepper::save: expected input (N, num_inputs = {}, T), got {}", num_inputs_,
-        x.defined() ? x.describe() : std::string("undefined"));
-  check(x.dtype() == DType::F32 || x.dtype() == DType::F64, "SequnetStepper::save: input must be f32 or f64, got {}",
-        x.describe());
+  if (!(x.defined() && x.dim() == 3 && x.size(0) >= 1 && x.size(1) == num_inputs_ && x.size(2) >= 1))
+    fail(fmt::format("SequnetStepper::save: expected input (N, num_inputs = {}, T), got {}", num_inputs_,
+                     x.defined() ? x.describe() : std::string("undefined")));
+  if (!(x.dtype() == DType::F32 || x.dtype() == DType::F64))
+    fail(fmt::format("SequnetStepper::save: input must be f32 or f64, got {}", x.describe()));
   const int64_t N = x.size(0), T = x.size(2), levels = n_ + 1;
   if (!padded_)
-    check(T == model_->input_size(),
+    if (!(T == model_->input_size()))
+      fail(fmt::format(
           "SequnetStepper::save (valid mode): input length must be exactly the planned input_size() = {} steps, "
           "got {} ({})",
-          model_->input_size(), T, x.describe());
+          model_->input_size(), T, x.describe()));
   if (N != batch_) {  // (re)allocate every buffer for this batch size
     for (Layer& L : layers_) {
       L.window = step::f32_zeros({N, K_, L.width});

@@ -436,7 +436,7 @@ void StepTeam::sync() {
 }
 
 void pack_conv_taps(const Tensor& W, const std::vector<int64_t>& taps, float* dst, int64_t row0) {
-  check(W.dim() == 3, "pack_conv_taps: weight must be (C_out, C_in, K), got {}", W.describe());
+  if (!(W.dim() == 3)) fail(fmt::format("pack_conv_taps: weight must be (C_out, C_in, K), got {}", W.describe()));
   const int64_t C_out = W.size(0), C_in = W.size(1), K = W.size(2), cols = int64_t(taps.size()) * C_in;
   const std::vector<double> w = W.to_vector<double>();
   for (int64_t o = 0; o < C_out; ++o)
@@ -448,7 +448,7 @@ void pack_conv_taps(const Tensor& W, const std::vector<int64_t>& taps, float* ds
 }
 
 void pack_transposed_taps(const Tensor& W, const std::vector<int64_t>& taps, float* dst, int64_t row0) {
-  check(W.dim() == 3, "pack_transposed_taps: weight must be (C_in, C_out, K), got {}", W.describe());
+  if (!(W.dim() == 3)) fail(fmt::format("pack_transposed_taps: weight must be (C_in, C_out, K), got {}", W.describe()));
   const int64_t C_in = W.size(0), C_out = W.size(1), K = W.size(2), cols = int64_t(taps.size()) * C_in;
   const std::vector<double> w = W.to_vector<double>();
   for (int64_t o = 0; o < C_out; ++o)

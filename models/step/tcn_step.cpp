@@ -18,8 +18,8 @@ const Tensor& param(const TCN& m, const std::string& key) { return m.params().ge
 // The effective weight W = g·v/‖v‖ (norm per output channel over (C_in, K)), computed in double:
 // (C_out, C_in, K) f64, which the packing rounds to float once.
 Tensor effective_weight(const Tensor& g, const Tensor& v, const std::string& what) {
-  check(v.dim() == 3 && g.numel() == v.size(0), "TcnStepper: {}: weight_g {} does not match weight_v {}", what,
-        g.describe(), v.describe());
+  if (!(v.dim() == 3 && g.numel() == v.size(0)))
+    fail(fmt::format("TcnStepper: {}: weight_g {} does not match weight_v {}", what, g.describe(), v.describe()));
   const int64_t C = v.size(0), R = v.numel() / C;
   const std::vector<double> vv = v.to_vector<double>(), gv = g.to_vector<double>();
   Tensor W = Tensor::empty(v.shape(), DType::F64);
@@ -38,8 +38,9 @@ Tensor effective_weight(const Tensor& g, const Tensor& v, const std::string& wha
 // slot; the slots before them (T < slots) are zeros, exactly the causal front padding.
 void fill_queue(Tensor& q, const Tensor& in, const char* what, int64_t level) {
   const int64_t slots = q.size(0), N = q.size(1), C = q.size(2);
-  check(in.dim() == 3 && in.size(0) == N && in.size(1) == C,
-        "TcnStepper::save: level {} {} input {} does not fit its queue (N {}, C {})", level, what, in.describe(), N, C);
+  if (!(in.dim() == 3 && in.size(0) == N && in.size(1) == C))
+    fail(fmt::format("TcnStepper::save: level {} {} input {} does not fit its queue (N {}, C {})", level, what,
+                     in.describe(), N, C));
   const int64_t T = in.size(2), n = std::min(T, slots);
   float* dst = q.data<float>();
   std::memset(dst, 0, size_t(q.numel()) * sizeof(float));
@@ -118,10 +119,11 @@ void TcnStepper::reset() {
 }
 
 Tensor TcnStepper::save(const Tensor& x) {
-  check(x.defined() && x.dim() == 3 && x.size(0) >= 1 && x.size(1) == num_inputs_ && x.size(2) >= 1,
-        "TcnStepper::save: expected input (N, num_inputs = {}, T ≥ 1), got {}", num_inputs_,
-        x.defined() ? x.describe() : std::string("undefined"));
-  check(x.dtype() == DType::F32, "TcnStepper::save: step mode takes float32 input, got {}", x.describe());
+  if (!(x.defined() && x.dim() == 3 && x.size(0) >= 1 && x.size(1) == num_inputs_ && x.size(2) >= 1))
+    fail(fmt::format("TcnStepper::save: expected input (N, num_inputs = {}, T ≥ 1), got {}", num_inputs_,
+                     x.defined() ? x.describe() : std::string("undefined")));
+  if (!(x.dtype() == DType::F32))
+    fail(fmt::format("TcnStepper::save: step mode takes float32 input, got {}", x.describe()));
   const int64_t N = x.size(0);
   if (N != batch_) {  // (re)allocate every buffer for this batch size
     for (Level& L : levels_) {

@@ -89,10 +89,10 @@ void WaveNetStepper::reset() {
 }
 
 Tensor WaveNetStepper::save(const Tensor& x) {
-  check(x.defined() && x.dim() == 3 && x.size(1) == classes_ && x.size(0) >= 1,
-        "WaveNetStepper::save: expected input (N, classes = {}, T), got {}", classes_,
-        x.defined() ? x.describe() : std::string("undefined"));
-  check(x.dtype() == DType::F32, "WaveNetStepper::save: step mode is float32, got {}", x.describe());
+  if (!(x.defined() && x.dim() == 3 && x.size(1) == classes_ && x.size(0) >= 1))
+    fail(fmt::format("WaveNetStepper::save: expected input (N, classes = {}, T), got {}", classes_,
+                     x.defined() ? x.describe() : std::string("undefined")));
+  if (!(x.dtype() == DType::F32)) fail(fmt::format("WaveNetStepper::save: step mode is float32, got {}", x.describe()));
   const int64_t N = x.size(0);
   if (N != batch_) {  // (re)allocate every buffer for this batch size
     for (Layer& L : layers_) L.queue = step::f32_zeros({L.slots, N, R_});

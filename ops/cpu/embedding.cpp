@@ -15,8 +15,9 @@ void embedding_forward(const Tensor& ids, const Tensor& E, Tensor& y) {
   const int64_t* pi = ids.data<int64_t>();
   const int64_t n = ids.numel();
   for (int64_t k = 0; k < n; ++k)
-    check(pi[k] >= 0 && pi[k] < vocab, "{}: id {} at position {} is out of range for a vocabulary of {} (weight {})",
-          op, pi[k], k, vocab, E.describe());
+    if (!(pi[k] >= 0 && pi[k] < vocab))
+      fail(fmt::format("{}: id {} at position {} is out of range for a vocabulary of {} (weight {})", op, pi[k], k,
+                       vocab, E.describe()));
   dispatch_float(E.dtype(), op, [&]<typename T>() {
     const T* pw = E.data<T>();
     T* py = y.data<T>();

@@ -97,8 +97,9 @@ double loss_cross_entropy_forward(const Tensor& x, const Tensor& t, const Tensor
       check(pw[p] == T(0) || pw[p] == T(1), "{}: mask must hold only 0 and 1, got {} at position {} (mask {})", op,
             double(pw[p]), p, mask_str);
       if (pw[p] == T(0)) continue;
-      check(pt[p] >= 0 && pt[p] < R.C, "{}: target {} at position {} is out of range for {} classes (logits {})", op,
-            pt[p], p, R.C, x.describe());
+      if (!(pt[p] >= 0 && pt[p] < R.C))
+        fail(fmt::format("{}: target {} at position {} is out of range for {} classes (logits {})", op, pt[p], p, R.C,
+                         x.describe()));
       count += 1;
     }
     softmax_rows_forward(probs.data<T>(), px, R, false);
@@ -189,8 +190,9 @@ void loss_one_hot(const char* op, const Tensor& id, Tensor& out, int64_t C, int6
   const int64_t* pi = id.data<int64_t>();
   const int64_t n = id.numel();
   for (int64_t k = 0; k < n; ++k)
-    check(pi[k] >= 0 && pi[k] < C, "{}: id {} at position {} is out of range for {} classes (ids {})", op, pi[k], k,
-          C, id.describe());
+    if (!(pi[k] >= 0 && pi[k] < C))
+      fail(fmt::format("{}: id {} at position {} is out of range for {} classes (ids {})", op, pi[k], k, C,
+                       id.describe()));
   auto fill = [&]<typename T>() {
     T* po = out.data<T>();
     for (int64_t k = 0; k < n; ++k) po[((k / B) * C + pi[k]) * B + k % B] = T(1);

@@ -81,6 +81,18 @@ std::string ThreadChoice::describe() const {
 
 const ThreadChoice& thread_choice() { return g_choice; }
 
+std::string adapt_threads_to_load() {
+  if (!g_initialised || g_choice.explicit_count || g_choice.cores <= 1) return "";
+  const int busy = busy_cores_elsewhere();
+  const int want = std::max(1, g_choice.cores - busy);
+  if (want == g_choice.threads) return "";
+  const int before = g_choice.threads;
+  set_num_threads(want);
+  g_choice.explicit_count = false;  // still the load-aware default
+  g_choice.busy_elsewhere = busy;
+  return fmt::format("threads {} → {} ({} of {} cores busy with other processes)", before, want, busy, g_choice.cores);
+}
+
 void enable_flush_denormals() {
   auto set = [] { _mm_setcsr(_mm_getcsr() | 0x8040); };  // FTZ (bit 15) | DAZ (bit 6)
   set();

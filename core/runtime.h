@@ -29,6 +29,11 @@ struct ThreadChoice {
 };
 const ThreadChoice& thread_choice();
 
+// For long runs (the trainer calls it before every epoch): when the count was not set explicitly,
+// counts the busy cores again and moves to the free ones. Returns a line saying what changed, or
+// "" when nothing did.
+std::string adapt_threads_to_load();
+
 // Runnable threads of other processes right now: /proc/stat's procs_running (every runnable
 // thread on the machine, this one included) less this process's own running threads; the least
 // of a few samples a millisecond apart, so that a short-lived process is not counted. 0 where

@@ -520,7 +520,10 @@ TrainOutcome run_training(const TrainConfig& cfg, const TrainOptions& opt) {
   const std::vector<Variable> params = r.model().params().unique();
   TrainOutcome out;
   try {
-    for (int64_t epoch = r.st.epoch + 1; epoch <= cfg.epochs; ++epoch) {
+    const int64_t first_epoch = r.st.epoch + 1;
+    for (int64_t epoch = first_epoch; epoch <= cfg.epochs; ++epoch) {
+      if (epoch > first_epoch)  // the machine's load may have changed since the start
+        if (const std::string moved = adapt_threads_to_load(); !moved.empty()) r.say("  cpu  : " + moved);
       const EpochTrain train = train_epoch(r, epoch, progress, params);
       const EvalResult valid = validate_epoch(r, epoch);
       finish_epoch(r, epoch, train, valid);

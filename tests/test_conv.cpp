@@ -134,6 +134,45 @@ TEST(Conv1d, ForwardMatchesReferenceF32) {
   }
 }
 
+// The CPU runs a stride-1 conv either as one im2col GEMM per sample (batch 1 or at most 64 input
+// channels) or as one GEMM per tap (wider batched convs); pick shapes that take each way and check
+// forward, input gradient and weight gradient against nested loops in double.
+TEST(Conv1d, Im2colAndPerTapPathsMatchTheReferenceForwardAndBackward) {
+  const std::vector<ConvCfg> cfgs = {
+      {1, 70, 9, 23, 3, 1, 2, 4, 1, true},   // batch 1: im2col
+      {3, 70, 9, 23, 3, 1, 2, 4, 1, true},   // batch 3, 70 channels: per-tap GEMMs
+      {3, 8, 5, 23, 5, 1, 1, 0, 3, false},   // narrow: im2col
+      {2, 66, 4, 9, 4, 1, 3, 9, 0, true},    // dilated window mostly in padding, per-tap
+  };
+  uint64_t seed = 500;
+  for (const ConvCfg& c : cfgs) {
+    Tensor x = rand64({c.N, c.C_in, c.T}, seed++), w = rand64({c.C_out, c.C_in, c.K}, seed++);
+    Tensor b = c.bias ? rand64({c.C_out}, seed++) : Tensor();
+    Variable xv(x, true), wv(w, true), bv = c.bias ? Variable(b, true) : Variable();
+    Variable y = conv1d(xv, wv, bv, 1, c.d, c.pf, c.pb);
+    ASSERT_LT(max_abs_diff(y.data(), ref_conv1d(x, w, b, 1, c.d, c.pf, c.pb)), 1e-12) << cfg_str(c);
+    const Tensor r = rand64(y.shape(), seed++);
+    y.backward(r);
+    // dx[n,c,i] = Σ_{o,m} r[n,o,i−d·m+pf]·w[o,c,m],  dw[o,c,m] = Σ_{n,t} r[n,o,t]·x[n,c,t+d·m−pf]
+    const int64_t T_out = y.size(2);
+    std::vector<double> dx(size_t(c.N * c.C_in * c.T), 0.0), dw(size_t(c.C_out * c.C_in * c.K), 0.0);
+    const auto X = x.to_vector<double>(), W = w.to_vector<double>(), R = r.to_vector<double>();
+    for (int64_t n = 0; n < c.N; ++n)
+      for (int64_t o = 0; o < c.C_out; ++o)
+        for (int64_t t = 0; t < T_out; ++t)
+          for (int64_t ch = 0; ch < c.C_in; ++ch)
+            for (int64_t m = 0; m < c.K; ++m) {
+              const int64_t i = t + c.d * m - c.pf;
+              if (i < 0 || i >= c.T) continue;
+              const double rv = R[size_t((n * c.C_out + o) * T_out + t)];
+              dx[size_t((n * c.C_in + ch) * c.T + i)] += rv * W[size_t((o * c.C_in + ch) * c.K + m)];
+              dw[size_t((o * c.C_in + ch) * c.K + m)] += rv * X[size_t((n * c.C_in + ch) * c.T + i)];
+            }
+    EXPECT_LT(max_abs_diff(xv.grad(), Tensor::from_vector(dx, x.shape())), 1e-12) << cfg_str(c);
+    EXPECT_LT(max_abs_diff(wv.grad(), Tensor::from_vector(dw, w.shape())), 1e-12) << cfg_str(c);
+  }
+}
+
 // Inputs that are views: a transposed (N, T, C) tensor, a time slice with a step, a batch slice.
 TEST(Conv1d, StridedInputViews) {
   Tensor base = rand64({2, 12, 5}, 7);  // (N, T, C)

@@ -1,9 +1,15 @@
-// ops/cpu/conv.cpp — the CPU conv kernels: one GEMM per kernel tap on shifted views.
+// ops/cpu/conv.cpp — the CPU conv kernels: one GEMM per kernel tap on shifted views, or one
+// im2col GEMM per sample.
 //
 // The contract (ops/kernels/conv.h) says what forward, backward_input, backward_weight and
-// bias_grad compute; this file is how the CPU does it.
-//  * stride 1: tap m is Y[:, lo:hi] += W_m · X[:, lo+d·m−pf : hi+d·m−pf], with W_m = W[:,:,m]
-//    taken from a (K, C_out, C_in) copy of the (small) weight; a 1×1 conv is one GEMM per sample.
+// bias_grad compute; this file is how the CPU does it. The prepared weight is a (C_out, K, C_in)
+// copy Wr of W (C_out, C_in, K): Wr[:, m, :] is tap m's matrix, and Wr as (C_out, K·C_in) is the
+// whole kernel as one matrix.
+//  * im2col (stride 1, batch 1 or at most 64 input channels, a column buffer of ≤ 2 MiB): the
+//    sample's K shifted copies of x stacked into one (K·C_in, T_out) buffer, then one GEMM with
+//    Wr; the input gradient is one GEMM into that buffer, scattered back (col2im).
+//  * stride 1 otherwise: tap m is Y[:, lo:hi] += W_m · X[:, lo+d·m−pf : hi+d·m−pf], with
+//    W_m = Wr[:, m, :]; a 1×1 conv is one GEMM per sample.
 //  * stride s > 1 (polyphase): X is split once into its s phases X_p[:, j] = X[:, s·j + p] (one
 //    copy of the input, against K/s copies for im2col). Output column t of tap m reads
 //    X[:, s·t + off] = X_p[:, t + q] with off = d·m − pf = q·s + p, so every tap is again one
@@ -21,6 +27,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <utility>
 #include <vector>
 
@@ -62,35 +69,95 @@ void for_each_sample(int64_t N, int nthreads, F&& f) {
   for (int64_t n = 0; n < N; ++n) f(n, omp_get_thread_num());
 }
 
-// Wk[m, o, c] = W[o, c, m]: the weight as K contiguous (C_out, C_in) matrices (W[:,:,m] itself
-// has column stride K, which BLAS cannot take). For K = 1 that is W itself.
-Tensor taps_major(const Tensor& W) {
+// Wr[o, m, c] = W[o, c, m]: each output channel's weights regrouped tap by tap, so that
+//  * W_m = Wr[:, m, :] is a (C_out, C_in) matrix BLAS takes as it is (row stride K·C_in), one per
+//    tap for the per-tap GEMMs, and
+//  * Wr viewed as (C_out, K·C_in) is the whole kernel as one matrix, for the im2col GEMM.
+// (W[:,:,m] itself has column stride K, which BLAS cannot take.) For K = 1 that is W itself.
+Tensor taps_inner(const Tensor& W) {
   const int64_t O = W.size(0), C = W.size(1), K = W.size(2);
   const Tensor Wc = W.contiguous();
-  if (K == 1) return Wc.view({1, O, C});
-  Tensor Wk = Tensor::empty({K, O, C}, W.dtype());
+  if (K == 1) return Wc.view({O, 1, C});
+  Tensor Wr = Tensor::empty({O, K, C}, W.dtype());
   dispatch_float(W.dtype(), "conv", [&]<typename T>() {
     const T* pw = Wc.data<T>();
-    T* pk = Wk.data<T>();
+    T* pr = Wr.data<T>();
 #pragma omp parallel for if (O * C * K >= 2 * kGrainCheap && !omp_in_parallel()) schedule(static)
-    for (int64_t o = 0; o < O; ++o)
+    for (int64_t o = 0; o < O; ++o)  // one (C, K) → (K, C) transposition per output channel
       for (int64_t c = 0; c < C; ++c)
-        for (int64_t m = 0; m < K; ++m) pk[(m * O + o) * C + c] = pw[(o * C + c) * K + m];
+        for (int64_t m = 0; m < K; ++m) pr[(o * K + m) * C + c] = pw[(o * C + c) * K + m];
   });
-  return Wk;
+  return Wr;
 }
 
-// The inverse: W[o, c, m] = Wk[m, o, c] (both contiguous; K > 1).
-void taps_last(const Tensor& Wk, Tensor& W) {
-  const int64_t K = Wk.size(0), O = Wk.size(1), C = Wk.size(2);
-  dispatch_float(Wk.dtype(), "conv", [&]<typename T>() {
-    const T* pk = Wk.data<T>();
+// The inverse: W[o, c, m] = Wr[o, m, c] (both contiguous; K > 1).
+void taps_last(const Tensor& Wr, Tensor& W) {
+  const int64_t O = Wr.size(0), K = Wr.size(1), C = Wr.size(2);
+  dispatch_float(Wr.dtype(), "conv", [&]<typename T>() {
+    const T* pr = Wr.data<T>();
     T* pw = W.data<T>();
 #pragma omp parallel for if (O * C * K >= 2 * kGrainCheap && !omp_in_parallel()) schedule(static)
     for (int64_t o = 0; o < O; ++o)
       for (int64_t c = 0; c < C; ++c)
-        for (int64_t m = 0; m < K; ++m) pw[(o * C + c) * K + m] = pk[(m * O + o) * C + c];
+        for (int64_t m = 0; m < K; ++m) pw[(o * C + c) * K + m] = pr[(o * K + m) * C + c];
   });
+}
+
+// im2col: col[m·C_in + c, t] = x[c, t + d·m − pf] for t in [0, T_out), zero where that sample is
+// outside [0, T) (stride 1). One (K·C_in, T_out) buffer, so a conv is one GEMM with Wr.
+template <typename T>
+void fill_columns(const Tensor& x, Tensor& col, const ConvGeom& g) {
+  const T* px = x.data<T>();
+  T* pc = col.data<T>();
+  const int64_t xs_c = x.stride(0), xs_t = x.stride(1), L = g.T_out;
+  for (int64_t m = 0; m < g.K; ++m) {
+    const auto [lo, hi] = g.valid(m);
+    const int64_t off = g.off(m);
+    for (int64_t c = 0; c < g.C_in; ++c) {
+      T* row = pc + (m * g.C_in + c) * L;
+      const T* src = px + c * xs_c;
+      std::fill(row, row + lo, T(0));
+      if (xs_t == 1)
+        std::copy(src + lo + off, src + hi + off, row + lo);
+      else
+        for (int64_t t = lo; t < hi; ++t) row[t] = src[(t + off) * xs_t];
+      std::fill(row + hi, row + L, T(0));
+    }
+  }
+}
+
+// col2im: dx[c, t + d·m − pf] += col[m·C_in + c, t] for the valid t (stride 1); dx contiguous.
+template <typename T>
+void add_columns(const Tensor& col, T* dx, const ConvGeom& g) {
+  const T* pc = col.data<T>();
+  const int64_t L = g.T_out;
+  for (int64_t m = 0; m < g.K; ++m) {
+    const auto [lo, hi] = g.valid(m);
+    const int64_t off = g.off(m);
+    for (int64_t c = 0; c < g.C_in; ++c) {
+      const T* row = pc + (m * g.C_in + c) * L;
+      T* dst = dx + c * g.T + off;
+      for (int64_t t = lo; t < hi; ++t) dst[t] += row[t];
+    }
+  }
+}
+
+// Whether a conv runs as one im2col GEMM per sample rather than K per-tap GEMMs: stride 1, more
+// than one tap, and a column buffer (K·C_in·T_out values per thread) of at most 2 MiB. The copy
+// costs K·C_in·T_out per sample, against a GEMM of C_out times that many multiply-adds, and the
+// one GEMM (inner dimension K·C_in instead of C_in) runs closer to the BLAS peak than K small
+// ones; the size cap keeps the buffer in cache and the step's peak memory where it was (long
+// raw-audio inputs keep the per-tap GEMMs). SEQNET_CONV_IM2COL=0 keeps the per-tap GEMMs always.
+bool use_im2col(const ConvGeom& g, DType dtype) {
+  static const bool enabled = [] {
+    const char* e = std::getenv("SEQNET_CONV_IM2COL");
+    return !(e && e[0] == '0');
+  }();
+  const double bytes = double(g.K) * double(g.C_in) * double(g.T_out) * double(dtype_size(dtype));
+  // Measured (docs/performance.md): a few percent faster on the batch-1 music convs (215
+  // channels) and on copy memory's 10-channel ones; slower on char_sequnet's batch-16, 450-channel
+  // convs, whose per-tap GEMMs are already large. Hence batch 1 or narrow inputs only.
+  return enabled && g.s == 1 && g.K > 1 && bytes <= double(2 << 20) && (g.N == 1 || g.C_in <= 64);
 }
 
 // Per-thread scratch for the phases of one sample: (s, C_in, ceil(T/s)); none for stride 1.
@@ -176,7 +243,7 @@ void bias_grad(const Tensor& dy_any, Tensor& db) {
 // X and dY may be any views whose per-sample (C, T) matrices BLAS takes as they are (unit
 // stride along T or along C); Y and dX are contiguous and pre-filled.
 
-// Y += conv(X, W):  per tap, Y[:, lo:hi] += W_m · X_phase(m)[:, lo+shift(m) : hi+shift(m)]   (Wk = taps_major(W))
+// Y += conv(X, W):  per tap, Y[:, lo:hi] += W_m · X_phase(m)[:, lo+shift(m) : hi+shift(m)]   (Wk = taps_inner(W))
 void forward_taps(const Tensor& X, const Tensor& Wk, Tensor& Y, const ConvGeom& g) {
   const int nt = batch_threads(g);
   std::vector<Tensor> bufs = phase_buffers(g, nt, X.dtype());
@@ -189,7 +256,7 @@ void forward_taps(const Tensor& X, const Tensor& Wk, Tensor& Y, const ConvGeom& 
         const auto [lo, hi] = g.valid(m);
         if (lo == hi) continue;
         Tensor Ys = Yn.narrow(1, lo, hi - lo);
-        gemm(Wk.select(0, m), false, Xp.select(0, g.phase(m)).narrow(1, lo + g.shift(m), hi - lo), false, Ys,
+        gemm(Wk.select(1, m), false, Xp.select(0, g.phase(m)).narrow(1, lo + g.shift(m), hi - lo), false, Ys,
                       1.0, 1.0);
       }
     });
@@ -212,7 +279,7 @@ void backward_input_taps(const Tensor& dY, const Tensor& Wk, Tensor& dX, const C
         const auto [lo, hi] = g.valid(m);
         if (lo == hi) continue;
         Tensor dXs = dXp.select(0, g.phase(m)).narrow(1, lo + g.shift(m), hi - lo);
-        gemm(Wk.select(0, m), true, dYn.narrow(1, lo, hi - lo), false, dXs, 1.0, 1.0);
+        gemm(Wk.select(1, m), true, dYn.narrow(1, lo, hi - lo), false, dXs, 1.0, 1.0);
       }
       if (g.s > 1) add_phases<T>(dXp, dXn.data<T>(), g, used, nt == 1);
     });
@@ -221,13 +288,13 @@ void backward_input_taps(const Tensor& dY, const Tensor& Wk, Tensor& dX, const C
 
 // dW[:,:,m] = Σ_n dY[n][:, lo:hi] · X_phase(m)[n][:, lo+shift(m) : hi+shift(m)]ᵀ
 // With a batch spread over threads, each thread accumulates into its own buffer.
-// dWk (K, C_out, C_in) contiguous: the first accumulator, zeroed here.
+// dWk (C_out, K, C_in) contiguous: the first accumulator, zeroed here.
 void backward_weight_taps(const Tensor& dY, const Tensor& X, Tensor& dWk, const ConvGeom& g) {
   const int nt = batch_threads(g);
   std::vector<Tensor> acc(static_cast<size_t>(nt));
   dWk.fill_(0.0);
   acc[0] = dWk;
-  for (size_t i = 1; i < acc.size(); ++i) acc[i] = Tensor::zeros({g.K, g.C_out, g.C_in}, dY.dtype());
+  for (size_t i = 1; i < acc.size(); ++i) acc[i] = Tensor::zeros({g.C_out, g.K, g.C_in}, dY.dtype());
   std::vector<Tensor> bufs = phase_buffers(g, nt, X.dtype());
   const std::vector<bool> used = used_phases(g);
   dispatch_float(X.dtype(), "conv1d", [&]<typename T>() {
@@ -237,10 +304,62 @@ void backward_weight_taps(const Tensor& dY, const Tensor& X, Tensor& dWk, const 
       for (int64_t m = 0; m < g.K; ++m) {
         const auto [lo, hi] = g.valid(m);
         if (lo == hi) continue;
-        Tensor dWm = acc[size_t(tid)].select(0, m);
+        Tensor dWm = acc[size_t(tid)].select(1, m);
         gemm(dYn.narrow(1, lo, hi - lo), false, Xp.select(0, g.phase(m)).narrow(1, lo + g.shift(m), hi - lo),
                       true, dWm, 1.0, 1.0);
       }
+    });
+  });
+  for (int i = 1; i < nt; ++i) acc[0].add_(acc[size_t(i)]);
+}
+
+// ---- the im2col loops (stride 1) ----------------------------------------------------------------
+// Per sample: col = im2col(X_n) (K·C_in, T_out), then one GEMM with Wr as (C_out, K·C_in).
+
+// Y_n += Wr · col
+void forward_im2col(const Tensor& X, const Tensor& Wr, Tensor& Y, const ConvGeom& g) {
+  const int nt = batch_threads(g);
+  std::vector<Tensor> cols(static_cast<size_t>(nt));
+  for (auto& c : cols) c = Tensor::empty({g.K * g.C_in, g.T_out}, X.dtype());
+  const Tensor W2 = Wr.view({g.C_out, g.K * g.C_in});
+  dispatch_float(X.dtype(), "conv1d", [&]<typename T>() {
+    for_each_sample(g.N, nt, [&](int64_t n, int tid) {
+      Tensor& col = cols[size_t(tid)];
+      fill_columns<T>(X.select(0, n), col, g);
+      Tensor Yn = Y.select(0, n);
+      gemm(W2, false, col, false, Yn, 1.0, 1.0);
+    });
+  });
+}
+
+// col = Wrᵀ · dY_n, then dX_n += col2im(col)
+void backward_input_im2col(const Tensor& dY, const Tensor& Wr, Tensor& dX, const ConvGeom& g) {
+  const int nt = batch_threads(g);
+  std::vector<Tensor> cols(static_cast<size_t>(nt));
+  for (auto& c : cols) c = Tensor::empty({g.K * g.C_in, g.T_out}, dY.dtype());
+  const Tensor W2 = Wr.view({g.C_out, g.K * g.C_in});
+  dispatch_float(dY.dtype(), "conv1d", [&]<typename T>() {
+    for_each_sample(g.N, nt, [&](int64_t n, int tid) {
+      Tensor& col = cols[size_t(tid)];
+      gemm(W2, true, dY.select(0, n), false, col, 1.0, 0.0);
+      add_columns<T>(col, dX.select(0, n).data<T>(), g);
+    });
+  });
+}
+
+// dWr (C_out, K·C_in) = Σ_n dY_n · colᵀ; with a batch spread over threads, one accumulator each.
+void backward_weight_im2col(const Tensor& dY, const Tensor& X, Tensor& dWr, const ConvGeom& g) {
+  const int nt = batch_threads(g);
+  std::vector<Tensor> acc(static_cast<size_t>(nt)), cols(static_cast<size_t>(nt));
+  dWr.fill_(0.0);
+  acc[0] = dWr.view({g.C_out, g.K * g.C_in});
+  for (size_t i = 1; i < acc.size(); ++i) acc[i] = Tensor::zeros({g.C_out, g.K * g.C_in}, dY.dtype());
+  for (auto& c : cols) c = Tensor::empty({g.K * g.C_in, g.T_out}, X.dtype());
+  dispatch_float(X.dtype(), "conv1d", [&]<typename T>() {
+    for_each_sample(g.N, nt, [&](int64_t n, int tid) {
+      Tensor& col = cols[size_t(tid)];
+      fill_columns<T>(X.select(0, n), col, g);
+      gemm(dY.select(0, n), false, col, true, acc[size_t(tid)], 1.0, 1.0);
     });
   });
   for (int i = 1; i < nt; ++i) acc[0].add_(acc[size_t(i)]);
@@ -250,30 +369,39 @@ void backward_weight_taps(const Tensor& dY, const Tensor& X, Tensor& dWk, const 
 
 // ---- the contract --------------------------------------------------------------------------------
 
-// The CPU's prepared weight is the taps-major copy Wk[m, o, c] = W[o, c, m] (W itself for K = 1).
-Tensor conv_prepare_weight(const Tensor& W) { return taps_major(W); }
+// The CPU's prepared weight is the copy Wr[o, m, c] = W[o, c, m] (W itself for K = 1).
+Tensor conv_prepare_weight(const Tensor& W) { return taps_inner(W); }
 
-void conv_forward(const Tensor& X, const Tensor& Wk, const Tensor& b, Tensor& Y, const ConvGeom& g) {
+void conv_forward(const Tensor& X, const Tensor& Wr, const Tensor& b, Tensor& Y, const ConvGeom& g) {
   fill_with_bias(Y, b);
-  forward_taps(X, Wk, Y, g);
+  if (use_im2col(g, X.dtype()))
+    forward_im2col(X, Wr, Y, g);
+  else
+    forward_taps(X, Wr, Y, g);
 }
 
-void conv_backward_input(const Tensor& dY, const Tensor& Wk, const Tensor& b, Tensor& dX, const ConvGeom& g) {
+void conv_backward_input(const Tensor& dY, const Tensor& Wr, const Tensor& b, Tensor& dX, const ConvGeom& g) {
   fill_with_bias(dX, b);
-  backward_input_taps(dY, Wk, dX, g);
+  if (use_im2col(g, dY.dtype()))
+    backward_input_im2col(dY, Wr, dX, g);
+  else
+    backward_input_taps(dY, Wr, dX, g);
 }
 
-// Accumulated taps-major, then laid out as (C_out, C_in, K); for K = 1 the two layouts coincide
-// and the GEMMs accumulate into dW itself.
+// Accumulated as (C_out, K, C_in), then laid out as (C_out, C_in, K); for K = 1 the two layouts
+// coincide and the GEMMs accumulate into dW itself.
 void conv_backward_weight(const Tensor& dY, const Tensor& X, Tensor& dW, const ConvGeom& g) {
   if (g.K == 1) {
-    Tensor dWk = dW.view({1, g.C_out, g.C_in});
-    backward_weight_taps(dY, X, dWk, g);
+    Tensor dWr = dW.view({g.C_out, 1, g.C_in});
+    backward_weight_taps(dY, X, dWr, g);
     return;
   }
-  Tensor dWk = Tensor::empty({g.K, g.C_out, g.C_in}, dW.dtype());
-  backward_weight_taps(dY, X, dWk, g);
-  taps_last(dWk, dW);
+  Tensor dWr = Tensor::empty({g.C_out, g.K, g.C_in}, dW.dtype());
+  if (use_im2col(g, dY.dtype()))
+    backward_weight_im2col(dY, X, dWr, g);
+  else
+    backward_weight_taps(dY, X, dWr, g);
+  taps_last(dWr, dW);
 }
 
 void conv_bias_grad(const Tensor& dY, Tensor& db) { bias_grad(dY, db); }

@@ -22,8 +22,9 @@ void parallel_range(int64_t n, int64_t grain, F&& f) {
   }
 #pragma omp parallel num_threads(nt)
   {
-    const int t = omp_get_thread_num();
-    const int64_t lo = n * t / nt, hi = n * (t + 1) / nt;
+    // The team OpenMP really started (fewer than nt under OMP_DYNAMIC or a thread limit).
+    const int t = omp_get_thread_num(), team = omp_get_num_threads();
+    const int64_t lo = n * t / team, hi = n * (t + 1) / team;
     if (hi > lo) f(lo, hi);
   }
 }

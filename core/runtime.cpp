@@ -1,6 +1,7 @@
 #include "core/runtime.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
 #include <omp.h>
 #include <xmmintrin.h>
 #include <pmmintrin.h>
@@ -59,6 +60,10 @@ int own_running_threads() {
 }
 }  // namespace
 
+// /proc/stat's count is the whole machine's; it only says something about our cores when this
+// process may run on all of them (no taskset / cpuset / container CPU limit narrower than that).
+static bool whole_machine() { return omp_get_num_procs() == int(sysconf(_SC_NPROCESSORS_ONLN)); }
+
 int busy_cores_elsewhere() {
   int least = -1;
   for (int sample = 0; sample < 3; ++sample) {
@@ -72,7 +77,8 @@ int busy_cores_elsewhere() {
 }
 
 std::string ThreadChoice::describe() const {
-  if (explicit_count) return fmt::format("{} ({} cores; set by SEQNET_THREADS / --threads)", threads, cores);
+  if (explicit_count)
+    return fmt::format("{} ({} cores; set by SEQNET_THREADS / --threads / OMP_NUM_THREADS)", threads, cores);
   if (busy_elsewhere > 0)
     return fmt::format("{} ({} cores, {} busy with other processes at start-up; --threads N to override)", threads,
                        cores, busy_elsewhere);
@@ -82,9 +88,9 @@ std::string ThreadChoice::describe() const {
 const ThreadChoice& thread_choice() { return g_choice; }
 
 std::string adapt_threads_to_load() {
-  if (!g_initialised || g_choice.explicit_count || g_choice.cores <= 1) return "";
+  if (!g_initialised || g_choice.explicit_count || g_choice.cores <= 1 || !whole_machine()) return "";
   const int busy = busy_cores_elsewhere();
-  const int want = std::max(1, g_choice.cores - busy);
+  const int want = std::clamp(g_choice.cores - busy, 1, kMaxThreads);
   if (want == g_choice.threads) return "";
   const int before = g_choice.threads;
   set_num_threads(want);
@@ -122,7 +128,7 @@ void init_runtime() {
     c.explicit_count = true;
   } else if (const char* omp = std::getenv("OMP_NUM_THREADS"); omp && *omp) {
     c.explicit_count = true;  // OpenMP's own variable, already in omp_get_max_threads()
-  } else if (n > 1) {
+  } else if (n > 1 && whole_machine()) {
     c.busy_elsewhere = busy_cores_elsewhere();
     n = std::max(1, std::min(n, c.cores - c.busy_elsewhere));
   }

@@ -37,7 +37,9 @@ std::string adapt_threads_to_load();
 // Runnable threads of other processes right now: /proc/stat's procs_running (every runnable
 // thread on the machine, this one included) less this process's own running threads; the least
 // of a few samples a millisecond apart, so that a short-lived process is not counted. 0 where
-// /proc cannot be read.
+// /proc cannot be read. The default thread count uses it only when this process may run on every
+// core of the machine (the count is machine-wide; under taskset or a cpuset it says nothing about
+// the cores we have).
 int busy_cores_elsewhere();
 // The most threads --threads / SEQNET_THREADS may ask for: far above any core count seqnet runs
 // on, low enough that a typo (100000) is caught instead of spawning a pool that size.

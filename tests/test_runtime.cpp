@@ -46,7 +46,7 @@ TEST(Runtime, ThreadChoiceDescribesItself) {
   c.busy_elsewhere = 0, c.threads = 2;
   EXPECT_EQ(c.describe(), "2 (2 cores)");
   c.explicit_count = true;
-  EXPECT_EQ(c.describe(), "2 (2 cores; set by SEQNET_THREADS / --threads)");
+  EXPECT_EQ(c.describe(), "2 (2 cores; set by SEQNET_THREADS / --threads / OMP_NUM_THREADS)");
 }
 
 // The load-aware default moves off a core that another process takes over (the trainer asks

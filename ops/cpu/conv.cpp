@@ -117,8 +117,8 @@ void fill_columns(const Tensor& x, Tensor& col, const ConvGeom& g) {
       T* row = pc + (m * g.C_in + c) * L;
       const T* src = px + c * xs_c;
       std::fill(row, row + lo, T(0));
-      if (xs_t == 1)
-        std::copy(src + lo + off, src + hi + off, row + lo);
+      if (hi > lo && xs_t == 1)  // (hi > lo: no pointer is formed outside x for a tap in padding)
+        std::copy(src + (lo + off), src + (hi + off), row + lo);
       else
         for (int64_t t = lo; t < hi; ++t) row[t] = src[(t + off) * xs_t];
       std::fill(row + hi, row + L, T(0));
@@ -136,8 +136,8 @@ void add_columns(const Tensor& col, T* dx, const ConvGeom& g) {
     const int64_t off = g.off(m);
     for (int64_t c = 0; c < g.C_in; ++c) {
       const T* row = pc + (m * g.C_in + c) * L;
-      T* dst = dx + c * g.T + off;
-      for (int64_t t = lo; t < hi; ++t) dst[t] += row[t];
+      T* dst = dx + c * g.T;  // dst[t + off] for valid t only (off may be negative)
+      for (int64_t t = lo; t < hi; ++t) dst[t + off] += row[t];
     }
   }
 }

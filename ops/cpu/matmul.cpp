@@ -23,11 +23,12 @@ namespace {
 // OpenBLAS's threaded sgemm synchronises its threads several times per call (spinning, then
 // sched_yield). On the GEMMs of a training step — one conv tap is 215 × 215 × 253 — that costs
 // more than the second core gains: a 2-thread music step ran slower than a 1-thread one. Below
-// 2^18 multiply-adds OpenBLAS runs one thread anyway; from there up to kOwnSplitMax we split C
-// into one slab per thread instead, each an independent single-threaded sgemm; above it (the
-// big decoders, where OpenBLAS shares its packed panels across threads) BLAS threads itself.
-// SEQNET_GEMM_SPLIT=0 turns our split off (for measuring the difference).
-constexpr double kOwnSplitMin = double(1 << 18), kOwnSplitMax = 1e30;
+// 2^18 multiply-adds OpenBLAS runs one thread anyway; from there up we split C into one slab per
+// thread instead, each an independent single-threaded sgemm. That includes the large decoder
+// GEMMs of the word models, where OpenBLAS's own split (sharing packed panels) could win; the
+// word steps measured 0.62-0.74x PyTorch's time this way (docs/performance.md), so no upper
+// bound is set yet. SEQNET_GEMM_SPLIT=0 turns our split off (for measuring the difference).
+constexpr double kOwnSplitMin = double(1 << 18);
 int split_threads(int64_t M, int64_t N, int64_t K) {
   static const bool enabled = [] {
     const char* e = std::getenv("SEQNET_GEMM_SPLIT");
@@ -36,7 +37,7 @@ int split_threads(int64_t M, int64_t N, int64_t K) {
   if (!enabled || omp_in_parallel()) return 1;
   const int nt = omp_get_max_threads();
   const double macs = double(M) * double(N) * double(K);
-  if (nt <= 1 || macs < kOwnSplitMin || macs > kOwnSplitMax) return 1;
+  if (nt <= 1 || macs < kOwnSplitMin) return 1;
   return int(std::min<int64_t>(nt, std::max(M, N) / 16));  // at least 16 columns (rows) per thread
 }
 }  // namespace
@@ -92,8 +93,8 @@ void gemm(const Tensor& A, bool trans_a, const Tensor& B, bool trans_b, Tensor& 
   const int64_t len = by_cols ? N : M;
 #pragma omp parallel num_threads(nt)
   {
-    const int t = omp_get_thread_num();
-    const int64_t lo = len * t / nt, hi = len * (t + 1) / nt;
+    const int t = omp_get_thread_num(), team = omp_get_num_threads();  // the team really started
+    const int64_t lo = len * t / team, hi = len * (t + 1) / team;
     if (hi > lo) by_cols ? block(0, M, lo, hi - lo) : block(lo, hi - lo, 0, N);
   }
 }

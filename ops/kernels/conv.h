@@ -3,7 +3,7 @@
 // Every convolution is described by the geometry of one conv1d: input X (N, C_in, T), weight W
 // (C_out, C_in, K), output Y (N, C_out, T_out), stride s, dilation d, front padding pf.
 //   prepare_weight   Wp := W in the layout this backend's forward and backward_input read (the
-//                    CPU's: taps-major, (K, C_out, C_in)); the op computes it for the forward
+//                    CPU's: (C_out, K, C_in); the GPU's: (K, C_out, C_in)); the op computes it for the forward
 //                    and again for the input gradient rather than keeping a second copy of
 //                    every weight alive from forward to backward (a copy costs far less than
 //                    a GEMM; the memory is the step's peak)

@@ -316,11 +316,17 @@ void backward_weight_taps(const Tensor& dY, const Tensor& X, Tensor& dWk, const 
 // ---- the im2col loops (stride 1) ----------------------------------------------------------------
 // Per sample: col = im2col(X_n) (K·C_in, T_out), then one GEMM with Wr as (C_out, K·C_in).
 
+// One (K·C_in, T_out) column buffer per thread.
+std::vector<Tensor> column_buffers(const ConvGeom& g, int nthreads, DType dtype) {
+  std::vector<Tensor> cols(static_cast<size_t>(nthreads));
+  for (auto& c : cols) c = Tensor::empty({g.K * g.C_in, g.T_out}, dtype);
+  return cols;
+}
+
 // Y_n += Wr · col
 void forward_im2col(const Tensor& X, const Tensor& Wr, Tensor& Y, const ConvGeom& g) {
   const int nt = batch_threads(g);
-  std::vector<Tensor> cols(static_cast<size_t>(nt));
-  for (auto& c : cols) c = Tensor::empty({g.K * g.C_in, g.T_out}, X.dtype());
+  std::vector<Tensor> cols = column_buffers(g, nt, X.dtype());
   const Tensor W2 = Wr.view({g.C_out, g.K * g.C_in});
   dispatch_float(X.dtype(), "conv1d", [&]<typename T>() {
     for_each_sample(g.N, nt, [&](int64_t n, int tid) {
@@ -335,8 +341,7 @@ void forward_im2col(const Tensor& X, const Tensor& Wr, Tensor& Y, const ConvGeom
 // col = Wrᵀ · dY_n, then dX_n += col2im(col)
 void backward_input_im2col(const Tensor& dY, const Tensor& Wr, Tensor& dX, const ConvGeom& g) {
   const int nt = batch_threads(g);
-  std::vector<Tensor> cols(static_cast<size_t>(nt));
-  for (auto& c : cols) c = Tensor::empty({g.K * g.C_in, g.T_out}, dY.dtype());
+  std::vector<Tensor> cols = column_buffers(g, nt, dY.dtype());
   const Tensor W2 = Wr.view({g.C_out, g.K * g.C_in});
   dispatch_float(dY.dtype(), "conv1d", [&]<typename T>() {
     for_each_sample(g.N, nt, [&](int64_t n, int tid) {
@@ -350,11 +355,10 @@ void backward_input_im2col(const Tensor& dY, const Tensor& Wr, Tensor& dX, const
 // dWr (C_out, K·C_in) = Σ_n dY_n · colᵀ; with a batch spread over threads, one accumulator each.
 void backward_weight_im2col(const Tensor& dY, const Tensor& X, Tensor& dWr, const ConvGeom& g) {
   const int nt = batch_threads(g);
-  std::vector<Tensor> acc(static_cast<size_t>(nt)), cols(static_cast<size_t>(nt));
+  std::vector<Tensor> acc(static_cast<size_t>(nt)), cols = column_buffers(g, nt, X.dtype());
   dWr.fill_(0.0);
   acc[0] = dWr.view({g.C_out, g.K * g.C_in});
   for (size_t i = 1; i < acc.size(); ++i) acc[i] = Tensor::zeros({g.C_out, g.K * g.C_in}, dY.dtype());
-  for (auto& c : cols) c = Tensor::empty({g.K * g.C_in, g.T_out}, X.dtype());
   dispatch_float(X.dtype(), "conv1d", [&]<typename T>() {
     for_each_sample(g.N, nt, [&](int64_t n, int tid) {
       Tensor& col = cols[size_t(tid)];

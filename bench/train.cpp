@@ -3,7 +3,8 @@
 // (bench/compare-pytorch runs both, interleaved, and prints the ratio table).
 //
 //   build/bench/train [--configs all|jsb_tcn,char_sequnet,...] [--steps 10] [--warmup 2]
-//                     [--audio-batch 1] [--audio-output 2000] [--threads N] [--json FILE]
+//                     [--audio-batch 1] [--audio-output 2000] [--threads N] [--device cpu|cuda[:N]]
+//                     [--json FILE]
 //
 // A step is what the official scripts do per batch: zero_grad → forward → loss → backward → clip
 // (when the script clips) → Adam. The batch is random but has the task's real shapes (the same
@@ -16,7 +17,9 @@
 // convention torch_bench.py uses; multiply-adds from models/sizes.h); memory in MiB from the
 // allocator's accounting: `persistent` = weights + gradients + Adam state, `transient` = the
 // step's own high-water mark above everything that lived before it (the batch and the data are
-// not counted), `tensor_peak` = their sum (torch_bench.py's tensor_peak_MB).
+// not counted), `tensor_peak` = their sum (torch_bench.py's tensor_peak_MB). With --device cuda
+// the model, the batch and the optimiser live on the GPU, the accounting is the GPU allocator's,
+// and a step ends when its loss has been read back to the host (which waits for the stream).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -28,6 +31,7 @@
 #include <vector>
 
 #include "core/allocator.h"
+#include "core/device_api.h"
 #include "core/runtime.h"
 #include "models/heads.h"
 #include "ops/ops.h"
@@ -47,6 +51,7 @@ struct Options {
   int steps = 10, warmup = 2;
   int64_t audio_batch = 1, audio_output = 2000;
   std::string json;
+  Device device = Device::cpu();
 };
 
 const std::vector<std::string> kAllConfigs = {
@@ -84,10 +89,12 @@ Case build_case(const std::string& name, const Options& opt, Generator& gen) {
   }
   c.cfg.model_opts = o;
   const MemoryEstimate est = estimate_training_memory(c.cfg, o, poly_len(c.task));
-  check_training_memory(est, c.cfg, Device::cpu());
+  check_training_memory(est, c.cfg, opt.device);
   c.forward_macs = est.forward_macs;
   c.tm = build_task_model(c.task, c.model, o, gen);
   Module* m = c.tm.model.get();
+  const Device dev = opt.device;
+  m->params().store_on(dev);
   m->set_generator(&gen);
   m->set_training(true);
   const TaskKind kind = task_spec(c.task, c.model).kind;
@@ -98,6 +105,9 @@ Case build_case(const std::string& name, const Options& opt, Generator& gen) {
     for (int64_t i = 0; i < roll.numel(); ++i) r[i] = r[i] < 0.05f ? 1.0f : 0.0f;  // ~4 keys per frame
     auto* pm = dynamic_cast<PolyMusicModel*>(m);
     auto batch = std::make_shared<MusicBatch>(make_music_batch({&roll}, *pm, DType::F32));
+    batch->input = batch->input.to(dev);
+    batch->target = batch->target.to(dev);
+    batch->mask = batch->mask.to(dev);
     c.loss = [pm, batch] { return music_batch_loss(*pm, *batch); };
     c.shape = fmt::format("1 × {} frames × 88 keys", T);
   } else if (kind == TaskKind::Characters || kind == TaskKind::Words) {
@@ -109,8 +119,8 @@ Case build_case(const std::string& name, const Options& opt, Generator& gen) {
     Tensor tok = Tensor::empty({B, L + 1}, DType::I64);
     for (int64_t i = 0; i < tok.numel(); ++i)
       tok.data<int64_t>()[i] = std::min<int64_t>(vocab - 1, int64_t(u.data<double>()[i]));
-    Tensor x = tok.narrow(1, 0, L).contiguous();
-    Tensor y = tok.narrow(1, L + 1 - predicted, predicted).contiguous();
+    Tensor x = tok.narrow(1, 0, L).contiguous().to(dev);
+    Tensor y = tok.narrow(1, L + 1 - predicted, predicted).contiguous().to(dev);
     c.loss = [lm, x, y, predicted] {
       Variable logits = lm->forward(Variable(x));
       Variable last = narrow(logits, 1, logits.size(1) - predicted, predicted);
@@ -120,6 +130,8 @@ Case build_case(const std::string& name, const Options& opt, Generator& gen) {
   } else if (kind == TaskKind::CopyMemory) {
     Tensor x, y;
     make_copy_memory(c.cfg.batch_size, c.cfg.blank_len, gen, x, y);
+    x = x.to(dev);
+    y = y.to(dev);
     c.loss = [m, x, y] { return cross_entropy(m->forward(Variable(x)), y, Reduction::Mean, /*class_dim=*/2); };
     c.shape = fmt::format("{} × {} steps", c.cfg.batch_size, x.size(2));
   } else if (kind == TaskKind::Audio) {
@@ -129,10 +141,12 @@ Case build_case(const std::string& name, const Options& opt, Generator& gen) {
     for (int64_t i = 0; i < codes.numel(); ++i) codes.data<int64_t>()[i] = std::min<int64_t>(255, int64_t(u.data<double>()[i]));
     const int64_t O = [&] {
       NoGradGuard ng;
-      return m->forward(Variable(codes)).size(2);
+      return m->forward(Variable(codes.to(dev))).size(2);
     }();
     Tensor y = Tensor::empty({B, O}, DType::I64);
     for (int64_t i = 0; i < y.numel(); ++i) y.data<int64_t>()[i] = codes.data<int64_t>()[i % I];
+    codes = codes.to(dev);
+    y = y.to(dev);
     c.loss = [m, codes, y] { return cross_entropy(m->forward(Variable(codes)), y, Reduction::Mean, /*class_dim=*/1); };
     c.shape = fmt::format("{} × {} samples → {} outputs", B, I, O);
   } else {
@@ -152,11 +166,12 @@ Result run_case(Case& c, const Options& opt) {
   Module& m = *c.tm.model;
   const std::vector<Variable> params = m.params().unique();
   Adam adam(params, c.cfg.lr, 0.9, 0.999, 1e-8);
+  Allocator& alloc = device_api(opt.device).allocator();
   std::vector<double> ms;
   double transient = 0, loss_value = 0;
   for (int i = 0; i < opt.warmup + opt.steps; ++i) {
-    const int64_t live = cpu_allocator().stats().live_bytes;
-    cpu_allocator().reset_peak();
+    const int64_t live = alloc.stats().live_bytes;
+    alloc.reset_peak();
     const auto t0 = std::chrono::steady_clock::now();
     adam.zero_grad();
     Variable loss = c.loss();
@@ -167,7 +182,7 @@ Result run_case(Case& c, const Options& opt) {
     const double dt = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (i >= opt.warmup) {
       ms.push_back(dt);
-      transient = std::max(transient, double(cpu_allocator().stats().peak_bytes - live));
+      transient = std::max(transient, double(alloc.stats().peak_bytes - live));
     }
   }
   std::vector<double> s = ms;
@@ -198,7 +213,7 @@ std::vector<std::string> split_list(const std::string& s) {
 int usage(const char* argv0) {
   fmt::print(stderr,
              "usage: {} [--configs all|NAME,...] [--steps N] [--warmup N] [--audio-batch N] [--audio-output N] "
-             "[--json FILE]\n  (threads: SEQNET_THREADS or --threads N; configurations: {})\n",
+             "[--device cpu|cuda[:N]] [--json FILE]\n  (threads: SEQNET_THREADS or --threads N; configurations: {})\n",
              argv0, fmt::join(kAllConfigs, ", "));
   return 2;
 }
@@ -224,6 +239,13 @@ int main(int argc, char** argv) {
       opt.audio_output = std::max(1, std::atoi(argv[++i]));
     } else if (a == "--threads" && has_value) {
       setenv("SEQNET_THREADS", argv[++i], 1);
+    } else if (a == "--device" && has_value) {
+      try {
+        opt.device = parse_device(argv[++i], "--device");
+      } catch (const std::exception& e) {
+        fmt::print(stderr, "bench/train: {}\n", e.what());
+        return 2;
+      }
     } else if (a == "--json" && has_value) {
       opt.json = argv[++i];
     } else {
@@ -237,10 +259,13 @@ int main(int argc, char** argv) {
     }
   try {
     init_runtime();
+    device_api(opt.device);  // fails at once, saying why, when the device cannot be used
     const BlasInfo blas = blas_info();
-    std::string out = fmt::format("{{\n  \"bench\": \"train\",\n  \"device\": \"cpu\",\n  \"threads\": {},\n  \"blas\": "
-                                  "\"{}\",\n  \"steps\": {},\n  \"warmup\": {},\n  \"results\": [\n",
-                                  num_threads(), blas.library, opt.steps, opt.warmup);
+    std::string out = fmt::format(
+        "{{\n  \"bench\": \"train\",\n  \"device\": \"{}\",\n  \"threads\": {},\n  \"blas\": "
+        "\"{}\",\n  \"steps\": {},\n  \"warmup\": {},\n  \"results\": [\n",
+        opt.device.str(), num_threads(), opt.device.is_cpu() ? blas.library : std::string("cuBLAS"), opt.steps,
+        opt.warmup);
     for (size_t k = 0; k < opt.configs.size(); ++k) {
       Generator gen(1111);
       Case c = build_case(opt.configs[k], opt, gen);

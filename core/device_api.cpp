@@ -4,6 +4,7 @@
 #include "core/error.h"
 
 #if SEQNET_HAVE_CUDA
+#include "cuda/cuda_info.h"
 #include "cuda/device.h"
 #endif
 
@@ -27,6 +28,15 @@ Device parse_device(const std::string& text, const std::string& what) {
       text.find_first_not_of("0123456789", 5) == std::string::npos)
     return Device::cuda(std::stoi(text.substr(5)));
   fail(fmt::format("{}: unknown device '{}' (expected cpu, cuda or cuda:N)", what, text.substr(0, 40)));
+}
+
+std::string device_description(Device d) {
+  if (d.is_cpu()) return "the host CPU";
+#if SEQNET_HAVE_CUDA
+  return cuda::device_name(d.index);
+#else
+  return "no CUDA backend in this build";
+#endif
 }
 
 bool device_available(Device d) {

@@ -11,6 +11,7 @@
 // the ordinal is out of range.
 #pragma once
 #include <cstddef>
+#include <string>
 
 #include "core/allocator.h"
 #include "core/device.h"
@@ -42,6 +43,8 @@ class DeviceApi {
 DeviceApi& device_api(Device d);
 // Whether device_api(d) would succeed (no exception): for tests that skip without a GPU.
 bool device_available(Device d);
+// In words, for headers and logs: the GPU's name ("NVIDIA H200"), "the host CPU".
+std::string device_description(Device d);
 // The CPU's implementation (always present).
 DeviceApi& cpu_device_api();
 

@@ -1,8 +1,8 @@
 #include "train/cli/cli.h"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -10,19 +10,20 @@
 
 #include "core/allocator.h"
 #include "core/atomic_file.h"
+#include "core/device_api.h"
 #include "core/error.h"
 #include "core/numbers.h"
 #include "core/paths.h"
 #include "core/runtime.h"
-#include "train/tasks/task_model.h"
 #include "train/cli/generate.h"
+#include "train/cli/verify.h"
 #include "train/data/plot.h"
+#include "train/loop/interrupt.h"
 #include "train/loop/reproduce.h"
 #include "train/loop/search.h"
-#include "train/loop/interrupt.h"
-#include "train/tasks/task_memory.h"
 #include "train/loop/trainer.h"
-#include "train/cli/verify.h"
+#include "train/tasks/task_memory.h"
+#include "train/tasks/task_model.h"
 #ifdef SEQNET_HAVE_CUDA
 #include "cuda/cuda_info.h"
 #endif
@@ -282,8 +283,10 @@ TrainConfig resolve_resume(const std::string& dir, const TrainFlags& f) {
 // ---- seqnet eval -------------------------------------------------------------------------------
 
 int cmd_eval(const std::string& ckpt, const std::string& data_dir_override, int64_t max_batches,
-             const std::string& json_out) {
+             const std::string& json_out, Device device) {
+  device_api(device);  // fails at once, saying why, when the device cannot be used
   LoadedRun run = load_run(ckpt, data_dir_override);
+  run.model.model->params().store_on(device);
   const TrainConfig& c = run.checkpoint.config;
   fmt::print("{}: task {} / model {}, epoch {} ({} parameters)\n  data: {}\n", ckpt, c.task, c.model,
              run.checkpoint.state.epoch, run.model.model->params().count(), run.task->describe());
@@ -356,6 +359,7 @@ struct CliArgs {
   bool overwrite = false;
   std::string ev_ckpt, ev_data, ev_json;
   int64_t ev_max = 0;
+  std::string device = "cpu";  // train / eval --device
   TrainFlags sf;
   SearchOptions so;
   std::string plot_in, plot_out, plot_title;
@@ -382,6 +386,9 @@ void add_train_command(CLI::App& app, CliArgs& a) {
   add_train_flags(a.train, a.tf, false);
   a.train->add_option("--resume", a.resume, "continue the run in this folder from its last.safetensors");
   a.train->add_flag("--overwrite", a.overwrite, "start afresh in an --out folder that already holds a run");
+  a.train->add_option("--device", a.device,
+                      "where the model, its batches and the optimiser live: cpu (default) or cuda[:N]; checkpoints "
+                      "are the same either way (resume or evaluate on the other)");
 }
 
 void add_eval_command(CLI::App& app, CliArgs& a) {
@@ -391,6 +398,7 @@ void add_eval_command(CLI::App& app, CliArgs& a) {
   eval->add_option("--max-eval-batches", a.ev_max, "at most this many batches per split")
       ->transform(run_setting("max_eval_batches"));
   eval->add_option("--json", a.ev_json, "also write the metrics to this JSON file");
+  eval->add_option("--device", a.device, "evaluate on cpu (default) or cuda[:N]");
 }
 
 void add_search_command(CLI::App& app, CliArgs& a) {
@@ -529,6 +537,8 @@ int run_train(const CliArgs& a) {
   }
   TrainOptions to;
   to.resume = !a.resume.empty();
+  to.device = parse_device(a.device, "--device");
+  device_api(to.device);  // fails at once, saying why, when the device cannot be used
   TrainOutcome o = run_training(c, to);
   (void)o;
   return 0;
@@ -538,7 +548,7 @@ int run_train(const CliArgs& a) {
 int run_command(const CliArgs& a) {
   if (*a.info) return run_info(a);
   if (*a.train) return run_train(a);
-  if (*a.eval) return cmd_eval(a.ev_ckpt, a.ev_data, a.ev_max, a.ev_json);
+  if (*a.eval) return cmd_eval(a.ev_ckpt, a.ev_data, a.ev_max, a.ev_json, parse_device(a.device, "--device"));
   if (*a.search) {
     TrainConfig c = resolve(a.sf);
     if (!a.sf.out) c.out_dir = "runs/search_" + c.task + "_" + c.model;

@@ -7,15 +7,16 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/json.h"
 #include "core/allocator.h"
 #include "core/atomic_file.h"
+#include "core/device_api.h"
+#include "core/json.h"
 #include "core/paths.h"
 #include "core/runtime.h"
-#include "train/loop/interrupt.h"
-#include "train/loop/spikes.h"
-#include "train/loop/optim.h"
 #include "train/data/plot.h"
+#include "train/loop/interrupt.h"
+#include "train/loop/optim.h"
+#include "train/loop/spikes.h"
 #include "train/tasks/task_memory.h"
 
 namespace seqnet {
@@ -105,14 +106,13 @@ FullEval evaluate_all(Task& task, Module& model, int64_t max_eval_batches) {
   return f;
 }
 
-LoadedRun build_run(const TrainConfig& cfg, Generator& gen, bool for_training) {
+LoadedRun build_run(const TrainConfig& cfg, Generator& gen, bool for_training, Device device) {
   LoadedRun run;
   run.task = make_task(cfg);
   run.options = cfg.model_opts;
   run.task->model_options(run.options);
   if (for_training)
-    check_training_memory(estimate_training_memory(cfg, run.options, run.task->longest_example()), cfg,
-                          Device::cpu());
+    check_training_memory(estimate_training_memory(cfg, run.options, run.task->longest_example()), cfg, device);
   run.model = build_task_model(cfg.task, cfg.model, run.options, gen);
   run.task->bind(*run.model.model);
   return run;
@@ -191,9 +191,10 @@ struct Run {
         best_path(c.out_dir + "/best.safetensors"),
         metrics_path(c.out_dir + "/metrics.jsonl"),
         gen(c.seed),
-        loaded(build_run(c, gen, /*for_training=*/true)),
+        loaded(build_run(c, gen, /*for_training=*/true, o.device)),
         saved(c) {
     saved.model_opts = loaded.options;
+    model().params().store_on(o.device);  // initialised on the host from gen: the same weights everywhere
     model().set_generator(&gen);
     rule = halving_rule(cfg.task);
     st.lr = cfg.lr;
@@ -308,7 +309,11 @@ void print_header(const Run& r) {
   r.say(fmt::format("  optim: {} lr {:g}, clip {}, {} epochs, batch {}, seed {}; {}", cfg.optim, cfg.lr,
                     cfg.clip > 0 ? fmt::format("{:g}", cfg.clip) : "none", cfg.epochs, cfg.batch_size, cfg.seed,
                     r.rule.describe()));
-  r.say(fmt::format("  cpu  : threads {}", thread_choice().describe()));
+  if (r.opt.device.is_cpu())
+    r.say(fmt::format("  cpu  : threads {}", thread_choice().describe()));
+  else
+    r.say(fmt::format("  gpu  : {} ({}); host threads {}", r.opt.device.str(), device_description(r.opt.device),
+                      thread_choice().describe()));
   r.say(fmt::format("  out  : {}/ (best.safetensors, last.safetensors, metrics.jsonl, loss.svg, results.json)",
                     cfg.out_dir));
 }
@@ -331,7 +336,7 @@ EpochTrain train_epoch(Run& r, int64_t epoch, Progress& progress, const std::vec
   Module& model = r.model();
   EpochTrain out;
   out.t0 = Clock::now();
-  cpu_allocator().reset_peak();
+  device_api(r.opt.device).allocator().reset_peak();
   model.set_training(true);
   task.start_epoch(r.gen);
   int64_t steps = task.steps_per_epoch();
@@ -432,13 +437,19 @@ void finish_epoch(Run& r, int64_t epoch, const EpochTrain& train, const EvalResu
   st.valid_history.push_back(valid.loss);
   const bool best = valid.loss < st.best_valid;
   st.epoch = epoch;
-  nlohmann::json rec = {{"type", "epoch"},          {"epoch", epoch},
-                        {"train_loss", train.loss}, {"valid_loss", valid.loss},
-                        {"valid", to_json(valid)},  {"lr", lr_used},
-                        {"next_lr", st.lr},         {"seconds", seconds_since(train.t0)},
-                        {"train_seconds", train.seconds}, {"steps", train.steps}, {"spikes", train.spikes},
+  nlohmann::json rec = {{"type", "epoch"},
+                        {"epoch", epoch},
+                        {"train_loss", train.loss},
+                        {"valid_loss", valid.loss},
+                        {"valid", to_json(valid)},
+                        {"lr", lr_used},
+                        {"next_lr", st.lr},
+                        {"seconds", seconds_since(train.t0)},
+                        {"train_seconds", train.seconds},
+                        {"steps", train.steps},
+                        {"spikes", train.spikes},
                         {"best", best},
-                        {"peak_mb", double(cpu_allocator().stats().peak_bytes) / 1e6}};
+                        {"peak_mb", double(device_api(r.opt.device).allocator().stats().peak_bytes) / 1e6}};
   st.history.push_back(rec);
   st.rng = r.gen.state();
   if (best) {
@@ -449,7 +460,7 @@ void finish_epoch(Run& r, int64_t epoch, const EpochTrain& train, const EvalResu
   r.say(fmt::format("epoch {:3d}/{} | train {:.4f} | valid {} | lr {:g}{} | {:.1f} s | peak {:.0f} MB{}{}", epoch,
                     r.cfg.epochs, train.loss, format_eval(valid), lr_used,
                     st.lr != lr_used ? fmt::format(" → {:g}", st.lr) : "", seconds_since(train.t0),
-                    double(cpu_allocator().stats().peak_bytes) / 1e6,
+                    double(device_api(r.opt.device).allocator().stats().peak_bytes) / 1e6,
                     train.spikes ? fmt::format(" | {} spike{}", train.spikes, train.spikes == 1 ? "" : "s") : "",
                     best ? " | best, saved" : ""));
 }

@@ -37,6 +37,9 @@ struct TrainOptions {
   bool resume = false;       // continue from out_dir/last.safetensors
   bool final_eval = true;    // evaluate the best checkpoint on all splits at the end
   int verbosity = 1;         // 0: errors only; 1: progress + epoch lines
+  // Where the model, its batches and the optimiser state live. A run's checkpoints do not
+  // record it: a run trained on a GPU resumes or evaluates on the CPU and the other way round.
+  Device device = Device::cpu();
   // Called after each epoch's checkpoints are written (tests use it to poke at the model).
   std::function<void(int64_t epoch, Module& model)> after_epoch;
   // Called after each optimiser step (1-based step within the epoch; tests use it to interrupt).
@@ -68,7 +71,7 @@ TaskModel load_model(const Checkpoint& ck);
 // Builds cfg's task and model (the model initialised from `gen`) and binds them. With
 // `for_training`, the memory a training step needs is estimated first (train/tasks/task_memory.h)
 // and a configuration that cannot fit is refused before the model is allocated.
-LoadedRun build_run(const TrainConfig& cfg, Generator& gen, bool for_training = false);
+LoadedRun build_run(const TrainConfig& cfg, Generator& gen, bool for_training = false, Device device = Device::cpu());
 
 // Evaluates all three splits under no-grad in eval mode.
 struct FullEval {

@@ -132,10 +132,11 @@ class AudioTask final : public Task {
       codes.select(0, i).copy_(in_row);
       targets.select(0, i).copy_(tgt_row);
     }
-    Variable logits = model_->forward(Variable(codes));  // (N, 256, O)
+    const Device dev = device_of(*model_);
+    Variable logits = model_->forward(Variable(codes.to(dev)));  // (N, 256, O)
     check(logits.size(2) == output_, "audio task: the model returned {} steps, expected {}", logits.size(2), output_);
     if (correct) {
-      const Tensor l = logits.data().contiguous().to(DType::F32);
+      const Tensor l = logits.data().to(Device::cpu()).contiguous().to(DType::F32);
       const float* lp = l.data<float>();
       const int64_t* tp = targets.data<int64_t>();
       const int64_t C = l.size(1);
@@ -147,7 +148,7 @@ class AudioTask final : public Task {
           *correct += double(best == tp[n * output_ + t]);
         }
     }
-    return cross_entropy(logits, targets, Reduction::Mean, /*class_dim=*/1);
+    return cross_entropy(logits, targets.to(dev), Reduction::Mean, /*class_dim=*/1);
   }
 
   TrainConfig cfg_;

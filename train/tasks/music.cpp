@@ -46,11 +46,12 @@ MusicBatch make_music_batch(const std::vector<const Tensor*>& seqs, const PolyMu
 }
 
 Variable music_batch_loss(PolyMusicModel& model, const MusicBatch& b) {
-  Variable logits = model.forward(Variable(b.input));
+  const Device dev = device_of(model);  // the batch is built on the host; to() is a no-op there
+  Variable logits = model.forward(Variable(b.input.to(dev)));
   check(logits.size(1) == b.input.size(1), "music loss: the model returned {} frames for {} input frames",
         logits.size(1), b.input.size(1));
-  Variable per = bce_with_logits(logits, Variable(b.target), Reduction::None);
-  return sum(mul(per, Variable(b.mask)));
+  Variable per = bce_with_logits(logits, Variable(b.target.to(dev)), Reduction::None);
+  return sum(mul(per, Variable(b.mask.to(dev))));
 }
 
 namespace {

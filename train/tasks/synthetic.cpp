@@ -52,7 +52,8 @@ class SyntheticTask final : public Task {
   StepLoss train_loss(Module& model, int64_t step) override {
     const int64_t n = x_[0].size(0), b0 = step * cfg_.batch_size, nb = std::min(cfg_.batch_size, n - b0);
     check(nb > 0, "{} task: step {} is past the end of the training set", cfg_.task, step);
-    Tensor x = x_[0].narrow(0, b0, nb).to(dtype_of(model)), y = y_[0].narrow(0, b0, nb).contiguous();
+    Tensor x = x_[0].narrow(0, b0, nb).to(dtype_of(model)).to(device_of(model)),
+           y = y_[0].narrow(0, b0, nb).contiguous();
     Variable loss = loss_of(model.forward(Variable(x)), y, nullptr);
     return {loss, loss.item(), nb, fmt::format("train examples {} to {}", b0, b0 + nb - 1)};
   }
@@ -66,7 +67,7 @@ class SyntheticTask final : public Task {
     for (int64_t b0 = 0; b0 < n && (max_batches <= 0 || batches < max_batches); b0 += cfg_.batch_size, ++batches) {
       throw_if_stop_requested("evaluation");
       const int64_t nb = std::min(cfg_.batch_size, n - b0);
-      Tensor x = X.narrow(0, b0, nb).to(dtype_of(model)), y = Y.narrow(0, b0, nb).contiguous();
+      Tensor x = X.narrow(0, b0, nb).to(dtype_of(model)).to(device_of(model)), y = Y.narrow(0, b0, nb).contiguous();
       double c = 0;
       Variable loss = loss_of(model.forward(Variable(x)), y, &c);
       loss_sum += loss.item() * double(nb);
@@ -98,11 +99,12 @@ class SyntheticTask final : public Task {
 
   // copy: mean cross-entropy over the 10 recalled digits (logits (N, 10, classes));
   // adding: mean squared error of the (N, 1) predictions. `correct` (if given) gets the number
-  // of correctly recalled digits (copy) — evaluation only.
+  // of correctly recalled digits (copy) — evaluation only. `y` is on the host; `out` on the
+  // model's device.
   Variable loss_of(const Variable& out, const Tensor& y, double* correct) const {
     if (copy_) {
       if (correct) {
-        const Tensor logits = out.data().contiguous().to(DType::F64);
+        const Tensor logits = out.data().to(Device::cpu()).contiguous().to(DType::F64);
         const int64_t n = logits.size(0), steps = logits.size(1), classes = logits.size(2);
         const double* l = logits.data<double>();
         const int64_t* t = y.data<int64_t>();
@@ -111,9 +113,9 @@ class SyntheticTask final : public Task {
           *correct += double(std::max_element(row, row + classes) - row == t[i]);
         }
       }
-      return cross_entropy(out, y, Reduction::Mean, /*class_dim=*/2);
+      return cross_entropy(out, y.to(out.data().device()), Reduction::Mean, /*class_dim=*/2);
     }
-    Variable diff = sub(out, Variable(y.to(out.dtype())));
+    Variable diff = sub(out, Variable(y.to(out.dtype()).to(out.data().device())));
     return mean(mul(diff, diff));
   }
 

@@ -14,6 +14,8 @@ const char* split_name(Split s) {
   return "?";
 }
 
+Device device_of(const Module& model) { return model.params().entries().front().var.data().device(); }
+
 std::string resolved_data_dir(const TrainConfig& cfg) { return cfg.data_dir.empty() ? data_dir() : cfg.data_dir; }
 
 std::unique_ptr<Task> make_task(const TrainConfig& cfg) {

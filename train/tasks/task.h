@@ -95,6 +95,9 @@ MusicBatch make_music_batch(const std::vector<const Tensor*>& seqs, const PolyMu
 // Σ over real frames and keys of BCE-with-logits (the official summed objective).
 Variable music_batch_loss(PolyMusicModel& model, const MusicBatch& batch);
 
+// The device a model's parameters live on: where its batches go (`seqnet train --device`).
+Device device_of(const Module& model);
+
 // cfg.data_dir, or data_dir() when empty.
 std::string resolved_data_dir(const TrainConfig& cfg);
 

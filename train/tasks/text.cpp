@@ -94,10 +94,11 @@ class TextTask final : public Task {
   Variable window_loss(int s, int64_t start) {
     Tensor input, target;
     make_window(batched_[s], start, window_, input, target);
-    Variable logits = lm_->forward(Variable(input));  // (N, T_out, vocab)
+    const Device dev = device_of(*lm_);
+    Variable logits = lm_->forward(Variable(input.to(dev)));  // (N, T_out, vocab)
     const int64_t T_out = logits.size(1);
     Variable last = narrow(logits, 1, T_out - predicted_, predicted_);
-    Tensor tgt = target.narrow(1, window_ - predicted_, predicted_).contiguous();
+    Tensor tgt = target.narrow(1, window_ - predicted_, predicted_).contiguous().to(dev);
     return cross_entropy(last, tgt, Reduction::Mean, /*class_dim=*/2);
   }
 

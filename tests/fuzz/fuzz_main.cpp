@@ -1,9 +1,9 @@
 // tests/fuzz/fuzz_main.cpp — seqnet_fuzz, the deterministic mutation driver (issue #16).
 //
-//   seqnet_fuzz --target mat --mutants 2000           run 2000 mutants of tests/fuzz/seeds/mat/*
+//   seqnet_fuzz --target mat --mutants 2000           run 2000 mutants of the seeds in BUILD/fuzz_seeds/mat/
 //   seqnet_fuzz --target mat --only 137               replay mutant 137 alone, printing its mutations
 //   seqnet_fuzz --target mat --only 137 --write-mutant /tmp/m.mat   and keep the file
-//   seqnet_fuzz --make-seeds DIR                      regenerate the synthetic seeds (README.md)
+//   seqnet_fuzz --make-seeds DIR                      write the seeds (ctest's fuzz_seeds does, into BUILD/fuzz_seeds)
 //
 // Each seed is first read unmutated (it must be accepted: a refused seed would test nothing), then
 // mutant i (i = 0 .. N-1, reproducible alone from --seed and i) is written to a temporary folder and
@@ -35,6 +35,7 @@
 
 #include "tests/fuzz/mutate.h"
 #include "tests/fuzz/targets.h"
+#include "train/loop/trainer.h"
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -324,8 +325,45 @@ int run_target(const Options& opt) {
 }
 
 // ---- seeds -----------------------------------------------------------------------------------------
-// The synthetic seeds (all but the checkpoint, which `seqnet train` makes: README.md), written the
-// way seqnet or the tools that made the real data write them.
+// The seeds, written the way seqnet or the tools that made the real data write them; the build
+// makes them (ctest's fuzz_seeds fixture) so that no binary file lives in the repository.
+
+// checkpoint/: last.safetensors of one-epoch runs of the real trainer on the seeds written before
+// it (text/ptb and, with WAV / .mat I/O, mat/plain.mat as JSB): tiny models, so the files are small.
+void make_checkpoint_seeds(const fs::path& out) {
+  const fs::path work = out / "checkpoint.work";
+  fs::remove_all(work);
+  fs::create_directories(work / "data" / "music");
+  fs::create_directories(out / "checkpoint");
+  fs::copy(out / "text" / "ptb", work / "data" / "ptb", fs::copy_options::recursive);
+  TrainOptions quiet;
+  quiet.verbosity = 0;
+  quiet.final_eval = false;
+  auto train = [&](TrainConfig c, const std::string& name) {
+    c.epochs = 1;
+    c.data_dir = (work / "data").string();
+    c.out_dir = (work / name).string();
+    run_training(c, quiet);
+    fs::copy_file(work / name / "last.safetensors", out / "checkpoint" / (name + ".safetensors"),
+                  fs::copy_options::overwrite_existing);
+  };
+  TrainConfig copy = TrainConfig::defaults("copy", "tcn");  // Adam: the optimiser state too
+  copy.model_opts.nhid = 2, copy.model_opts.levels = 2, copy.model_opts.ksize = 2;
+  copy.blank_len = 5, copy.n_train = 4, copy.n_valid = 2, copy.n_test = 2;
+  train(copy, "copy_tcn");
+  TrainConfig chr = TrainConfig::defaults("char", "tcn");
+  chr.model_opts.nhid = 2, chr.model_opts.levels = 1, chr.model_opts.emsize = 2, chr.model_opts.ksize = 2;
+  chr.seq_len = 8, chr.validseqlen = 4, chr.batch_size = 2, chr.optim = "sgd", chr.lr = 0.01;
+  train(chr, "char_tcn");
+#if SEQNET_HAVE_WAV_MAT
+  fs::copy_file(out / "mat" / "plain.mat", work / "data" / "music" / "JSB_Chorales.mat");
+  TrainConfig jsb = TrainConfig::defaults("jsb", "tcn");
+  jsb.model_opts.nhid = 2, jsb.model_opts.levels = 1, jsb.model_opts.ksize = 2;
+  jsb.optim = "sgd", jsb.lr = 0.01;
+  train(jsb, "jsb_tcn");
+#endif
+  fs::remove_all(work);
+}
 
 void make_seeds(const fs::path& out) {
   fs::create_directories(out / "safetensors");
@@ -395,7 +433,8 @@ void make_seeds(const fs::path& out) {
   write_mat(out / "mat" / "plain.mat", MAT_COMPRESSION_NONE);
   write_mat(out / "mat" / "zlib.mat", MAT_COMPRESSION_ZLIB);
 #endif
-  fmt::print("wrote the synthetic seeds under {}\n", out.string());
+  make_checkpoint_seeds(out);
+  fmt::print("wrote the seeds under {}\n", out.string());
 }
 
 }  // namespace
@@ -406,14 +445,15 @@ int main(int argc, char** argv) {
   Options opt;
   CLI::App app{"seqnet_fuzz: deterministic mutation fuzzing of seqnet's file readers (tests/fuzz/README.md)"};
   app.add_option("--target", opt.target, "safetensors, checkpoint, mat, wav or text");
-  app.add_option("--seeds", opt.seeds, "seed folder (default: tests/fuzz/seeds/<target>)");
+  app.add_option("--seeds", opt.seeds,
+                 "seed folder (default: BUILD/fuzz_seeds/<target>, which ctest's fuzz_seeds writes)");
   app.add_option("--mutants", opt.mutants, "number of mutants")->check(CLI::NonNegativeNumber);
   app.add_option("--seed", opt.seed, "PRNG seed of the run");
   app.add_option("--only", opt.only, "replay this mutant alone, printing its mutations")->check(CLI::NonNegativeNumber);
   app.add_option("--write-mutant", opt.write_mutant, "with --only: write the mutant file (or folder) here");
   app.add_option("--timeout", opt.timeout, "seconds one mutant may take before the run aborts as hung");
   app.add_flag("--verbose", opt.verbose, "print every mutant's outcome");
-  app.add_option("--make-seeds", opt.make_seeds, "write the synthetic seeds into this folder and exit");
+  app.add_option("--make-seeds", opt.make_seeds, "write the seeds into this folder and exit");
   CLI11_PARSE(app, argc, argv);
   try {
     if (!opt.make_seeds.empty()) return make_seeds(opt.make_seeds), 0;

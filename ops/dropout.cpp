@@ -1,7 +1,9 @@
-// ops/dropout.cpp — inverted dropout: forward and backward multiply by the same saved mask.
+// ops/dropout.cpp — inverted dropout: forward and backward multiply by the same mask.
 //
-// The mask is drawn by the backend's dropout kernel (ops/kernels/dropout.h) from blocks reserved
-// here; the products are elementwise muls (tensor_ops::mul), so the op itself never loops.
+// The mask is a function of (key, first block, p): the backend's kernels (ops/kernels/dropout.h)
+// draw it from blocks reserved here. The op never stores it: forward and backward each call the
+// `apply` kernel, which draws and multiplies in one pass (a stored mask would be one more
+// activation-sized tensor per dropout layer, kept from the forward to the backward).
 #include "ops/dropout.h"
 
 #include "ops/backend.h"
@@ -25,7 +27,7 @@ Tensor dropout_mask(const Shape& shape, double p, DType dtype, Generator& gen, D
 
 }  // namespace tensor_ops
 
-// y = x ⊙ m;   dx = dy ⊙ m
+// y = x ⊙ m;   dx = dy ⊙ m   (m drawn again from the same Philox blocks in the backward)
 Variable dropout(const Variable& x, double p, bool training, Generator& gen) {
   const char* op = "dropout";
   check(x.defined(), "{}: input is undefined", op);
@@ -37,9 +39,17 @@ Variable dropout(const Variable& x, double p, bool training, Generator& gen) {
     Tensor zeros = Tensor::zeros(x.shape(), x.dtype(), x.data().device());
     return make_result(op, zeros, {x}, [zeros](const Tensor&) { return std::vector<Tensor>{zeros}; });
   }
-  Tensor m = tensor_ops::dropout_mask(x.shape(), p, x.dtype(), gen, x.data().device());
-  Tensor y = tensor_ops::mul(x.data().contiguous(), m);
-  return make_result(op, y, {x}, [m](const Tensor& g) { return std::vector<Tensor>{tensor_ops::mul(g.contiguous(), m)}; });
+  const Device dev = x.data().device();
+  const Tensor xc = x.data().contiguous();
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), dev);
+  const uint64_t seed = gen.state().seed, first = gen.reserve(uint64_t(x.numel() + 3) / 4);
+  backend(dev, op).dropout.apply(seed, first, p, xc, y);
+  return make_result(op, y, {x}, [seed, first, p](const Tensor& g) {
+    const Tensor gc = g.contiguous();
+    Tensor dx = Tensor::empty(gc.shape(), gc.dtype(), gc.device());
+    backend(gc.device(), "dropout backward").dropout.apply(seed, first, p, gc, dx);
+    return std::vector<Tensor>{dx};
+  });
 }
 
 }  // namespace seqnet

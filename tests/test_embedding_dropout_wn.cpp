@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "gradcheck.h"
@@ -190,6 +191,40 @@ TEST(Dropout, BackwardUsesTheSameMask) {
   auto yt = dropout(Variable(base.transpose(0, 1)), 0.5, true, g1).data();
   auto yc = dropout(Variable(base.transpose(0, 1).contiguous()), 0.5, true, g2).data();
   EXPECT_EQ(yt.to_vector<float>(), yc.to_vector<float>());
+}
+
+// The op keeps no mask: forward and backward draw it again from the same Philox blocks. Both must
+// equal the product with the mask kernel's mask bit for bit (signed zeros, NaN and ±inf in x
+// included: x · 0 is what a stored mask gave), in f32 and f64, at lengths that end mid-block and
+// mid-group, and the op must consume exactly the blocks the mask would.
+TEST(Dropout, ForwardAndBackwardEqualTheStoredMaskBitForBit) {
+  for (DType dt : {DType::F32, DType::F64})
+    for (int64_t n : {int64_t(1), int64_t(13), int64_t(33), int64_t(70001)}) {
+      Generator g(77);
+      g.reserve(3);
+      Generator ref = g;
+      Tensor x = Tensor::uniform({n}, -2.0, 2.0, dt, g);
+      Tensor dy = Tensor::uniform({n}, -1.0, 1.0, dt, g);
+      auto set = [&](int64_t i, double v) {
+        if (dt == DType::F32)
+          x.data<float>()[i] = float(v);
+        else
+          x.data<double>()[i] = v;
+      };
+      set(0, -0.0);
+      if (n > 12) set(5, std::nan("")), set(12, -std::numeric_limits<double>::infinity());
+      g = ref;  // the dropout draws from here
+      Variable xv(x, true);
+      Variable y = dropout(xv, 0.3, true, g);
+      y.backward(dy);
+      Tensor m = tensor_ops::dropout_mask({n}, 0.3, dt, ref);
+      EXPECT_EQ(g.state().offset, ref.state().offset) << "blocks consumed";
+      const Tensor want_y = tensor_ops::mul(x, m), want_dx = tensor_ops::mul(dy, m);
+      EXPECT_EQ(std::memcmp(y.data().raw_data(), want_y.raw_data(), size_t(n) * dtype_size(dt)), 0)
+          << dtype_name(dt) << " n " << n;
+      EXPECT_EQ(std::memcmp(xv.grad().raw_data(), want_dx.raw_data(), size_t(n) * dtype_size(dt)), 0)
+          << dtype_name(dt) << " n " << n;
+    }
 }
 
 TEST(Dropout, POneAndErrors) {

@@ -1,4 +1,4 @@
-// cuda/ops/dropout.cu — the CUDA dropout mask (contract: ops/kernels/dropout.h; the CPU twin:
+// cuda/ops/dropout.cu — the CUDA dropout kernels (contract: ops/kernels/dropout.h; the CPU twins:
 // ops/cpu/dropout.cpp).
 //
 // One thread per Philox block b (elements 4b .. 4b + 3): element i uses lane i % 4 of
@@ -25,6 +25,18 @@ __global__ void dropout_mask_kernel(T* m, uint64_t seed, uint64_t first, double 
   }
 }
 
+// y_i = x_i · m_i with m_i drawn as in dropout_mask_kernel (the mask is never stored)
+template <typename T>
+__global__ void dropout_apply_kernel(const T* x, T* y, uint64_t seed, uint64_t first, double p, T scale, int64_t n) {
+  const int64_t b = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (b >= (n + 3) / 4) return;
+  const PhiloxBlock lanes = philox_block(seed, first + uint64_t(b));
+  for (int64_t j = 0; j < 4 && 4 * b + j < n; ++j) {
+    const double u = double(philox_unit_float(lanes.lane[j]));
+    y[4 * b + j] = x[4 * b + j] * (u >= p ? scale : T(0));
+  }
+}
+
 // f.template operator()<T>() for f32 / f64; an Error naming `op` otherwise.
 template <class F>
 void on_float(DType t, const char* op, F&& f) {
@@ -48,6 +60,19 @@ void dropout_mask(uint64_t seed, uint64_t first, double p, Tensor& m) {
   });
 }
 
-DropoutKernels dropout_kernels() { return {.mask = dropout_mask}; }
+// y_i = x_i · m_i
+void dropout_apply(uint64_t seed, uint64_t first, double p, const Tensor& x, Tensor& y) {
+  const int64_t n = y.numel();
+  on_float(y.dtype(), "dropout", [&]<typename T>() {
+    if (n == 0) return;
+    const T scale = T(1.0 / (1.0 - p));
+    const int64_t nblocks = (n + 3) / 4;
+    dropout_apply_kernel<T><<<blocks_for(nblocks), kThreads, 0, context_of(y).stream>>>(x.data<T>(), y.data<T>(), seed,
+                                                                                        first, p, scale, n);
+    check_launch("dropout");
+  });
+}
+
+DropoutKernels dropout_kernels() { return {.mask = dropout_mask, .apply = dropout_apply}; }
 
 }  // namespace seqnet::cuda

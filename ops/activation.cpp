@@ -34,12 +34,14 @@ Variable tanh(const Variable& x) { return unary_op("tanh", Activation::Tanh, x, 
 // y = σ(x):  dx = dy · y · (1 − y)
 Variable sigmoid(const Variable& x) { return unary_op("sigmoid", Activation::Sigmoid, x, true); }
 
-// y = max(x, 0):  dx = dy · [x > 0]
-Variable relu(const Variable& x) { return unary_op("relu", Activation::LeakyRelu, x, false, 0.0); }
+// y = max(x, 0):  dx = dy · [x > 0] = dy · [y > 0]   (the output is kept, as PyTorch does: the
+// input is then free as soon as the forward moves on, one activation-sized tensor per ReLU)
+Variable relu(const Variable& x) { return unary_op("relu", Activation::LeakyRelu, x, true, 0.0); }
 
-// y = x > 0 ? x : slope·x:  dx = dy · (x > 0 ? 1 : slope)
+// y = x > 0 ? x : slope·x:  dx = dy · (x > 0 ? 1 : slope); for slope ≥ 0, x > 0 ⟺ y > 0, so the
+// output is kept (a negative slope flips the sign, and then the input is)
 Variable leaky_relu(const Variable& x, double slope) {
-  return unary_op("leaky_relu", Activation::LeakyRelu, x, false, slope);
+  return unary_op("leaky_relu", Activation::LeakyRelu, x, slope >= 0.0, slope);
 }
 
 // y = tanh(f) · σ(g):  df = dy·s·(1 − t²),  dg = dy·t·s·(1 − s)   with t = tanh(f), s = σ(g)

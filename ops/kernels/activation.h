@@ -3,7 +3,9 @@
 //
 //   forward(Tanh)       y := tanh(x)                 backward: dx := dy · (1 − y²)       saved = y
 //   forward(Sigmoid)    y := 1 / (1 + e^−x)          backward: dx := dy · y · (1 − y)    saved = y
-//   forward(LeakyRelu)  y := x > 0 ? x : slope·x     backward: dx := x > 0 ? dy : slope·dy   saved = x
+//   forward(LeakyRelu)  y := x > 0 ? x : slope·x     backward: dx := s > 0 ? dy : slope·dy   saved = y
+//                       (s = y when slope ≥ 0: then y > 0 ⟺ x > 0, NaN and ±0 included, so the
+//                       output decides the branch as the input would; s = x for a negative slope)
 //                       (ReLU is slope 0)
 //   gated_forward       t := tanh(f), s := σ(g), y := t·s   (the WaveNet unit, one pass)
 //   gated_backward      df := dy·s·(1 − t²),  dg := dy·t·s·(1 − s)

@@ -132,6 +132,15 @@ void run_node(Node* node, const Tensor& g, PendingGrads& pending, bool retain_gr
     if (grads[i].shape() != node->inputs[i].shape)  // (not check(): it would format describe() every time)
       fail(fmt::format("backward of '{}': gradient {} for input {} of shape {}", node->name, grads[i].describe(), i,
                        shape_str(node->inputs[i].shape)));
+    if (!in->grad_fn) {  // a leaf (a parameter): into its .grad at once, as PyTorch's AccumulateGrad
+      // does, so a layer's weight gradient is freed as soon as it is made; leaves run last in
+      // `order`, and holding them pending would keep every parameter's gradient twice at the end.
+      if (!in->grad.defined())
+        in->grad = grads[i].clone();  // .grad owns its buffer
+      else
+        in->grad.add_(grads[i]);
+      continue;
+    }
     auto slot = pending.find(in);
     if (slot == pending.end()) {
       pending.emplace(in, Pending{grads[i], false});

@@ -82,7 +82,7 @@ Variable conv1d(const Variable& x, const Variable& w, const Variable& b, int64_t
   const Tensor B = b.defined() ? b.data() : Tensor();
   const Backend* be = &backend_for("conv1d", X, W, B);
   Tensor Y = Tensor::empty({g.N, g.C_out, g.T_out}, X.dtype(), X.device());
-  be->conv.forward(X, be->conv.prepare_weight(W), B, Y, g);
+  be->conv.forward(X, be->conv.prepare_weight(W, g), B, Y, g);
 
   const bool has_bias = b.defined();
   const bool need_x = x.requires_grad(), need_w = w.requires_grad(), need_b = has_bias && b.requires_grad();
@@ -93,7 +93,7 @@ Variable conv1d(const Variable& x, const Variable& w, const Variable& b, int64_t
     Tensor gx, gw, gb;
     if (need_x) {  // the prepared weight is made again rather than kept from the forward (memory)
       gx = empty_like(X);
-      be->conv.backward_input(dY, be->conv.prepare_weight(W), Tensor(), gx, g);
+      be->conv.backward_input(dY, be->conv.prepare_weight(W, g), Tensor(), gx, g);
     }
     if (need_w) {
       gw = empty_like(W);
@@ -129,7 +129,7 @@ Variable conv_transpose1d(const Variable& x, const Variable& w, const Variable& 
   const Tensor B = b.defined() ? b.data() : Tensor();
   const Backend* be = &backend_for("conv_transpose1d", X, W, B);
   Tensor Y = Tensor::empty({g.N, g.C_in, g.T}, X.dtype(), X.device());
-  be->conv.backward_input(X, be->conv.prepare_weight(W), B, Y, g);
+  be->conv.backward_input(X, be->conv.prepare_weight(W, g), B, Y, g);
 
   const bool has_bias = b.defined();
   const bool need_x = x.requires_grad(), need_w = w.requires_grad(), need_b = has_bias && b.requires_grad();
@@ -140,7 +140,7 @@ Variable conv_transpose1d(const Variable& x, const Variable& w, const Variable& 
     Tensor gx, gw, gb;
     if (need_x) {
       gx = empty_like(X);
-      be->conv.forward(dY, be->conv.prepare_weight(W), Tensor(), gx, g);  // prepared again (memory)
+      be->conv.forward(dY, be->conv.prepare_weight(W, g), Tensor(), gx, g);  // prepared again (memory)
     }
     if (need_w) {
       gw = empty_like(W);

@@ -229,7 +229,7 @@ void backward_weight_taps(const Tensor& dY, const Tensor& X, Tensor& dWk, const 
 // ---- the contract ------------------------------------------------------------------------------
 
 // Wk[m, o, c] = W[o, c, m] (W itself, viewed (1, O, C), for K = 1).
-Tensor conv_prepare_weight(const Tensor& W) {
+Tensor conv_prepare_weight(const Tensor& W, const ConvGeom&) {
   const int64_t O = W.size(0), C = W.size(1), K = W.size(2);
   const Tensor Wc = W.contiguous();
   if (K == 1) return Wc.view({1, O, C});

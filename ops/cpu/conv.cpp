@@ -2,12 +2,14 @@
 // im2col GEMM per sample.
 //
 // The contract (ops/kernels/conv.h) says what forward, backward_input, backward_weight and
-// bias_grad compute; this file is how the CPU does it. The prepared weight is a (C_out, K, C_in)
-// copy Wr of W (C_out, C_in, K): Wr[:, m, :] is tap m's matrix, and Wr as (C_out, K·C_in) is the
-// whole kernel as one matrix.
+// bias_grad compute; this file is how the CPU does it. The prepared weight is W itself where the
+// im2col GEMM runs, else a (C_out, K, C_in) copy Wr of W (C_out, C_in, K): Wr[:, m, :] is tap m's
+// matrix.
 //  * im2col (stride 1, batch 1 or at most 64 input channels, a column buffer of ≤ 2 MiB): the
-//    sample's K shifted copies of x stacked into one (K·C_in, T_out) buffer, then one GEMM with
-//    Wr; the input gradient is one GEMM into that buffer, scattered back (col2im).
+//    sample's K shifted copies of each input channel stacked into one (C_in·K, T_out) buffer in
+//    W's own (c, m) order, then one GEMM with W as (C_out, C_in·K) — no copy of the weight, and
+//    the weight gradient lands in dW's layout directly; the input gradient is one GEMM into that
+//    buffer, scattered back (col2im).
 //  * stride 1 otherwise: tap m is Y[:, lo:hi] += W_m · X[:, lo+d·m−pf : hi+d·m−pf], with
 //    W_m = Wr[:, m, :]; a 1×1 conv is one GEMM per sample.
 //  * stride s > 1 (polyphase): X is split once into its s phases X_p[:, j] = X[:, s·j + p] (one
@@ -103,19 +105,20 @@ void taps_last(const Tensor& Wr, Tensor& W) {
   });
 }
 
-// im2col: col[m·C_in + c, t] = x[c, t + d·m − pf] for t in [0, T_out), zero where that sample is
-// outside [0, T) (stride 1). One (K·C_in, T_out) buffer, so a conv is one GEMM with Wr.
+// im2col: col[c·K + m, t] = x[c, t + d·m − pf] for t in [0, T_out), zero where that sample is
+// outside [0, T) (stride 1). One (C_in·K, T_out) buffer, so a conv is one GEMM with W itself
+// viewed as (C_out, C_in·K): its rows are in this (c, m) order already, so no copy of W is made.
 template <typename T>
 void fill_columns(const Tensor& x, Tensor& col, const ConvGeom& g) {
   const T* px = x.data<T>();
   T* pc = col.data<T>();
   const int64_t xs_c = x.stride(0), xs_t = x.stride(1), L = g.T_out;
-  for (int64_t m = 0; m < g.K; ++m) {
-    const auto [lo, hi] = g.valid(m);
-    const int64_t off = g.off(m);
-    for (int64_t c = 0; c < g.C_in; ++c) {
-      T* row = pc + (m * g.C_in + c) * L;
-      const T* src = px + c * xs_c;
+  for (int64_t c = 0; c < g.C_in; ++c) {
+    const T* src = px + c * xs_c;
+    for (int64_t m = 0; m < g.K; ++m) {
+      const auto [lo, hi] = g.valid(m);
+      const int64_t off = g.off(m);
+      T* row = pc + (c * g.K + m) * L;
       std::fill(row, row + lo, T(0));
       if (hi > lo && xs_t == 1)  // (hi > lo: no pointer is formed outside x for a tap in padding)
         std::copy(src + (lo + off), src + (hi + off), row + lo);
@@ -126,17 +129,17 @@ void fill_columns(const Tensor& x, Tensor& col, const ConvGeom& g) {
   }
 }
 
-// col2im: dx[c, t + d·m − pf] += col[m·C_in + c, t] for the valid t (stride 1); dx contiguous.
+// col2im: dx[c, t + d·m − pf] += col[c·K + m, t] for the valid t (stride 1); dx contiguous.
 template <typename T>
 void add_columns(const Tensor& col, T* dx, const ConvGeom& g) {
   const T* pc = col.data<T>();
   const int64_t L = g.T_out;
-  for (int64_t m = 0; m < g.K; ++m) {
-    const auto [lo, hi] = g.valid(m);
-    const int64_t off = g.off(m);
-    for (int64_t c = 0; c < g.C_in; ++c) {
-      const T* row = pc + (m * g.C_in + c) * L;
-      T* dst = dx + c * g.T;  // dst[t + off] for valid t only (off may be negative)
+  for (int64_t c = 0; c < g.C_in; ++c) {
+    T* dst = dx + c * g.T;  // dst[t + off] for valid t only (off may be negative)
+    for (int64_t m = 0; m < g.K; ++m) {
+      const auto [lo, hi] = g.valid(m);
+      const int64_t off = g.off(m);
+      const T* row = pc + (c * g.K + m) * L;
       for (int64_t t = lo; t < hi; ++t) dst[t + off] += row[t];
     }
   }
@@ -314,20 +317,20 @@ void backward_weight_taps(const Tensor& dY, const Tensor& X, Tensor& dWk, const 
 }
 
 // ---- the im2col loops (stride 1) ----------------------------------------------------------------
-// Per sample: col = im2col(X_n) (K·C_in, T_out), then one GEMM with Wr as (C_out, K·C_in).
+// Per sample: col = im2col(X_n) (C_in·K, T_out), then one GEMM with W as (C_out, C_in·K).
 
-// One (K·C_in, T_out) column buffer per thread.
+// One (C_in·K, T_out) column buffer per thread.
 std::vector<Tensor> column_buffers(const ConvGeom& g, int nthreads, DType dtype) {
   std::vector<Tensor> cols(static_cast<size_t>(nthreads));
-  for (auto& c : cols) c = Tensor::empty({g.K * g.C_in, g.T_out}, dtype);
+  for (auto& c : cols) c = Tensor::empty({g.C_in * g.K, g.T_out}, dtype);
   return cols;
 }
 
-// Y_n += Wr · col
-void forward_im2col(const Tensor& X, const Tensor& Wr, Tensor& Y, const ConvGeom& g) {
+// Y_n += W · col
+void forward_im2col(const Tensor& X, const Tensor& W, Tensor& Y, const ConvGeom& g) {
   const int nt = batch_threads(g);
   std::vector<Tensor> cols = column_buffers(g, nt, X.dtype());
-  const Tensor W2 = Wr.view({g.C_out, g.K * g.C_in});
+  const Tensor W2 = W.view({g.C_out, g.C_in * g.K});
   dispatch_float(X.dtype(), "conv1d", [&]<typename T>() {
     for_each_sample(g.N, nt, [&](int64_t n, int tid) {
       Tensor& col = cols[size_t(tid)];
@@ -338,11 +341,11 @@ void forward_im2col(const Tensor& X, const Tensor& Wr, Tensor& Y, const ConvGeom
   });
 }
 
-// col = Wrᵀ · dY_n, then dX_n += col2im(col)
-void backward_input_im2col(const Tensor& dY, const Tensor& Wr, Tensor& dX, const ConvGeom& g) {
+// col = Wᵀ · dY_n, then dX_n += col2im(col)
+void backward_input_im2col(const Tensor& dY, const Tensor& W, Tensor& dX, const ConvGeom& g) {
   const int nt = batch_threads(g);
   std::vector<Tensor> cols = column_buffers(g, nt, dY.dtype());
-  const Tensor W2 = Wr.view({g.C_out, g.K * g.C_in});
+  const Tensor W2 = W.view({g.C_out, g.C_in * g.K});
   dispatch_float(dY.dtype(), "conv1d", [&]<typename T>() {
     for_each_sample(g.N, nt, [&](int64_t n, int tid) {
       Tensor& col = cols[size_t(tid)];
@@ -352,13 +355,14 @@ void backward_input_im2col(const Tensor& dY, const Tensor& Wr, Tensor& dX, const
   });
 }
 
-// dWr (C_out, K·C_in) = Σ_n dY_n · colᵀ; with a batch spread over threads, one accumulator each.
-void backward_weight_im2col(const Tensor& dY, const Tensor& X, Tensor& dWr, const ConvGeom& g) {
+// dW (C_out, C_in·K) = Σ_n dY_n · colᵀ, straight into dW's own layout; with a batch spread over
+// threads, one accumulator each.
+void backward_weight_im2col(const Tensor& dY, const Tensor& X, Tensor& dW, const ConvGeom& g) {
   const int nt = batch_threads(g);
   std::vector<Tensor> acc(static_cast<size_t>(nt)), cols = column_buffers(g, nt, X.dtype());
-  dWr.fill_(0.0);
-  acc[0] = dWr.view({g.C_out, g.K * g.C_in});
-  for (size_t i = 1; i < acc.size(); ++i) acc[i] = Tensor::zeros({g.C_out, g.K * g.C_in}, dY.dtype());
+  dW.fill_(0.0);
+  acc[0] = dW.view({g.C_out, g.C_in * g.K});
+  for (size_t i = 1; i < acc.size(); ++i) acc[i] = Tensor::zeros({g.C_out, g.C_in * g.K}, dY.dtype());
   dispatch_float(X.dtype(), "conv1d", [&]<typename T>() {
     for_each_sample(g.N, nt, [&](int64_t n, int tid) {
       Tensor& col = cols[size_t(tid)];
@@ -373,38 +377,43 @@ void backward_weight_im2col(const Tensor& dY, const Tensor& X, Tensor& dWr, cons
 
 // ---- the contract --------------------------------------------------------------------------------
 
-// The CPU's prepared weight is the copy Wr[o, m, c] = W[o, c, m] (W itself for K = 1).
-Tensor conv_prepare_weight(const Tensor& W) { return taps_inner(W); }
+// The CPU's prepared weight: W itself (contiguous) where the im2col GEMM runs — its rows are the
+// columns' (c, m) order — else the copy Wr[o, m, c] = W[o, c, m] the per-tap GEMMs read (W
+// itself for K = 1).
+Tensor conv_prepare_weight(const Tensor& W, const ConvGeom& g) {
+  return use_im2col(g, W.dtype()) ? W.contiguous() : taps_inner(W);
+}
 
-void conv_forward(const Tensor& X, const Tensor& Wr, const Tensor& b, Tensor& Y, const ConvGeom& g) {
+void conv_forward(const Tensor& X, const Tensor& Wp, const Tensor& b, Tensor& Y, const ConvGeom& g) {
   fill_with_bias(Y, b);
   if (use_im2col(g, X.dtype()))
-    forward_im2col(X, Wr, Y, g);
+    forward_im2col(X, Wp, Y, g);
   else
-    forward_taps(X, Wr, Y, g);
+    forward_taps(X, Wp, Y, g);
 }
 
-void conv_backward_input(const Tensor& dY, const Tensor& Wr, const Tensor& b, Tensor& dX, const ConvGeom& g) {
+void conv_backward_input(const Tensor& dY, const Tensor& Wp, const Tensor& b, Tensor& dX, const ConvGeom& g) {
   fill_with_bias(dX, b);
   if (use_im2col(g, dY.dtype()))
-    backward_input_im2col(dY, Wr, dX, g);
+    backward_input_im2col(dY, Wp, dX, g);
   else
-    backward_input_taps(dY, Wr, dX, g);
+    backward_input_taps(dY, Wp, dX, g);
 }
 
-// Accumulated as (C_out, K, C_in), then laid out as (C_out, C_in, K); for K = 1 the two layouts
-// coincide and the GEMMs accumulate into dW itself.
+// im2col: straight into dW. Per tap: accumulated as (C_out, K, C_in), then laid out as
+// (C_out, C_in, K); for K = 1 the two layouts coincide and the GEMMs accumulate into dW itself.
 void conv_backward_weight(const Tensor& dY, const Tensor& X, Tensor& dW, const ConvGeom& g) {
+  if (use_im2col(g, dY.dtype())) {
+    backward_weight_im2col(dY, X, dW, g);
+    return;
+  }
   if (g.K == 1) {
     Tensor dWr = dW.view({g.C_out, 1, g.C_in});
     backward_weight_taps(dY, X, dWr, g);
     return;
   }
   Tensor dWr = Tensor::empty({g.C_out, g.K, g.C_in}, dW.dtype());
-  if (use_im2col(g, dY.dtype()))
-    backward_weight_im2col(dY, X, dWr, g);
-  else
-    backward_weight_taps(dY, X, dWr, g);
+  backward_weight_taps(dY, X, dWr, g);
   taps_last(dWr, dW);
 }
 

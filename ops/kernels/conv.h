@@ -2,8 +2,9 @@
 //
 // Every convolution is described by the geometry of one conv1d: input X (N, C_in, T), weight W
 // (C_out, C_in, K), output Y (N, C_out, T_out), stride s, dilation d, front padding pf.
-//   prepare_weight   Wp := W in the layout this backend's forward and backward_input read (the
-//                    CPU's: (C_out, K, C_in); the GPU's: (K, C_out, C_in)); the op computes it for the forward
+//   prepare_weight   Wp := W in the layout this backend's forward and backward_input read for the
+//                    geometry g (the CPU's: W itself, contiguous, where it runs one im2col GEMM,
+//                    else (C_out, K, C_in); the GPU's: (K, C_out, C_in)); the op computes it for the forward
 //                    and again for the input gradient rather than keeping a second copy of
 //                    every weight alive from forward to backward (a copy costs far less than
 //                    a GEMM; the memory is the step's peak)
@@ -48,7 +49,7 @@ struct ConvGeom {
 };
 
 struct ConvKernels {
-  Tensor (*prepare_weight)(const Tensor& W);
+  Tensor (*prepare_weight)(const Tensor& W, const ConvGeom& g);
   void (*forward)(const Tensor& X, const Tensor& Wp, const Tensor& b, Tensor& Y, const ConvGeom& g);
   void (*backward_input)(const Tensor& dY, const Tensor& Wp, const Tensor& b, Tensor& dX, const ConvGeom& g);
   void (*backward_weight)(const Tensor& dY, const Tensor& X, Tensor& dW, const ConvGeom& g);

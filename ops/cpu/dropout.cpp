@@ -1,4 +1,5 @@
 // ops/cpu/dropout.cpp — the CPU dropout kernels (contract: ops/kernels/dropout.h).
+#include <algorithm>
 #include <cmath>
 
 #include "core/philox.h"
@@ -9,32 +10,27 @@ namespace seqnet::cpu {
 
 namespace {
 
-// Calls f(i, keep) for every element i < n, keep = (u_i ≥ p) with u_i = lane i%4 of block
-// first + i/4 (the uniform-f32 layout of core/rng.h), over threads in groups of 32 elements.
-//
-// u_i = k_i / 2^24 with k_i the lane's top 24 bits, so u_i ≥ p ⟺ k_i ≥ ⌈p · 2^24⌉: the exact
-// comparison becomes one on integers. Blocks are made eight at a time (philox_blocks8).
+// Calls f(base, k, count) for consecutive groups of 32 elements (count < 32 only for the last
+// group), k[j] = the top 24 bits of element base + j's lane: element i is kept iff k ≥ ⌈p · 2^24⌉.
+// Element i uses lane i%4 of block first + i/4 (the uniform-f32 layout of core/rng.h), so
+// u_i = k_i / 2^24 and u_i ≥ p ⟺ k_i ≥ ⌈p · 2^24⌉: the exact comparison becomes one on integers.
+// Blocks are made eight at a time (philox_blocks8); groups are spread over threads.
 template <class F>
-void for_each_draw(uint64_t seed, uint64_t first, double p, int64_t n, F&& f) {
+void for_each_group(uint64_t seed, uint64_t first, int64_t n, F&& f) {
   const int64_t nblocks = (n + 3) / 4, ngroups = (nblocks + 7) / 8;
-  const uint32_t threshold = uint32_t(std::ceil(p * 16777216.0));  // p ∈ [0, 1): at most 2^24
   parallel_range(ngroups, kGrainCheap / 32, [&](int64_t glo, int64_t ghi) {
     for (int64_t grp = glo; grp < ghi; ++grp) {
-      uint32_t lanes[4][8];
+      uint32_t lanes[4][8], k[32];
       philox_blocks8(seed, first + uint64_t(grp) * 8, lanes);
+      for (int j = 0; j < 8; ++j)
+        for (int l = 0; l < 4; ++l) k[4 * j + l] = lanes[l][j] >> 8;
       const int64_t base = grp * 32;
-      if (base + 32 <= n) {
-        for (int j = 0; j < 8; ++j)
-          for (int l = 0; l < 4; ++l) f(base + 4 * j + l, (lanes[l][j] >> 8) >= threshold);
-      } else {
-        for (int64_t i = base; i < n; ++i) {
-          const int64_t j = (i - base) / 4, l = (i - base) % 4;
-          f(i, (lanes[l][j] >> 8) >= threshold);
-        }
-      }
+      f(base, k, std::min<int64_t>(32, n - base));
     }
   });
 }
+
+uint32_t keep_threshold(double p) { return uint32_t(std::ceil(p * 16777216.0)); }  // p ∈ [0, 1): ≤ 2^24
 
 }  // namespace
 
@@ -43,7 +39,10 @@ void dropout_mask(uint64_t seed, uint64_t first, double p, Tensor& m) {
   dispatch_float(m.dtype(), "dropout", [&]<typename T>() {
     T* pm = m.data<T>();
     const T scale = T(1.0 / (1.0 - p));
-    for_each_draw(seed, first, p, m.numel(), [pm, scale](int64_t i, bool keep) { pm[i] = keep ? scale : T(0); });
+    const uint32_t thr = keep_threshold(p);
+    for_each_group(seed, first, m.numel(), [=](int64_t base, const uint32_t* k, int64_t count) {
+      for (int64_t j = 0; j < count; ++j) pm[base + j] = k[j] >= thr ? scale : T(0);
+    });
   });
 }
 
@@ -53,8 +52,16 @@ void dropout_apply(uint64_t seed, uint64_t first, double p, const Tensor& x, Ten
     const T* px = x.data<T>();
     T* py = y.data<T>();
     const T scale = T(1.0 / (1.0 - p));
-    for_each_draw(seed, first, p, y.numel(),
-                  [px, py, scale](int64_t i, bool keep) { py[i] = px[i] * (keep ? scale : T(0)); });
+    const uint32_t thr = keep_threshold(p);
+    for_each_group(seed, first, y.numel(), [=](int64_t base, const uint32_t* k, int64_t count) {
+      const T* xs = px + base;
+      T* ys = py + base;
+      if (count == 32) {  // a fixed trip count: compare, select and multiply vectorise
+        for (int j = 0; j < 32; ++j) ys[j] = xs[j] * (k[j] >= thr ? scale : T(0));
+      } else {
+        for (int64_t j = 0; j < count; ++j) ys[j] = xs[j] * (k[j] >= thr ? scale : T(0));
+      }
+    });
   });
 }
 

@@ -135,6 +135,7 @@ void run_node(Node* node, const Tensor& g, PendingGrads& pending, bool retain_gr
     if (!in->grad_fn) {  // a leaf (a parameter): into its .grad at once, as PyTorch's AccumulateGrad
       // does, so a layer's weight gradient is freed as soon as it is made; leaves run last in
       // `order`, and holding them pending would keep every parameter's gradient twice at the end.
+      // (So, as in PyTorch, a backward that throws half-way leaves some .grad already updated.)
       if (!in->grad.defined())
         in->grad = grads[i].clone();  // .grad owns its buffer
       else
@@ -169,12 +170,10 @@ void run_backward(const std::vector<VariableImpl*>& order, VariableImpl* root, c
     auto found = pending.find(v);
     if (found == pending.end()) continue;  // no gradient reached it (e.g. unused branch)
     Tensor g = std::move(found->second.grad);
-    const bool owned = found->second.owned;
     pending.erase(found);
-    if (!v->grad_fn || v->retains_grad) {
-      // A privately summed gradient of a leaf can be handed over as is; anything else is copied.
-      if (!v->grad.defined() && owned && !v->grad_fn) v->grad = g;
-      else if (!v->grad.defined()) v->grad = g.clone();  // .grad owns its buffer
+    if (!v->grad_fn || v->retains_grad) {  // a non-leaf that retains its grad, or a leaf root
+      if (!v->grad.defined())
+        v->grad = g.clone();  // .grad owns its buffer
       else v->grad.add_(g);
     }
     if (Node* node = v->grad_fn.get()) run_node(node, g, pending, retain_graph);

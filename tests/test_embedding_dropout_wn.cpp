@@ -200,24 +200,34 @@ TEST(Dropout, BackwardUsesTheSameMask) {
 TEST(Dropout, ForwardAndBackwardEqualTheStoredMaskBitForBit) {
   for (DType dt : {DType::F32, DType::F64})
     for (int64_t n : {int64_t(1), int64_t(13), int64_t(33), int64_t(70001)}) {
-      Generator g(77);
+      Generator g(77), data(5);
       g.reserve(3);
       Generator ref = g;
-      Tensor x = Tensor::uniform({n}, -2.0, 2.0, dt, g);
-      Tensor dy = Tensor::uniform({n}, -1.0, 1.0, dt, g);
+      Tensor m = tensor_ops::dropout_mask({n}, 0.3, dt, ref);  // the mask the op must reproduce
+      Tensor x = Tensor::uniform({n}, -2.0, 2.0, dt, data);
+      Tensor dy = Tensor::uniform({n}, -1.0, 1.0, dt, data);
+      // −0, NaN and −inf at a kept and at a dropped element each (x · 0 is what a stored mask gave)
       auto set = [&](int64_t i, double v) {
         if (dt == DType::F32)
           x.data<float>()[i] = float(v);
         else
           x.data<double>()[i] = v;
       };
-      set(0, -0.0);
-      if (n > 12) set(5, std::nan("")), set(12, -std::numeric_limits<double>::infinity());
-      g = ref;  // the dropout draws from here
+      const std::vector<double> mv = m.to_vector<double>();
+      std::vector<int64_t> kept, dropped;
+      for (int64_t i = 0; i < n; ++i) (mv[size_t(i)] != 0 ? kept : dropped).push_back(i);
+      if (n >= 33) {
+        ASSERT_GE(kept.size(), 3u);
+        ASSERT_GE(dropped.size(), 3u);
+      }
+      const double probes[3] = {-0.0, std::nan(""), -std::numeric_limits<double>::infinity()};
+      for (size_t k = 0; k < 3; ++k) {
+        if (k < kept.size()) set(kept[k], probes[k]);
+        if (k < dropped.size()) set(dropped[k], probes[k]);
+      }
       Variable xv(x, true);
       Variable y = dropout(xv, 0.3, true, g);
       y.backward(dy);
-      Tensor m = tensor_ops::dropout_mask({n}, 0.3, dt, ref);
       EXPECT_EQ(g.state().offset, ref.state().offset) << "blocks consumed";
       const Tensor want_y = tensor_ops::mul(x, m), want_dx = tensor_ops::mul(dy, m);
       EXPECT_EQ(std::memcmp(y.data().raw_data(), want_y.raw_data(), size_t(n) * dtype_size(dt)), 0)

@@ -23,7 +23,7 @@ __global__ void forward_kernel(Activation a, T* y, const T* x, T slope, int64_t 
 }
 
 // tanh: dx = dy · (1 − y²);  sigmoid: dx = dy · y · (1 − y)  (saved = y);
-// leaky_relu: dx = x > 0 ? dy : slope·dy  (saved = x)
+// leaky_relu: dx = s > 0 ? dy : slope·dy  (saved s = y for slope ≥ 0, where y > 0 ⟺ x > 0; else x)
 template <typename T>
 __global__ void backward_kernel(Activation a, T* dx, const T* saved, const T* dy, T slope, int64_t n) {
   const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;

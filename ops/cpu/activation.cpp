@@ -29,8 +29,10 @@ template <typename T> void sigmoid_backward(T* dx, const T* y, const T* dy, int6
 template <typename T> void leaky_relu_forward(T* y, const T* x, int64_t n, T slope) {
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : slope * x[i];
 }
-template <typename T> void leaky_relu_backward(T* dx, const T* x, const T* dy, int64_t n, T slope) {
-  for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > T(0) ? dy[i] : slope * dy[i];
+// s: the saved output (slope ≥ 0: y > 0 ⟺ x > 0) or input (a negative slope)
+template <typename T>
+void leaky_relu_backward(T* dx, const T* s, const T* dy, int64_t n, T slope) {
+  for (int64_t i = 0; i < n; ++i) dx[i] = s[i] > T(0) ? dy[i] : slope * dy[i];
 }
 
 // t = tanh(f), s = σ(g), y = t·s;  df = dy·s·(1 − t²),  dg = dy·t·s·(1 − s)

@@ -344,8 +344,20 @@ void make_checkpoint_seeds(const fs::path& out) {
     c.data_dir = (work / "data").string();
     c.out_dir = (work / name).string();
     run_training(c, quiet);
-    fs::copy_file(work / name / "last.safetensors", out / "checkpoint" / (name + ".safetensors"),
-                  fs::copy_options::overwrite_existing);
+    // The same bytes on every run and machine (a mutant's index then names the same file): the
+    // run's wall times and folders are replaced by fixed values; everything else is a function of
+    // the seed (one thread: SEQNET_THREADS=1 in the fixture).
+    SafetensorsFile f = load_safetensors((work / name / "last.safetensors").string());
+    nlohmann::json state = nlohmann::json::parse(f.metadata.at("state"));
+    for (auto& rec : state["history"])
+      for (const char* key : {"seconds", "train_seconds", "peak_mb"})
+        if (rec.contains(key)) rec[key] = 1.0;
+    nlohmann::json config = nlohmann::json::parse(f.metadata.at("config"));
+    config["out_dir"] = "runs/" + name;
+    config["data_dir"] = "data";
+    f.metadata["state"] = state.dump();
+    f.metadata["config"] = config.dump();
+    save_safetensors((out / "checkpoint" / (name + ".safetensors")).string(), f.tensors, f.metadata);
   };
   TrainConfig copy = TrainConfig::defaults("copy", "tcn");  // Adam: the optimiser state too
   copy.model_opts.nhid = 2, copy.model_opts.levels = 2, copy.model_opts.ksize = 2;

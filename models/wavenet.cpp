@@ -2,6 +2,7 @@
 #include "models/wavenet.h"
 
 #include "core/error.h"
+#include "models/one_hot_conv.h"
 #include "models/planning.h"
 #include "ops/activation.h"
 #include "ops/conv.h"
@@ -44,17 +45,26 @@ int64_t WaveNet::receptive_field() const {
 Variable WaveNet::forward(const Variable& x) { return forward(x, LayerInputObserver()); }
 
 Variable WaveNet::forward(const Variable& x, const LayerInputObserver& observe) {
+  check(x.defined(), "WaveNet: input is undefined");
+  return forward_impl(x, nullptr, observe);
+}
+
+Variable WaveNet::forward_codes(const Tensor& codes) { return forward_impl(Variable(), &codes, LayerInputObserver()); }
+
+Variable WaveNet::forward_impl(const Variable& x, const Tensor* codes, const LayerInputObserver& observe) {
   const WaveNetConfig& c = cfg_;
   const int64_t rf = receptive_field();
-  check(x.defined(), "WaveNet: input is undefined");
-  if (!(x.dim() == 3 && x.size(1) == c.classes))
-    fail(fmt::format("WaveNet: expected input (N, classes = {}, T) for {}, got {}", c.classes, describe(),
-                     x.data().describe()));
-  if (!(x.size(2) >= rf))
+  const Tensor& in = codes ? *codes : x.data();
+  if (codes ? !(in.dim() == 2 && in.dtype() == DType::I64) : !(in.dim() == 3 && in.size(1) == c.classes))
+    fail(fmt::format("WaveNet: expected {} for {}, got {}",
+                     codes ? "codes i64 (N, T)" : fmt::format("input (N, classes = {}, T)", c.classes), describe(),
+                     in.describe()));
+  const int64_t T = in.size(in.dim() - 1);
+  if (!(T >= rf))
     fail(
         fmt::format("WaveNet: input {} is too short for {}: needs T >= receptive field {} (T = input_size {} gives "
                     "output_length {})",
-                    x.data().describe(), describe(), rf, input_size(), c.output_length));
+                    in.describe(), describe(), rf, input_size(), c.output_length));
 
   // An undefined Variable when the model has no such bias (bias = false).
   auto bias = [&](const std::string& name) {
@@ -65,7 +75,9 @@ Variable WaveNet::forward(const Variable& x, const LayerInputObserver& observe) 
     return conv1d(in, params_.get(prefix_ + name + ".weight"), bias(name), 1, dilation);
   };
 
-  Variable h = conv(x, "start_conv");
+  // start_conv is 1×1: on codes, a lookup (exact; the one-hot input is never built)
+  Variable h = codes ? one_hot_conv1x1(*codes, params_.get(prefix_ + "start_conv.weight"), bias("start_conv"))
+                     : conv(x, "start_conv");
   Variable skip;
   const int64_t n = c.layers * c.blocks;
   for (int64_t i = 0; i < n; ++i) {

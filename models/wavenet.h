@@ -28,6 +28,9 @@ class WaveNet : public Module {
   // how the step mode (models/step/wavenet_step.h) fills its queues during its "save" call.
   using LayerInputObserver = std::function<void(int64_t layer, const Tensor& h)>;
   Variable forward(const Variable& x, const LayerInputObserver& observe);
+  // The same from the codes (N, T) of the one-hot input: start_conv as a lookup
+  // (models/one_hot_conv.h), so the one-hot tensor is never built. Training's path.
+  Variable forward_codes(const Tensor& codes);
   std::string describe() const override;
   const WaveNetConfig& config() const { return cfg_; }
   int64_t receptive_field() const;  // 1 + blocks·(K−1)(2^layers − 1)
@@ -35,6 +38,8 @@ class WaveNet : public Module {
   const std::string& prefix() const { return prefix_; }  // of every parameter key
 
  private:
+  // x (one-hot) or, when x is undefined, *codes.
+  Variable forward_impl(const Variable& x, const Tensor* codes, const LayerInputObserver& observe);
   WaveNetConfig cfg_;
   std::string prefix_;
 };

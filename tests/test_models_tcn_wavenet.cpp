@@ -571,3 +571,38 @@ TEST(WaveNetErrors, WrongInputShapeAndTooShort) {
   EXPECT_EQ(m.forward(Variable(Tensor::zeros({2, 12, 15}))).shape(), (Shape{2, 12, 1}));
   EXPECT_THAT(error_of([] { WaveNet({0, 2, 8, 6, 10, 12, 5, 2, true}); }), HasSubstr("WaveNet"));
 }
+
+// Training feeds the WaveNet its codes: start_conv runs as a lookup (models/one_hot_conv.h). Same
+// output as the one-hot conv bit for bit, and the same gradients (the weight gradient sums the
+// same terms in another order), with and without biases, in f64.
+TEST(WaveNetCodes, LookupStartConvEqualsTheOneHotConv) {
+  for (bool bias : {false, true}) {
+    WaveNetConfig cfg;
+    cfg.layers = 3, cfg.blocks = 2, cfg.dilation_channels = 4, cfg.residual_channels = 5, cfg.skip_channels = 6;
+    cfg.classes = 7, cfg.output_length = 9, cfg.bias = bias;
+    Generator g1(3), g2(3);
+    WaveNet a(cfg, g1), b(cfg, g2);
+    a.params().store_as(DType::F64), b.params().store_as(DType::F64);
+    const int64_t N = 2, T = a.input_size() + 2;
+    Tensor codes = Tensor::empty({N, T}, DType::I64);
+    for (int64_t i = 0; i < codes.numel(); ++i) codes.data<int64_t>()[i] = (i * 5 + i / 3) % cfg.classes;
+    Variable ya = a.forward(Variable(one_hot_channels_first(codes, cfg.classes, DType::F64)));
+    Variable yb = b.forward_codes(codes);
+    ASSERT_EQ(ya.shape(), yb.shape());
+    EXPECT_EQ(ya.data().to_vector<double>(), yb.data().to_vector<double>()) << "bias " << bias;
+    const Tensor r = rand64(ya.shape(), 11);
+    ya.backward(r), yb.backward(r);
+    const auto pa = a.params().unique(), pb = b.params().unique();
+    ASSERT_EQ(pa.size(), pb.size());
+    for (size_t i = 0; i < pa.size(); ++i) {
+      if (!pa[i].grad().defined()) {
+        EXPECT_FALSE(pb[i].grad().defined());
+        continue;
+      }
+      EXPECT_LT(max_abs_diff(pa[i].grad(), pb[i].grad()), 1e-12) << a.params().unique_names()[i];
+    }
+  }
+  WaveNet w(WaveNetConfig{}, default_generator());
+  EXPECT_THAT(error_of([&] { w.forward_codes(Tensor::zeros({2, 3}, DType::F32)); }), HasSubstr("codes i64 (N, T)"));
+  EXPECT_THAT(error_of([&] { w.forward_codes(Tensor::zeros({1, 10}, DType::I64)); }), HasSubstr("too short"));
+}

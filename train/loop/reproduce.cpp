@@ -425,7 +425,9 @@ std::string render_results_page(const nlohmann::json& results) {
     s += "\n## Rows not run yet\n\n| row | command | expected time, 2-core CPU | GPU |\n|---|---|---|---|\n";
     for (const PaperRow* pr : not_run)
       s += fmt::format("| {} / {} | `{}` | {} | {} |\n", pr->task, pr->model, command_for(*pr), pr->cpu_time,
-                       pr->gpu_time == "–" ? "needs the CUDA training path (issue #15)" : pr->gpu_time);
+                       pr->gpu_time == "–"
+                           ? "not measured: `--device cuda` training exists but has not run on a GPU yet (issue #15)"
+                           : pr->gpu_time);
     s += "\nCPU estimates: bench/train step times × steps per epoch × epochs, 2 threads, plus evaluation.\n";
   }
 

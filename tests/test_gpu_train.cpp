@@ -8,12 +8,12 @@
 // CPU, and a GPU run resumed on the GPU equals one trained in one go, bit for bit.
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "core/device_api.h"
 #include "core/paths.h"
+#include "tests/checkpoint_util.h"
 #include "tests/test_util.h"
 #include "train/loop/checkpoint.h"
 #include "train/loop/trainer.h"
@@ -21,6 +21,7 @@
 namespace seqnet {
 namespace {
 
+using seqnet::testing::expect_same_checkpoint;
 using seqnet::testing::TempDir;
 
 bool have_gpu() { return device_available(Device::cuda(0)); }
@@ -50,6 +51,14 @@ TrainConfig copy_sequnet(const std::string& out) {
   return c;
 }
 
+// The same at 4 steps per epoch, for `epochs` epochs (the resume tests).
+TrainConfig short_copy_sequnet(const std::string& out, int64_t epochs) {
+  TrainConfig c = copy_sequnet(out);
+  c.n_train = 32;
+  c.epochs = epochs;
+  return c;
+}
+
 // 20 steps of char TCN at nhid 32 with dropout, on PTB characters.
 TrainConfig char_tcn(const std::string& out) {
   TrainConfig c = TrainConfig::defaults("char", "tcn");
@@ -74,20 +83,6 @@ std::vector<double> step_losses(const std::string& dir) {
   return out;
 }
 
-void expect_same_files(const std::string& a, const std::string& b) {
-  Checkpoint A = load_checkpoint(a), B = load_checkpoint(b);
-  ASSERT_EQ(A.file.tensors.size(), B.file.tensors.size());
-  for (size_t i = 0; i < A.file.tensors.size(); ++i) {
-    const auto& [na, ta] = A.file.tensors[i];
-    const auto& [nb, tb] = B.file.tensors[i];
-    ASSERT_EQ(na, nb);
-    ASSERT_EQ(ta.shape(), tb.shape()) << na;
-    EXPECT_EQ(std::memcmp(ta.raw_data(), tb.raw_data(), size_t(ta.numel()) * dtype_size(ta.dtype())), 0)
-        << "tensor " << na << " differs";
-  }
-  EXPECT_EQ(A.state.valid_history, B.state.valid_history);
-}
-
 // CPU and GPU runs of `cfg` agree step by step; a second GPU run equals the first bit for bit.
 void expect_gpu_trajectory_matches_cpu(const std::function<TrainConfig(const std::string&)>& make, size_t steps) {
   TempDir cpu("gpu_traj_cpu"), gpu("gpu_traj_gpu"), again("gpu_traj_again");
@@ -105,7 +100,7 @@ void expect_gpu_trajectory_matches_cpu(const std::function<TrainConfig(const std
   }
   std::printf("  %zu steps: largest relative difference CPU vs GPU %.3g\n", steps, worst);
   EXPECT_EQ(g, g2) << "a GPU rerun with the same seed differs";
-  expect_same_files(gpu.str() + "/last.safetensors", again.str() + "/last.safetensors");
+  expect_same_checkpoint(gpu.str() + "/last.safetensors", again.str() + "/last.safetensors");
 }
 
 TEST(GpuTrain, CopySequnetTrajectoryMatchesTheCpuAndRerunsBitwise) {
@@ -122,27 +117,17 @@ TEST(GpuTrain, CharTcnTrajectoryMatchesTheCpuAndRerunsBitwise) {
 TEST(GpuTrain, ResumeOnTheGpuIsBitExact) {
   if (!have_gpu()) GTEST_SKIP() << "no GPU visible";
   TempDir a("gpu_full"), b("gpu_resumed");
-  auto cfg = [](const std::string& out, int64_t epochs) {
-    TrainConfig c = copy_sequnet(out);
-    c.n_train = 32;
-    c.epochs = epochs;
-    return c;
-  };
+  auto cfg = short_copy_sequnet;
   run_training(cfg(a.str(), 3), on(Device::cuda(0)));
   run_training(cfg(b.str(), 1), on(Device::cuda(0)));
   run_training(cfg(b.str(), 3), on(Device::cuda(0), /*resume=*/true));
-  expect_same_files(a.str() + "/last.safetensors", b.str() + "/last.safetensors");
+  expect_same_checkpoint(a.str() + "/last.safetensors", b.str() + "/last.safetensors");
 }
 
 TEST(GpuTrain, CheckpointsMoveBetweenCpuAndGpu) {
   if (!have_gpu()) GTEST_SKIP() << "no GPU visible";
   TempDir g("gpu_ckpt"), c("cpu_ckpt");
-  auto cfg = [](const std::string& out, int64_t epochs) {
-    TrainConfig k = copy_sequnet(out);
-    k.n_train = 32;
-    k.epochs = epochs;
-    return k;
-  };
+  auto cfg = short_copy_sequnet;
   run_training(cfg(g.str(), 1), on(Device::cuda(0)));
   // evaluated on the CPU and on the GPU: the same numbers up to float rounding
   LoadedRun cpu_run = load_run(g.str() + "/last.safetensors");

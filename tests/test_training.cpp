@@ -9,28 +9,30 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <csignal>
-#include <tuple>
 #include <cstring>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
+#include "checkpoint_util.h"
 #include "core/paths.h"
 #include "models/heads.h"
 #include "ops/ops.h"
-#include "train/loop/checkpoint.h"
+#include "test_util.h"
 #include "train/cli/cli.h"
-#include "train/loop/interrupt.h"
-#include "train/loop/optim.h"
 #include "train/data/plot.h"
 #include "train/data/synthetic_data.h"
-#include "train/tasks/task.h"
+#include "train/loop/checkpoint.h"
+#include "train/loop/interrupt.h"
+#include "train/loop/optim.h"
 #include "train/loop/trainer.h"
-#include "test_util.h"
+#include "train/tasks/task.h"
 
 using namespace seqnet;
+using seqnet::testing::expect_same_checkpoint;
 using seqnet::testing::TempDir;
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
@@ -58,26 +60,6 @@ TrainOptions quiet() {
   TrainOptions o;
   o.verbosity = 0;
   return o;
-}
-
-// Every tensor (model and optimiser state) and the RNG / lr state of two checkpoints agree bit for bit.
-void expect_same_checkpoint(const std::string& a, const std::string& b) {
-  Checkpoint A = load_checkpoint(a), B = load_checkpoint(b);
-  ASSERT_EQ(A.file.tensors.size(), B.file.tensors.size());
-  for (size_t i = 0; i < A.file.tensors.size(); ++i) {
-    const auto& [na, ta] = A.file.tensors[i];
-    const auto& [nb, tb] = B.file.tensors[i];
-    ASSERT_EQ(na, nb);
-    ASSERT_EQ(ta.shape(), tb.shape()) << na;
-    EXPECT_EQ(std::memcmp(ta.raw_data(), tb.raw_data(), size_t(ta.numel()) * dtype_size(ta.dtype())), 0)
-        << "tensor " << na << " differs";
-  }
-  EXPECT_EQ(A.state.epoch, B.state.epoch);
-  EXPECT_EQ(A.state.global_step, B.state.global_step);
-  EXPECT_EQ(A.state.rng.seed, B.state.rng.seed);
-  EXPECT_EQ(A.state.rng.offset, B.state.rng.offset);
-  EXPECT_EQ(A.state.lr, B.state.lr);
-  EXPECT_EQ(A.state.valid_history, B.state.valid_history);
 }
 
 bool have_jsb() { return path_exists(data_dir() + "/music/JSB_Chorales.mat"); }

@@ -16,6 +16,13 @@ const Backend& backend();
 
 // The cuBLAS gemm on strided views (cuda/ops/matmul.cpp), also used by the conv kernels.
 void gemm(const Tensor& A, bool trans_a, const Tensor& B, bool trans_b, Tensor& C, double alpha, double beta);
+// The same product for `batch` equally spaced matrices: A, B and C are the views of item 0, and
+// item i's are those views shifted by i·sa, i·sb, i·sc elements (sa = 0: one A for every item).
+// One cuBLAS strided-batched call. Returns false, having done nothing, where A or B has no unit
+// stride (it would need a copy, which has no batch stride) or the inner dimension is 0: the
+// caller then loops over gemm.
+bool gemm_strided_batched(const Tensor& A, int64_t sa, bool trans_a, const Tensor& B, int64_t sb, bool trans_b,
+                          Tensor& C, int64_t sc, int64_t batch, double alpha, double beta);
 
 ElementwiseKernels elementwise_kernels();
 ActivationKernels activation_kernels();

@@ -8,13 +8,14 @@
 //    buf[p, c, j] = x[c, s·j + p] (only the phases some tap reads), and every tap reads a shifted
 //    view of one phase; the input gradient is accumulated per phase into zeroed buffers and
 //    interleaved back by a gather kernel (each dX element written by one thread, no atomics).
-//  * batches: a loop of per-sample GEMMs, all queued in order on the GPU's stream, which also makes
-//    reusing one phase buffer for every sample safe. The next speed step is one strided-batched
-//    GEMM per tap over the samples (cublasGemmStridedBatchedEx): the per-sample views of one tap
-//    are equally spaced (by X's sample stride, or by a whole-batch phase buffer's) — except in
-//    backward_weight, whose accumulation over samples would then need a fixed-order reduction.
+//  * batches: one strided-batched GEMM per tap over all samples (cublasGemmStridedBatchedEx): the
+//    per-sample views of one tap are equally spaced, by X's sample stride or by the whole-batch
+//    phase buffer's. backward_weight's sum over samples: each sample's product goes to its own
+//    slice of a workspace (chunks of at most 64 MiB), then one kernel adds the slices in sample
+//    order (no atomics). A view without a unit stride falls back to a loop of GEMMs.
 //  * bias_grad: one block per channel, a fixed-order shared-memory tree reduction (deterministic).
 // Outputs are pre-filled (bias, or zero) and every GEMM accumulates with beta = 1, as on the CPU.
+#include <algorithm>
 #include <cstdint>
 
 #include "cuda/backend.h"
@@ -49,30 +50,44 @@ __global__ void bias_fill_kernel(T* y, const T* b, int64_t C, int64_t len, int64
   if (i < n) y[i] = b[(i / len) % C];
 }
 
-// buf[p, c, j] = x[c, s·j + p] for the used phases p of one sample x (C, T) with strides
-// (xs_c, xs_t); buf (s, C, L) contiguous. Columns past the sample's end are zeroed (never read).
+// buf[n, p, c, j] = x[n, c, s·j + p] for the used phases p of every sample of x (N, C, T) with
+// strides (xs_n, xs_c, xs_t); buf (N, s, C, L) contiguous. Columns past the sample's end are
+// zeroed (never read).
 template <typename T>
-__global__ void split_phases_kernel(T* buf, const T* x, int64_t xs_c, int64_t xs_t, int64_t C, int64_t len,
-                                    int64_t s, int64_t L, PhaseMask mask, int64_t n) {
+__global__ void split_phases_kernel(T* buf, const T* x, int64_t xs_n, int64_t xs_c, int64_t xs_t, int64_t C,
+                                    int64_t len, int64_t s, int64_t L, PhaseMask mask, int64_t n) {
   const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= n) return;
   const int64_t j = i % L, r = i / L;
-  const int64_t c = r % C, p = r / C;
+  const int64_t c = r % C, q = r / C;
+  const int64_t p = q % s, b = q / s;
   if (!mask.has(p)) return;
   const int64_t t = phase_column(s, p, j);
-  buf[i] = t < len ? x[c * xs_c + t * xs_t] : T(0);
+  buf[i] = t < len ? x[b * xs_n + c * xs_c + t * xs_t] : T(0);
 }
 
-// dx[c, t] += buf[p, c, j] with t = s·j + p, for the used phases; dx one contiguous sample (C, T),
-// buf (s, C, L) contiguous. One thread per dx element (a gather).
+// dx[n, c, t] += buf[n, p, c, j] with t = s·j + p, for the used phases; dx contiguous (N, C, T),
+// buf (N, s, C, L) contiguous. One thread per dx element (a gather).
 template <typename T>
 __global__ void add_phases_kernel(T* dx, const T* buf, int64_t C, int64_t len, int64_t s, int64_t L, PhaseMask mask,
                                   int64_t n) {
   const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= n) return;
-  const int64_t c = i / len, t = i % len;
+  const int64_t t = i % len, r = i / len;
+  const int64_t c = r % C, b = r / C;
   const PhaseCoord pc = phase_coord(t, s);
-  if (mask.has(pc.p)) dx[i] += buf[(pc.p * C + c) * L + pc.j];
+  if (mask.has(pc.p)) dx[i] += buf[((b * s + pc.p) * C + c) * L + pc.j];
+}
+
+// out[i] += Σ_{b < nb} parts[b·len + i], b in order (the per-sample weight-gradient products of
+// backward_weight, reduced in a fixed order: no atomics, a rerun is bitwise identical).
+template <typename T>
+__global__ void add_parts_kernel(T* out, const T* parts, int64_t nb, int64_t len) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= len) return;
+  T acc = out[i];
+  for (int64_t b = 0; b < nb; ++b) acc += parts[b * len + i];
+  out[i] = acc;
 }
 
 // db[c] = Σ_{n,t} dy[n, c, t]: block c; each thread sums its columns t ≡ threadIdx.x (mod
@@ -125,100 +140,126 @@ void taps_last(const Tensor& Wk, Tensor& W) {
   check_launch("conv");
 }
 
-// The phase buffer (s, C_in, ceil(T/s)) reused by every sample (undefined for stride 1).
-Tensor phase_buffer(const ConvGeom& g, const Tensor& like) {
-  if (g.s == 1) return Tensor();
-  return Tensor::empty({g.s, g.C_in, g.phase_len()}, like.dtype(), like.device());
-}
-
-// The phases of one sample x (C_in, T), as a (s, C_in, ≥ ceil(T/s)) tensor: x itself for stride
-// 1, else buf[p, c, j] = x[c, s·j + p] for the used phases (any strides of x).
+// The phases of every sample of X (N, C_in, T) as an (N, s, C_in, ≥ ceil(T/s)) tensor: X itself
+// (unsqueezed) for stride 1, else one kernel fills buf[n, p, c, j] = X[n, c, s·j + p] for the
+// used phases (any strides of X).
 template <typename T>
-Tensor split_phases(const Tensor& x, Tensor& buf, const ConvGeom& g, const PhaseMask& mask) {
-  if (g.s == 1) return x.unsqueeze(0);
+Tensor split_phases(const Tensor& X, const ConvGeom& g, const PhaseMask& mask) {
+  if (g.s == 1) return X.unsqueeze(1);
+  Tensor buf = Tensor::empty({g.N, g.s, g.C_in, g.phase_len()}, X.dtype(), X.device());
   const int64_t n = buf.numel();
   if (n == 0 || !mask.any()) return buf;
   const Context& ctx = context_of(buf);
   split_phases_kernel<T><<<blocks_for(n), kThreads, 0, ctx.stream>>>(
-      buf.data<T>(), x.data<T>(), x.stride(0), x.stride(1), g.C_in, g.T, g.s, g.phase_len(), mask, n);
+      buf.data<T>(), X.data<T>(), X.stride(0), X.stride(1), X.stride(2), g.C_in, g.T, g.s, g.phase_len(), mask, n);
   check_launch("conv1d");
   return buf;
 }
 
-// dx[c, s·j + p] += buf[p, c, j] for the used phases; dx: one contiguous sample (C_in, T).
+// dX[n, c, s·j + p] += buf[n, p, c, j] for the used phases; dX contiguous (N, C_in, T).
 template <typename T>
-void add_phases(const Tensor& buf, Tensor& dx, const ConvGeom& g, const PhaseMask& mask) {
-  const int64_t n = g.C_in * g.T;
+void add_phases(const Tensor& buf, Tensor& dX, const ConvGeom& g, const PhaseMask& mask) {
+  const int64_t n = g.N * g.C_in * g.T;
   if (n == 0 || !mask.any()) return;
-  const Context& ctx = context_of(dx);
-  add_phases_kernel<T><<<blocks_for(n), kThreads, 0, ctx.stream>>>(dx.data<T>(), buf.data<T>(), g.C_in, g.T, g.s,
-                                                                    g.phase_len(), mask, n);
+  const Context& ctx = context_of(dX);
+  add_phases_kernel<T><<<blocks_for(n), kThreads, 0, ctx.stream>>>(dX.data<T>(), buf.data<T>(), g.C_in, g.T, g.s,
+                                                                   g.phase_len(), mask, n);
   check_launch("conv1d");
 }
 
-// ---- the GEMM loops (X and dY: any views with a unit stride along T or C; Y, dX contiguous and
-// pre-filled) ----------------------------------------------------------------------------------
+// The three GEMM operands of one sample: C_n := A_n · B_n + beta · C_n (A_n, B_n, C_n views).
+struct SampleGemm {
+  Tensor A, B, C;
+};
 
-// Y += conv(X, W): per sample and tap, Y[:, lo:hi] += W_m · X_phase(m)[:, lo+shift(m) : hi+shift(m)].
+// For every sample n < N: one strided-batched GEMM when item(n)'s views are item(0)'s shifted by
+// n·(sa, sb, sc) elements (they are, for the loops below) and A, B have a unit stride; else a loop
+// of GEMMs over item(n).
+template <typename Item>
+void gemm_per_sample(Item item, int64_t sa, bool ta, int64_t sb, bool tb, int64_t sc, int64_t N, double beta) {
+  SampleGemm g0 = item(0);
+  if (gemm_strided_batched(g0.A, sa, ta, g0.B, sb, tb, g0.C, sc, N, 1.0, beta)) return;
+  for (int64_t n = 0; n < N; ++n) {
+    SampleGemm gn = item(n);
+    gemm(gn.A, ta, gn.B, tb, gn.C, 1.0, beta);
+  }
+}
+
+// ---- the GEMM loops: one batched GEMM per tap over all samples (X and dY: any views; Y and dX
+// contiguous and pre-filled) -------------------------------------------------------------------
+
+// Y += conv(X, W): per tap, for every sample, Y[:, lo:hi] += W_m · X_phase(m)[:, lo+shift(m) : hi+shift(m)].
 void forward_taps(const Tensor& X, const Tensor& Wk, Tensor& Y, const ConvGeom& g) {
-  Tensor buf = phase_buffer(g, X);
+  if (g.N == 0) return;
   const PhaseMask mask = used_phase_mask(g);
   dispatch_float(X.dtype(), "conv1d", [&]<typename T>() {
-    for (int64_t n = 0; n < g.N; ++n) {
-      const Tensor Xp = split_phases<T>(X.select(0, n), buf, g, mask);
-      Tensor Yn = Y.select(0, n);
-      for (int64_t m = 0; m < g.K; ++m) {
-        const auto [lo, hi] = g.valid(m);
-        if (lo == hi) continue;
-        Tensor Ys = Yn.narrow(1, lo, hi - lo);
-        gemm(Wk.select(0, m), false, Xp.select(0, g.phase(m)).narrow(1, lo + g.shift(m), hi - lo), false, Ys, 1.0,
-             1.0);
-      }
+    const Tensor Xp = split_phases<T>(X, g, mask);
+    for (int64_t m = 0; m < g.K; ++m) {
+      const auto [lo, hi] = g.valid(m);
+      if (lo == hi) continue;
+      const auto item = [&, lo = lo, hi = hi](int64_t n) {
+        return SampleGemm{Wk.select(0, m), Xp.select(0, n).select(0, g.phase(m)).narrow(1, lo + g.shift(m), hi - lo),
+                          Y.select(0, n).narrow(1, lo, hi - lo)};
+      };
+      gemm_per_sample(item, 0, false, Xp.stride(0), false, Y.stride(0), g.N, 1.0);
     }
   });
 }
 
-// dX += convᵀ(dY, W): per sample and tap, dX_phase(m)[:, lo+shift(m) : hi+shift(m)] += W_mᵀ · dY[:, lo:hi]
-// (stride 1: straight into dX; else into the zeroed phase buffer, then interleaved into dX).
+// dX += convᵀ(dY, W): per tap, for every sample, dX_phase(m)[:, lo+shift(m) : hi+shift(m)] += W_mᵀ · dY[:, lo:hi]
+// (stride 1: straight into dX; else into a zeroed whole-batch phase buffer, then interleaved into dX).
 void backward_input_taps(const Tensor& dY, const Tensor& Wk, Tensor& dX, const ConvGeom& g) {
-  Tensor buf = phase_buffer(g, dY);
+  if (g.N == 0) return;
   const PhaseMask mask = used_phase_mask(g);
+  if (g.s > 1 && !mask.any()) return;  // no tap reaches the input: dX keeps its bias
   dispatch_float(dY.dtype(), "conv1d", [&]<typename T>() {
-    for (int64_t n = 0; n < g.N; ++n) {
-      const Tensor dYn = dY.select(0, n);
-      Tensor dXn = dX.select(0, n);
-      Tensor dXp = g.s == 1 ? dXn.unsqueeze(0) : buf;
-      if (g.s > 1) {
-        if (!mask.any()) continue;  // no tap reaches the input: dX keeps its bias
-        dXp.fill_(0.0);
-      }
-      for (int64_t m = 0; m < g.K; ++m) {
-        const auto [lo, hi] = g.valid(m);
-        if (lo == hi) continue;
-        Tensor dXs = dXp.select(0, g.phase(m)).narrow(1, lo + g.shift(m), hi - lo);
-        gemm(Wk.select(0, m), true, dYn.narrow(1, lo, hi - lo), false, dXs, 1.0, 1.0);
-      }
-      if (g.s > 1) add_phases<T>(dXp, dXn, g, mask);
+    Tensor dXp = dX.unsqueeze(1);
+    if (g.s > 1) dXp = Tensor::zeros({g.N, g.s, g.C_in, g.phase_len()}, dY.dtype(), dY.device());
+    for (int64_t m = 0; m < g.K; ++m) {
+      const auto [lo, hi] = g.valid(m);
+      if (lo == hi) continue;
+      const auto item = [&, lo = lo, hi = hi](int64_t n) {
+        return SampleGemm{Wk.select(0, m), dY.select(0, n).narrow(1, lo, hi - lo),
+                          dXp.select(0, n).select(0, g.phase(m)).narrow(1, lo + g.shift(m), hi - lo)};
+      };
+      gemm_per_sample(item, 0, true, dY.stride(0), false, dXp.stride(0), g.N, 1.0);
     }
+    if (g.s > 1) add_phases<T>(dXp, dX, g, mask);
   });
 }
 
-// dWk[m] = Σ_n dY[n][:, lo:hi] · X_phase(m)[n][:, lo+shift(m) : hi+shift(m)]ᵀ, accumulated over the
-// samples in order (beta = 1 after the zero fill). dWk (K, C_out, C_in) contiguous.
+// Most elements one weight-gradient chunk of per-sample products may hold (64 MiB of f32).
+constexpr int64_t kWeightPartsElems = int64_t(16) << 20;
+
+// dWk[m] = Σ_n dY[n][:, lo:hi] · X_phase(m)[n][:, lo+shift(m) : hi+shift(m)]ᵀ. Per tap and chunk
+// of samples, one batched GEMM writes each sample's product into its own slice of a workspace,
+// and a kernel adds the slices to dWk[m] in sample order (fixed order: bitwise reruns; the CPU
+// sums in the same sample order inside its GEMMs). dWk (K, C_out, C_in) contiguous.
 void backward_weight_taps(const Tensor& dY, const Tensor& X, Tensor& dWk, const ConvGeom& g) {
   dWk.fill_(0.0);
-  Tensor buf = phase_buffer(g, X);
+  if (g.N == 0) return;
   const PhaseMask mask = used_phase_mask(g);
+  const int64_t len = g.C_out * g.C_in;
+  if (len == 0) return;
+  const int64_t chunk = std::clamp<int64_t>(kWeightPartsElems / len, 1, g.N);
   dispatch_float(X.dtype(), "conv1d", [&]<typename T>() {
-    for (int64_t n = 0; n < g.N; ++n) {
-      const Tensor dYn = dY.select(0, n);
-      const Tensor Xp = split_phases<T>(X.select(0, n), buf, g, mask);
-      for (int64_t m = 0; m < g.K; ++m) {
-        const auto [lo, hi] = g.valid(m);
-        if (lo == hi) continue;
-        Tensor dWm = dWk.select(0, m);
-        gemm(dYn.narrow(1, lo, hi - lo), false, Xp.select(0, g.phase(m)).narrow(1, lo + g.shift(m), hi - lo), true,
-             dWm, 1.0, 1.0);
+    const Tensor Xp = split_phases<T>(X, g, mask);
+    Tensor parts = Tensor::empty({chunk, g.C_out, g.C_in}, X.dtype(), X.device());
+    const Context& ctx = context_of(dWk);
+    for (int64_t m = 0; m < g.K; ++m) {
+      const auto [lo, hi] = g.valid(m);
+      if (lo == hi) continue;
+      Tensor dWm = dWk.select(0, m);
+      for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {
+        const int64_t nb = std::min(chunk, g.N - n0);
+        const auto item = [&, lo = lo, hi = hi](int64_t n) {
+          return SampleGemm{dY.select(0, n0 + n).narrow(1, lo, hi - lo),
+                            Xp.select(0, n0 + n).select(0, g.phase(m)).narrow(1, lo + g.shift(m), hi - lo),
+                            parts.select(0, n)};
+        };
+        gemm_per_sample(item, dY.stride(0), false, Xp.stride(0), true, len, nb, 0.0);
+        add_parts_kernel<T><<<blocks_for(len), kThreads, 0, ctx.stream>>>(dWm.data<T>(), parts.data<T>(), nb, len);
+        check_launch("conv1d");
       }
     }
   });

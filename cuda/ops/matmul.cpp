@@ -45,6 +45,36 @@ void gemm(const Tensor& A, bool trans_a, const Tensor& B, bool trans_b, Tensor& 
   }
 }
 
+bool gemm_strided_batched(const Tensor& A, int64_t sa, bool trans_a, const Tensor& B, int64_t sb, bool trans_b,
+                          Tensor& C, int64_t sc, int64_t batch, double alpha, double beta) {
+  const int64_t M = trans_a ? A.size(1) : A.size(0);
+  const int64_t K = trans_a ? A.size(0) : A.size(1);
+  const int64_t N = trans_b ? B.size(0) : B.size(1);
+  if (batch <= 0 || M == 0 || N == 0) return true;
+  if (K == 0) return false;
+  const GemmOperand a = gemm_operand(A, trans_a), b = gemm_operand(B, trans_b);
+  if (a.holder.defined() || b.holder.defined()) return false;  // a copy would break the batch strides
+  const int64_t ldc = std::max<int64_t>(M <= 1 ? N : C.stride(0), 1);
+  Context& ctx = context_of(C);
+  const cublasOperation_t ta = a.trans ? CUBLAS_OP_T : CUBLAS_OP_N, tb = b.trans ? CUBLAS_OP_T : CUBLAS_OP_N;
+  if (A.dtype() == DType::F32) {
+    const float al = float(alpha), be = float(beta);
+    check_cublas(cublasGemmStridedBatchedEx(ctx.blas, tb, ta, int(N), int(M), int(K), &al, b.ptr, CUDA_R_32F, int(b.ld),
+                                            sb, a.ptr, CUDA_R_32F, int(a.ld), sa, &be, C.raw_data(), CUDA_R_32F,
+                                            int(ldc), sc, int(batch), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+                 "gemm", "cublasGemmStridedBatchedEx (f32)");
+  } else if (A.dtype() == DType::F64) {
+    check_cublas(
+        cublasDgemmStridedBatched(ctx.blas, tb, ta, int(N), int(M), int(K), &alpha, static_cast<const double*>(b.ptr),
+                                  int(b.ld), sb, static_cast<const double*>(a.ptr), int(a.ld), sa, &beta,
+                                  C.data<double>(), int(ldc), sc, int(batch)),
+        "gemm", "cublasDgemmStridedBatched");
+  } else {
+    fail(fmt::format("gemm: expected f32 or f64, got {}", A.describe()));
+  }
+  return true;
+}
+
 MatmulKernels matmul_kernels() { return {.gemm = gemm}; }
 
 }  // namespace seqnet::cuda

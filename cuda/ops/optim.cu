@@ -7,12 +7,14 @@
 // each product and sum is rounded separately, as the source expression reads (GCC with
 // -march=native may contract a·b + c into an FMA on the CPU, so the last bit can differ there);
 // sqrt and division are the correctly rounded ones.
-// sum_squares: Σ double(g_i)² in double, deterministic — a fixed grid of blocks each sums a fixed
-// strided subset in order and reduces it in a fixed shared-memory tree, one block reduces the
-// partials the same way; the host adds the result to acc. No atomics. The order differs from the
+// sum_squares: Σ double(g_i)² in double over all the tensors, deterministic — per tensor a fixed
+// grid of blocks each sums a fixed strided subset in order and reduces it in a fixed shared-memory
+// tree, into that tensor's segment of one partials buffer; one block reduces all the partials the
+// same way; the host reads the result once and adds it to acc. No atomics. The order differs from the
 // CPU's serial acc + g_0² + g_1² + ... (within tolerance).
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "cuda/backend.h"
 #include "cuda/block_reduce.cuh"
@@ -137,23 +139,37 @@ void optim_adam_step(Tensor& p, const Tensor& g, Tensor& mt, Tensor& vt, const A
   });
 }
 
-// acc + Σ double(g_k)²
-double optim_sum_squares(const Tensor& g, double total) {
-  double sum = 0;
-  on_float(g.dtype(), "clip_grad_norm", [&]<typename T>() {
-    const int64_t n = g.numel();
-    if (n == 0) return;
-    const int nb = int(std::clamp<int64_t>((n + kReduceThreads - 1) / kReduceThreads, 1, kMaxReduceBlocks));
-    const Tensor partial = Tensor::empty({nb}, DType::F64, g.device());
-    const Tensor out = Tensor::empty({1}, DType::F64, g.device());
-    const cudaStream_t stream = context_of(g).stream;
-    sum_squares_partial_kernel<T><<<nb, kReduceThreads, 0, stream>>>(g.data<T>(), n, partial.data<double>());
-    check_launch("clip_grad_norm");
-    sum_partials_kernel<<<1, kReduceThreads, 0, stream>>>(partial.data<double>(), nb, out.data<double>());
-    check_launch("clip_grad_norm");
-    sum = out.item();  // waits for the stream
-  });
-  return total + sum;
+// acc + Σ over gs of Σ double(g_k)²: each tensor's blocks write their partials into its own
+// segment of one buffer, one block sums the whole buffer, and the host reads it once.
+double optim_sum_squares(const std::vector<Tensor>& gs, double total) {
+  std::vector<int> blocks(gs.size(), 0);
+  int64_t n_partials = 0;
+  for (size_t i = 0; i < gs.size(); ++i) {
+    const int64_t n = gs[i].numel();
+    if (n > 0) blocks[i] = int(std::clamp<int64_t>((n + kReduceThreads - 1) / kReduceThreads, 1, kMaxReduceBlocks));
+    n_partials += blocks[i];
+  }
+  if (n_partials == 0) return total;
+  const Device dev = gs.front().device();
+  const Tensor partial = Tensor::empty({n_partials}, DType::F64, dev);
+  const Tensor out = Tensor::empty({1}, DType::F64, dev);
+  const cudaStream_t stream = context_of(partial).stream;
+  int64_t at = 0;
+  for (size_t i = 0; i < gs.size(); ++i) {
+    const Tensor& g = gs[i];
+    if (blocks[i] == 0) continue;
+    if (g.device() != dev)
+      fail(fmt::format("clip_grad_norm: gradients on two devices ({} and {})", dev.str(), g.device().str()));
+    on_float(g.dtype(), "clip_grad_norm", [&]<typename T>() {
+      sum_squares_partial_kernel<T>
+          <<<blocks[i], kReduceThreads, 0, stream>>>(g.data<T>(), g.numel(), partial.data<double>() + at);
+      check_launch("clip_grad_norm");
+    });
+    at += blocks[i];
+  }
+  sum_partials_kernel<<<1, kReduceThreads, 0, stream>>>(partial.data<double>(), int(n_partials), out.data<double>());
+  check_launch("clip_grad_norm");
+  return total + out.item();  // waits for the stream
 }
 
 void optim_scale(Tensor& g, double scale) {

@@ -55,16 +55,17 @@ void optim_adam_step(Tensor& p, const Tensor& g, Tensor& mt, Tensor& vt, const A
   });
 }
 
-// total += x² for x = double(g_k), in order
-double optim_sum_squares(const Tensor& g, double total) {
-  dispatch_float(g.dtype(), "clip_grad_norm", [&]<typename T>() {
-    const T* d = g.data<T>();
-    const int64_t n = g.numel();
-    for (int64_t k = 0; k < n; ++k) {
-      const double x = double(d[k]);
-      total += x * x;
-    }
-  });
+// total += x² for x = double(g_k), tensor by tensor, in order
+double optim_sum_squares(const std::vector<Tensor>& gs, double total) {
+  for (const Tensor& g : gs)
+    dispatch_float(g.dtype(), "clip_grad_norm", [&]<typename T>() {
+      const T* d = g.data<T>();
+      const int64_t n = g.numel();
+      for (int64_t k = 0; k < n; ++k) {
+        const double x = double(d[k]);
+        total += x * x;
+      }
+    });
   return total;
 }
 

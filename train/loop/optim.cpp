@@ -70,13 +70,21 @@ void Adam::step() {
   }
 }
 
+// One sum_squares call per run of gradients on the same device (one for a model on one device):
+// a GPU is waited for once per norm.
 double grad_norm(const std::vector<Variable>& params) {
   double total = 0;
+  std::vector<Tensor> run;
+  const auto flush = [&] {
+    if (!run.empty()) total = backend_for("grad_norm", run.front()).optim.sum_squares(run, total);
+    run.clear();
+  };
   for (const Variable& p : params) {
     if (!p.grad().defined()) continue;
-    const Tensor g = p.grad().contiguous();
-    total = backend_for("grad_norm", g).optim.sum_squares(g, total);
+    if (!run.empty() && p.grad().device() != run.front().device()) flush();
+    run.push_back(p.grad().contiguous());
   }
+  flush();
   return std::sqrt(total);
 }
 

@@ -46,6 +46,9 @@ void elementwise_and_activations(Table& t) {
       t.add(op, shape_str(other) + " broadcast first", fn, {rand64(other, 3, 0.5, 2.0), rand64(nct, 4, 0.5, 2.0)});
     }
     t.add(op, "both broadcast: [2, 1, 5] with [3, 1]", fn, {rand64({2, 1, 5}, 5), rand64({3, 1}, 6, 0.5, 2.0)});
+    // A bias over many positions: few outputs of the gradient's sum, each over 384 elements (the
+    // CUDA sum_to's one-block-per-output path).
+    t.add(op, "[4, 96, 3] with [3]", fn, {rand64({4, 96, 3}, 7), rand64({3}, 8, 0.5, 2.0)});
   }
   const Shape s{2, 3, 5};
   t.add("neg", "[2, 3, 5]", [](const V& v) { return neg(v[0]); }, {rand64(s, 1)});
@@ -249,6 +252,16 @@ void losses(Table& t) {
     t.add("cross_entropy", fmt::format("(N, T, C) [2, 7, 5] class_dim -1, {}", name(r)),
           [r](const V& v) { return cross_entropy(v[0], v[1].data(), r, -1); }, {rand64({2, 7, 5}, 33, -3, 3), t3});
   }
+  // Long rows (the CUDA kernels' one-block-per-row path: C >= 128, class axis last).
+  const Tensor t300 = ids({0, 299, 17, 150, 255, 1}, {2, 3});
+  for (Reduction r : {Reduction::Mean, Reduction::Sum, Reduction::None})
+    t.add("cross_entropy", fmt::format("(N, T, C) [2, 3, 300] class_dim -1, {}", name(r)),
+          [r](const V& v) { return cross_entropy(v[0], v[1].data(), r, -1); }, {rand64({2, 3, 300}, 35, -4, 4), t300});
+  t.add("cross_entropy", "masked (N, T, C) [2, 3, 300] class_dim -1, mean",
+        [](const V& v) { return cross_entropy(v[0], v[1].data(), v[2].data(), Reduction::Mean, -1); },
+        {rand64({2, 3, 300}, 36, -4, 4), ids({-1, 299, 17, -1, 255, 1}, {2, 3}),
+         Tensor::from_vector<double>({0, 1, 1, 0, 1, 1}, {2, 3})},
+        {true, false, false});
   t.add("cross_entropy", "(C) [6], class_dim 0",
         [](const V& v) { return cross_entropy(v[0], v[1].data(), Reduction::Mean, 0); }, {rand64({6}, 34), ids({3}, {})});
   // Only the last 3 of 5 steps count; masked-out targets are -1.

@@ -4,6 +4,8 @@
 // Softmax-like kernels run one thread per row (position) of the (outer, C, inner) view and do the
 // CPU's arithmetic in the CPU's order along the row (max, Σ exp, then the outputs). With inner > 1
 // (the class axis is not the last one) neighbouring threads read neighbouring addresses.
+// Cross-entropy over long contiguous rows (inner = 1, C ≥ 128: a word model's 10 000 classes)
+// takes one block per row instead, its sums combined in a fixed tree (within rounding of the CPU).
 //
 // Value checks (cross-entropy's mask and targets, one_hot's ids) run first in one block whose
 // threads each scan a strided share of the positions and combine the first bad position (and
@@ -177,6 +179,52 @@ __global__ void ce_forward_kernel(const T* x, const int64_t* t, const T* w, T* p
   if (out_none) out_none[p] = T(loss);
 }
 
+// Rows at least this long (with the class axis last, inner = 1) take one block per row instead of
+// one thread: a word model's 10 000 classes made one thread walk 50 000 values 5 times over.
+constexpr int64_t kRowBlockMinC = 128;
+
+// Σ / max over the block's kThreads threads in a fixed tree (deterministic); every thread gets it.
+__device__ inline double block_max(double v, double* sh) {
+  sh[threadIdx.x] = v;
+  __syncthreads();
+  for (unsigned s = kThreads / 2; s > 0; s >>= 1) {
+    if (threadIdx.x < s) sh[threadIdx.x] = fmax(sh[threadIdx.x], sh[threadIdx.x + s]);
+    __syncthreads();
+  }
+  const double m = sh[0];
+  __syncthreads();
+  return m;
+}
+
+// ce_forward_kernel with one block per position p (inner = 1: the row is contiguous): the row's
+// max, Σ exp(x − m) in T's rounding per term (for probs) and in double (for the loss), each summed
+// in double over a strided share per thread and combined in a fixed tree; then the probs. The
+// order of the sums differs from the CPU's serial loop (within rounding).
+template <typename T>
+__global__ void ce_forward_rows_kernel(const T* x, const int64_t* t, const T* w, T* probs, double* lp, T* out_none,
+                                       int64_t C) {
+  __shared__ double sh[kThreads];
+  const int64_t p = blockIdx.x;
+  const T* xr = x + p * C;
+  T* pr = probs + p * C;
+  double mx = -INFINITY;
+  for (int64_t c = threadIdx.x; c < C; c += kThreads) mx = fmax(mx, double(xr[c]));
+  const T m = T(block_max(mx, sh));
+  double st = 0, sd = 0;
+  for (int64_t c = threadIdx.x; c < C; c += kThreads) {
+    st += double(exp(xr[c] - m));
+    sd += exp(double(xr[c] - m));
+  }
+  const T s = T(block_sum(st, sh));
+  const double sum_d = block_sum(sd, sh);
+  for (int64_t c = threadIdx.x; c < C; c += kThreads) pr[c] = exp(xr[c] - m) / s;
+  if (threadIdx.x == 0) {
+    const double loss = w[p] != T(0) ? double(m) + log(sum_d) - double(xr[t[p]]) : 0.0;
+    if (lp) lp[p] = loss;
+    if (out_none) out_none[p] = T(loss);
+  }
+}
+
 struct DoubleArrayTerm {
   const double* v;
   __device__ double operator()(int64_t i) const { return v[i]; }
@@ -204,6 +252,23 @@ __global__ void ce_backward_kernel(const T* probs, const int64_t* t, const T* w,
   s *= w[p];
   for (int64_t c = 0; c < R.C; ++c) dx[base + c * R.inner] = s * probs[base + c * R.inner];
   if (w[p] != T(0)) dx[base + t[p] * R.inner] -= s;
+}
+
+// ce_backward_kernel with one block per position p (inner = 1): the same arithmetic per element
+// (s · probs_c, minus s at the target), spread over the block's threads.
+template <typename T>
+__global__ void ce_backward_rows_kernel(const T* probs, const int64_t* t, const T* w, const T* g, T* dx, int64_t C,
+                                        Reduction red, double count) {
+  const int64_t p = blockIdx.x;
+  T s = red == Reduction::None ? g[p] : red == Reduction::Sum ? g[0] : (count > 0 ? g[0] / T(count) : T(0));
+  s *= w[p];
+  const int64_t target = w[p] != T(0) ? t[p] : -1;
+  const T* pr = probs + p * C;
+  T* dr = dx + p * C;
+  for (int64_t c = threadIdx.x; c < C; c += kThreads) {
+    const T v = s * pr[c];
+    dr[c] = c == target ? v - s : v;
+  }
 }
 
 // ---- binary cross-entropy with logits ------------------------------------------------------------
@@ -344,7 +409,12 @@ double loss_cross_entropy_forward(const Tensor& x, const Tensor& t, const Tensor
     }
     const bool none = red == Reduction::None;
     const Tensor lp = none ? Tensor() : Tensor::empty({npos}, DType::F64, x.device());
-    if (npos > 0) {
+    if (npos > 0 && R.inner == 1 && R.C >= kRowBlockMinC) {
+      ce_forward_rows_kernel<T><<<unsigned(npos), kThreads, 0, ctx.stream>>>(
+          x.data<T>(), t.data<int64_t>(), w.data<T>(), probs.data<T>(), none ? nullptr : lp.data<double>(),
+          none ? out.data<T>() : nullptr, R.C);
+      check_launch(op);
+    } else if (npos > 0) {
       ce_forward_kernel<T><<<blocks_for(npos), kThreads, 0, ctx.stream>>>(
           x.data<T>(), t.data<int64_t>(), w.data<T>(), probs.data<T>(), none ? nullptr : lp.data<double>(),
           none ? out.data<T>() : nullptr, R);
@@ -363,8 +433,12 @@ void loss_cross_entropy_backward(const Tensor& probs, const Tensor& t, const Ten
   const int64_t npos = R.outer * R.inner;
   on_float(probs.dtype(), "cross_entropy", [&]<typename T>() {
     if (npos == 0) return;
-    ce_backward_kernel<T><<<blocks_for(npos), kThreads, 0, context_of(dx).stream>>>(
-        probs.data<T>(), t.data<int64_t>(), w.data<T>(), gc.data<T>(), dx.data<T>(), R, red, count);
+    if (R.inner == 1 && R.C >= kRowBlockMinC)
+      ce_backward_rows_kernel<T><<<unsigned(npos), kThreads, 0, context_of(dx).stream>>>(
+          probs.data<T>(), t.data<int64_t>(), w.data<T>(), gc.data<T>(), dx.data<T>(), R.C, red, count);
+    else
+      ce_backward_kernel<T><<<blocks_for(npos), kThreads, 0, context_of(dx).stream>>>(
+          probs.data<T>(), t.data<int64_t>(), w.data<T>(), gc.data<T>(), dx.data<T>(), R, red, count);
     check_launch("cross_entropy backward");
   });
 }

@@ -20,6 +20,9 @@
 // not counted), `tensor_peak` = their sum (torch_bench.py's tensor_peak_MB). With --device cuda
 // the model, the batch and the optimiser live on the GPU, the accounting is the GPU allocator's,
 // and a step ends when its loss has been read back to the host (which waits for the stream).
+// `host_ms` is the median time until the step's last work is queued, before that final read:
+// on a GPU, a host_ms close to median_ms means the host (launches, waits inside the step such as
+// the clipping norm) bounds the step, not the GPU.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -158,7 +161,7 @@ Case build_case(const std::string& name, const Options& opt, Generator& gen) {
 struct Result {
   std::string name, shape;
   int64_t params = 0;
-  double median_ms = 0, min_ms = 0, max_ms = 0, iqr_ms = 0, gflops = 0, final_loss = 0;
+  double median_ms = 0, min_ms = 0, max_ms = 0, iqr_ms = 0, gflops = 0, final_loss = 0, host_ms = 0;
   double persistent_mib = 0, transient_mib = 0;
 };
 
@@ -167,7 +170,7 @@ Result run_case(Case& c, const Options& opt) {
   const std::vector<Variable> params = m.params().unique();
   Adam adam(params, c.cfg.lr, 0.9, 0.999, 1e-8);
   Allocator& alloc = device_api(opt.device).allocator();
-  std::vector<double> ms;
+  std::vector<double> ms, host;
   double transient = 0, loss_value = 0;
   for (int i = 0; i < opt.warmup + opt.steps; ++i) {
     const int64_t live = alloc.stats().live_bytes;
@@ -178,10 +181,12 @@ Result run_case(Case& c, const Options& opt) {
     loss.backward();
     if (c.cfg.clip > 0) clip_grad_norm(params, c.cfg.clip);
     adam.step();
+    const auto t1 = std::chrono::steady_clock::now();
     loss_value = loss.item();
     const double dt = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (i >= opt.warmup) {
       ms.push_back(dt);
+      host.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
       transient = std::max(transient, double(alloc.stats().peak_bytes - live));
     }
   }
@@ -192,6 +197,8 @@ Result run_case(Case& c, const Options& opt) {
   r.shape = c.shape;
   r.params = m.params().count();
   r.median_ms = s[s.size() / 2];
+  std::sort(host.begin(), host.end());
+  r.host_ms = host[host.size() / 2];
   r.min_ms = s.front();
   r.max_ms = s.back();
   r.iqr_ms = s.size() >= 4 ? s[(3 * s.size()) / 4] - s[s.size() / 4] : 0;
@@ -272,13 +279,15 @@ int main(int argc, char** argv) {
       const Result r = run_case(c, opt);
       out += fmt::format(
           "    {{\"config\": \"{}\", \"task\": \"{}\", \"model\": \"{}\", \"params\": {}, \"batch\": \"{}\", "
-          "\"median_ms\": {:.3f}, \"min_ms\": {:.3f}, \"max_ms\": {:.3f}, \"iqr_ms\": {:.3f}, \"gflops_per_s\": {:.2f}, "
-          "\"persistent_mib\": {:.2f}, \"transient_mib\": {:.2f}, \"tensor_peak_mib\": {:.2f}, \"final_loss\": {:.6g}}}{}\n",
-          r.name, c.task, c.model, r.params, r.shape, r.median_ms, r.min_ms, r.max_ms, r.iqr_ms, r.gflops,
+          "\"median_ms\": {:.3f}, \"host_ms\": {:.3f}, \"min_ms\": {:.3f}, \"max_ms\": {:.3f}, \"iqr_ms\": {:.3f}, "
+          "\"gflops_per_s\": {:.2f}, "
+          "\"persistent_mib\": {:.2f}, \"transient_mib\": {:.2f}, \"tensor_peak_mib\": {:.2f}, \"final_loss\": "
+          "{:.6g}}}{}\n",
+          r.name, c.task, c.model, r.params, r.shape, r.median_ms, r.host_ms, r.min_ms, r.max_ms, r.iqr_ms, r.gflops,
           r.persistent_mib, r.transient_mib, r.persistent_mib + r.transient_mib, r.final_loss,
           k + 1 < opt.configs.size() ? "," : "");
-      fmt::print(stderr, "{:<17} {:>9.2f} ms/step  {:>6.1f} GFLOP/s  peak {:>8.1f} MiB  ({})\n", r.name, r.median_ms,
-                 r.gflops, r.persistent_mib + r.transient_mib, r.shape);
+      fmt::print(stderr, "{:<17} {:>9.2f} ms/step (host {:.2f})  {:>6.1f} GFLOP/s  peak {:>8.1f} MiB  ({})\n", r.name,
+                 r.median_ms, r.host_ms, r.gflops, r.persistent_mib + r.transient_mib, r.shape);
     }
     out += "  ]\n}\n";
     fmt::print("{}", out);

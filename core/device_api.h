@@ -32,6 +32,9 @@ class DeviceApi {
   virtual void copy_to_host(void* host_dst, const void* src, size_t nbytes) = 0;
   virtual void copy_from_host(void* dst, const void* host_src, size_t nbytes) = 0;
   virtual void synchronize() = 0;  // wait for all work queued on this device
+  // Bytes a run could still allocate here (free memory plus the allocator's reusable cache), or 0
+  // when unknown (the host's is read by train/tasks/task_memory.cpp from /proc and the cgroup).
+  virtual double available_bytes() { return 0; }
 
   // ---- the three strided kernels of Tensor (all tensors on this device) ---------------------
   virtual void fill(const Tensor& t, double value) = 0;          // every element of the view := value

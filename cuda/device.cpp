@@ -93,6 +93,12 @@ class CudaDeviceApi final : public DeviceApi {
     synchronize();  // the host buffer may be freed as soon as we return
   }
   void synchronize() override { check_cuda(cudaStreamSynchronize(ctx_.stream), "synchronize", "cudaStreamSynchronize"); }
+  double available_bytes() override {
+    size_t free_b = 0, total_b = 0;
+    check_cuda(cudaSetDevice(ctx_.index), "memory check", "cudaSetDevice");
+    check_cuda(cudaMemGetInfo(&free_b, &total_b), "memory check", "cudaMemGetInfo");
+    return double(free_b) + double(alloc_.stats().cached_bytes);
+  }
 
   void fill(const Tensor& t, double value) override { tensor_fill(t, value, ctx_.stream); }
   void copy(const Tensor& dst, const Tensor& src) override {

@@ -17,6 +17,7 @@
 #include "tests/test_util.h"
 #include "train/loop/checkpoint.h"
 #include "train/loop/trainer.h"
+#include "train/tasks/task_memory.h"
 
 namespace seqnet {
 namespace {
@@ -150,6 +151,20 @@ TEST(GpuTrain, CheckpointsMoveBetweenCpuAndGpu) {
   ASSERT_EQ(A.state.valid_history.size(), 2u);
   ASSERT_EQ(B.state.valid_history.size(), 2u);
   EXPECT_NEAR(A.state.valid_history[1], B.state.valid_history[1], 1e-4 * std::abs(A.state.valid_history[1]));
+}
+
+// The up-front memory check sees the GPU's free memory (plus the allocator's cache), and refuses a
+// configuration whose estimate exceeds it, naming the device.
+TEST(GpuTrain, MemoryCheckSeesTheGpu) {
+  if (!have_gpu()) GTEST_SKIP() << "no GPU visible";
+  const double avail = available_memory_bytes(Device::cuda(0));
+  EXPECT_GT(avail, double(1 << 30));
+  MemoryEstimate huge;
+  huge.weight_bytes = 2 * avail;
+  TrainConfig cfg;
+  cfg.task = "copy", cfg.model = "tcn";
+  const std::string msg = seqnet::testing::error_of([&] { check_training_memory(huge, cfg, Device::cuda(0)); });
+  EXPECT_NE(msg.find("available on cuda:0"), std::string::npos) << msg;
 }
 
 TEST(GpuTrain, CudaDeviceWithoutAGpuSaysWhy) {

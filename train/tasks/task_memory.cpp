@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/device_api.h"
 #include "core/error.h"
 #include "models/planning.h"
 #include "models/sizes.h"
@@ -179,7 +180,7 @@ MemoryEstimate estimate_training_memory(const TrainConfig& cfg, const TaskModelO
 }
 
 double available_memory_bytes(Device d) {
-  if (!d.is_cpu()) return 0;  // the GPU's free memory comes with the CUDA training issue
+  if (!d.is_cpu()) return device_api(d).available_bytes();  // a GPU's free memory plus its cache
   double avail = 0;
   {
     std::ifstream f("/proc/meminfo");

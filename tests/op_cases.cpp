@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <utility>
 
 namespace seqnet::testing {
@@ -386,6 +387,25 @@ bool cuda_usable() { return device_available(Device::cuda(0)) && has_backend(Dev
     }
     if (worst_rel) *worst_rel = worst;
     return result;
+  } catch (const std::exception& e) {
+    return ::testing::AssertionFailure() << what << ": threw " << e.what();
+  }
+}
+
+::testing::AssertionResult check_rerun_bitwise(const OpCase& c, Device dev, DType dt) {
+  const std::string what = c.op + " [" + c.label + "] rerun on " + dev.str() + " in " + dtype_name(dt);
+  try {
+    Tensor R;
+    const std::vector<Tensor> first = run(c, dev, dt, R);
+    const std::vector<Tensor> second = run(c, dev, dt, R);
+    for (size_t k = 0; k < first.size(); ++k) {
+      // Widening to f64 is exact, so equal bytes of the f64 copies mean equal bits of the originals.
+      const std::vector<double> a = first[k].to(DType::F64).to_vector<double>();
+      const std::vector<double> b = second[k].to(DType::F64).to_vector<double>();
+      if (a.size() != b.size() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) != 0)
+        return ::testing::AssertionFailure() << what << ": result " << k << " differs between two runs";
+    }
+    return ::testing::AssertionSuccess();
   } catch (const std::exception& e) {
     return ::testing::AssertionFailure() << what << ": threw " << e.what();
   }

@@ -43,4 +43,8 @@ bool cuda_usable();
 ::testing::AssertionResult check_parity(const OpCase& c, Device dev, DType dt, double rtol, double atol,
                                         double* worst_rel = nullptr);
 
+// Runs c twice on `dev` in `dt` with the same output gradient and checks that the outputs and
+// gradients are bitwise identical (no kernel may depend on scheduling: no floating-point atomics).
+::testing::AssertionResult check_rerun_bitwise(const OpCase& c, Device dev, DType dt);
+
 }  // namespace seqnet::testing

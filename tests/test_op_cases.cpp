@@ -50,6 +50,20 @@ TEST(OpCases, ParityCuda) {
   for (const auto& [op, w] : worst) std::printf("  %-24s %9.2e %9.2e\n", op.c_str(), w.first, w.second);
 }
 
+// Every case twice on the GPU, f32 and f64: bitwise the same outputs and gradients.
+TEST(OpCases, CudaRerunsAreBitwise) {
+  if (!cuda_usable()) GTEST_SKIP() << "no GPU visible (or no CUDA backend in this build)";
+  for (const OpCase& c : op_cases()) {
+    EXPECT_TRUE(check_rerun_bitwise(c, Device::cuda(), DType::F32));
+    EXPECT_TRUE(check_rerun_bitwise(c, Device::cuda(), DType::F64));
+  }
+}
+
+// The check itself on the CPU (whose kernels are deterministic too), so it is known to pass there.
+TEST(OpCases, CpuRerunsAreBitwise) {
+  for (const OpCase& c : op_cases()) EXPECT_TRUE(check_rerun_bitwise(c, Device::cpu(), DType::F32));
+}
+
 namespace {
 std::string read_source(const std::string& rel) {
   const char* env = std::getenv("SEQNET_SOURCE_DIR");

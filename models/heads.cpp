@@ -202,8 +202,11 @@ Variable AudioModel::forward(const Variable& codes) {
     fail(fmt::format("AudioModel: expected µ-law codes i64 (N, T), got {}", codes.data().describe()));
   backbone_->set_training(training_);
   backbone_->set_generator(gen_);
-  // The WaveNet's first layer is a 1×1 conv: it reads the codes directly (no one-hot tensor).
+  // The first layer of both raw-audio models is a conv over the one-hot codes: it reads the codes
+  // directly as lookups (models/one_hot_conv.h), so no one-hot tensor is built or kept.
   if (auto* wavenet = dynamic_cast<WaveNet*>(backbone_.get())) return wavenet->forward_codes(codes.data());
+  if (auto* res = dynamic_cast<SequnetRes*>(backbone_.get()); res && res->config().target_output_size.has_value())
+    return res->forward_codes(codes.data());
   DType dt = params_.entries().empty() ? DType::F32 : params_.entries().front().var.dtype();
   return backbone_->forward(Variable(one_hot_channels_first(codes.data(), classes_, dt)));
 }

@@ -7,6 +7,7 @@
 #include "models/sequnet_res.h"
 
 #include "core/error.h"
+#include "models/one_hot_conv.h"
 #include "models/planning.h"
 #include "ops/conv.h"
 #include "ops/ops.h"
@@ -189,6 +190,31 @@ Variable SequnetRes::forward(const Variable& x_in, const LayerInputObserver& obs
     pad_front = std::move(plan.pad_front);
   }
 
+  if (observe) observe(prefix_ + "input_conv.", x.data(), Tensor());
+  const Variable h = conv1d(x, w_in, params_.get(prefix_ + "input_conv.bias"));
+  Variable y = trunk(h, pad_front, observe);
+  if (!fixed) return crop(y, T);
+  return y;
+}
+
+Variable SequnetRes::forward_codes(const Tensor& codes) {
+  if (!(codes.dim() == 2 && codes.dtype() == DType::I64))
+    fail(fmt::format("SequnetRes: expected codes i64 (N, T), got {} ({})", codes.describe(), describe()));
+  if (!cfg_.target_output_size.has_value())
+    fail(fmt::format("SequnetRes: forward_codes needs a planned output size (training's fixed windows) ({})",
+                     describe()));
+  if (!(codes.size(1) == input_size_))
+    fail(fmt::format("SequnetRes: codes must be exactly the planned {} steps long, got {} ({})", input_size_,
+                     codes.size(1), describe()));
+  const Variable h =
+      one_hot_conv1d(codes, params_.get(prefix_ + "input_conv.weight"), params_.get(prefix_ + "input_conv.bias"));
+  return trunk(h, pad_front_, LayerInputObserver());
+}
+
+// Everything after the input conv: the down blocks, the bottleneck, the up blocks and the output
+// conv (its output not yet cropped).
+Variable SequnetRes::trunk(Variable h, const std::vector<int64_t>& pad_front, const LayerInputObserver& observe) {
+  const int64_t K = cfg_.kernel_size;
   const ResLayout L = make_res_layout(cfg_, prefix_);
   const size_t n = L.downconv.size();
   check(pad_front.size() == n, "SequnetRes: plan has {} pad_front entries for {} up blocks", pad_front.size(), n);
@@ -198,8 +224,6 @@ Variable SequnetRes::forward(const Variable& x_in, const LayerInputObserver& obs
     if (observe) observe(l.name, in.data(), cond.defined() ? cond.data() : Tensor());
     return apply_layer(params_, l, in, cond, K, pad);
   };
-  if (observe) observe(prefix_ + "input_conv.", x.data(), Tensor());
-  Variable h = conv1d(x, w_in, params_.get(prefix_ + "input_conv.bias"));
   std::vector<Variable> shortcuts(n);
   for (size_t i = 0; i < n; ++i) {
     for (const ResLayer& l : L.down_convs[i]) h = layer(l, h, Variable(), 0);
@@ -217,10 +241,6 @@ Variable SequnetRes::forward(const Variable& x_in, const LayerInputObserver& obs
     for (const ResLayer& l : L.up_convs[i]) g = layer(l, g, crop(u, g.size(2)), 0);
     h = g;
   }
-  Variable y = conv1d(relu(h), params_.get(prefix_ + "output_conv.1.weight"),
-                      params_.get(prefix_ + "output_conv.1.bias"));
-  if (!fixed) return crop(y, T);
-  return y;
+  return conv1d(relu(h), params_.get(prefix_ + "output_conv.1.weight"), params_.get(prefix_ + "output_conv.1.bias"));
 }
-
 }  // namespace seqnet

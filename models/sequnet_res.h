@@ -60,6 +60,10 @@ class SequnetRes : public Module {
   // mode (models/step/sequnet_res_step.h) fills its buffers during its "save" call.
   using LayerInputObserver = std::function<void(const std::string& layer, const Tensor& x, const Tensor& cond)>;
   Variable forward(const Variable& x, const LayerInputObserver& observe);
+  // The same from the codes (N, input_size()) of a one-hot input, with a planned output size
+  // (training's windows): the input conv as K lookups (models/one_hot_conv.h), so the one-hot
+  // tensor is never built. Training's path for raw audio.
+  Variable forward_codes(const Tensor& codes);
   const std::string& prefix() const { return prefix_; }
   std::string describe() const override;
   const SequnetResConfig& config() const { return cfg_; }
@@ -72,6 +76,8 @@ class SequnetRes : public Module {
   std::string prefix_;
   int64_t input_size_ = 0, output_size_ = 0;
   std::vector<int64_t> pad_front_;  // per up block, index 0 = outermost
+
+  Variable trunk(Variable h, const std::vector<int64_t>& pad_front, const LayerInputObserver& observe);
 };
 
 }  // namespace seqnet

@@ -76,7 +76,7 @@ Variable WaveNet::forward_impl(const Variable& x, const Tensor* codes, const Lay
   };
 
   // start_conv is 1×1: on codes, a lookup (exact; the one-hot input is never built)
-  Variable h = codes ? one_hot_conv1x1(*codes, params_.get(prefix_ + "start_conv.weight"), bias("start_conv"))
+  Variable h = codes ? one_hot_conv1d(*codes, params_.get(prefix_ + "start_conv.weight"), bias("start_conv"))
                      : conv(x, "start_conv");
   Variable skip;
   const int64_t n = c.layers * c.blocks;

@@ -532,3 +532,49 @@ TEST(SequnetErrors, BadConfigs) {
 }
 
 }  // namespace
+
+// Training feeds the residual Seq-U-Net its codes: the K-tap input conv runs as K lookups
+// (models/one_hot_conv.h). The same output as the conv over the one-hot input and the same
+// gradients, up to the order of the sums (f64), for K = 3 and 5.
+TEST(SequnetResCodes, LookupInputConvEqualsTheOneHotConv) {
+  for (auto [C, levels, K, target, depth] :
+       std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>>{{4, 3, 3, 8, 2}, {3, 2, 5, 5, 1}}) {
+    const int64_t classes = 7;
+    Generator g1(21), g2(21);
+    SequnetRes a(res_cfg(classes, C, levels, 6, K, target, depth), g1),
+        b(res_cfg(classes, C, levels, 6, K, target, depth), g2);
+    a.params().store_as(DType::F64), b.params().store_as(DType::F64);
+    SCOPED_TRACE(a.describe());
+    const int64_t N = 2, T = a.input_size();
+    Tensor codes = Tensor::empty({N, T}, DType::I64);
+    for (int64_t i = 0; i < codes.numel(); ++i) codes.data<int64_t>()[i] = (i * 5 + i / 3) % classes;
+    Variable ya = a.forward(Variable(one_hot_channels_first(codes, classes, DType::F64)));
+    Variable yb = b.forward_codes(codes);
+    ASSERT_EQ(ya.shape(), yb.shape());
+    EXPECT_LT(max_abs_diff(ya.data(), yb.data()), 1e-12);
+    const Tensor r = rand64(ya.shape(), 11);
+    ya.backward(r), yb.backward(r);
+    const auto pa = a.params().unique(), pb = b.params().unique();
+    ASSERT_EQ(pa.size(), pb.size());
+    for (size_t i = 0; i < pa.size(); ++i) {
+      ASSERT_EQ(pa[i].grad().defined(), pb[i].grad().defined()) << a.params().unique_names()[i];
+      if (pa[i].grad().defined())
+        EXPECT_LT(max_abs_diff(pa[i].grad(), pb[i].grad()), 1e-11) << a.params().unique_names()[i];
+    }
+  }
+  Generator g(3);
+  SequnetRes m(res_cfg(7, 4, 3, 6, 3, 8, 1), g);
+  EXPECT_THAT(error_of([&] {
+                m.forward_codes(Tensor::zeros({2, m.input_size()}, DType::F32));
+              }),
+              HasSubstr("codes i64 (N, T)"));
+  EXPECT_THAT(error_of([&] {
+                m.forward_codes(Tensor::zeros({1, m.input_size() + 1}, DType::I64));
+              }),
+              HasSubstr("planned"));
+  SequnetRes unplanned(res_cfg(7, 4, 3, 6, 3, std::nullopt, 1), g);
+  EXPECT_THAT(error_of([&] {
+                unplanned.forward_codes(Tensor::zeros({1, 40}, DType::I64));
+              }),
+              HasSubstr("planned output size"));
+}

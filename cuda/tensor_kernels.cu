@@ -20,7 +20,7 @@ StridedIndex<N> index_of(const char* op, const Tensor& first, const Tensor* more
     ix.strides[0][d] = first.stride(d);
     if constexpr (N > 1) ix.strides[1][d] = more->stride(d);
   }
-  return ix;
+  return coalesced(ix);
 }
 
 template <typename T>

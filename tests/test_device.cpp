@@ -112,6 +112,8 @@ TEST(Device, CudaStridedIndexMatchesTensorIndexing) {
       base.select(1, 2).narrow(2, 1, 3),
       base.select(0, 1).select(0, 2).select(0, 3).unsqueeze(0).expand({3, 5}),  // stride 0
       base.slice(2, 3, 4).squeeze(2),
+      base.narrow(3, 2, 3),                                                    // a time crop: rows merge
+      base.view({6, 4, 5}).narrow(0, 1, 4).unsqueeze(1).expand({4, 2, 4, 5}),  // stride 0 between merging axes
   };
   const double* p = base.data<double>();
   for (const Tensor& v : views) {
@@ -124,13 +126,44 @@ TEST(Device, CudaStridedIndexMatchesTensorIndexing) {
       ix.strides[1][d] = other.stride(d);
     }
     const std::vector<double> want = v.contiguous().to_vector<double>(), want_other = other.contiguous().to_vector<double>();
+    const cuda::StridedIndex<2> merged = cuda::coalesced(ix);  // what the launchers pass
+    EXPECT_LE(merged.dims, ix.dims);
     for (int64_t i = 0; i < v.numel(); ++i) {
-      int64_t off[2];
+      int64_t off[2], moff[2];
       cuda::offsets(ix, i, off);
       ASSERT_EQ(p[v.offset() + off[0]], want[size_t(i)]) << v.describe() << " strides " << shape_str(v.strides()) << " i " << i;
       ASSERT_EQ(other.data<double>()[off[1]], want_other[size_t(i)]) << "second operand, i " << i;
+      cuda::offsets(merged, i, moff);
+      ASSERT_EQ(moff[0], off[0]) << "coalesced, " << v.describe() << " strides " << shape_str(v.strides()) << " i "
+                                 << i;
+      ASSERT_EQ(moff[1], off[1]) << "coalesced, second operand, i " << i;
     }
   }
+}
+
+// Coalescing merges what steps as one dimension and keeps what does not.
+TEST(Device, CudaStridedIndexCoalesces) {
+  auto index_of = [](const Tensor& a, const Tensor& b) {
+    cuda::StridedIndex<2> ix;
+    ix.dims = a.dim();
+    for (int d = 0; d < a.dim(); ++d)
+      ix.shape[d] = a.size(d), ix.strides[0][d] = a.stride(d), ix.strides[1][d] = b.stride(d);
+    return cuda::coalesced(ix);
+  };
+  const Tensor x = Tensor::zeros({4, 6, 10}, DType::F64);
+  EXPECT_EQ(index_of(x, x).dims, 1);                                  // contiguous: one run
+  EXPECT_EQ(index_of(x.narrow(2, 3, 7), x.narrow(2, 0, 7)).dims, 2);  // time-cropped (N, C, T): rows × T
+  EXPECT_EQ(index_of(x.transpose(1, 2), x.transpose(1, 2)).dims, 3);  // transposed: nothing merges
+  const Tensor bias = Tensor::zeros({6}, DType::F64).view({1, 6, 1}).expand({4, 6, 10});
+  EXPECT_EQ(index_of(x, bias).dims, 3);                               // a broadcast bias keeps its axes
+  EXPECT_EQ(index_of(x.narrow(0, 1, 1), x.narrow(0, 2, 1)).dims, 1);  // a size-1 axis is dropped
+  const Tensor one = Tensor::zeros({1, 1}, DType::F64);
+  const cuda::StridedIndex<2> none = index_of(one, one);
+  EXPECT_EQ(none.dims, 0);
+  int64_t off[2];
+  cuda::offsets(none, 0, off);
+  EXPECT_EQ(off[0], 0);
+  EXPECT_EQ(off[1], 0);
 }
 
 // ---- with a GPU ---------------------------------------------------------------------------------

@@ -73,6 +73,7 @@ void elementwise_binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& o
     ix.strides[0][d] = ae.stride(d);
     ix.strides[1][d] = be.stride(d);
   }
+  ix = coalesced(ix);
   const Context& ctx = context_of(out);
   on_float(out.dtype(), "binary", [&]<typename T>() {
     binary_kernel<T><<<blocks_for(n), kThreads, 0, ctx.stream>>>(op, out.data<T>(), a.data<T>(), b.data<T>(), ix, n);

@@ -157,6 +157,8 @@ void reduce_sum_to(const Tensor& g, Tensor& out) {
         plan.n_reduced *= g.size(d);
       }
     }
+    plan.kept = coalesced(plan.kept);  // the same offsets with fewer divisions
+    plan.reduced = coalesced(plan.reduced);
     const Context& ctx = context_of(out);
     if (n < kBlockSumMaxOutputs && plan.n_reduced * plan.n_inner >= kBlockSumMin)
       sum_to_blocks_kernel<T><<<unsigned(n), kThreads, 0, ctx.stream>>>(out.data<T>(), g.data<T>(), plan);

@@ -113,7 +113,7 @@ TEST(Device, CudaStridedIndexMatchesTensorIndexing) {
       base.select(0, 1).select(0, 2).select(0, 3).unsqueeze(0).expand({3, 5}),  // stride 0
       base.slice(2, 3, 4).squeeze(2),
       base.narrow(3, 2, 3),                                                    // a time crop: rows merge
-      base.view({6, 4, 5}).narrow(0, 1, 4).unsqueeze(1).expand({4, 2, 4, 5}),  // stride 0 between merging axes
+      base.view({6, 4, 5}).narrow(0, 1, 2).unsqueeze(1).expand({2, 3, 4, 5}),  // stride 0 between merging axes
   };
   const double* p = base.data<double>();
   for (const Tensor& v : views) {

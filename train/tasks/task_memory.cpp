@@ -127,7 +127,7 @@ Shape audio_shape(const TrainConfig& cfg, const TaskModelOptions& o) {
     s.window = plan_residual_sequnet(K, o.levels.value(), o.depth.value(), out).input_size;
     s.size = sequnet_res_size(256, C, o.levels.value(), o.depth.value(), 256, K, s.window);
   }
-  s.size.features = c.add(s.size.features, c.mul(256, s.window));  // the one-hot input
+  // No one-hot input: both models read the codes through lookups (models/one_hot_conv.h).
   s.logits = c.mul(out, 256);
   return s;
 }

@@ -183,19 +183,6 @@ __global__ void ce_forward_kernel(const T* x, const int64_t* t, const T* w, T* p
 // one thread: a word model's 10 000 classes made one thread walk 50 000 values 5 times over.
 constexpr int64_t kRowBlockMinC = 128;
 
-// Σ / max over the block's kThreads threads in a fixed tree (deterministic); every thread gets it.
-__device__ inline double block_max(double v, double* sh) {
-  sh[threadIdx.x] = v;
-  __syncthreads();
-  for (unsigned s = kThreads / 2; s > 0; s >>= 1) {
-    if (threadIdx.x < s) sh[threadIdx.x] = fmax(sh[threadIdx.x], sh[threadIdx.x + s]);
-    __syncthreads();
-  }
-  const double m = sh[0];
-  __syncthreads();
-  return m;
-}
-
 // ce_forward_kernel with one block per position p (inner = 1: the row is contiguous): the row's
 // max, Σ exp(x − m) in T's rounding per term (for probs) and in double (for the loss), each summed
 // in double over a strided share per thread and combined in a fixed tree; then the probs. The

@@ -34,6 +34,15 @@
 //                        [--only wavenet|sequnet|char_tcn|char_sequnet|music_tcn|music_sequnet] [--quick]
 //                        [--bandwidth-mb 256]
 //   build/bench/generate --accuracy PRIME.wav [--accuracy-steps 2000] [--only ...]
+//   build/bench/generate --device cuda[:N] [--batches 1,16,256] [--repeats N] [--only wavenet|sequnet]
+//
+// --device cuda: the two audio models' step modes on the GPU, f32 weights, through the device-side
+// generation loop of seqnet generate (models/step/sampling.h: the draw, the feed-back and the step
+// all on the GPU, temperature 1), with one recorded step per clock phase (CUDA graphs) and, for
+// comparison, with every step's kernels queued one by one. samples/s = batch · steps / seconds,
+// median over --repeats runs, each run ending when the history is back on the host (WaveNet 2 048
+// steps; Seq-U-Net 4 096 = four clock cycles). The official step modes on the same GPU come from
+// ../shared/baselines/torch_bench.py --device cuda --configs gen_wavenet,gen_sequnet --gen-batch B.
 #include <fmt/format.h>
 #if defined(__AVX2__)
 #include <immintrin.h>
@@ -51,9 +60,11 @@
 #include <vector>
 
 #include "autograd/variable.h"
+#include "core/device_api.h"
 #include "core/runtime.h"
 #include "models/heads.h"
 #include "models/step/head_step.h"
+#include "models/step/sampling.h"
 #include "models/step/sequnet_res_step.h"
 #include "models/step/wavenet_step.h"
 #include "ops/loss.h"
@@ -484,9 +495,98 @@ void print_bandwidth_json(const char* key, const std::vector<Bandwidth>& bw, con
 
 }  // namespace
 
+// ---- on a GPU ------------------------------------------------------------------------------------
+
+struct DeviceResult {
+  std::string model;
+  int64_t batch = 0, steps = 0, recordings = 0;
+  bool record = false;
+  double save_s = 0, samples_per_s = 0, best_samples_per_s = 0;
+};
+
+template <class Stepper>
+std::vector<DeviceResult> run_device(Stepper& gen, const std::string& name, int64_t classes, int64_t save_len,
+                                     int64_t batch, int64_t steps, int repeats, Device d, Generator& g) {
+  NoGradGuard no_grad;
+  const Tensor codes = Tensor::uniform({batch, save_len}, 0, double(classes), DType::F32, g).to(DType::I64);
+  const Tensor x = one_hot_channels_first(codes, classes);
+  auto t0 = std::chrono::steady_clock::now();
+  const Tensor y = gen.save(x);
+  const Tensor first = y.select(2, y.size(2) - 1).to(d).contiguous();
+  device_api(d).synchronize();
+  const double save_s = seconds_since(t0);
+  std::vector<DeviceResult> out;
+  for (bool record : {true, false}) {
+    DeviceResult r;
+    r.model = name, r.batch = batch, r.steps = steps, r.record = record, r.save_s = save_s;
+    std::vector<double> rate;
+    // Run 0 warms up (and records the phases); every run continues from where the last one left
+    // the stepper (its state stays a valid generation state), so the save is paid once.
+    for (int rep = 0; rep <= repeats; ++rep) {
+      step::GenerateStats stats;
+      t0 = std::chrono::steady_clock::now();
+      const Tensor ids = step::generate(gen, first, steps, 1.0, g, record, &stats);  // ends on the host
+      const double sec = seconds_since(t0);
+      if (rep > 0) rate.push_back(double(batch * steps) / sec);
+      r.recordings = stats.recordings;
+    }
+    r.samples_per_s = median(rate);
+    r.best_samples_per_s = *std::max_element(rate.begin(), rate.end());
+    fmt::print(stderr,
+               "generate on {}: {} batch {} {}: {:.0f} samples/s (best {:.0f}), {} recorded phases, save {:.2f} s\n",
+               d.str(), name, batch, record ? "recorded" : "queued", r.samples_per_s, r.best_samples_per_s,
+               r.recordings, save_s);
+    out.push_back(r);
+  }
+  return out;
+}
+
+int bench_on_device(Device d, const Options& opt, const std::string& only) {
+  init_runtime();
+  device_api(d);  // fails at once, saying why, without a usable GPU
+  Generator g(2020);
+  std::vector<DeviceResult> rows;
+  auto add = [&](const std::vector<DeviceResult>& v) { rows.insert(rows.end(), v.begin(), v.end()); };
+  std::vector<int64_t> batches = opt.batches;
+  if (only.empty() || only == "wavenet") {
+    WaveNet model(wavenet_config(), g);
+    model.set_training(false);
+    model.params().store_on(d);
+    for (int64_t b : batches) {
+      WaveNetStepper gen(model, step::Weights::F32, d);
+      add(run_device(gen, "wavenet", 256, model.receptive_field(), b, opt.quick ? 256 : 2048, opt.repeats, d, g));
+    }
+  }
+  if (only.empty() || only == "sequnet") {
+    SequnetRes model(sequnet_config(), g);
+    model.set_training(false);
+    model.params().store_on(d);
+    for (int64_t b : batches) {
+      SequnetResStepper gen(model, step::Weights::F32, d);
+      add(run_device(gen, "sequnet_res", 256, model.input_size(), b, opt.quick ? 1024 : 4 * model.cycles(), opt.repeats,
+                     d, g));
+    }
+  }
+  fmt::print(
+      "{{\n  \"bench\": \"generate_device\",\n  \"device\": \"{}\",\n  \"device_name\": \"{}\",\n"
+      "  \"weights\": \"f32\",\n  \"temperature\": 1,\n  \"repeats\": {},\n  \"results\": [\n",
+      d.str(), device_description(d), opt.repeats);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const DeviceResult& r = rows[i];
+    fmt::print(
+        "    {{\"model\": \"{}\", \"batch\": {}, \"recorded\": {}, \"recorded_phases\": {}, \"steps\": {}, "
+        "\"save_s\": {:.4f}, \"samples_per_s\": {:.1f}, \"best_samples_per_s\": {:.1f}}}{}\n",
+        r.model, r.batch, r.record ? "true" : "false", r.recordings, r.steps, r.save_s, r.samples_per_s,
+        r.best_samples_per_s, i + 1 < rows.size() ? "," : "");
+  }
+  fmt::print("  ]\n}}\n");
+  return 0;
+}
+
 int main(int argc, char** argv) {
   Options opt;
-  std::string only, accuracy_wav;
+  std::string only, accuracy_wav, device;
+  bool batches_given = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--repeats") && i + 1 < argc) opt.repeats = std::max(1, std::atoi(argv[++i]));
     else if (!std::strcmp(argv[i], "--save-repeats") && i + 1 < argc) opt.save_repeats = std::max(1, std::atoi(argv[++i]));
@@ -495,19 +595,36 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--bandwidth-mb") && i + 1 < argc)
       opt.bandwidth_mb = size_t(std::max(8, std::atoi(argv[++i])));
     else if (!std::strcmp(argv[i], "--accuracy") && i + 1 < argc) accuracy_wav = argv[++i];
+    else if (!std::strcmp(argv[i], "--device") && i + 1 < argc)
+      device = argv[++i];
     else if (!std::strcmp(argv[i], "--accuracy-steps") && i + 1 < argc)
       opt.accuracy_steps = std::max<int64_t>(1, std::atoll(argv[++i]));
     else if (!std::strcmp(argv[i], "--batches") && i + 1 < argc) {
+      batches_given = true;
       opt.batches.clear();
       for (const std::string& b : split(argv[++i])) opt.batches.push_back(std::max<int64_t>(1, std::atoll(b.c_str())));
     } else if (!std::strcmp(argv[i], "--weights") && i + 1 < argc) {
       opt.formats.clear();
       for (const std::string& w : split(argv[++i])) opt.formats.push_back(step::parse_weights(w));
     } else {
-      fmt::print(stderr, "usage: {} [--repeats N] [--save-repeats N] [--batches 1,16] [--weights f32,f16,i8] "
-                 "[--only wavenet|sequnet|char_tcn|char_sequnet|music_tcn|music_sequnet] [--quick] [--bandwidth-mb 256]\n"
-                 "       {} --accuracy PRIME.wav [--accuracy-steps 2000] [--only wavenet|sequnet]\n", argv[0], argv[0]);
+      fmt::print(
+          stderr,
+          "usage: {} [--repeats N] [--save-repeats N] [--batches 1,16] [--weights f32,f16,i8] "
+          "[--only wavenet|sequnet|char_tcn|char_sequnet|music_tcn|music_sequnet] [--quick] [--bandwidth-mb 256]\n"
+          "       {} --accuracy PRIME.wav [--accuracy-steps 2000] [--only wavenet|sequnet]\n"
+          "       {} --device cuda[:N] [--batches 1,16,256] [--repeats N] [--only wavenet|sequnet] [--quick]\n",
+          argv[0], argv[0], argv[0]);
       return 2;
+    }
+  }
+  if (!device.empty() && device != "cpu") {
+    if (!batches_given) opt.batches = {1, 16, 256};
+    if (opt.quick) opt.repeats = std::min(opt.repeats, 3);
+    try {
+      return bench_on_device(parse_device(device, "--device"), opt, only);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "bench/generate: {}\n", e.what());
+      return 1;
     }
   }
   if (opt.quick) opt.repeats = std::min(opt.repeats, 3);

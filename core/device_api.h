@@ -11,6 +11,8 @@
 // the ordinal is out of range.
 #pragma once
 #include <cstddef>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "core/allocator.h"
@@ -19,6 +21,15 @@
 namespace seqnet {
 
 class Tensor;
+
+// Work recorded once and replayed many times (a CUDA graph): replay() queues all of it again on
+// the device's stream with one launch, on the same buffers, without running the host code that
+// first queued it.
+class Recording {
+ public:
+  virtual ~Recording() = default;
+  virtual void replay() = 0;
+};
 
 class DeviceApi {
  public:
@@ -35,6 +46,16 @@ class DeviceApi {
   // Bytes a run could still allocate here (free memory plus the allocator's reusable cache), or 0
   // when unknown (the host's is read by train/tasks/task_memory.cpp from /proc and the cgroup).
   virtual double available_bytes() { return 0; }
+
+  // ---- recorded work (optional) -------------------------------------------------------------
+  // Runs `work` (host code that queues kernels on this device, and must neither allocate nor wait
+  // for the device) while recording what it queues instead of running it; returns the recording.
+  // Null where the device cannot record (the CPU): the caller then simply runs `work`. Throws
+  // (with the device's message) when recording fails; nothing of `work` has run on the device then.
+  virtual std::unique_ptr<Recording> record(const std::function<void()>& work) {
+    (void)work;
+    return nullptr;
+  }
 
   // ---- the three strided kernels of Tensor (all tensors on this device) ---------------------
   virtual void fill(const Tensor& t, double value) = 0;          // every element of the view := value

@@ -17,6 +17,8 @@
 #include <array>
 #include <cstdint>
 
+#include "core/host_device.h"
+
 namespace seqnet {
 
 // One Philox4x32-10 evaluation: 128 random bits for (counter, key).
@@ -60,7 +62,9 @@ Generator& default_generator();
 void manual_seed(uint64_t seed);
 
 // Bit-to-float conversions shared with the kernels.
-inline float u32_to_unit_float(uint32_t x) { return float(x >> 8) * (1.0f / 16777216.0f); }  // = philox_unit_float
-inline double u64_to_unit_double(uint64_t x) { return double(x >> 11) * (1.0 / 9007199254740992.0); }
+SEQNET_HOST_DEVICE inline float u32_to_unit_float(uint32_t x) {
+  return float(x >> 8) * (1.0f / 16777216.0f);
+}  // = philox_unit_float
+SEQNET_HOST_DEVICE inline double u64_to_unit_double(uint64_t x) { return double(x >> 11) * (1.0 / 9007199254740992.0); }
 
 }  // namespace seqnet

@@ -18,6 +18,7 @@ const Backend& backend() {
       .dropout = dropout_kernels(),
       .weight_norm = weight_norm_kernels(),
       .optim = optim_kernels(),
+      .step = step_kernels(),
   };
   return b;
 }

@@ -36,5 +36,6 @@ EmbeddingKernels embedding_kernels();
 DropoutKernels dropout_kernels();
 WeightNormKernels weight_norm_kernels();
 OptimKernels optim_kernels();
+StepKernels step_kernels();
 
 }  // namespace seqnet::cuda

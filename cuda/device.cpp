@@ -100,6 +100,8 @@ class CudaDeviceApi final : public DeviceApi {
     return double(free_b) + double(alloc_.stats().cached_bytes);
   }
 
+  std::unique_ptr<Recording> record(const std::function<void()>& work) override;
+
   void fill(const Tensor& t, double value) override { tensor_fill(t, value, ctx_.stream); }
   void copy(const Tensor& dst, const Tensor& src) override {
     if (dst.is_contiguous() && src.is_contiguous() && dst.dtype() == src.dtype()) {
@@ -116,6 +118,38 @@ class CudaDeviceApi final : public DeviceApi {
   CudaAllocator alloc_;
   Context ctx_;
 };
+
+// A CUDA graph captured from the device's stream (thread-local capture mode: a call that would
+// wait for the device, or allocate, fails the capture instead of silently running outside it).
+class CudaRecording final : public Recording {
+ public:
+  CudaRecording(cudaGraphExec_t exec, cudaStream_t stream) : exec_(exec), stream_(stream) {}
+  ~CudaRecording() override { cudaGraphExecDestroy(exec_); }
+  void replay() override { check_cuda(cudaGraphLaunch(exec_, stream_), "replay", "cudaGraphLaunch"); }
+
+ private:
+  cudaGraphExec_t exec_;
+  cudaStream_t stream_;
+};
+
+std::unique_ptr<Recording> CudaDeviceApi::record(const std::function<void()>& work) {
+  check_cuda(cudaStreamBeginCapture(ctx_.stream, cudaStreamCaptureModeThreadLocal), "record", "cudaStreamBeginCapture");
+  cudaGraph_t graph = nullptr;
+  try {
+    work();
+  } catch (...) {
+    cudaStreamEndCapture(ctx_.stream, &graph);  // end the capture; discard what it holds
+    if (graph) cudaGraphDestroy(graph);
+    cudaGetLastError();
+    throw;
+  }
+  check_cuda(cudaStreamEndCapture(ctx_.stream, &graph), "record", "cudaStreamEndCapture");
+  cudaGraphExec_t exec = nullptr;
+  const cudaError_t e = cudaGraphInstantiate(&exec, graph, 0);
+  cudaGraphDestroy(graph);
+  check_cuda(e, "record", "cudaGraphInstantiate");
+  return std::make_unique<CudaRecording>(exec, ctx_.stream);
+}
 
 CudaDeviceApi& api_of(int index) {
   static std::mutex* mu = new std::mutex();  // never destroyed: tensors may be freed after main()

@@ -30,6 +30,7 @@
 #include "ops/kernels/pool.h"
 #include "ops/kernels/reduce.h"
 #include "ops/kernels/resample.h"
+#include "ops/kernels/step.h"
 #include "ops/kernels/weight_norm.h"
 
 namespace seqnet {
@@ -48,6 +49,7 @@ struct Backend {
   DropoutKernels dropout;
   WeightNormKernels weight_norm;
   OptimKernels optim;  // optimiser updates and gradient clipping (train/loop/optim.cpp)
+  StepKernels step;    // the step modes of fast generation (models/step/)
 };
 
 // The one place kernels are selected by device (ops/backend.cpp). `op` names the caller in the

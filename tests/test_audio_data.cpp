@@ -144,6 +144,30 @@ TEST(Wav, WriteReadRoundTrip) {
   EXPECT_FLOAT_EQ(clipped[1], -1.0f);
 }
 
+// The writer of builds without libsndfile: libsndfile reads its files back exactly, clipping and
+// non-finite refusal included, and its bytes are the ones libsndfile writes.
+TEST(Wav, PlainWriterRoundTripsThroughLibsndfile) {
+  SEQNET_SKIP_WITHOUT_WAV_MAT();
+  TempDir tmp("audio");
+  std::vector<float> sig(1001);
+  for (size_t i = 0; i < sig.size(); ++i) sig[i] = float(int(i * 37 % 2001) - 1000) / 1024.0f;
+  sig[3] = 2.0f, sig[4] = -2.0f;
+  const std::string plain = tmp.file("plain.wav"), lib = tmp.file("lib.wav");
+  write_wav_16k_plain(plain, sig);
+  write_wav_16k(lib, sig);
+  const auto back = read_wav_mono16k(plain);
+  ASSERT_EQ(back.size(), sig.size());
+  EXPECT_FLOAT_EQ(back[3], 32767.0f / 32768.0f);
+  EXPECT_FLOAT_EQ(back[4], -1.0f);
+  EXPECT_EQ(back, read_wav_mono16k(lib));
+  EXPECT_EQ(seqnet::testing::read_file(plain), seqnet::testing::read_file(lib)) << "the same 44-byte header and data";
+  EXPECT_THAT(seqnet::testing::error_of([&] {
+                write_wav_16k_plain(plain, {0.1f, NAN});
+              }),
+              ::testing::HasSubstr("sample 1 is not finite"));
+  EXPECT_EQ(read_wav_mono16k(plain), back) << "a refused write leaves the old file";
+}
+
 // A hand-written 16 kHz mono IEEE-float WAV holding exactly `samples` (any values, NaN included).
 void write_float_wav(const std::string& path, const std::vector<float>& samples) {
   std::ofstream f(path, std::ios::binary);

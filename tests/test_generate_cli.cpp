@@ -6,12 +6,13 @@
 #include <filesystem>
 #include <fstream>
 
-#include "train/data/audio_data.h"
-#include "train/loop/checkpoint.h"
-#include "train/cli/generate.h"
-#include "train/data/midi.h"
-#include "train/loop/trainer.h"
+#include "core/device_api.h"
 #include "test_util.h"
+#include "train/cli/generate.h"
+#include "train/data/audio_data.h"
+#include "train/data/midi.h"
+#include "train/loop/checkpoint.h"
+#include "train/loop/trainer.h"
 
 using namespace seqnet;
 using seqnet::testing::read_file;
@@ -222,4 +223,39 @@ TEST(Generate, BadInputIsRefusedClearly) {
   GenerateOptions a = opts(audio, "a.wav", 5);
   a.prime = wav;
   EXPECT_THAT([&] { run_generate(a); }, ::testing::ThrowsMessage<Error>(HasSubstr("8000")));
+}
+
+// `seqnet generate --device cuda` (skipped without a GPU): the same checkpoint, seed and options
+// write the same audio on the GPU as on the CPU (every draw, feed-back and step on the device;
+// the draws use the same Philox blocks), greedy and sampled, for both audio models, with and
+// without recorded step phases.
+TEST(Generate, AudioOnTheGpuWritesTheCpuAudio) {
+  if (!device_available(Device::cuda(0))) GTEST_SKIP() << "no GPU visible";
+  TaskModelOptions w;
+  w.nhid = 8, w.levels = 3, w.depth = 1, w.output_size = 1;
+  TaskModelOptions s;
+  s.nhid = 8, s.levels = 3, s.depth = 1, s.ksize = 3, s.output_size = 1;
+  for (const auto& [model, o] : {std::pair{std::string("wavenet"), w}, std::pair{std::string("sequnet_res"), s}})
+    for (double T : {0.0, 1.0}) {
+      const std::string ck = make_checkpoint("audio", model, o);
+      GenerateOptions cpu = opts(ck, model + "_cpu.wav", 300), gpu = opts(ck, model + "_gpu.wav", 300);
+      GenerateOptions queued = opts(ck, model + "_gpu_q.wav", 300);
+      cpu.temperature = gpu.temperature = queued.temperature = T;
+      cpu.batch = gpu.batch = queued.batch = 2;
+      gpu.device = queued.device = Device::cuda(0);
+      queued.record = false;
+      const GenerateResult a = run_generate(cpu), b = run_generate(gpu), c = run_generate(queued);
+      ASSERT_EQ(b.files.size(), 2u);
+      for (size_t i = 0; i < 2; ++i) {
+        EXPECT_EQ(read_file(b.files[i]), read_file(a.files[i])) << model << " temperature " << T << " stream " << i;
+        EXPECT_EQ(read_file(c.files[i]), read_file(b.files[i])) << model << " queued vs recorded, stream " << i;
+      }
+    }
+}
+
+TEST(Generate, GpuOnlyForTheAudioModels) {
+  if (!device_available(Device::cuda(0))) GTEST_SKIP() << "no GPU visible";
+  GenerateOptions g = opts(char_checkpoint(), "c.txt", 5);
+  g.device = Device::cuda(0);
+  EXPECT_THAT(seqnet::testing::error_of([&] { run_generate(g); }), HasSubstr("run on the CPU only"));
 }

@@ -558,8 +558,9 @@ TEST(SequnetResCodes, LookupInputConvEqualsTheOneHotConv) {
     ASSERT_EQ(pa.size(), pb.size());
     for (size_t i = 0; i < pa.size(); ++i) {
       ASSERT_EQ(pa[i].grad().defined(), pb[i].grad().defined()) << a.params().unique_names()[i];
-      if (pa[i].grad().defined())
+      if (pa[i].grad().defined()) {
         EXPECT_LT(max_abs_diff(pa[i].grad(), pb[i].grad()), 1e-11) << a.params().unique_names()[i];
+      }
     }
   }
   Generator g(3);

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "autograd/variable.h"
+#include "core/device_api.h"
 #include "core/error.h"
 #include "models/step/step_kernels.h"
 
@@ -20,6 +21,7 @@ std::vector<int64_t> iota_taps(int64_t K) {
 
 // Copies the last `rows` time steps of x (N, cx, T) (and cond (N, cc, T), if defined) into
 // window (N, rows, cx + cc) as [x, cond] rows, oldest first; missing (t < 0) rows become zeros.
+// (Tensor copies: x may live on the model's device and the window on the stepper's.)
 void fill_window(Tensor& window, const Tensor& x, const Tensor& cond, const std::string& name) {
   const int64_t N = window.size(0), rows = window.size(1), width = window.size(2);
   const int64_t cx = x.size(1), cc = cond.defined() ? cond.size(1) : 0, T = x.size(2);
@@ -29,20 +31,18 @@ void fill_window(Tensor& window, const Tensor& x, const Tensor& cond, const std:
   if (!(x.dtype() == DType::F32))
     fail(fmt::format("SequnetResStepper::save: layer {}: step mode is float32, got {}", name, x.describe()));
   const int64_t have = std::min(rows, T), skip = rows - have;
-  const Tensor xs = x.narrow(2, T - have, have).contiguous();
-  const Tensor cs = cond.defined() ? cond.narrow(2, T - have, have).contiguous() : Tensor();
-  float* w = window.data<float>();
-  std::memset(w, 0, size_t(window.numel()) * sizeof(float));
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t r = 0; r < have; ++r) {
-      float* row = w + (n * rows + skip + r) * width;
-      for (int64_t c = 0; c < cx; ++c) row[c] = xs.data<float>()[(n * cx + c) * have + r];
-      for (int64_t c = 0; c < cc; ++c) row[cx + c] = cs.data<float>()[(n * cc + c) * have + r];
-    }
+  window.fill_(0);
+  Tensor rows_now = window.narrow(1, skip, have);  // (N, have, width)
+  rows_now.narrow(2, 0, cx).copy_(x.narrow(2, T - have, have).permute({0, 2, 1}));
+  if (cc > 0) rows_now.narrow(2, cx, cc).copy_(cond.narrow(2, T - have, have).permute({0, 2, 1}));
 }
 }  // namespace
 
-SequnetResStepper::SequnetResStepper(SequnetRes& model, step::Weights weights) : model_(&model), weights_(weights) {
+SequnetResStepper::SequnetResStepper(SequnetRes& model, step::Weights weights, Device device)
+    : model_(&model), device_(device), ops_(&backend(device, "SequnetResStepper").step), weights_(weights) {
+  if (!device.is_cpu() && weights != step::Weights::F32)
+    fail(fmt::format("SequnetResStepper: {} weights are multiplied on the CPU only; use f32 weights on {}",
+                     step::weights_name(weights), device.str()));
   const SequnetResConfig& c = model.config();
   C_ = c.num_channels, K_ = c.kernel_size, n_ = c.num_levels - 1, depth_ = c.depth, num_inputs_ = c.num_inputs,
   num_outputs_ = c.num_outputs, cycles_ = model.cycles();
@@ -103,6 +103,15 @@ SequnetResStepper::SequnetResStepper(SequnetRes& model, step::Weights weights) :
   step::pack_bias(p(pre + "output_conv.1.bias"), num_outputs_, b_out_.data<float>(), 0);
   w_out_.store_as(weights, pre + "output_conv.1");
   check(n_ < 64, "SequnetResStepper: at most 64 levels, got {}", n_ + 1);
+  if (!device.is_cpu()) {  // packed on the host, then moved
+    for (Layer& L : layers_) {
+      L.w.to(device, L.name);
+      if (L.kind == ResLayerKind::Upsample) L.w_odd.to(device, L.name + " (odd taps)");
+      L.b = L.b.to(device);
+    }
+    w_out_.to(device, pre + "output_conv.1");
+    for (Tensor* t : {&w_in_, &b_in_, &b_out_}) *t = t->to(device);
+  }
 }
 
 double SequnetResStepper::step_weight_bytes() const {
@@ -128,37 +137,44 @@ Tensor SequnetResStepper::save(const Tensor& x) {
     fail(fmt::format("SequnetResStepper::save: step mode is float32, got {}", x.describe()));
   const int64_t N = x.size(0);
   if (N != batch_) {  // (re)allocate every buffer for this batch size
+    const Device d = device_;
     for (Layer& L : layers_) {
-      L.window = step::f32_zeros({N, K_, L.width});
-      L.out = step::f32_zeros({N, C_});
-      if (L.kind == ResLayerKind::Upsample) L.next = step::f32_zeros({N, C_});
+      L.window = step::f32_zeros({N, K_, L.width}, d);
+      L.out = step::f32_zeros({N, C_}, d);
+      if (L.kind == ResLayerKind::Upsample) L.next = step::f32_zeros({N, C_}, d);
     }
-    in_window_ = step::f32_zeros({N, K_, num_inputs_});
-    in_ids_ = Tensor::zeros({N, K_}, DType::I64);
-    h0_ = step::f32_zeros({N, C_});
-    relu_ = step::f32_zeros({N, C_});
-    fg_ = step::f32_zeros({N, 2 * C_});
-    out_ = step::f32_zeros({N, num_outputs_});
+    in_window_ = step::f32_zeros({N, K_, num_inputs_}, d);
+    in_ids_ = Tensor::zeros({N, K_}, DType::I64, d);
+    h0_ = step::f32_zeros({N, C_}, d);
+    relu_ = step::f32_zeros({N, C_}, d);
+    fg_ = step::f32_zeros({N, 2 * C_}, d);
+    out_ = step::f32_zeros({N, num_outputs_}, d);
+    ids_ = Tensor::zeros({N}, DType::I64, d);
+    x_ = step::f32_zeros({N, num_inputs_}, d);
   }
   batch_ = 0;  // not ready until the windows are filled
 
   // Normal forward; each layer's window takes the last K steps of its input (and conditioning).
   NoGradGuard no_grad;
   const std::string in_name = model_->prefix() + "input_conv.";
-  Variable y = model_->forward(Variable(x), [&](const std::string& name, const Tensor& in, const Tensor& cond) {
-    if (name == in_name) return fill_window(in_window_, in, cond, name);
-    auto it = index_.find(name);
-    check(it != index_.end(), "SequnetResStepper::save: the model reported an unknown layer '{}'", name);
-    fill_window(layers_[it->second].window, in, cond, name);
-  });
+  const Device model_device = model_->params().get(in_name + "weight").data().device();
+  Variable y =
+      model_->forward(Variable(x.to(model_device)), [&](const std::string& name, const Tensor& in, const Tensor& cond) {
+        if (name == in_name) return fill_window(in_window_, in, cond, name);
+        auto it = index_.find(name);
+        check(it != index_.end(), "SequnetResStepper::save: the model reported an unknown layer '{}'", name);
+        fill_window(layers_[it->second].window, in, cond, name);
+      });
   // next_output of every upsampling layer: its odd-tap output one high-resolution step past the
   // newest saved sample (the save call's extra output, cropped from what it returns).
   batch_ = N;
   for (Layer& L : layers_)
     if (L.kind == ResLayerKind::Upsample) fire_upsampling(L, 0, C_);
-  // Which input rows are one-hot (their index) or not (−1).
-  const float* win = in_window_.data<float>();
-  int64_t* ids = in_ids_.data<int64_t>();
+  // Which input rows are one-hot (their index) or not (−1), worked out on the host once.
+  const Tensor host_window = in_window_.to(Device::cpu());
+  Tensor host_ids = Tensor::zeros({N, K_}, DType::I64);
+  const float* win = host_window.data<float>();
+  int64_t* ids = host_ids.data<int64_t>();
   for (int64_t r = 0; r < N * K_; ++r) {
     int64_t id = -1, ones = 0, others = 0;
     for (int64_t c = 0; c < num_inputs_; ++c) {
@@ -168,20 +184,22 @@ Tensor SequnetResStepper::save(const Tensor& x) {
     }
     ids[r] = ones == 1 && others == 0 ? id : -1;
   }
+  in_ids_.copy_(host_ids);
+  // The newest rows that are one-hot in every sequence.
+  one_hot_rows_ = 0;
+  for (int64_t m = K_; m-- > 0;) {
+    bool all = true;
+    for (int64_t n = 0; n < N; ++n) all = all && ids[n * K_ + m] >= 0;
+    if (!all) break;
+    ++one_hot_rows_;
+  }
   clock_ = 1;
   return y.data();
 }
 
 void SequnetResStepper::push(Layer& L, const float* x, const float* cond) {
-  float* w = L.window.data<float>();
-  const int64_t row = L.width, cx = cond ? L.width / 2 : L.width;
-  for (int64_t n = 0; n < batch_; ++n) {
-    float* win = w + n * K_ * row;
-    std::memmove(win, win + row, size_t((K_ - 1) * row) * sizeof(float));
-    float* last = win + (K_ - 1) * row;
-    std::memcpy(last, x + n * C_, size_t(cx) * sizeof(float));
-    if (cond) std::memcpy(last + cx, cond + n * C_, size_t(L.width - cx) * sizeof(float));
-  }
+  const int64_t cx = cond ? L.width / 2 : L.width;
+  ops_->window_push(batch_, K_, L.width, L.window.data<float>(), x, C_, cx, cond, C_);
 }
 
 // out[c0:c1] = tanh(W_f·window + b_f) ⊙ σ(W_g·window + b_g) + newest input, for the channels
@@ -191,9 +209,12 @@ void SequnetResStepper::fire(Layer& L, int64_t c0, int64_t c1) {
   const int64_t ld = K_ * L.width;
   const float* win = L.window.data<float>();
   float* fg = fg_.data<float>();
-  for (int64_t row0 : {c0, C_ + c0})  // filter rows, then the matching gate rows
-    L.w.affine(batch_, row0, c1 - c0, 0, ld, win, ld, L.b.data<float>() + row0, fg + row0, 2 * C_, false);
-  step::gated_range(batch_, C_, c0, c1, fg, win + (K_ - 1) * L.width, ld, L.out.data<float>());
+  if (c0 == 0 && c1 == C_)  // all 2C rows in one product
+    L.w.affine(batch_, 0, 2 * C_, 0, ld, win, ld, L.b.data<float>(), fg, 2 * C_, false);
+  else
+    for (int64_t row0 : {c0, C_ + c0})  // filter rows, then the matching gate rows
+      L.w.affine(batch_, row0, c1 - c0, 0, ld, win, ld, L.b.data<float>() + row0, fg + row0, 2 * C_, false);
+  ops_->gated(batch_, C_, c0, c1, fg, win + (K_ - 1) * L.width, ld, L.out.data<float>(), C_);
 }
 
 // The transposed gated conv at the newest low-res sample s: output 2s (even taps) → out, output
@@ -206,10 +227,13 @@ void SequnetResStepper::fire_upsampling(Layer& L, int64_t c0, int64_t c1) {
   for (bool odd : {false, true}) {
     const int64_t q = odd ? L.q_odd : L.q_even;
     const step::Matrix& w = odd ? L.w_odd : L.w;
-    for (int64_t row0 : {c0, C_ + c0})
-      w.affine(batch_, row0, c1 - c0, 0, q * C_, win + (K_ - q) * C_, ld, L.b.data<float>() + row0, fg + row0, 2 * C_,
-               false);
-    step::gated_range(batch_, C_, c0, c1, fg, newest, ld, odd ? L.next.data<float>() : L.out.data<float>());
+    if (c0 == 0 && c1 == C_)
+      w.affine(batch_, 0, 2 * C_, 0, q * C_, win + (K_ - q) * C_, ld, L.b.data<float>(), fg, 2 * C_, false);
+    else
+      for (int64_t row0 : {c0, C_ + c0})
+        w.affine(batch_, row0, c1 - c0, 0, q * C_, win + (K_ - q) * C_, ld, L.b.data<float>() + row0, fg + row0, 2 * C_,
+                 false);
+    ops_->gated(batch_, C_, c0, c1, fg, newest, ld, odd ? L.next.data<float>() : L.out.data<float>(), C_);
   }
 }
 
@@ -219,11 +243,15 @@ const Tensor& SequnetResStepper::step(const Tensor& x) {
   if (!(x.defined() && x.dim() == 2 && x.size(0) == batch_ && x.size(1) == num_inputs_ && x.dtype() == DType::F32))
     fail(fmt::format("SequnetResStepper::step: expected a float32 column (N = {}, num_inputs = {}), got {}", batch_,
                      num_inputs_, x.defined() ? x.describe() : std::string("undefined")));
-  // A contiguous column is read in place (copying a Tensor copies its shape vectors).
-  Tensor copy;
-  if (!x.is_contiguous()) copy = x.contiguous();
-  const float* src = copy.defined() ? copy.data<float>() : x.data<float>();
-  team_.run([&](int tid, int nt) { run_step(tid, nt, src, nullptr); });
+  // A contiguous column on the CPU is read in place (copying a Tensor copies its shape vectors).
+  const float* src;
+  if (device_.is_cpu() && x.device().is_cpu() && x.is_contiguous()) {
+    src = x.data<float>();
+  } else {
+    x_.copy_(x);
+    src = x_.data<float>();
+  }
+  run(src, nullptr);
   return out_;
 }
 
@@ -232,58 +260,63 @@ const Tensor& SequnetResStepper::step_indices(const int64_t* indices) {
   for (int64_t n = 0; n < batch_; ++n)
     check(indices[n] >= 0 && indices[n] < num_inputs_,
           "SequnetResStepper::step_indices: index {} of row {} outside [0, {})", indices[n], n, num_inputs_);
-  team_.run([&](int tid, int nt) { run_step(tid, nt, nullptr, indices); });
+  const int64_t* ids = indices;
+  if (!device_.is_cpu()) {
+    device_api(device_).copy_from_host(ids_.data<int64_t>(), indices, size_t(batch_) * sizeof(int64_t));
+    ids = ids_.data<int64_t>();
+  }
+  run(nullptr, ids);
   return out_;
 }
 
-// Appends the new column to the input window; in_ids_ follows which rows are one-hot (index) or
-// not (−1), so that the input conv can take weight columns instead of a GEMV when all are.
+void SequnetResStepper::step_ids() {
+  check(ready(), "SequnetResStepper::step_ids: call save first");
+  run(nullptr, ids_.data<int64_t>());
+}
+
+int64_t SequnetResStepper::phase() const {
+  int64_t level = 0;  // the largest j ≤ n + 1 with 2^j dividing the clock (t = 0: every level)
+  while (level <= n_ && (clock_ == 0 || clock_ % (int64_t(1) << level) == 0)) ++level;
+  const bool lookup = std::min(K_, one_hot_rows_ + 1) >= K_;  // after this step's one-hot push
+  return 2 * level + (lookup ? 1 : 0);
+}
+
+void SequnetResStepper::skip_step() {
+  one_hot_rows_ = std::min(K_, one_hot_rows_ + 1);
+  clock_ = (clock_ + 1) % cycles_;
+}
+
+void SequnetResStepper::run(const float* x, const int64_t* indices) {
+  push_input(x, indices);
+  team_.run([&](int tid, int nt) { run_step(tid, nt); });
+}
+
+// Appends the new column to the input window (and its index to the index window).
 void SequnetResStepper::push_input(const float* x, const int64_t* indices) {
-  float* win = in_window_.data<float>();
-  int64_t* ids = in_ids_.data<int64_t>();
-  const int64_t row = num_inputs_;
-  all_one_hot_ = true;
-  for (int64_t n = 0; n < batch_; ++n) {
-    float* w = win + n * K_ * row;
-    std::memmove(w, w + row, size_t((K_ - 1) * row) * sizeof(float));
-    std::memmove(ids + n * K_, ids + n * K_ + 1, size_t(K_ - 1) * sizeof(int64_t));
-    if (indices) {
-      std::memset(w + (K_ - 1) * row, 0, size_t(row) * sizeof(float));
-      w[(K_ - 1) * row + indices[n]] = 1.0f;
-      ids[n * K_ + K_ - 1] = indices[n];
-    } else {
-      std::memcpy(w + (K_ - 1) * row, x + n * row, size_t(row) * sizeof(float));
-      ids[n * K_ + K_ - 1] = -1;
-    }
-    for (int64_t m = 0; m < K_; ++m) all_one_hot_ = all_one_hot_ && ids[n * K_ + m] >= 0;
+  if (indices) {
+    ops_->one_hot_push(batch_, K_, num_inputs_, in_window_.data<float>(), in_ids_.data<int64_t>(), indices);
+    one_hot_rows_ = std::min(K_, one_hot_rows_ + 1);
+  } else {
+    ops_->window_push(batch_, K_, num_inputs_, in_window_.data<float>(), x, num_inputs_, num_inputs_, nullptr, 0);
+    one_hot_rows_ = 0;
   }
 }
 
 // Member `tid` of `nt` threads: every member walks the same layers with the same clock and
 // computes its own channels [c0, c1) of each value; sync() after every window push and every
 // produced value, because the next product needs the whole vector.
-void SequnetResStepper::run_step(int tid, int nt, const float* x, const int64_t* indices) {
+void SequnetResStepper::run_step(int tid, int nt) {
   const int64_t t = clock_, N = batch_, KI = K_ * num_inputs_;
   const auto [c0, c1] = step::share(C_, tid, nt);
   const auto [o0, o1] = step::share(num_outputs_, tid, nt);
-  if (tid == 0) push_input(x, indices);
-  team_.sync();
+  const StepKernels& k = *ops_;
   // h0 = input_conv(window); for one-hot rows Σ_m W[:, m, id_m] + b (K weight columns).
   float* h0 = h0_.data<float>();
-  if (all_one_hot_) {
-    const float* w = w_in_.data<float>();
-    const float* b = b_in_.data<float>();
-    const int64_t* ids = in_ids_.data<int64_t>();
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t o = c0; o < c1; ++o) {
-        float acc = b[o];
-        for (int64_t m = 0; m < K_; ++m) acc += w[o * KI + m * num_inputs_ + ids[n * K_ + m]];
-        h0[n * C_ + o] = acc;
-      }
-  } else {
-    step::affine_block(N, c1 - c0, KI, in_window_.data<float>(), KI, w_in_.data<float>() + c0 * KI, KI,
-                       b_in_.data<float>() + c0, h0 + c0, C_, false);
-  }
+  if (one_hot_rows_ >= K_)
+    k.lookup(N, c0, c1, K_, num_inputs_, w_in_.data<float>(), KI, in_ids_.data<int64_t>(), b_in_.data<float>(), h0, C_);
+  else
+    k.affine(N, c1 - c0, KI, in_window_.data<float>(), KI, w_in_.data<float>() + c0 * KI, KI, b_in_.data<float>() + c0,
+             h0 + c0, C_, false);
   team_.sync();
 
   size_t li = 0;
@@ -332,8 +365,7 @@ void SequnetResStepper::run_step(int tid, int nt, const float* x, const int64_t*
   }
   // y = output_conv(relu(h)); the top up block produces at every step.
   float* r = relu_.data<float>();
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t o = c0; o < c1; ++o) r[n * C_ + o] = std::max(cur[n * C_ + o], 0.0f);
+  k.relu(N, c0, c1, cur, C_, r, C_);
   team_.sync();
   w_out_.affine(N, o0, o1 - o0, 0, C_, r, C_, b_out_.data<float>() + o0, out_.data<float>() + o0, num_outputs_,
                 false);

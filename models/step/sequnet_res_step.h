@@ -29,6 +29,7 @@
 
 #include "models/sequnet_res.h"
 #include "models/step/step_kernels.h"
+#include "ops/backend.h"
 
 namespace seqnet {
 
@@ -37,7 +38,10 @@ class SequnetResStepper {
   // The model must outlive the stepper (save runs it). `weights`: how the step matrices are stored
   // (step::Weights; F16 halves the bytes a step streams, at ~3e-4 of the largest output; I8 quarters
   // them, at ~3e-3 .. 6e-3 (measured, tests/test_step_weights.cpp)).
-  explicit SequnetResStepper(SequnetRes& model, step::Weights weights = step::Weights::F32);
+  // `device`: where the step runs (save moves its input to the model's device and the layer inputs
+  // to the stepper's). A GPU step takes f32 weights only.
+  explicit SequnetResStepper(SequnetRes& model, step::Weights weights = step::Weights::F32,
+                             Device device = Device::cpu());
   // Not copyable (a copy would share the state buffers); movable.
   SequnetResStepper(const SequnetResStepper&) = delete;
   SequnetResStepper& operator=(const SequnetResStepper&) = delete;
@@ -49,8 +53,21 @@ class SequnetResStepper {
   Tensor save(const Tensor& x);
   // One new input column (N, num_inputs), N as in the last save → output (N, num_outputs).
   const Tensor& step(const Tensor& x);
-  // The same with the one-hot column of `indices` (N entries in [0, num_inputs)).
+  // The same with the one-hot column of `indices` (N host entries in [0, num_inputs), checked).
   const Tensor& step_indices(const int64_t* indices);
+  // The device-side loop of models/step/sampling.h: one step from the N indices in ids_buffer()
+  // (device memory, written by the sampling kernel), queuing work only (no host wait). Which
+  // layers fire depends on the clock only through the largest power of two dividing it, so
+  // phase() (that exponent, and whether the input conv can take weight columns) names the work a
+  // step queues: steps of one phase queue the same kernels on the same buffers, and one recording
+  // per phase serves them all. skip_step() advances the clock as a step would, when a recording
+  // is replayed instead.
+  void step_ids();
+  int64_t* ids_buffer() { return ids_.data<int64_t>(); }
+  const Tensor& output() const { return out_; }
+  int64_t phase() const;
+  void skip_step();
+  Device device() const { return device_; }
   void reset();  // forget the state (save is required again)
   // Threads that split every layer's rows inside a step (capped at the hardware threads). The
   // default 1 runs a step on the calling thread alone (single-threaded BLAS).
@@ -86,11 +103,15 @@ class SequnetResStepper {
   // next ← odd taps.
   void fire(Layer& L, int64_t c0, int64_t c1);
   void fire_upsampling(Layer& L, int64_t c0, int64_t c1);
-  void push_input(const float* x, const int64_t* indices);  // dense column or one-hot indices
+  // Dense column or one-hot indices (in device_'s memory) into the input window.
+  void push_input(const float* x, const int64_t* indices);
+  void run(const float* x, const int64_t* indices);  // push_input and one step, as a team
   // One step as member `tid` of a team of `nt` threads → out_.
-  void run_step(int tid, int nt, const float* x, const int64_t* indices);
+  void run_step(int tid, int nt);
 
   SequnetRes* model_;
+  Device device_;
+  const StepKernels* ops_;  // the step kernels of device_ (ops/kernels/step.h)
   int64_t C_ = 0, K_ = 0, n_ = 0, depth_ = 0, num_inputs_ = 0, num_outputs_ = 0, cycles_ = 1;
   int64_t batch_ = 0, clock_ = 1;
   // Layers in forward order: down block i = [convs.0..D−1, downconv], bottlenecks, up block i =
@@ -98,8 +119,11 @@ class SequnetResStepper {
   std::vector<Layer> layers_;
   std::map<std::string, size_t> index_;  // layer name → position in layers_
   Tensor w_in_, b_in_, in_window_;       // input conv (C, K·num_inputs), its window (N, K, num_inputs)
-  Tensor in_ids_;                        // (N, K) i64: the window's one-hot indices, −1 where not one-hot
-  bool all_one_hot_ = false;
+  Tensor in_ids_;                        // (N, K) i64: the window's one-hot indices (valid where one-hot)
+  // How many of the newest input rows are one-hot in every sequence (at most K): the input conv
+  // takes weight columns when all K are. Tracked on the host (the step knows what it pushes).
+  int64_t one_hot_rows_ = 0;
+  Tensor ids_, x_;      // the step's input on device_: (N) indices or an (N, num_inputs) column
   step::Matrix w_out_;  // output conv (num_outputs, C)
   Tensor b_out_, h0_, relu_, fg_, out_;
   step::Weights weights_ = step::Weights::F32;

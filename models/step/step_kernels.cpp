@@ -14,6 +14,8 @@
 #include <thread>
 
 #include "core/error.h"
+#include "ops/backend.h"
+#include "ops/cpu/cpu_backend.h"
 
 namespace seqnet::step {
 
@@ -282,8 +284,18 @@ float Matrix::i8_scale(int64_t r) const {
   return scales_.data<float>()[r];
 }
 
+void Matrix::to(Device d, const std::string& what) {
+  if (d == storage_.device()) return;
+  if (!d.is_cpu() && format_ != Weights::F32)
+    fail(fmt::format("step weights {}: {} stores {} weights, which only the CPU multiplies; use f32 weights on {}",
+                     weights_name(format_), what, weights_name(format_), d.str()));
+  storage_ = storage_.to(d);
+  if (scales_.defined()) scales_ = scales_.to(d);
+}
+
 void Matrix::store_as(Weights w, const std::string& what) {
   if (w == format_) return;
+  check(storage_.device().is_cpu(), "step::Matrix::store_as: {}: convert on the CPU, then move the matrix", what);
   check(format_ == Weights::F32, "step::Matrix::store_as: {}: only f32 → f16 or f32 → i8 is supported", what);
   const int64_t n = rows_ * cols_;
   const float* src = storage_.data<float>();
@@ -328,7 +340,12 @@ void Matrix::affine(int64_t N, int64_t row0, int64_t M, int64_t col0, int64_t Kd
                     const float* bias, float* Y, int64_t ldy, bool accumulate) const {
   if (M <= 0) return;
   if (format_ == Weights::F32) {
-    affine_block(N, M, Kd, X, ldx, storage_.data<float>() + row0 * cols_ + col0, cols_, bias, Y, ldy, accumulate);
+    // On a GPU the backend's kernel; on the CPU the same BLAS call (cpu::step_affine).
+    const float* W = storage_.data<float>() + row0 * cols_ + col0;
+    if (storage_.device().is_cpu())
+      affine_block(N, M, Kd, X, ldx, W, cols_, bias, Y, ldy, accumulate);
+    else
+      backend(storage_.device(), "step affine").step.affine(N, M, Kd, X, ldx, W, cols_, bias, Y, ldy, accumulate);
     return;
   }
   if (format_ == Weights::I8) {
@@ -349,42 +366,12 @@ void i8_affine_portable(int64_t N, int64_t M, int64_t Kd, const float* X, int64_
 
 void affine_block(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx, const float* W, int64_t ldw,
                   const float* bias, float* Y, int64_t ldy, bool accumulate) {
-  if (M <= 0) return;
-  if (bias) {
-    for (int64_t n = 0; n < N; ++n) {
-      float* y = Y + n * ldy;
-      if (accumulate)
-        for (int64_t o = 0; o < M; ++o) y[o] += bias[o];
-      else
-        std::memcpy(y, bias, size_t(M) * sizeof(float));
-    }
-  }
-  const float beta = (bias || accumulate) ? 1.0f : 0.0f;
-  if (Kd == 0) {
-    if (beta == 0.0f)
-      for (int64_t n = 0; n < N; ++n) std::memset(Y + n * ldy, 0, size_t(M) * sizeof(float));
-    return;
-  }
-  if (N == 1)
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, int(M), int(Kd), 1.0f, W, int(ldw), X, 1, beta, Y, 1);
-  else
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(N), int(M), int(Kd), 1.0f, X, int(ldx), W, int(ldw),
-                beta, Y, int(ldy));
+  cpu::step_affine(N, M, Kd, X, ldx, W, ldw, bias, Y, ldy, accumulate);
 }
 
 void gated_range(int64_t N, int64_t C, int64_t o0, int64_t o1, const float* fg, const float* identity, int64_t ld_id,
                  float* out, int64_t ld_out) {
-  if (ld_out == 0) ld_out = C;
-  for (int64_t n = 0; n < N; ++n) {
-    const float* f = fg + n * 2 * C;
-    const float* g = f + C;
-    float* y = out + n * ld_out;
-    for (int64_t o = o0; o < o1; ++o) y[o] = std::tanh(f[o]) * (1.0f / (1.0f + std::exp(-g[o])));
-    if (identity) {
-      const float* id = identity + n * ld_id;
-      for (int64_t o = o0; o < o1; ++o) y[o] += id[o];
-    }
-  }
+  cpu::step_gated(N, C, o0, o1, fg, identity, ld_id, out, ld_out == 0 ? C : ld_out);
 }
 
 std::pair<int64_t, int64_t> share(int64_t count, int tid, int n) {
@@ -469,6 +456,6 @@ void pack_bias(const Tensor& b, int64_t C_out, float* dst, int64_t row0) {
   for (int64_t o = 0; o < C_out; ++o) dst[row0 + o] = float(v[size_t(o)]);
 }
 
-Tensor f32_zeros(const Shape& shape) { return Tensor::zeros(shape, DType::F32); }
+Tensor f32_zeros(const Shape& shape, Device d) { return Tensor::zeros(shape, DType::F32, d); }
 
 }  // namespace seqnet::step

@@ -1,21 +1,22 @@
-// models/step/step_kernels.h — the step contract and its CPU implementation: the few raw-float
-// kernels the step modes (wavenet_step, sequnet_res_step) are made of.
+// models/step/step_kernels.h — what the step modes (models/step/*_step) are built from besides the
+// backend's step kernels: packed weight matrices, their half / int8 storage, row shares and teams.
 //
-// The step contract (what a GPU step mode implements with the same operations on device buffers;
-// it is separate from the op contract of ops/backend.h because a step is one column per layer,
-// not a tensor op):
+// The kernels of a step (products over a block of rows, the gated unit, pushes, lookups, the draw)
+// are the step family of the backend table, `StepKernels` (ops/kernels/step.h; CPU twins in
+// ops/cpu/step.cpp, CUDA in cuda/ops/step.cu). This file adds:
 //   Matrix             a weight matrix packed once from the model (pack_conv_taps /
-//                      pack_transposed_taps / pack_bias), stored as f32, f16 or i8 (+ a scale per row)
-//   Matrix::affine     Y[n, o] = bias[o] + Σ_c W[row0 + o, col0 + c] · X[n, c]   (or Y += …)
-//   gated_range        out[n, o] = tanh(fg[n, o]) · σ(fg[n, C + o]) + identity[n, o]
+//                      pack_transposed_taps / pack_bias), stored as f32 (on any device), or on the
+//                      CPU as f16 or i8 (+ a scale per row)
+//   Matrix::affine     Y[n, o] = bias[o] + Σ_c W[row0 + o, col0 + c] · X[n, c]   (or Y += …):
+//                      the backend's affine kernel for f32, our F16C / AVX2 kernels for f16 / i8
+//   affine_block, gated_range   the CPU's affine and gated kernels, for the CPU-only step modes
 // The per-model bookkeeping (queues, clocks, which layer fires) stays in the steppers.
 //
-// The CPU implementation: a step touches one column per layer, so everything is a matrix-vector
+// On the CPU, a step touches one column per layer, so everything is a matrix-vector
 // product (batch 1: cblas_sgemv) or a thin matrix product (batch N: cblas_sgemm) on weights
 // packed once into a step::Matrix (float32, or halves multiplied by our F16C kernel, or int8 rows
 // with a float scale each multiplied by our AVX2 kernel), plus the
-// gated activation. No allocation happens in here. (These call cblas directly: they work on raw
-// float buffers, below the Tensor level of ops/cpu/matmul.cpp.)
+// gated activation. No allocation happens in here.
 //
 // Threads: a GEMV of a few hundred rows is too small for BLAS's own threading (waking the pool
 // costs more than the product), so a step can run as one team: every thread walks the same layers
@@ -73,7 +74,10 @@ class Matrix {
   // I8 only: row r's int8 values (cols() of them) and its scale; the stored weight is q · scale.
   const int8_t* i8_row(int64_t r) const;
   float i8_scale(int64_t r) const;
-  void store_as(Weights w, const std::string& what);  // in place; `what` names the matrix in errors
+  void store_as(Weights w, const std::string& what);  // in place, on the CPU; `what` names the matrix in errors
+  // Moves the storage to device `d` (a GPU multiplies f32 matrices only: f16 / i8 are refused by name).
+  void to(Device d, const std::string& what);
+  Device device() const { return storage_.device(); }
   // Y[n, o] = bias[o] + Σ_c W[row0 + o, col0 + c] · X[n, c]  (or Y += that, with `accumulate`)
   // for n < N, o < M, c < Kd; X rows `ldx` floats apart, Y rows `ldy` apart, bias may be null.
   // F32: BLAS (sgemv / sgemm); F16, I8: our kernels, one pass over the M×Kd weights for any N.
@@ -180,8 +184,8 @@ void pack_transposed_taps(const Tensor& W, const std::vector<int64_t>& taps, flo
 // Copies bias b (C_out) into dst[row0 ..]; zeros if b is undefined.
 void pack_bias(const Tensor& b, int64_t C_out, float* dst, int64_t row0);
 
-// A float32 tensor of `shape` from the seqnet allocator (buffers of the steppers, so the
+// A float32 tensor of `shape` on `d`, from that device's allocator (buffers of the steppers, so the
 // allocator's counters see them).
-Tensor f32_zeros(const Shape& shape);
+Tensor f32_zeros(const Shape& shape, Device d = Device::cpu());
 
 }  // namespace seqnet::step

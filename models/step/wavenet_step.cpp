@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "autograd/variable.h"
+#include "core/device_api.h"
 #include "core/error.h"
 #include "models/step/step_kernels.h"
 
@@ -18,7 +19,11 @@ Tensor optional_param(const WaveNet& m, const std::string& key) {
 }
 }  // namespace
 
-WaveNetStepper::WaveNetStepper(WaveNet& model, step::Weights weights) : model_(&model), weights_(weights) {
+WaveNetStepper::WaveNetStepper(WaveNet& model, step::Weights weights, Device device)
+    : model_(&model), device_(device), ops_(&backend(device, "WaveNetStepper").step), weights_(weights) {
+  if (!device.is_cpu() && weights != step::Weights::F32)
+    fail(fmt::format("WaveNetStepper: {} weights are multiplied on the CPU only; use f32 weights on {}",
+                     step::weights_name(weights), device.str()));
   const WaveNetConfig& c = model.config();
   classes_ = c.classes, R_ = c.residual_channels, D_ = c.dilation_channels, S_ = c.skip_channels,
   K_ = c.kernel_size;
@@ -75,6 +80,18 @@ WaveNetStepper::WaveNetStepper(WaveNet& model, step::Weights weights) : model_(&
   step::pack_bias(optional_param(model, "start_conv.bias"), R_, b_start_.data<float>(), 0);
   pack1x1("end_conv_1", S_, S_, w_end1_, b_end1_);
   pack1x1("end_conv_2", classes_, S_, w_end2_, b_end2_);
+  if (!device.is_cpu()) {  // packed on the host, then moved
+    for (size_t i = 0; i < layers_.size(); ++i) {
+      Layer& L = layers_[i];
+      L.w_fg.to(device, fmt::format("filter/gate_convs.{}", i));
+      L.b_fg = L.b_fg.to(device);
+      if (L.w_res.defined()) L.w_res.to(device, fmt::format("residual_convs.{}", i)), L.b_res = L.b_res.to(device);
+    }
+    w_skip_.to(device, "skip_convs");
+    w_end1_.to(device, "end_conv_1");
+    w_end2_.to(device, "end_conv_2");
+    for (Tensor* t : {&b_skip_, &w_start_, &b_start_, &b_end1_, &b_end2_}) *t = t->to(device);
+  }
 }
 
 size_t WaveNetStepper::step_weight_bytes() const {
@@ -83,10 +100,7 @@ size_t WaveNetStepper::step_weight_bytes() const {
   return bytes;
 }
 
-void WaveNetStepper::reset() {
-  batch_ = 0;
-  pos_ = 0;
-}
+void WaveNetStepper::reset() { batch_ = 0; }
 
 Tensor WaveNetStepper::save(const Tensor& x) {
   if (!(x.defined() && x.dim() == 3 && x.size(1) == classes_ && x.size(0) >= 1))
@@ -94,30 +108,36 @@ Tensor WaveNetStepper::save(const Tensor& x) {
                      x.defined() ? x.describe() : std::string("undefined")));
   if (!(x.dtype() == DType::F32)) fail(fmt::format("WaveNetStepper::save: step mode is float32, got {}", x.describe()));
   const int64_t N = x.size(0);
-  if (N != batch_) {  // (re)allocate every buffer for this batch size
-    for (Layer& L : layers_) L.queue = step::f32_zeros({L.slots, N, R_});
-    h_ = step::f32_zeros({N, R_});
-    fg_ = step::f32_zeros({N, 2 * D_});
-    z_ = step::f32_zeros({N, int64_t(layers_.size()) * D_});
-    skip_ = step::f32_zeros({N, S_});
-    e1_ = step::f32_zeros({N, S_});
-    out_ = step::f32_zeros({N, classes_});
+  if (N != batch_ || !pos_.defined()) {  // (re)allocate every buffer for this batch size
+    const Device d = device_;
+    for (Layer& L : layers_) L.queue = step::f32_zeros({L.slots, N, R_}, d);
+    h_ = step::f32_zeros({N, R_}, d);
+    fg_ = step::f32_zeros({N, 2 * D_}, d);
+    z_ = step::f32_zeros({N, int64_t(layers_.size()) * D_}, d);
+    skip_ = step::f32_zeros({N, S_}, d);
+    e1_ = step::f32_zeros({N, S_}, d);
+    out_ = step::f32_zeros({N, classes_}, d);
+    window_ = step::f32_zeros({N, K_ * R_}, d);
+    x_ = step::f32_zeros({N, classes_}, d);
+    ids_ = Tensor::zeros({N}, DType::I64, d);
+    pos_ = Tensor::zeros({1}, DType::I64, d);
   }
   batch_ = 0;  // not ready until the queues are filled
 
   // Normal forward; every layer's input h (N, R, T_i) leaves its last d(K−1)+1 columns in its
   // queue, oldest in slot 0, newest in slot slots−1.
+  // (On the model's device; each tail is then copied to the stepper's.)
   NoGradGuard no_grad;
-  Variable y = model_->forward(Variable(x), [&](int64_t i, const Tensor& h) {
+  Variable y = model_->forward(Variable(x.to(param(*model_, "start_conv.weight").device())), [&](int64_t i,
+                                                                                                 const Tensor& h) {
     Layer& L = layers_[size_t(i)];
     const int64_t T = h.size(2);
     check(T >= L.slots, "WaveNetStepper::save: layer {} input has {} steps, fewer than its queue {}", i, T, L.slots);
-    const Tensor tail = h.narrow(2, T - L.slots, L.slots).permute({2, 0, 1}).contiguous();  // (slots, N, R)
-    std::memcpy(L.queue.data<float>(), tail.data<float>(), size_t(tail.numel()) * sizeof(float));
+    L.queue.copy_(h.narrow(2, T - L.slots, L.slots).permute({2, 0, 1}));  // (slots, N, R)
   });
-  // pos_ counts samples; layer i's newest entry is slot pos_ mod slots_i. After save it is
-  // slots_i − 1 for every layer, i.e. pos_ ≡ −1.
-  pos_ = -1;
+  // pos counts samples; layer i's newest entry is slot pos mod slots_i. After save it is
+  // slots_i − 1 for every layer, i.e. pos ≡ −1.
+  pos_.fill_(-1);
   batch_ = N;
   return y.data();
 }
@@ -128,11 +148,15 @@ const Tensor& WaveNetStepper::step(const Tensor& x) {
   if (!(x.defined() && x.dim() == 2 && x.size(0) == batch_ && x.size(1) == classes_ && x.dtype() == DType::F32))
     fail(fmt::format("WaveNetStepper::step: expected a float32 column (N = {}, classes = {}), got {}", batch_, classes_,
                      x.defined() ? x.describe() : std::string("undefined")));
-  // A contiguous column is read in place (copying a Tensor copies its shape vectors).
-  Tensor copy;
-  if (!x.is_contiguous()) copy = x.contiguous();
-  const float* src = copy.defined() ? copy.data<float>() : x.data<float>();
-  ++pos_;
+  // A contiguous column on the CPU is read in place (copying a Tensor copies its shape vectors).
+  const float* src;
+  if (device_.is_cpu() && x.device().is_cpu() && x.is_contiguous()) {
+    src = x.data<float>();
+  } else {
+    x_.copy_(x);
+    src = x_.data<float>();
+  }
+  ops_->tick(pos_.data<int64_t>(), 0);
   team_.run([&](int tid, int nt) { step_column(tid, nt, src, nullptr); });
   return out_;
 }
@@ -142,51 +166,61 @@ const Tensor& WaveNetStepper::step_indices(const int64_t* indices) {
   for (int64_t n = 0; n < batch_; ++n)
     check(indices[n] >= 0 && indices[n] < classes_, "WaveNetStepper::step_indices: index {} of row {} outside [0, {})",
           indices[n], n, classes_);
-  ++pos_;
-  team_.run([&](int tid, int nt) { step_column(tid, nt, nullptr, indices); });
+  const int64_t* ids = indices;
+  if (!device_.is_cpu()) {
+    device_api(device_).copy_from_host(ids_.data<int64_t>(), indices, size_t(batch_) * sizeof(int64_t));
+    ids = ids_.data<int64_t>();
+  }
+  ops_->tick(pos_.data<int64_t>(), 0);
+  team_.run([&](int tid, int nt) { step_column(tid, nt, nullptr, ids); });
   return out_;
 }
 
+void WaveNetStepper::step_ids() {
+  check(ready(), "WaveNetStepper::step_ids: call save first");
+  ops_->tick(pos_.data<int64_t>(), 0);
+  team_.run([&](int tid, int nt) { step_column(tid, nt, nullptr, ids_.data<int64_t>()); });
+}
+
 // Member `tid` of `nt` computes its share of every layer's output rows; sync() wherever a
-// product needs a whole vector. pos_ is the time index of the new sample (mod each ring length).
+// product needs a whole vector. *pos is the time index of the new sample (mod each ring length).
+// On a GPU the team is one member and every call below queues a kernel.
 void WaveNetStepper::step_column(int tid, int nt, const float* x, const int64_t* indices) {
   const int64_t N = batch_, LD = int64_t(layers_.size()) * D_;
   const auto [r0, r1] = step::share(R_, tid, nt);
   const auto [d0, d1] = step::share(D_, tid, nt);
   const auto [s0, s1] = step::share(S_, tid, nt);
   const auto [c0, c1] = step::share(classes_, tid, nt);
+  const StepKernels& k = *ops_;
   float* h = h_.data<float>();
   float* fg = fg_.data<float>();
   float* z = z_.data<float>();
   float* skip = skip_.data<float>();
+  float* win = window_.data<float>();
+  const int64_t* pos = pos_.data<int64_t>();
 
   // h = start_conv(x); for a one-hot column that is one weight column plus the bias.
-  if (indices) {
-    const float* w = w_start_.data<float>();
-    const float* b = b_start_.data<float>();
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t o = r0; o < r1; ++o) h[n * R_ + o] = w[o * classes_ + indices[n]] + b[o];
-  } else {
-    step::affine_block(N, r1 - r0, classes_, x, classes_, w_start_.data<float>() + r0 * classes_, classes_,
-                       b_start_.data<float>() + r0, h + r0, R_, false);
-  }
+  if (indices)
+    k.lookup(N, r0, r1, 1, classes_, w_start_.data<float>(), classes_, indices, b_start_.data<float>(), h, R_);
+  else
+    k.affine(N, r1 - r0, classes_, x, classes_, w_start_.data<float>() + r0 * classes_, classes_,
+             b_start_.data<float>() + r0, h + r0, R_, false);
   for (size_t i = 0; i < layers_.size(); ++i) {
     Layer& L = layers_[i];
-    float* q = L.queue.data<float>();
-    const int64_t head = pos_ % L.slots;  // the oldest entry drops out
-    for (int64_t n = 0; n < N; ++n)
-      std::memcpy(q + (head * N + n) * R_ + r0, h + n * R_ + r0, size_t(r1 - r0) * sizeof(float));
+    // The new h enters the queue (the oldest drops out) and the K taps h(t − d(K−1−m)) are
+    // gathered side by side: each member moves its own channels, so no barrier is needed before.
+    k.ring_push_gather(N, R_, r0, r1, L.slots, L.dilation, K_, L.queue.data<float>(), pos, h, R_, win);
     team_.sync();
-    // [f; g] = Σ_m W_m · h(t − d(K−1−m)) + b, tap m read straight from its queue slot.
+    // [f; g] = W · window + b: the filter rows, then the matching gate rows (all 2D rows at once
+    // when one member computes them all).
     const float* b = L.b_fg.data<float>();
-    for (int64_t m = 0; m < K_; ++m) {
-      const int64_t slot = ((pos_ - L.dilation * (K_ - 1 - m)) % L.slots + L.slots) % L.slots;
-      const float* xm = q + slot * N * R_;
-      for (int64_t row0 : {d0, D_ + d0})  // filter rows, then the matching gate rows
-        L.w_fg.affine(N, row0, d1 - d0, m * R_, R_, xm, R_, m == 0 ? b + row0 : nullptr, fg + row0, 2 * D_, m > 0);
-    }
+    if (d0 == 0 && d1 == D_)
+      L.w_fg.affine(N, 0, 2 * D_, 0, K_ * R_, win, K_ * R_, b, fg, 2 * D_, false);
+    else
+      for (int64_t row0 : {d0, D_ + d0})
+        L.w_fg.affine(N, row0, d1 - d0, 0, K_ * R_, win, K_ * R_, b + row0, fg + row0, 2 * D_, false);
     float* zi = z + int64_t(i) * D_;  // this layer's block of z_ (rows L·D apart)
-    step::gated_range(N, D_, d0, d1, fg, nullptr, 0, zi, LD);
+    k.gated(N, D_, d0, d1, fg, nullptr, 0, zi, LD);
     team_.sync();
     // h += W_r z + b_r (identity = the newest input).
     if (L.w_res.defined())
@@ -196,12 +230,10 @@ void WaveNetStepper::step_column(int tid, int nt, const float* x, const int64_t*
   w_skip_.affine(N, s0, s1 - s0, 0, LD, z, LD, b_skip_.data<float>() + s0, skip + s0, S_, false);
   // y = end_conv_2(relu(end_conv_1(relu(skip))))
   float* e1 = e1_.data<float>();
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t o = s0; o < s1; ++o) skip[n * S_ + o] = std::max(skip[n * S_ + o], 0.0f);
+  k.relu(N, s0, s1, skip, S_, skip, S_);
   team_.sync();
   w_end1_.affine(N, s0, s1 - s0, 0, S_, skip, S_, b_end1_.data<float>() + s0, e1 + s0, S_, false);
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t o = s0; o < s1; ++o) e1[n * S_ + o] = std::max(e1[n * S_ + o], 0.0f);
+  k.relu(N, s0, s1, e1, S_, e1, S_);
   team_.sync();
   w_end2_.affine(N, c0, c1 - c0, 0, S_, e1, S_, b_end2_.data<float>() + c0, out_.data<float>() + c0, classes_,
                  false);

@@ -27,6 +27,7 @@
 
 #include "models/step/step_kernels.h"
 #include "models/wavenet.h"
+#include "ops/backend.h"
 
 namespace seqnet {
 
@@ -35,7 +36,9 @@ class WaveNetStepper {
   // The model must outlive the stepper (save runs it). `weights`: how the step matrices are stored
   // (step::Weights; F16 halves the bytes a step streams, at ~3e-4 of the largest output; I8 quarters
   // them, at ~3e-3 .. 6e-3 (measured, tests/test_step_weights.cpp)).
-  explicit WaveNetStepper(WaveNet& model, step::Weights weights = step::Weights::F32);
+  // `device`: where the step runs (the model may live elsewhere; save moves its input and output).
+  // A GPU step takes f32 weights only.
+  explicit WaveNetStepper(WaveNet& model, step::Weights weights = step::Weights::F32, Device device = Device::cpu());
   // Not copyable (a copy would share the state buffers); movable.
   WaveNetStepper(const WaveNetStepper&) = delete;
   WaveNetStepper& operator=(const WaveNetStepper&) = delete;
@@ -45,10 +48,22 @@ class WaveNetStepper {
   // x (N, classes, T ≥ receptive_field) f32 → the normal-mode output (N, classes, T − RF + 1);
   // the queues then hold the tails of every layer's input. Runs under no-grad.
   Tensor save(const Tensor& x);
-  // One new input column (N, classes), N as in the last save → output column (N, classes).
+  // One new input column (N, classes), N as in the last save, on the stepper's device → output
+  // column (N, classes) there.
   const Tensor& step(const Tensor& x);
-  // The same with the one-hot column of `indices` (N entries in [0, classes)).
+  // The same with the one-hot column of `indices` (N host entries in [0, classes), checked).
   const Tensor& step_indices(const int64_t* indices);
+  // The device-side loop of models/step/sampling.h: one step from the N indices in ids_buffer()
+  // (device memory, written by the sampling kernel), queuing work only (no host wait), so that it
+  // can be recorded once and replayed. phase() names the work a step queues (always 0: every
+  // layer fires each step; the queue position is read on the device); skip_step() advances the
+  // host's state as a step would (nothing here) when a recording is replayed instead.
+  void step_ids();
+  int64_t* ids_buffer() { return ids_.data<int64_t>(); }
+  const Tensor& output() const { return out_; }
+  int64_t phase() const { return 0; }
+  void skip_step() {}
+  Device device() const { return device_; }
   void reset();  // forget the state (save is required again)
   // Threads that split every layer's rows inside a step (capped at the hardware threads). The
   // default 1 runs a step on the calling thread alone (single-threaded BLAS).
@@ -72,14 +87,19 @@ class WaveNetStepper {
     Tensor b_fg;                      // (2D)
     step::Matrix w_res;               // (R, D); undefined for the last layer (its output is unused)
     Tensor b_res;                     // (R)
-    Tensor queue;                     // (slots, N, R) ring; `pos` is the newest slot
+    Tensor queue;                     // (slots, N, R) ring; slot *pos mod slots is the newest
   };
   // Runs the network for the new column (dense x (N, classes), or one-hot `indices`) → out_,
   // as member `tid` of a team of `nt` threads.
   void step_column(int tid, int nt, const float* x, const int64_t* indices);
 
   WaveNet* model_;
-  int64_t classes_ = 0, R_ = 0, D_ = 0, S_ = 0, K_ = 0, batch_ = 0, pos_ = 0;
+  Device device_;
+  const StepKernels* ops_;  // the step kernels of device_ (ops/kernels/step.h)
+  int64_t classes_ = 0, R_ = 0, D_ = 0, S_ = 0, K_ = 0, batch_ = 0;
+  // The time index of the newest sample (one i64 on device_, so that a recorded step reads the
+  // current value): layer i's newest queue entry is slot pos mod slots_i; −1 after save.
+  Tensor pos_;
   std::vector<Layer> layers_;
   step::Weights weights_ = step::Weights::F32;
   Tensor w_start_, b_start_;  // f32 always: a one-hot input reads one column
@@ -90,6 +110,8 @@ class WaveNetStepper {
   step::Matrix w_skip_;  // (S, L·D)
   Tensor b_skip_;        // (S)
   Tensor h_, fg_, z_, skip_, e1_, out_;  // per-step scratch (N, ·); z_ is (N, L·D), every layer's z
+  Tensor window_;                        // (N, K·R): one layer's K taps side by side
+  Tensor ids_, x_;                       // the step's input on device_: (N) indices or an (N, classes) column
   step::StepTeam team_;  // 1 member unless set_team_threads
 };
 

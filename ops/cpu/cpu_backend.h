@@ -27,5 +27,13 @@ EmbeddingKernels embedding_kernels();
 DropoutKernels dropout_kernels();
 WeightNormKernels weight_norm_kernels();
 OptimKernels optim_kernels();
+StepKernels step_kernels();
+
+// Two CPU step kernels (ops/cpu/step.cpp) that the CPU-only step modes also call directly
+// (models/step/step_kernels.cpp: step::affine_block, step::gated_range).
+void step_affine(int64_t N, int64_t M, int64_t K, const float* X, int64_t ldx, const float* W, int64_t ldw,
+                 const float* bias, float* Y, int64_t ldy, bool accumulate);
+void step_gated(int64_t N, int64_t C, int64_t c0, int64_t c1, const float* fg, const float* id, int64_t ld_id,
+                float* out, int64_t ld_out);
 
 }  // namespace seqnet::cpu

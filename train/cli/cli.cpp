@@ -365,6 +365,8 @@ struct CliArgs {
   std::string plot_in, plot_out, plot_title;
   std::string v_params, v_data, v_dtype = "f32", v_device = "cpu";
   GenerateOptions go;
+  std::string g_device = "cpu";
+  bool g_no_record = false;
   ReproduceOptions ro;
   bool ro_list = false, ro_page = false;
   bool demo_quick = false;
@@ -499,6 +501,11 @@ void add_generate_command(CLI::App& app, CliArgs& a) {
                   "fast path: threads that split each step (default 1; more only pays on an idle machine)")
       ->transform(whole(1, kMaxThreads));
   gen->add_option("--out", go.out, "output file: .wav (audio), .txt (text), .mid (music)")->required();
+  gen->add_option("--device", a.g_device,
+                  "run on cpu (default) or cuda[:N] (audio models; the text and music step modes are CPU-only)");
+  gen->add_flag("--no-record", a.g_no_record,
+                "on a GPU, queue every step's kernels one by one instead of replaying one recorded step (CUDA "
+                "graph) per clock phase (for comparison)");
 }
 
 void add_demo_command(CLI::App& app, CliArgs& a) {
@@ -585,7 +592,10 @@ int run_command(const CliArgs& a) {
     return r.passed ? 0 : 1;
   }
   if (*a.gen) {
-    run_generate(a.go);
+    GenerateOptions go = a.go;
+    go.device = parse_device(a.g_device, "--device");
+    go.record = !a.g_no_record;
+    run_generate(go);
     return 0;
   }
   if (*a.demo) return cmd_demo(a.demo_quick, a.demo_out);

@@ -9,20 +9,22 @@
 #include <optional>
 #include <sstream>
 
-#include "core/paths.h"
 #include "core/atomic_file.h"
+#include "core/device_api.h"
 #include "core/error.h"
+#include "core/paths.h"
 #include "models/heads.h"
 #include "models/step/head_step.h"
+#include "models/step/sampling.h"
 #include "models/step/sequnet_res_step.h"
 #include "models/step/wavenet_step.h"
 #include "ops/ops.h"
 #include "train/data/audio_data.h"
-#include "train/loop/checkpoint.h"
-#include "train/tasks/task_table.h"
 #include "train/data/midi.h"
 #include "train/data/music_data.h"
+#include "train/loop/checkpoint.h"
 #include "train/loop/trainer.h"
+#include "train/tasks/task_table.h"
 
 namespace seqnet {
 namespace {
@@ -118,32 +120,36 @@ GenerateResult generate_audio(const GenerateOptions& opt, AudioModel& model, Gen
     const auto t_save = Clock::now();
     const step::Weights weights = step::parse_weights(opt.weights);
     if (wavenet) {
-      ws.emplace(*wavenet, weights);
+      ws.emplace(*wavenet, weights, opt.device);
       ws->set_team_threads(opt.step_threads);
       saved = ws->save(onehot);
     } else {
-      ss.emplace(*sequnet, weights);
+      ss.emplace(*sequnet, weights, opt.device);
       ss->set_team_threads(opt.step_threads);
       saved = ss->save(onehot);
     }
-    saved = saved.contiguous();
+    // The newest column of the save output (B, C), where the steps run: the first draw's logits.
+    const Tensor first = saved.select(2, saved.size(2) - 1).to(DType::F32).to(opt.device).contiguous();
+    device_api(opt.device).synchronize();
     const double save_s = std::chrono::duration<double>(Clock::now() - t_save).count();
     if (opt.verbosity >= 1)
-      fmt::print("fast path ({} weights, {} step thread{}): save pass over {} samples in {:.2f} s\n",
-                 step::weights_name(weights), opt.step_threads, opt.step_threads == 1 ? "" : "s", input_size, save_s);
+      fmt::print("fast path on {} ({} weights, {} step thread{}): save pass over {} samples in {:.2f} s\n",
+                 opt.device.str(), step::weights_name(weights), opt.step_threads, opt.step_threads == 1 ? "" : "s",
+                 input_size, save_s);
+    // Every draw, feed-back and step on the steppers' device (models/step/sampling.h); the same
+    // Philox blocks as a host loop calling sample_categorical once per sample and stream.
     Meter meter{opt.verbosity, N};
-    const int64_t C = saved.size(1), O = saved.size(2);
-    std::vector<int64_t> ids(static_cast<size_t>(B));
-    const float* l = saved.data<float>();
-    for (int64_t b = 0; b < B; ++b) ids[size_t(b)] = sample_categorical(l + b * C * O + (O - 1), C, O, opt.temperature, g);
-    for (int64_t s = 0; s < N; ++s) {
-      for (int64_t b = 0; b < B; ++b) hist[size_t(b)].push_back(ids[size_t(b)]);
-      meter.update(s + 1);
-      if (s + 1 == N) break;
-      const Tensor& y = ws ? ws->step_indices(ids.data()) : ss->step_indices(ids.data());  // (B, C)
-      const float* yp = y.data<float>();
-      for (int64_t b = 0; b < B; ++b) ids[size_t(b)] = sample_categorical(yp + b * C, C, 1, opt.temperature, g);
-    }
+    step::GenerateStats stats;
+    auto progress = [&](int64_t done) { meter.update(done); };
+    const Tensor drawn =
+        ws ? step::generate(*ws, first, N, opt.temperature, g, opt.record, &stats, progress)
+           : step::generate(*ss, first, N, opt.temperature, g, opt.record, &stats, progress);  // (N, B)
+    const int64_t* d = drawn.data<int64_t>();
+    for (int64_t s = 0; s < N; ++s)
+      for (int64_t b = 0; b < B; ++b) hist[size_t(b)].push_back(d[s * B + b]);
+    if (opt.verbosity >= 1 && stats.recordings > 0)
+      fmt::print("fast path: {} recorded step phase{} replayed {} times\n", stats.recordings,
+                 stats.recordings == 1 ? "" : "s", stats.replays);
     r.seconds = meter.finish();
     r.path = "fast";
   } else {
@@ -153,7 +159,11 @@ GenerateResult generate_audio(const GenerateOptions& opt, AudioModel& model, Gen
       int64_t* w = window.data<int64_t>();
       for (int64_t b = 0; b < B; ++b)
         std::copy(hist[size_t(b)].end() - input_size, hist[size_t(b)].end(), w + b * input_size);
-      Tensor logits = model.forward(Variable(window)).data().contiguous().to(DType::F32);  // (B, 256, O)
+      Tensor logits = model.forward(Variable(window.to(opt.device)))
+                          .data()
+                          .to(Device::cpu())
+                          .contiguous()
+                          .to(DType::F32);  // (B, 256, O)
       const int64_t C = logits.size(1), O = logits.size(2);
       const float* l = logits.data<float>();
       for (int64_t b = 0; b < B; ++b)
@@ -401,8 +411,21 @@ GenerateResult run_generate(const GenerateOptions& opt) {
   check(opt.step_threads >= 1, "generate: --step-threads must be >= 1, got {}", opt.step_threads);
   check(!(opt.slow && opt.weights != "f32"), "generate: --weights {} applies to the fast path; drop --slow or --weights",
         opt.weights);
+  device_api(opt.device);  // fails at once, saying why, when the device cannot be used
   Checkpoint ck = load_checkpoint(opt.checkpoint);
   TaskModel tm = load_model(ck);
+  const bool audio = dynamic_cast<AudioModel*>(tm.model.get()) != nullptr;
+  if (!opt.device.is_cpu()) {
+    check(audio,
+          "generate --device {}: the {} task's step modes (TCN, basic Seq-U-Net) run on the CPU only; use "
+          "--device cpu",
+          opt.device.str(), ck.config.task);
+    check(opt.weights == "f32", "generate --device {}: --weights {} is multiplied on the CPU only; use f32 on a GPU",
+          opt.device.str(), opt.weights);
+    check(opt.step_threads == 1, "generate --device {}: --step-threads splits a CPU step; drop it on a GPU",
+          opt.device.str());
+    tm.model->params().store_on(opt.device);
+  }
   Generator g(opt.seed);
   const std::string& task = ck.config.task;
   if (opt.verbosity >= 1)

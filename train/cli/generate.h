@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "core/device.h"
+
 namespace seqnet {
 
 // The largest --batch: one output file per sequence, so a typo (--batch 1000000) cannot flood a folder.
@@ -32,6 +34,8 @@ struct GenerateOptions {
   bool slow = false;           // the full-forward path instead of the step mode
   std::string weights = "f32";  // fast path: step-mode weights "f32" (exact), "f16" (half the memory traffic) or "i8" (a quarter)
   int step_threads = 1;         // fast path: threads splitting each step (faster on an idle machine only)
+  Device device = Device::cpu();  // where the model and the steps run (audio models on cuda; text / music: cpu)
+  bool record = true;             // fast path on a GPU: replay each clock phase's recorded step (CUDA graph)
   std::string out;             // .wav (audio), text file (char/word), .mid (music; also writes .svg)
   std::string data_dir;        // where the checkpoint's task data lives (text: the vocabulary is in the checkpoint)
   int verbosity = 1;

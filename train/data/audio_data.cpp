@@ -180,8 +180,43 @@ void write_wav_16k(const std::string& path, const std::vector<float>& samples) {
 }
 #else
 std::vector<float> read_wav_mono16k(const std::string& path) { no_sndfile("read_wav_mono16k", path); }
-void write_wav_16k(const std::string& path, const std::vector<float>&) { no_sndfile("write_wav_16k", path); }
+void write_wav_16k(const std::string& path, const std::vector<float>& samples) { write_wav_16k_plain(path, samples); }
 #endif
+
+void write_wav_16k_plain(const std::string& path, const std::vector<float>& samples) {
+  // A RIFF chunk holds at most 2^32 − 1 bytes: 36 header bytes plus 2 per sample.
+  check(samples.size() <= (size_t(0xffffffffu) - 36) / 2, "write_wav_16k: '{}': {} samples do not fit a WAV file", path,
+        samples.size());
+  std::string bytes;
+  bytes.reserve(44 + 2 * samples.size());
+  auto u32 = [&](uint32_t v) {
+    for (int i = 0; i < 4; ++i) bytes.push_back(char((v >> (8 * i)) & 0xff));
+  };
+  auto u16 = [&](uint32_t v) {
+    bytes.push_back(char(v & 0xff));
+    bytes.push_back(char((v >> 8) & 0xff));
+  };
+  const uint32_t data_bytes = uint32_t(2 * samples.size());
+  bytes += "RIFF";
+  u32(36 + data_bytes);
+  bytes += "WAVEfmt ";
+  u32(16);                    // fmt chunk size
+  u16(1);                     // PCM
+  u16(1);                     // mono
+  u32(kAudioSampleRate);      // samples per second
+  u32(2 * kAudioSampleRate);  // bytes per second
+  u16(2);                     // bytes per frame
+  u16(16);                    // bits per sample
+  bytes += "data";
+  u32(data_bytes);
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const float v = samples[i];
+    check(std::isfinite(v), "write_wav_16k: '{}': sample {} is not finite ({})", path, i, v);
+    const double s = std::nearbyint(double(v) * 32768.0);
+    u16(uint32_t(uint16_t(int16_t(std::clamp(s, -32768.0, 32767.0)))));
+  }
+  write_file_atomic(path, bytes, "write_wav_16k");
+}
 
 // ---- data sets ------------------------------------------------------------------------------------
 

@@ -39,6 +39,10 @@ std::vector<float> read_wav_mono16k(const std::string& path);
 // range, so floats of the form k/32768 round-trip exactly through read_wav_mono16k. Atomic:
 // written to a temporary file in the same folder and renamed over `path` when complete.
 void write_wav_16k(const std::string& path, const std::vector<float>& samples);
+// The same file written without libsndfile: the 44-byte RIFF / WAVE header of 16-bit mono PCM at
+// 16 kHz and the samples as little-endian int16. write_wav_16k is this in a build without
+// libsndfile (-DSEQNET_WAV_MAT=OFF), so that such a build (the GPU bundle) still writes audio.
+void write_wav_16k_plain(const std::string& path, const std::vector<float>& samples);
 
 struct AudioSet {
   std::vector<std::string> names;             // file names (no folder), sorted

@@ -1,0 +1,317 @@
+// cuda/ops/step.cu — the CUDA step kernels (contract: ops/kernels/step.h; the CPU twins, which are
+// their oracle: ops/cpu/step.cpp). They run on the stream of the current GPU (the one the
+// stepper's buffers were allocated on), never wait for it, and allocate nothing, so that a whole
+// step can be recorded once as a CUDA graph and replayed (models/step/, docs/generation.md).
+//
+// At batch N ≤ 8 a product is one warp per output row: the 32 lanes stride over the row's K
+// weights, each weight is read once and multiplied into all N inputs, and a shuffle reduction
+// sums the lanes (batch-1 generation is a chain of such matrix–vector products, where cuBLAS's
+// general kernels and a separate bias pass cost more than the product). Larger batches use cuBLAS.
+#include <cmath>
+
+#include "core/philox.h"
+#include "core/rng.h"
+#include "cuda/backend.h"
+#include "cuda/context.h"
+
+namespace seqnet::cuda {
+
+namespace {
+
+constexpr int kMaxWarpBatch = 8;  // affine: one warp per row up to this batch
+
+Context& current_context(const char* op) {
+  int index = 0;
+  check_cuda(cudaGetDevice(&index), op, "cudaGetDevice");
+  return context(index);
+}
+
+// Y[n, o] (+)= bias[o] + Σ_k W[o, k] X[n, k], one warp per row o, N ≤ kMaxWarpBatch.
+__global__ void affine_warp_kernel(int64_t N, int64_t M, int64_t K, const float* X, int64_t ldx, const float* W,
+                                   int64_t ldw, const float* bias, float* Y, int64_t ldy, bool accumulate) {
+  const int64_t o = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+  const int lane = threadIdx.x % 32;
+  if (o >= M) return;
+  float acc[kMaxWarpBatch];
+#pragma unroll
+  for (int n = 0; n < kMaxWarpBatch; ++n) acc[n] = 0.0f;
+  const float* w = W + o * ldw;
+  for (int64_t k = lane; k < K; k += 32) {
+    const float wk = w[k];
+#pragma unroll
+    for (int n = 0; n < kMaxWarpBatch; ++n)
+      if (n < N) acc[n] += wk * X[n * ldx + k];
+  }
+#pragma unroll
+  for (int n = 0; n < kMaxWarpBatch; ++n) {
+    float v = acc[n];
+    for (int off = 16; off > 0; off /= 2) v += __shfl_down_sync(0xffffffffu, v, off);
+    if (lane == 0 && n < N) {
+      if (bias) v += bias[o];
+      float* y = Y + n * ldy + o;
+      *y = accumulate ? *y + v : v;
+    }
+  }
+}
+
+// Y[n, o] := bias[o] (or += bias[o]), before a cuBLAS product with β = 1.
+__global__ void bias_rows_kernel(int64_t N, int64_t M, const float* bias, float* Y, int64_t ldy, bool accumulate) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= N * M) return;
+  const int64_t n = i / M, o = i % M;
+  float* y = Y + n * ldy + o;
+  *y = accumulate ? *y + bias[o] : bias[o];
+}
+
+__global__ void gated_kernel(int64_t N, int64_t C, int64_t c0, int64_t width, const float* fg, const float* id,
+                             int64_t ld_id, float* out, int64_t ld_out) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= N * width) return;
+  const int64_t n = i / width, o = c0 + i % width;
+  const float f = fg[n * 2 * C + o], g = fg[n * 2 * C + C + o];
+  float y = tanhf(f) * (1.0f / (1.0f + expf(-g)));
+  if (id) y += id[n * ld_id + o];
+  out[n * ld_out + o] = y;
+}
+
+__global__ void relu_kernel(int64_t N, int64_t c0, int64_t width, const float* x, int64_t ldx, float* y, int64_t ldy) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= N * width) return;
+  const int64_t n = i / width, o = c0 + i % width;
+  y[n * ldy + o] = fmaxf(x[n * ldx + o], 0.0f);
+}
+
+__device__ inline int64_t ring_slot(int64_t p, int64_t slots) { return ((p % slots) + slots) % slots; }
+
+// One thread per (n, c): it writes its element of the new slot and gathers the same element of
+// every tap (its own write included), so no thread reads what another writes.
+__global__ void ring_push_gather_kernel(int64_t N, int64_t C, int64_t c0, int64_t width, int64_t slots,
+                                        int64_t dilation, int64_t K, float* queue, const int64_t* pos, const float* x,
+                                        int64_t ldx, float* window) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= N * width) return;
+  const int64_t n = i / width, c = c0 + i % width, p = *pos;
+  queue[(ring_slot(p, slots) * N + n) * C + c] = x[n * ldx + c];
+  for (int64_t m = 0; m < K; ++m)
+    window[(n * K + m) * C + c] = queue[(ring_slot(p - dilation * (K - 1 - m), slots) * N + n) * C + c];
+}
+
+// One thread per (n, column j): it moves its column one row up and writes the newest element.
+__global__ void window_push_kernel(int64_t N, int64_t rows, int64_t width, float* window, const float* x, int64_t ldx,
+                                   int64_t cx, const float* cond, int64_t ldc) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= N * width) return;
+  const int64_t n = i / width, j = i % width;
+  float* w = window + n * rows * width + j;
+  for (int64_t r = 0; r + 1 < rows; ++r) w[r * width] = w[(r + 1) * width];
+  w[(rows - 1) * width] = j < cx ? x[n * ldx + j] : cond[n * ldc + (j - cx)];
+}
+
+__global__ void one_hot_push_kernel(int64_t N, int64_t rows, int64_t V, float* window, int64_t* ids_window,
+                                    const int64_t* ids) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= N * V) return;
+  const int64_t n = i / V, j = i % V;
+  float* w = window + n * rows * V + j;
+  for (int64_t r = 0; r + 1 < rows; ++r) w[r * V] = w[(r + 1) * V];
+  w[(rows - 1) * V] = j == ids[n] ? 1.0f : 0.0f;
+  if (j == 0) {
+    int64_t* iw = ids_window + n * rows;
+    for (int64_t r = 0; r + 1 < rows; ++r) iw[r] = iw[r + 1];
+    iw[rows - 1] = ids[n];
+  }
+}
+
+__global__ void lookup_kernel(int64_t N, int64_t c0, int64_t width, int64_t K, int64_t V, const float* W, int64_t ldw,
+                              const int64_t* ids, const float* bias, float* Y, int64_t ldy) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= N * width) return;
+  const int64_t n = i / width, o = c0 + i % width;
+  float acc = bias ? bias[o] : 0.0f;
+  for (int64_t m = 0; m < K; ++m) acc += W[o * ldw + m * V + ids[n * K + m]];
+  Y[n * ldy + o] = acc;
+}
+
+// One block per row n. The arg-max follows the CPU's sequential rule (the first maximum; a NaN
+// in class 0 makes class 0 the arg-max, a NaN elsewhere never wins); the probabilities are summed
+// by thread 0 in class order from a shared chunk, exactly as the CPU sums them.
+constexpr int kSampleThreads = 256;
+__global__ void sample_kernel(int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,
+                              uint64_t first_block, const int64_t* count, int64_t N, int64_t* ids, int64_t* history) {
+  __shared__ float best_v[kSampleThreads];
+  __shared__ int64_t best_c[kSampleThreads];
+  __shared__ double p[kSampleThreads];
+  __shared__ double total_s;
+  __shared__ int64_t pick_s;
+  const int64_t n = blockIdx.x;
+  const int t = threadIdx.x;
+  const float* l = logits + n * ld;
+  // Per thread: its best (value, class) among c ≡ t, non-NaN only (c = −1: none yet).
+  float bv = 0.0f;
+  int64_t bc = -1;
+  for (int64_t c = t; c < C; c += kSampleThreads) {
+    const float v = l[c];
+    if (v == v && (bc < 0 || v > bv)) bv = v, bc = c;
+  }
+  best_v[t] = bv, best_c[t] = bc;
+  __syncthreads();
+  for (int half = kSampleThreads / 2; half > 0; half /= 2) {
+    if (t < half) {
+      const float ov = best_v[t + half];
+      const int64_t oc = best_c[t + half];
+      if (oc >= 0 && (best_c[t] < 0 || ov > best_v[t] || (ov == best_v[t] && oc < best_c[t])))
+        best_v[t] = ov, best_c[t] = oc;
+    }
+    __syncthreads();
+  }
+  const int64_t best = (l[0] != l[0] || best_c[0] < 0) ? 0 : best_c[0];
+  const uint64_t s = uint64_t(*count);
+  if (temperature == 0) {
+    if (t == 0) {
+      ids[n] = best;
+      if (history) history[s * uint64_t(N) + uint64_t(n)] = best;
+    }
+    return;
+  }
+  const double m = l[best];
+  if (t == 0) total_s = 0.0;
+  for (int64_t c0 = 0; c0 < C; c0 += kSampleThreads) {
+    if (c0 + t < C) p[t] = exp((double(l[c0 + t]) - m) / temperature);
+    __syncthreads();
+    if (t == 0)
+      for (int64_t j = 0; j < kSampleThreads && c0 + j < C; ++j) total_s += p[j];
+    __syncthreads();
+  }
+  const PhiloxBlock b = philox_block(seed, first_block + s * uint64_t(N) + uint64_t(n));
+  double u = u64_to_unit_double((uint64_t(b.lane[0]) << 32) | b.lane[1]) * total_s;
+  if (t == 0) pick_s = -1;
+  for (int64_t c0 = 0; c0 < C; c0 += kSampleThreads) {
+    __syncthreads();
+    if (pick_s >= 0) break;
+    if (c0 + t < C) p[t] = exp((double(l[c0 + t]) - m) / temperature);
+    __syncthreads();
+    if (t == 0)
+      for (int64_t j = 0; j < kSampleThreads && c0 + j < C; ++j)
+        if ((u -= p[j]) < 0) {
+          pick_s = c0 + j;
+          break;
+        }
+  }
+  __syncthreads();
+  if (t == 0) {
+    const int64_t pick = pick_s >= 0 ? pick_s : C - 1;
+    ids[n] = pick;
+    if (history) history[s * uint64_t(N) + uint64_t(n)] = pick;
+  }
+}
+
+__global__ void tick_kernel(int64_t* counter, int64_t modulo) {
+  *counter = modulo > 0 ? (*counter + 1) % modulo : *counter + 1;
+}
+
+}  // namespace
+
+void step_affine(int64_t N, int64_t M, int64_t K, const float* X, int64_t ldx, const float* W, int64_t ldw,
+                 const float* bias, float* Y, int64_t ldy, bool accumulate) {
+  if (M <= 0 || N <= 0) return;
+  Context& ctx = current_context("step affine");
+  if (N <= kMaxWarpBatch) {
+    const int64_t threads = M * 32;
+    affine_warp_kernel<<<blocks_for(threads), kThreads, 0, ctx.stream>>>(N, M, K, X, ldx, W, ldw, bias, Y, ldy,
+                                                                         accumulate);
+    check_launch("step affine");
+    return;
+  }
+  if (bias) {
+    bias_rows_kernel<<<blocks_for(N * M), kThreads, 0, ctx.stream>>>(N, M, bias, Y, ldy, accumulate);
+    check_launch("step affine (bias)");
+  }
+  const float alpha = 1.0f, beta = (bias || accumulate) ? 1.0f : 0.0f;
+  if (K == 0) {
+    if (beta == 0.0f)
+      check_cuda(cudaMemset2DAsync(Y, size_t(ldy) * sizeof(float), 0, size_t(M) * sizeof(float), size_t(N), ctx.stream),
+                 "step affine", "cudaMemset2DAsync");
+    return;
+  }
+  // Row-major Y (N, M) = X (N, K) · Wᵀ is column-major Yᵀ (M, N) = Wᵀ-as-stored (K, M)ᵀ · Xᵀ (K, N).
+  check_cublas(cublasSgemm(ctx.blas, CUBLAS_OP_T, CUBLAS_OP_N, int(M), int(N), int(K), &alpha, W, int(ldw), X, int(ldx),
+                           &beta, Y, int(ldy)),
+               "step affine", "cublasSgemm");
+}
+
+void step_gated(int64_t N, int64_t C, int64_t c0, int64_t c1, const float* fg, const float* id, int64_t ld_id,
+                float* out, int64_t ld_out) {
+  if (c1 <= c0 || N <= 0) return;
+  Context& ctx = current_context("step gated");
+  gated_kernel<<<blocks_for(N * (c1 - c0)), kThreads, 0, ctx.stream>>>(N, C, c0, c1 - c0, fg, id, ld_id, out, ld_out);
+  check_launch("step gated");
+}
+
+void step_relu(int64_t N, int64_t c0, int64_t c1, const float* x, int64_t ldx, float* y, int64_t ldy) {
+  if (c1 <= c0 || N <= 0) return;
+  Context& ctx = current_context("step relu");
+  relu_kernel<<<blocks_for(N * (c1 - c0)), kThreads, 0, ctx.stream>>>(N, c0, c1 - c0, x, ldx, y, ldy);
+  check_launch("step relu");
+}
+
+void step_ring_push_gather(int64_t N, int64_t C, int64_t c0, int64_t c1, int64_t slots, int64_t dilation, int64_t K,
+                           float* queue, const int64_t* pos, const float* x, int64_t ldx, float* window) {
+  if (c1 <= c0 || N <= 0) return;
+  Context& ctx = current_context("step ring_push_gather");
+  ring_push_gather_kernel<<<blocks_for(N * (c1 - c0)), kThreads, 0, ctx.stream>>>(N, C, c0, c1 - c0, slots, dilation, K,
+                                                                                  queue, pos, x, ldx, window);
+  check_launch("step ring_push_gather");
+}
+
+void step_window_push(int64_t N, int64_t rows, int64_t width, float* window, const float* x, int64_t ldx, int64_t cx,
+                      const float* cond, int64_t ldc) {
+  if (N <= 0 || width <= 0) return;
+  Context& ctx = current_context("step window_push");
+  window_push_kernel<<<blocks_for(N * width), kThreads, 0, ctx.stream>>>(N, rows, width, window, x, ldx, cx, cond, ldc);
+  check_launch("step window_push");
+}
+
+void step_one_hot_push(int64_t N, int64_t rows, int64_t V, float* window, int64_t* ids_window, const int64_t* ids) {
+  if (N <= 0 || V <= 0) return;
+  Context& ctx = current_context("step one_hot_push");
+  one_hot_push_kernel<<<blocks_for(N * V), kThreads, 0, ctx.stream>>>(N, rows, V, window, ids_window, ids);
+  check_launch("step one_hot_push");
+}
+
+void step_lookup(int64_t N, int64_t c0, int64_t c1, int64_t K, int64_t V, const float* W, int64_t ldw,
+                 const int64_t* ids, const float* bias, float* Y, int64_t ldy) {
+  if (c1 <= c0 || N <= 0) return;
+  Context& ctx = current_context("step lookup");
+  lookup_kernel<<<blocks_for(N * (c1 - c0)), kThreads, 0, ctx.stream>>>(N, c0, c1 - c0, K, V, W, ldw, ids, bias, Y,
+                                                                        ldy);
+  check_launch("step lookup");
+}
+
+void step_sample(int64_t N, int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,
+                 uint64_t first_block, const int64_t* count, int64_t* ids, int64_t* history) {
+  if (N <= 0 || C <= 0) return;
+  Context& ctx = current_context("step sample");
+  sample_kernel<<<unsigned(N), kSampleThreads, 0, ctx.stream>>>(C, logits, ld, temperature, seed, first_block, count, N,
+                                                                ids, history);
+  check_launch("step sample");
+}
+
+void step_tick(int64_t* counter, int64_t modulo) {
+  Context& ctx = current_context("step tick");
+  tick_kernel<<<1, 1, 0, ctx.stream>>>(counter, modulo);
+  check_launch("step tick");
+}
+
+StepKernels step_kernels() {
+  return {.affine = step_affine,
+          .gated = step_gated,
+          .relu = step_relu,
+          .ring_push_gather = step_ring_push_gather,
+          .window_push = step_window_push,
+          .one_hot_push = step_one_hot_push,
+          .lookup = step_lookup,
+          .sample = step_sample,
+          .tick = step_tick};
+}
+
+}  // namespace seqnet::cuda

@@ -1,0 +1,112 @@
+// models/step/sampling.h — the generation loop on the stepper's device: draw a symbol from the
+// newest logits, feed it back, repeat, without the host touching a sample in between.
+//
+// On the CPU this is the same loop `seqnet generate` always ran. On a GPU everything stays on the
+// device: the sampling kernel draws the indices from the logits (the same Philox stream as the
+// CPU: step s, sequence n uses block first + s·N + n), writes them where the next step reads its
+// input and into a history buffer, and a counter on the device says which step it is. The host
+// only queues work, and reads the history once at the end.
+//
+// Queuing one step's kernels one by one costs the host a few microseconds per kernel, which at
+// batch 1 is more than the GPU needs to run them. So, where the device can record (CUDA graphs),
+// the first step of every phase (Stepper::phase(): steps that queue the same kernels on the same
+// buffers) is recorded once — step, sample, tick — and every later step of that phase is one
+// replay. The WaveNet has one phase (its queue position lives on the device); the residual
+// Seq-U-Net one per power of two that divides its clock.
+//
+//   Stepper st(model, step::Weights::F32, Device::cuda(0));
+//   Tensor y = st.save(prompt);                           // (N, C, T_out) on the model's device
+//   Tensor ids = step::generate(st, newest_column(y), 16000, 1.0, g);   // (16000, N) i64 on the host
+#pragma once
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+
+#include "core/device_api.h"
+#include "core/error.h"
+#include "core/rng.h"
+#include "core/tensor.h"
+#include "ops/backend.h"
+
+namespace seqnet::step {
+
+struct GenerateStats {
+  int64_t recordings = 0;  // phases recorded (0: every step queued its kernels one by one)
+  int64_t replays = 0;     // steps run as a replay
+};
+
+// `first` (N, C) f32, contiguous, on the stepper's device: the logits the first symbol is drawn
+// from (the newest column of the save output). Returns the `steps` drawn symbols (steps, N) i64
+// on the host; the stepper has then taken steps − 1 steps (the last symbol is drawn, not fed).
+// temperature 0: greedy. `record`: use recordings where the device supports them. `progress`
+// (may be empty) is called with the number of steps queued so far (on a GPU the device runs a
+// little behind the host: the launch queue is bounded).
+template <class Stepper>
+Tensor generate(Stepper& st, const Tensor& first, int64_t steps, double temperature, Generator& g, bool record = true,
+                GenerateStats* stats = nullptr, const std::function<void(int64_t)>& progress = {}) {
+  const Device d = st.device();
+  if (!(first.defined() && first.dim() == 2 && first.dtype() == DType::F32 && first.is_contiguous() &&
+        first.device() == d && first.size(0) == st.batch()))
+    fail(fmt::format("step::generate: expected the first logits as a contiguous float32 (N = {}, C) on {}, got {}",
+                     st.batch(), d.str(), first.defined() ? first.describe() : std::string("undefined")));
+  check(steps >= 1, "step::generate: steps must be >= 1, got {}", steps);
+  check(temperature >= 0, "step::generate: temperature must be >= 0, got {}", temperature);
+  const int64_t N = first.size(0), C = first.size(1);
+  const StepKernels& k = backend(d, "step::generate").step;
+  Tensor history = Tensor::zeros({steps, N}, DType::I64, d);
+  Tensor count = Tensor::zeros({1}, DType::I64, d);  // steps drawn so far
+  // (Greedy draws no random numbers, and reserves none, as the host loop did.)
+  const uint64_t seed = g.state().seed, block = temperature > 0 ? g.reserve(uint64_t(steps) * uint64_t(N)) : 0;
+  int64_t* ids = st.ids_buffer();
+  int64_t* hist = history.data<int64_t>();
+  int64_t* cnt = count.data<int64_t>();
+  k.sample(N, C, first.data<float>(), C, temperature, seed, block, cnt, ids, hist);
+  k.tick(cnt, 0);
+  auto one_step = [&] {
+    st.step_ids();
+    k.sample(N, C, st.output().template data<float>(), C, temperature, seed, block, cnt, ids, hist);
+    k.tick(cnt, 0);
+  };
+  std::map<int64_t, std::unique_ptr<Recording>> recorded;
+  DeviceApi& api = device_api(d);
+  for (int64_t s = 1; s < steps; ++s) {
+    if (progress) progress(s);
+    if (!record) {
+      one_step();
+      continue;
+    }
+    const int64_t phase = st.phase();
+    auto it = recorded.find(phase);
+    if (it != recorded.end()) {
+      it->second->replay();
+      st.skip_step();
+      if (stats) ++stats->replays;
+      continue;
+    }
+    std::unique_ptr<Recording> r;
+    try {
+      r = api.record(one_step);  // runs the host side of one step, records its device side
+    } catch (const Error& e) {
+      // The host side has advanced by a step whose device side never ran: no way to go on.
+      fail(fmt::format("step::generate: recording step {} (phase {}) on {} failed: {}; generate with --no-record "
+                       "(record = false) to queue every kernel instead",
+                       s, phase, d.str(), e.what()));
+    }
+    if (!r) {  // this device does not record (the CPU): the step has not run yet
+      record = false;
+      one_step();
+      continue;
+    }
+    r->replay();  // recording queued nothing: run the step now
+    if (stats) ++stats->recordings, ++stats->replays;
+    recorded.emplace(phase, std::move(r));
+  }
+  Tensor drawn = history.to(Device::cpu());
+  if (progress) progress(steps);
+  return drawn;
+}
+
+}  // namespace seqnet::step

@@ -1,0 +1,151 @@
+// ops/cpu/step.cpp — the CPU step kernels (contract: ops/kernels/step.h; the CUDA twins:
+// cuda/ops/step.cu). Plain loops and one BLAS call per product; nothing allocates. The step
+// modes call them from every member of a step::StepTeam with that member's channel range, so
+// each writes only its own channels (window_push and one_hot_push run on one member).
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/philox.h"
+#include "core/rng.h"
+#include "ops/cpu/cpu_backend.h"
+
+namespace seqnet::cpu {
+
+// Y (+)= X · Wᵀ + bias: one sgemv at N = 1, one sgemm otherwise, the bias copied in first.
+void step_affine(int64_t N, int64_t M, int64_t K, const float* X, int64_t ldx, const float* W, int64_t ldw,
+                 const float* bias, float* Y, int64_t ldy, bool accumulate) {
+  if (M <= 0 || N <= 0) return;
+  if (bias) {
+    for (int64_t n = 0; n < N; ++n) {
+      float* y = Y + n * ldy;
+      if (accumulate)
+        for (int64_t o = 0; o < M; ++o) y[o] += bias[o];
+      else
+        std::memcpy(y, bias, size_t(M) * sizeof(float));
+    }
+  }
+  const float beta = (bias || accumulate) ? 1.0f : 0.0f;
+  if (K == 0) {
+    if (beta == 0.0f)
+      for (int64_t n = 0; n < N; ++n) std::memset(Y + n * ldy, 0, size_t(M) * sizeof(float));
+    return;
+  }
+  if (N == 1)
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, int(M), int(K), 1.0f, W, int(ldw), X, 1, beta, Y, 1);
+  else
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(N), int(M), int(K), 1.0f, X, int(ldx), W, int(ldw), beta,
+                Y, int(ldy));
+}
+
+void step_gated(int64_t N, int64_t C, int64_t c0, int64_t c1, const float* fg, const float* id, int64_t ld_id,
+                float* out, int64_t ld_out) {
+  for (int64_t n = 0; n < N; ++n) {
+    const float* f = fg + n * 2 * C;
+    const float* g = f + C;
+    float* y = out + n * ld_out;
+    for (int64_t o = c0; o < c1; ++o) y[o] = std::tanh(f[o]) * (1.0f / (1.0f + std::exp(-g[o])));
+    if (id) {
+      const float* i = id + n * ld_id;
+      for (int64_t o = c0; o < c1; ++o) y[o] += i[o];
+    }
+  }
+}
+
+void step_relu(int64_t N, int64_t c0, int64_t c1, const float* x, int64_t ldx, float* y, int64_t ldy) {
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = c0; o < c1; ++o) y[n * ldy + o] = std::max(x[n * ldx + o], 0.0f);
+}
+
+// Slot of time p in a ring of `slots` entries (p may be negative before the first sample).
+static inline int64_t ring_slot(int64_t p, int64_t slots) { return ((p % slots) + slots) % slots; }
+
+void step_ring_push_gather(int64_t N, int64_t C, int64_t c0, int64_t c1, int64_t slots, int64_t dilation, int64_t K,
+                           float* queue, const int64_t* pos, const float* x, int64_t ldx, float* window) {
+  const int64_t p = *pos, bytes = (c1 - c0) * int64_t(sizeof(float));
+  float* head = queue + ring_slot(p, slots) * N * C;
+  for (int64_t n = 0; n < N; ++n) std::memcpy(head + n * C + c0, x + n * ldx + c0, size_t(bytes));
+  for (int64_t m = 0; m < K; ++m) {
+    const float* tap = queue + ring_slot(p - dilation * (K - 1 - m), slots) * N * C;
+    for (int64_t n = 0; n < N; ++n) std::memcpy(window + (n * K + m) * C + c0, tap + n * C + c0, size_t(bytes));
+  }
+}
+
+void step_window_push(int64_t N, int64_t rows, int64_t width, float* window, const float* x, int64_t ldx, int64_t cx,
+                      const float* cond, int64_t ldc) {
+  for (int64_t n = 0; n < N; ++n) {
+    float* w = window + n * rows * width;
+    std::memmove(w, w + width, size_t((rows - 1) * width) * sizeof(float));
+    float* last = w + (rows - 1) * width;
+    std::memcpy(last, x + n * ldx, size_t(cx) * sizeof(float));
+    if (cond) std::memcpy(last + cx, cond + n * ldc, size_t(width - cx) * sizeof(float));
+  }
+}
+
+void step_one_hot_push(int64_t N, int64_t rows, int64_t V, float* window, int64_t* ids_window, const int64_t* ids) {
+  for (int64_t n = 0; n < N; ++n) {
+    float* w = window + n * rows * V;
+    std::memmove(w, w + V, size_t((rows - 1) * V) * sizeof(float));
+    std::memset(w + (rows - 1) * V, 0, size_t(V) * sizeof(float));
+    w[(rows - 1) * V + ids[n]] = 1.0f;
+    int64_t* iw = ids_window + n * rows;
+    std::memmove(iw, iw + 1, size_t(rows - 1) * sizeof(int64_t));
+    iw[rows - 1] = ids[n];
+  }
+}
+
+void step_lookup(int64_t N, int64_t c0, int64_t c1, int64_t K, int64_t V, const float* W, int64_t ldw,
+                 const int64_t* ids, const float* bias, float* Y, int64_t ldy) {
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = c0; o < c1; ++o) {
+      float acc = bias ? bias[o] : 0.0f;
+      for (int64_t m = 0; m < K; ++m) acc += W[o * ldw + m * V + ids[n * K + m]];
+      Y[n * ldy + o] = acc;
+    }
+}
+
+// The draw of seqnet generate (train/cli/generate.cpp, sample_categorical), from a given block.
+void step_sample(int64_t N, int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,
+                 uint64_t first_block, const int64_t* count, int64_t* ids, int64_t* history) {
+  const uint64_t s = uint64_t(*count);
+  for (int64_t n = 0; n < N; ++n) {
+    const float* l = logits + n * ld;
+    int64_t best = 0;
+    for (int64_t c = 1; c < C; ++c)
+      if (l[c] > l[best]) best = c;
+    int64_t pick = best;
+    if (temperature != 0) {
+      const double m = l[best];
+      double total = 0;
+      for (int64_t c = 0; c < C; ++c) total += std::exp((double(l[c]) - m) / temperature);
+      const PhiloxBlock b = philox_block(seed, first_block + s * uint64_t(N) + uint64_t(n));
+      double u = u64_to_unit_double((uint64_t(b.lane[0]) << 32) | b.lane[1]) * total;
+      pick = C - 1;
+      for (int64_t c = 0; c < C; ++c)
+        if ((u -= std::exp((double(l[c]) - m) / temperature)) < 0) {
+          pick = c;
+          break;
+        }
+    }
+    ids[n] = pick;
+    if (history) history[s * uint64_t(N) + uint64_t(n)] = pick;
+  }
+}
+
+void step_tick(int64_t* counter, int64_t modulo) { *counter = modulo > 0 ? (*counter + 1) % modulo : *counter + 1; }
+
+StepKernels step_kernels() {
+  return {.affine = step_affine,
+          .gated = step_gated,
+          .relu = step_relu,
+          .ring_push_gather = step_ring_push_gather,
+          .window_push = step_window_push,
+          .one_hot_push = step_one_hot_push,
+          .lookup = step_lookup,
+          .sample = step_sample,
+          .tick = step_tick};
+}
+
+}  // namespace seqnet::cpu

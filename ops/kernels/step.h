@@ -1,0 +1,56 @@
+// ops/kernels/step.h — the step family's kernel contract: the few float32 kernels the step modes of
+// models/step/ (fast autoregressive generation, docs/generation.md) are made of.
+//
+// A step computes one new column per layer, not a tensor op: every operand is a raw pointer into
+// a buffer of the backend's device (host memory for the CPU, GPU memory for CUDA), rows `ld…`
+// floats apart. Raw pointers, because a step runs once per generated sample and must not allocate
+// (a Tensor view would). None of these is differentiable (generation runs under no-grad), so the
+// family has no backward. Every kernel takes the channel range [c0, c1) it computes, so that the
+// CPU can split a step's rows over a team of threads (step::StepTeam); the GPU always passes the
+// whole range. Counters that change every step (`pos`, `count`) are read through pointers in the
+// device's memory, so that a recorded step (a CUDA graph) stays valid from one step to the next.
+//
+//   affine           Y[n, o] = bias[o] + Σ_k W[o, k] · X[n, k]            o ∈ [0, M), n < N
+//                    (accumulate: Y[n, o] += that); bias may be null
+//   gated            out[n, o] = tanh(fg[n, o]) · σ(fg[n, C + o]) + id[n, o]   o ∈ [c0, c1)
+//                    (fg rows 2C apart; id may be null: no identity)
+//   relu             y[n, o] = max(x[n, o], 0)                              o ∈ [c0, c1)
+//   ring_push_gather the WaveNet/TCN queue: queue[p mod S][n, :] := x[n, :] with p = *pos, then
+//                    window[n, m·C + c] := queue[(p − d·(K−1−m)) mod S][n, c] for the K taps m
+//                    (queue (S, N, C), window (N, K·C); channels [c0, c1) only)
+//   window_push      a layer's last `rows` inputs (N, rows, width): every row moves one up (the
+//                    oldest drops out); the newest := [x[n, 0..cx), cond[n, 0..width−cx)]
+//   one_hot_push     the same for a one-hot input column: window (N, rows, V) gets the row
+//                    one_hot(ids[n]), and ids_window (N, rows) i64 the index itself
+//   lookup           Y[n, o] = bias[o] + Σ_m W[o, m·V + ids[n·K + m]]       o ∈ [c0, c1)
+//                    (a conv of K taps over one-hot columns: K weight columns instead of a product)
+//   sample           with s = *count: ids[n] := a draw from softmax(logits[n, :] / T) using Philox
+//                    block (first_block + s·N + n) of `seed` (T = 0: the first arg-max), and
+//                    history[s·N + n] := ids[n] (history may be null). The draw is exactly
+//                    sample_categorical's: u = 53-bit uniform of lanes (0, 1) · Σ_c p_c, summed in
+//                    double in class order, and the first class where the running sum passes u.
+//   tick             *counter := (*counter + 1) mod modulo (modulo 0: no wrap)
+#pragma once
+#include <cstdint>
+
+namespace seqnet {
+
+struct StepKernels {
+  void (*affine)(int64_t N, int64_t M, int64_t K, const float* X, int64_t ldx, const float* W, int64_t ldw,
+                 const float* bias, float* Y, int64_t ldy, bool accumulate);
+  void (*gated)(int64_t N, int64_t C, int64_t c0, int64_t c1, const float* fg, const float* id, int64_t ld_id,
+                float* out, int64_t ld_out);
+  void (*relu)(int64_t N, int64_t c0, int64_t c1, const float* x, int64_t ldx, float* y, int64_t ldy);
+  void (*ring_push_gather)(int64_t N, int64_t C, int64_t c0, int64_t c1, int64_t slots, int64_t dilation, int64_t K,
+                           float* queue, const int64_t* pos, const float* x, int64_t ldx, float* window);
+  void (*window_push)(int64_t N, int64_t rows, int64_t width, float* window, const float* x, int64_t ldx, int64_t cx,
+                      const float* cond, int64_t ldc);
+  void (*one_hot_push)(int64_t N, int64_t rows, int64_t V, float* window, int64_t* ids_window, const int64_t* ids);
+  void (*lookup)(int64_t N, int64_t c0, int64_t c1, int64_t K, int64_t V, const float* W, int64_t ldw,
+                 const int64_t* ids, const float* bias, float* Y, int64_t ldy);
+  void (*sample)(int64_t N, int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,
+                 uint64_t first_block, const int64_t* count, int64_t* ids, int64_t* history);
+  void (*tick)(int64_t* counter, int64_t modulo);
+};
+
+}  // namespace seqnet

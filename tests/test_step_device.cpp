@@ -1,0 +1,355 @@
+// tests/test_step_device.cpp — the step kernels (ops/kernels/step.h) and the step modes on a GPU,
+// with the CPU as the oracle (GPU parts skip cleanly without a GPU), and the device-side
+// generation loop (models/step/sampling.h) against the host loop `seqnet generate` ran before.
+//
+//   * every step kernel on awkward sizes: the CUDA twin against the CPU kernel (floats within
+//     1e-6 relative to the largest |value|, indices exactly);
+//   * the CPU sampling kernel draws what sample_categorical draws from Generator::next_u64;
+//   * WaveNet and residual Seq-U-Net steppers on the GPU against the same steppers on the CPU,
+//     every step over three clock cycles, dense and one-hot input (1e-5 of the largest |logit|);
+//   * step::generate on the GPU picks the same symbols as on the CPU (greedy and sampled), with
+//     and without recorded phases.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "autograd/variable.h"
+#include "core/device_api.h"
+#include "core/rng.h"
+#include "models/sequnet_res.h"
+#include "models/step/sampling.h"
+#include "models/step/sequnet_res_step.h"
+#include "models/step/wavenet_step.h"
+#include "models/wavenet.h"
+#include "ops/backend.h"
+#include "tests/test_util.h"
+
+namespace seqnet {
+namespace {
+
+using seqnet::testing::max_abs_diff;
+
+bool have_gpu() { return device_available(Device::cuda(0)); }
+
+// The draw of `seqnet generate` before the device loop (train/cli/generate.cpp).
+int64_t host_draw(const float* l, int64_t C, double temperature, Generator& g) {
+  int64_t best = 0;
+  for (int64_t c = 1; c < C; ++c)
+    if (l[c] > l[best]) best = c;
+  if (temperature == 0) return best;
+  const double m = l[best];
+  double total = 0;
+  std::vector<double> p(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; ++c) total += p[size_t(c)] = std::exp((double(l[c]) - m) / temperature);
+  double u = u64_to_unit_double(g.next_u64()) * total;
+  for (int64_t c = 0; c < C; ++c)
+    if ((u -= p[size_t(c)]) < 0) return c;
+  return C - 1;
+}
+
+// ---- the kernels, CPU twin vs CUDA --------------------------------------------------------------
+
+// Buffers of one kernel call, made on the host and copied to `d`.
+struct Buffers {
+  std::vector<Tensor> t;
+  Tensor& add(const Tensor& host, Device d) {
+    t.push_back(host.to(d).contiguous());
+    return t.back();
+  }
+};
+
+double rel_diff(const Tensor& a, const Tensor& b) {
+  const Tensor ha = a.to(Device::cpu()).to(DType::F64), hb = b.to(Device::cpu()).to(DType::F64);
+  double scale = 0;
+  for (double v : hb.contiguous().to_vector<double>()) scale = std::max(scale, std::fabs(v));
+  return max_abs_diff(ha, hb) / std::max(scale, 1e-30);
+}
+
+// Runs `call(kernels, device, buffers)` on the CPU and on cuda:0 with the same inputs and compares
+// every buffer it touched.
+template <class Call>
+void expect_twins(const char* what, const std::vector<Tensor>& inputs, Call call) {
+  Buffers cpu_b, gpu_b;
+  for (const Tensor& x : inputs) cpu_b.add(x, Device::cpu()), gpu_b.add(x, Device::cuda(0));
+  call(backend(Device::cpu(), what).step, cpu_b.t);
+  call(backend(Device::cuda(0), what).step, gpu_b.t);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor a = gpu_b.t[i].to(Device::cpu());
+    if (a.dtype() == DType::I64)
+      EXPECT_EQ(a.to_vector<int64_t>(), cpu_b.t[i].to_vector<int64_t>()) << what << " buffer " << i;
+    else
+      EXPECT_LE(rel_diff(a, cpu_b.t[i]), 1e-6) << what << " buffer " << i;
+  }
+}
+
+TEST(StepKernels, CudaTwinsMatchTheCpu) {
+  if (!have_gpu()) GTEST_SKIP() << "no GPU visible";
+  Generator g(5);
+  auto randn = [&](const Shape& s) { return Tensor::randn(s, DType::F32, g); };
+  // affine: warp kernel (N ≤ 8) and cuBLAS (N > 8), bias or none, accumulate or not, odd lds.
+  for (int64_t N : {1, 3, 8, 9, 17})
+    for (bool acc : {false, true})
+      for (bool bias : {false, true}) {
+        const int64_t M = 37, K = 70, ldx = 73, ldw = 75, ldy = 41;
+        expect_twins("affine", {randn({N, ldx}), randn({M, ldw}), randn({M}), randn({N, ldy})},
+                     [&](const StepKernels& k, std::vector<Tensor>& b) {
+                       k.affine(N, M, K, b[0].data<float>(), ldx, b[1].data<float>(), ldw,
+                                bias ? b[2].data<float>() : nullptr, b[3].data<float>(), ldy, acc);
+                     });
+      }
+  for (bool id : {false, true})
+    expect_twins("gated", {randn({3, 2 * 11}), randn({3, 13}), randn({3, 17})},
+                 [&](const StepKernels& k, std::vector<Tensor>& b) {
+                   k.gated(3, 11, 2, 9, b[0].data<float>(), id ? b[1].data<float>() : nullptr, 13, b[2].data<float>(),
+                           17);
+                 });
+  expect_twins("relu", {randn({4, 9}), randn({4, 10})}, [&](const StepKernels& k, std::vector<Tensor>& b) {
+    k.relu(4, 1, 8, b[0].data<float>(), 9, b[1].data<float>(), 10);
+  });
+  for (int64_t pos : {-1, 0, 6, 12, 100}) {
+    const int64_t N = 2, C = 7, slots = 9, d = 4, K = 3;
+    Tensor p = Tensor::full({1}, double(pos), DType::I64);
+    expect_twins("ring_push_gather", {randn({slots, N, C}), p, randn({N, 10}), randn({N, K * C})},
+                 [&](const StepKernels& k, std::vector<Tensor>& b) {
+                   k.ring_push_gather(N, C, 1, 6, slots, d, K, b[0].data<float>(), b[1].data<int64_t>(),
+                                      b[2].data<float>(), 10, b[3].data<float>());
+                 });
+  }
+  for (bool cond : {false, true})
+    expect_twins("window_push", {randn({3, 5, 12}), randn({3, 14}), randn({3, 9})},
+                 [&](const StepKernels& k, std::vector<Tensor>& b) {
+                   k.window_push(3, 5, 12, b[0].data<float>(), b[1].data<float>(), 14, cond ? 7 : 12,
+                                 cond ? b[2].data<float>() : nullptr, 9);
+                 });
+  expect_twins("one_hot_push",
+               {randn({3, 4, 10}), Tensor::from_vector<int64_t>({1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2}, {3, 4}),
+                Tensor::from_vector<int64_t>({9, 0, 4}, {3})},
+               [&](const StepKernels& k, std::vector<Tensor>& b) {
+                 k.one_hot_push(3, 4, 10, b[0].data<float>(), b[1].data<int64_t>(), b[2].data<int64_t>());
+               });
+  expect_twins(
+      "lookup",
+      {randn({11, 3 * 10}), Tensor::from_vector<int64_t>({1, 2, 3, 9, 0, 5}, {2, 3}), randn({11}), randn({2, 13})},
+      [&](const StepKernels& k, std::vector<Tensor>& b) {
+        k.lookup(2, 2, 10, 3, 10, b[0].data<float>(), 30, b[1].data<int64_t>(), b[2].data<float>(), b[3].data<float>(),
+                 13);
+      });
+  // sample: more classes than the kernel's 256 threads, NaN in class 0 of one row and elsewhere
+  // in another, greedy and two temperatures, at two step counts.
+  std::vector<float> lv = randn({4, 300}).to_vector<float>();
+  for (float& v : lv) v *= 3.0f;
+  lv[size_t(1 * 300 + 0)] = std::numeric_limits<float>::quiet_NaN();
+  lv[size_t(2 * 300 + 17)] = std::numeric_limits<float>::quiet_NaN();
+  lv[size_t(3 * 300 + 5)] = lv[size_t(3 * 300 + 250)] = 50.0f;  // a tie: the first one wins
+  const Tensor logits = Tensor::from_vector<float>(lv, {4, 300});
+  for (double T : {0.0, 1.0, 0.37})
+    for (int64_t count : {0, 5})
+      expect_twins("sample",
+                   {logits, Tensor::full({1}, double(count), DType::I64), Tensor::zeros({4}, DType::I64),
+                    Tensor::zeros({8, 4}, DType::I64)},
+                   [&](const StepKernels& k, std::vector<Tensor>& b) {
+                     k.sample(4, 300, b[0].data<float>(), 300, T, 77, 1000, b[1].data<int64_t>(), b[2].data<int64_t>(),
+                              b[3].data<int64_t>());
+                   });
+  expect_twins("tick", {Tensor::full({1}, 6.0, DType::I64)}, [&](const StepKernels& k, std::vector<Tensor>& b) {
+    k.tick(b[0].data<int64_t>(), 7);
+    k.tick(b[0].data<int64_t>(), 0);
+  });
+}
+
+// The CPU sampling kernel consumes the Philox stream exactly as the host loop did: step s,
+// sequence n uses block first + s·N + n, i.e. the (s·N + n)-th next_u64 after the reserve.
+TEST(StepKernels, CpuSampleDrawsWhatTheHostLoopDraws) {
+  Generator data(3);
+  const int64_t N = 3, C = 40, S = 25;
+  const Tensor logits = Tensor::uniform({S, N, C}, -4.0, 4.0, DType::F32, data);
+  const float* l = logits.data<float>();
+  for (double T : {0.0, 0.5, 1.0}) {
+    Generator host(99), dev(99);
+    std::vector<int64_t> want, got(static_cast<size_t>(S * N)), ids(static_cast<size_t>(N));
+    for (int64_t s = 0; s < S; ++s)
+      for (int64_t n = 0; n < N; ++n) want.push_back(host_draw(l + (s * N + n) * C, C, T, host));
+    const uint64_t first = T > 0 ? dev.reserve(uint64_t(S * N)) : 0;
+    const StepKernels& k = backend(Device::cpu(), "test").step;
+    for (int64_t s = 0; s < S; ++s) {
+      const int64_t count = s;
+      k.sample(N, C, l + s * N * C, C, T, dev.state().seed, first, &count, ids.data(), got.data());
+    }
+    EXPECT_EQ(got, want) << "temperature " << T;
+    EXPECT_EQ(dev.state(), host.state()) << "the generator ends where the host loop's ended";
+  }
+}
+
+// ---- the steppers, GPU vs CPU -------------------------------------------------------------------
+
+WaveNetConfig small_wavenet() {
+  WaveNetConfig c;
+  c.layers = 4, c.blocks = 2, c.kernel_size = 2, c.bias = true;
+  c.dilation_channels = 12, c.residual_channels = 10, c.skip_channels = 14, c.classes = 9, c.output_length = 1;
+  return c;
+}
+
+SequnetResConfig small_sequnet() {
+  SequnetResConfig c;
+  c.num_inputs = 9, c.num_channels = 11, c.num_levels = 4, c.num_outputs = 9, c.kernel_size = 5, c.depth = 2;
+  c.target_output_size = 1;
+  return c;
+}
+
+// Teacher-forced steps (dense columns, then one-hot indices) on the CPU and the GPU stepper; every
+// output within 1e-5 of the largest |logit|.
+template <class Stepper, class Model>
+void expect_gpu_steps_match(Model& cpu_model, Model& gpu_model, int64_t input_size, int64_t classes, int64_t steps,
+                            int64_t batch) {
+  Generator g(21);
+  NoGradGuard no_grad;
+  const Tensor prompt = Tensor::randn({batch, classes, input_size}, DType::F32, g);
+  Stepper cpu(cpu_model), gpu(gpu_model, step::Weights::F32, Device::cuda(0));
+  const Tensor a = cpu.save(prompt), b = gpu.save(prompt);
+  EXPECT_LE(rel_diff(b, a), 1e-5) << "save";
+  double worst = 0;
+  for (int64_t s = 0; s < steps; ++s) {
+    Tensor ya, yb;
+    if (s % 2 == 0 || s < steps / 2) {
+      const Tensor col = Tensor::randn({batch, classes}, DType::F32, g);
+      ya = cpu.step(col).clone(), yb = gpu.step(col.to(Device::cuda(0))).to(Device::cpu());
+    } else {
+      std::vector<int64_t> ids(static_cast<size_t>(batch));
+      for (int64_t n = 0; n < batch; ++n) ids[size_t(n)] = (s * 7 + n * 3) % classes;
+      ya = cpu.step_indices(ids.data()).clone(), yb = gpu.step_indices(ids.data()).to(Device::cpu());
+    }
+    const double d = rel_diff(yb, ya);
+    ASSERT_LE(d, 1e-5) << "step " << s;
+    worst = std::max(worst, d);
+  }
+  std::printf("[ gpu step ] %lld steps at batch %lld: max |gpu − cpu| / max |cpu| %.2e\n", (long long)steps,
+              (long long)batch, worst);
+}
+
+TEST(GpuSteps, WaveNetMatchesTheCpu) {
+  if (!have_gpu()) GTEST_SKIP() << "no GPU visible";
+  Generator g1(4), g2(4);
+  WaveNet a(small_wavenet(), g1), b(small_wavenet(), g2);
+  a.set_training(false), b.set_training(false);
+  b.params().store_on(Device::cuda(0));
+  for (int64_t batch : {1, 3, 12}) expect_gpu_steps_match<WaveNetStepper>(a, b, a.receptive_field() + 2, 9, 40, batch);
+}
+
+TEST(GpuSteps, SequnetResMatchesTheCpuOverThreeClockCycles) {
+  if (!have_gpu()) GTEST_SKIP() << "no GPU visible";
+  Generator g1(6), g2(6);
+  SequnetRes a(small_sequnet(), g1), b(small_sequnet(), g2);
+  a.set_training(false), b.set_training(false);
+  b.params().store_on(Device::cuda(0));
+  for (int64_t batch : {1, 3, 12})
+    expect_gpu_steps_match<SequnetResStepper>(a, b, a.input_size(), 9, 3 * a.cycles() + 3, batch);
+}
+
+// step::generate on the CPU and the GPU, from the same prompt and seed: the same symbols (greedy
+// always; sampled unless a draw lands within float rounding of a class boundary, which these
+// seeds do not), and on the GPU the same with and without recorded phases.
+template <class Stepper, class Model>
+void expect_gpu_generation_matches(Model& cpu_model, Model& gpu_model, int64_t input_size, int64_t classes,
+                                   int64_t expect_phases_at_most) {
+  NoGradGuard no_grad;
+  Generator data(8);
+  const Tensor prompt = Tensor::randn({2, classes, input_size}, DType::F32, data);
+  for (double T : {0.0, 1.0}) {
+    std::vector<std::vector<int64_t>> runs;
+    for (int variant = 0; variant < 3; ++variant) {  // cpu, gpu recorded, gpu queued
+      const Device d = variant == 0 ? Device::cpu() : Device::cuda(0);
+      Stepper st(variant == 0 ? cpu_model : gpu_model, step::Weights::F32, d);
+      const Tensor y = st.save(prompt);
+      const Tensor first = y.select(2, y.size(2) - 1).to(d).contiguous();
+      Generator g(31);
+      step::GenerateStats stats;
+      const Tensor ids = step::generate(st, first, 50, T, g, variant != 2, &stats);
+      if (variant == 1) {
+        EXPECT_GE(stats.recordings, 1);
+        EXPECT_LE(stats.recordings, expect_phases_at_most);
+        EXPECT_EQ(stats.replays, 49);
+      } else {
+        EXPECT_EQ(stats.recordings, 0);
+      }
+      runs.push_back(ids.to_vector<int64_t>());
+    }
+    EXPECT_EQ(runs[1], runs[0]) << "temperature " << T << ": GPU (recorded) vs CPU";
+    EXPECT_EQ(runs[2], runs[1]) << "temperature " << T << ": GPU queued vs recorded";
+  }
+}
+
+TEST(GpuSteps, WaveNetGenerationPicksTheCpuSymbols) {
+  if (!have_gpu()) GTEST_SKIP() << "no GPU visible";
+  Generator g1(4), g2(4);
+  WaveNet a(small_wavenet(), g1), b(small_wavenet(), g2);
+  a.set_training(false), b.set_training(false);
+  b.params().store_on(Device::cuda(0));
+  expect_gpu_generation_matches<WaveNetStepper>(a, b, a.receptive_field(), 9, 1);
+}
+
+TEST(GpuSteps, SequnetResGenerationPicksTheCpuSymbols) {
+  if (!have_gpu()) GTEST_SKIP() << "no GPU visible";
+  Generator g1(6), g2(6);
+  SequnetRes a(small_sequnet(), g1), b(small_sequnet(), g2);
+  a.set_training(false), b.set_training(false);
+  b.params().store_on(Device::cuda(0));
+  // phases: levels 0 .. n + 1, each with and without the one-hot input lookup
+  expect_gpu_generation_matches<SequnetResStepper>(a, b, a.input_size(), 9, 2 * (a.cycles() > 1 ? 5 : 1));
+}
+
+// On the CPU, step::generate is the host loop `seqnet generate` ran before: save, draw from the
+// newest column, step_indices, draw, ... with one next_u64 per draw.
+TEST(GenerationLoop, CpuLoopEqualsTheHostLoop) {
+  NoGradGuard no_grad;
+  Generator g0(4);
+  WaveNet wn(small_wavenet(), g0);
+  SequnetRes su(small_sequnet(), g0);
+  wn.set_training(false), su.set_training(false);
+  Generator data(9);
+  auto check = [&](auto& st, const Tensor& prompt, const char* tag) {
+    for (double T : {0.0, 1.0}) {
+      const Tensor y = st.save(prompt);
+      const Tensor first = y.select(2, y.size(2) - 1).contiguous();
+      Generator g(12);
+      const Tensor got = step::generate(st, first, 30, T, g);
+      // the host loop on a fresh save
+      const Tensor y2 = st.save(prompt);
+      Tensor logits = y2.select(2, y2.size(2) - 1).contiguous();
+      Generator h(12);
+      std::vector<int64_t> want;
+      const int64_t N = prompt.size(0), C = logits.size(1);
+      for (int64_t s = 0; s < 30; ++s) {
+        std::vector<int64_t> ids;
+        for (int64_t n = 0; n < N; ++n) ids.push_back(host_draw(logits.data<float>() + n * C, C, T, h));
+        want.insert(want.end(), ids.begin(), ids.end());
+        if (s + 1 < 30) logits = st.step_indices(ids.data()).clone();
+      }
+      EXPECT_EQ(got.to_vector<int64_t>(), want) << tag << " temperature " << T;
+      EXPECT_EQ(g.state(), h.state()) << tag;
+    }
+  };
+  WaveNetStepper ws(wn);
+  SequnetResStepper ss(su);
+  check(ws, Tensor::randn({2, 9, wn.receptive_field()}, DType::F32, data), "wavenet");
+  check(ss, Tensor::randn({2, 9, su.input_size()}, DType::F32, data), "sequnet_res");
+}
+
+TEST(GenerationLoop, GpuOnlyOptionsAreRefusedClearly) {
+  Generator g(4);
+  WaveNet wn(small_wavenet(), g);
+  if (have_gpu()) {
+    EXPECT_THAT(seqnet::testing::error_of([&] { WaveNetStepper s(wn, step::Weights::F16, Device::cuda(0)); }),
+                ::testing::HasSubstr("use f32 weights"));
+  }
+  WaveNetStepper st(wn);
+  NoGradGuard no_grad;
+  const Tensor y = st.save(Tensor::randn({1, 9, wn.receptive_field()}, DType::F32, g));
+  EXPECT_THAT(seqnet::testing::error_of([&] { step::generate(st, y.select(2, 0).to(DType::F64), 5, 1.0, g); }),
+              ::testing::HasSubstr("step::generate: expected the first logits"));
+}
+
+}  // namespace
+}  // namespace seqnet

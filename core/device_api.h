@@ -43,6 +43,9 @@ class DeviceApi {
   virtual void copy_to_host(void* host_dst, const void* src, size_t nbytes) = 0;
   virtual void copy_from_host(void* dst, const void* host_src, size_t nbytes) = 0;
   virtual void synchronize() = 0;  // wait for all work queued on this device
+  // Makes this device the calling thread's current one (a GPU: cudaSetDevice), for work that is
+  // queued without a Tensor naming its device (the step kernels, ops/kernels/step.h).
+  virtual void make_current() {}
   // Bytes a run could still allocate here (free memory plus the allocator's reusable cache), or 0
   // when unknown (the host's is read by train/tasks/task_memory.cpp from /proc and the cgroup).
   virtual double available_bytes() { return 0; }

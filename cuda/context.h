@@ -19,6 +19,7 @@ struct Context {
   int index = 0;
   cudaStream_t stream = nullptr;
   cublasHandle_t blas = nullptr;
+  void* workspace = nullptr;  // cuBLAS's workspace (cublasSetWorkspace), 32 MiB
 };
 
 // The handles of GPU `index` (created on first use); the same checks as cuda::device_api.

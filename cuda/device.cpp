@@ -70,6 +70,12 @@ class CudaDeviceApi final : public DeviceApi {
     check_cuda(cudaStreamCreateWithFlags(&ctx_.stream, cudaStreamNonBlocking), "cuda device", "cudaStreamCreate");
     check_cublas(cublasCreate(&ctx_.blas), "cuda device", "cublasCreate");
     check_cublas(cublasSetStream(ctx_.blas, ctx_.stream), "cuda device", "cublasSetStream");
+    // A workspace of our own (never freed: the handle lives as long as the process): cuBLAS then
+    // never allocates one itself, which it must not do while a step is being recorded as a CUDA
+    // graph (models/step/sampling.h).
+    constexpr size_t kWorkspace = size_t(32) << 20;
+    check_cuda(cudaMalloc(&ctx_.workspace, kWorkspace), "cuda device", "cudaMalloc (cuBLAS workspace)");
+    check_cublas(cublasSetWorkspace(ctx_.blas, ctx_.workspace, kWorkspace), "cuda device", "cublasSetWorkspace");
     // FP32 GEMMs in full FP32 (no TF32), as the CPU and the parity tests expect.
     check_cublas(cublasSetMathMode(ctx_.blas, CUBLAS_DEFAULT_MATH), "cuda device", "cublasSetMathMode");
   }
@@ -101,6 +107,7 @@ class CudaDeviceApi final : public DeviceApi {
   }
 
   std::unique_ptr<Recording> record(const std::function<void()>& work) override;
+  void make_current() override { check_cuda(cudaSetDevice(ctx_.index), "cuda device", "cudaSetDevice"); }
 
   void fill(const Tensor& t, double value) override { tensor_fill(t, value, ctx_.stream); }
   void copy(const Tensor& dst, const Tensor& src) override {

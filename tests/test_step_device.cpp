@@ -19,10 +19,14 @@
 #include "autograd/variable.h"
 #include "core/device_api.h"
 #include "core/rng.h"
+#include "models/heads.h"
 #include "models/sequnet_res.h"
+#include "models/step/head_step.h"
 #include "models/step/sampling.h"
 #include "models/step/sequnet_res_step.h"
+#include "models/step/tcn_step.h"
 #include "models/step/wavenet_step.h"
+#include "models/tcn.h"
 #include "models/wavenet.h"
 #include "ops/backend.h"
 #include "tests/test_util.h"
@@ -108,6 +112,9 @@ TEST(StepKernels, CudaTwinsMatchTheCpu) {
                  });
   expect_twins("relu", {randn({4, 9}), randn({4, 10})}, [&](const StepKernels& k, std::vector<Tensor>& b) {
     k.relu(4, 1, 8, b[0].data<float>(), 9, b[1].data<float>(), 10);
+  });
+  expect_twins("add", {randn({4, 9}), randn({4, 10})}, [&](const StepKernels& k, std::vector<Tensor>& b) {
+    k.add(4, 2, 9, b[0].data<float>(), 9, b[1].data<float>(), 10);
   });
   for (int64_t pos : {-1, 0, 6, 12, 100}) {
     const int64_t N = 2, C = 7, slots = 9, d = 4, K = 3;
@@ -213,7 +220,9 @@ void expect_gpu_steps_match(Model& cpu_model, Model& gpu_model, int64_t input_si
   double worst = 0;
   for (int64_t s = 0; s < steps; ++s) {
     Tensor ya, yb;
-    if (s % 2 == 0 || s < steps / 2) {
+    // dense columns, then a stretch of one-hot steps (long enough for a Seq-U-Net's input conv to
+    // take weight columns), then the two alternating
+    if (s < steps / 3 || (s >= 2 * steps / 3 && s % 2 == 0)) {
       const Tensor col = Tensor::randn({batch, classes}, DType::F32, g);
       ya = cpu.step(col).clone(), yb = gpu.step(col.to(Device::cuda(0))).to(Device::cpu());
     } else {
@@ -256,29 +265,31 @@ void expect_gpu_generation_matches(Model& cpu_model, Model& gpu_model, int64_t i
                                    int64_t expect_phases_at_most) {
   NoGradGuard no_grad;
   Generator data(8);
-  const Tensor prompt = Tensor::randn({2, classes, input_size}, DType::F32, data);
-  for (double T : {0.0, 1.0}) {
-    std::vector<std::vector<int64_t>> runs;
-    for (int variant = 0; variant < 3; ++variant) {  // cpu, gpu recorded, gpu queued
-      const Device d = variant == 0 ? Device::cpu() : Device::cuda(0);
-      Stepper st(variant == 0 ? cpu_model : gpu_model, step::Weights::F32, d);
-      const Tensor y = st.save(prompt);
-      const Tensor first = y.select(2, y.size(2) - 1).to(d).contiguous();
-      Generator g(31);
-      step::GenerateStats stats;
-      const Tensor ids = step::generate(st, first, 50, T, g, variant != 2, &stats);
-      if (variant == 1) {
-        EXPECT_GE(stats.recordings, 1);
-        EXPECT_LE(stats.recordings, expect_phases_at_most);
-        EXPECT_EQ(stats.replays, 49);
-      } else {
-        EXPECT_EQ(stats.recordings, 0);
+  // batch 12: the products run on cuBLAS, inside the recordings too
+  for (int64_t batch : {2, 12})
+    for (double T : {0.0, 1.0}) {
+      const Tensor prompt = Tensor::randn({batch, classes, input_size}, DType::F32, data);
+      std::vector<std::vector<int64_t>> runs;
+      for (int variant = 0; variant < 3; ++variant) {  // cpu, gpu recorded, gpu queued
+        const Device d = variant == 0 ? Device::cpu() : Device::cuda(0);
+        Stepper st(variant == 0 ? cpu_model : gpu_model, step::Weights::F32, d);
+        const Tensor y = st.save(prompt);
+        const Tensor first = y.select(2, y.size(2) - 1).to(d).contiguous();
+        Generator g(31);
+        step::GenerateStats stats;
+        const Tensor ids = step::generate(st, first, 50, T, g, variant != 2, &stats);
+        if (variant == 1) {
+          EXPECT_GE(stats.recordings, 1);
+          EXPECT_LE(stats.recordings, expect_phases_at_most);
+          EXPECT_EQ(stats.replays, 49);
+        } else {
+          EXPECT_EQ(stats.recordings, 0);
+        }
+        runs.push_back(ids.to_vector<int64_t>());
       }
-      runs.push_back(ids.to_vector<int64_t>());
+      EXPECT_EQ(runs[1], runs[0]) << "batch " << batch << " temperature " << T << ": GPU (recorded) vs CPU";
+      EXPECT_EQ(runs[2], runs[1]) << "batch " << batch << " temperature " << T << ": GPU queued vs recorded";
     }
-    EXPECT_EQ(runs[1], runs[0]) << "temperature " << T << ": GPU (recorded) vs CPU";
-    EXPECT_EQ(runs[2], runs[1]) << "temperature " << T << ": GPU queued vs recorded";
-  }
 }
 
 TEST(GpuSteps, WaveNetGenerationPicksTheCpuSymbols) {
@@ -298,6 +309,52 @@ TEST(GpuSteps, SequnetResGenerationPicksTheCpuSymbols) {
   b.params().store_on(Device::cuda(0));
   // phases: levels 0 .. n + 1, each with and without the one-hot input lookup
   expect_gpu_generation_matches<SequnetResStepper>(a, b, a.input_size(), 9, 2 * (a.cycles() > 1 ? 5 : 1));
+}
+
+TEST(GpuSteps, TcnMatchesTheCpu) {
+  if (!have_gpu()) GTEST_SKIP() << "no GPU visible";
+  TCNConfig c;
+  c.num_inputs = 7, c.num_channels = {9, 9, 6, 6}, c.kernel_size = 3;
+  Generator g1(3), g2(3);
+  TCN a(c, g1), b(c, g2);
+  a.set_training(false), b.set_training(false);
+  b.params().store_on(Device::cuda(0));
+  NoGradGuard no_grad;
+  Generator data(5);
+  for (int64_t batch : {1, 3, 12}) {
+    const Tensor prompt = Tensor::randn({batch, 7, 20}, DType::F32, data);
+    TcnStepper cpu(a), gpu(b, step::Weights::F32, Device::cuda(0));
+    EXPECT_LE(rel_diff(gpu.save(prompt), cpu.save(prompt)), 1e-5);
+    for (int64_t s = 0; s < 40; ++s) {
+      const Tensor col = Tensor::randn({batch, 7}, DType::F32, data);
+      ASSERT_LE(rel_diff(gpu.step(col.to(Device::cuda(0))), cpu.step(col)), 1e-5) << "batch " << batch << " step " << s;
+    }
+  }
+}
+
+// A TCN language model on both devices: the same logits at every step, and step::generate picks
+// the same symbols (recorded and queued).
+TEST(GpuSteps, TcnLanguageModelGeneratesTheCpuSymbols) {
+  if (!have_gpu()) GTEST_SKIP() << "no GPU visible";
+  const LanguageModelConfig cfg{"tcn", 300, 6, {9, 7, 6}, 3, 0.0, 0.0, 320, true, false};
+  Generator g1(11), g2(11);
+  LanguageModel a(cfg, g1), b(cfg, g2);
+  a.set_training(false), b.set_training(false);
+  b.params().store_on(Device::cuda(0));
+  NoGradGuard no_grad;
+  const Tensor tokens = Tensor::from_vector<int64_t>({1, 5, 299, 7, 0, 3, 8, 9, 250, 4}, {2, 5});
+  for (double T : {0.0, 1.0}) {
+    std::vector<std::vector<int64_t>> runs;
+    for (int variant = 0; variant < 3; ++variant) {
+      const Device d = variant == 0 ? Device::cpu() : Device::cuda(0);
+      LanguageModelStepper st(variant == 0 ? a : b, step::Weights::F32, d);
+      const Tensor& first = st.save(tokens);
+      Generator g(17);
+      runs.push_back(step::generate(st, first, 60, T, g, variant != 2).to_vector<int64_t>());
+    }
+    EXPECT_EQ(runs[1], runs[0]) << "temperature " << T << ": GPU vs CPU";
+    EXPECT_EQ(runs[2], runs[1]) << "temperature " << T << ": GPU queued vs recorded";
+  }
 }
 
 // On the CPU, step::generate is the host loop `seqnet generate` ran before: save, draw from the
@@ -335,6 +392,36 @@ TEST(GenerationLoop, CpuLoopEqualsTheHostLoop) {
   SequnetResStepper ss(su);
   check(ws, Tensor::randn({2, 9, wn.receptive_field()}, DType::F32, data), "wavenet");
   check(ss, Tensor::randn({2, 9, su.input_size()}, DType::F32, data), "sequnet_res");
+}
+
+// The same for the language models' stepper (TCN and basic Seq-U-Net backbones): step::generate
+// draws what the host loop of seqnet generate drew.
+TEST(GenerationLoop, CpuLanguageModelLoopEqualsTheHostLoop) {
+  NoGradGuard no_grad;
+  for (const char* model : {"tcn", "sequnet"}) {
+    Generator g0(4);
+    LanguageModel lm({model, 13, 6, {9, 7, 6}, 3, 0.0, 0.0, 6, true, false}, g0);
+    lm.set_training(false);
+    const int64_t T0 = std::string(model) == "tcn" ? 5 : lm.input_size(6);
+    std::vector<int64_t> tok;
+    for (int64_t i = 0; i < 2 * T0; ++i) tok.push_back((i * 5 + 3) % 13);
+    const Tensor tokens = Tensor::from_vector<int64_t>(tok, {2, T0});
+    for (double T : {0.0, 1.0}) {
+      LanguageModelStepper st(lm);
+      Generator g(12);
+      const Tensor got = step::generate(st, st.save(tokens), 30, T, g);
+      Generator h(12);
+      std::vector<int64_t> want;
+      const Tensor* logits = &st.save(tokens);
+      for (int64_t s = 0; s < 30; ++s) {
+        std::vector<int64_t> ids;
+        for (int64_t n = 0; n < 2; ++n) ids.push_back(host_draw(logits->data<float>() + n * 13, 13, T, h));
+        want.insert(want.end(), ids.begin(), ids.end());
+        if (s + 1 < 30) logits = &st.step(ids.data());
+      }
+      EXPECT_EQ(got.to_vector<int64_t>(), want) << model << " temperature " << T;
+    }
+  }
 }
 
 TEST(GenerationLoop, GpuOnlyOptionsAreRefusedClearly) {

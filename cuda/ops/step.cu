@@ -3,10 +3,11 @@
 // stepper's buffers were allocated on), never wait for it, and allocate nothing, so that a whole
 // step can be recorded once as a CUDA graph and replayed (models/step/, docs/generation.md).
 //
-// At batch N ≤ 8 a product is one warp per output row: the 32 lanes stride over the row's K
-// weights, each weight is read once and multiplied into all N inputs, and a shuffle reduction
-// sums the lanes (batch-1 generation is a chain of such matrix–vector products, where cuBLAS's
-// general kernels and a separate bias pass cost more than the product). Larger batches use cuBLAS.
+// At batch N ≤ 8 a product is one block per output row: its threads stride over the row's K
+// weights, each weight is read once and multiplied into all N inputs, and a fixed-order reduction
+// sums the threads, bias included (batch-1 generation is a chain of such matrix–vector products,
+// where cuBLAS's general kernels and a separate bias pass cost more than the product). Larger
+// batches use cuBLAS.
 #include <cmath>
 
 #include "core/philox.h"
@@ -18,26 +19,39 @@ namespace seqnet::cuda {
 
 namespace {
 
-constexpr int kMaxWarpBatch = 8;  // affine: one warp per row up to this batch
+constexpr int kMaxWarpBatch = 8;  // affine: our row kernel up to this batch, cuBLAS above
 
+// The stream of the calling thread's current GPU (the steppers make their device current,
+// DeviceApi::make_current). Contexts live as long as the process, so each thread keeps the last one
+// it looked up (context() takes a lock).
 Context& current_context(const char* op) {
   int index = 0;
   check_cuda(cudaGetDevice(&index), op, "cudaGetDevice");
-  return context(index);
+  thread_local int cached_index = -1;
+  thread_local Context* cached = nullptr;
+  if (index != cached_index) cached = &context(index), cached_index = index;
+  return *cached;
 }
 
-// Y[n, o] (+)= bias[o] + Σ_k W[o, k] X[n, k], one warp per row o, N ≤ kMaxWarpBatch.
-__global__ void affine_warp_kernel(int64_t N, int64_t M, int64_t K, const float* X, int64_t ldx, const float* W,
-                                   int64_t ldw, const float* bias, float* Y, int64_t ldy, bool accumulate) {
-  const int64_t o = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
-  const int lane = threadIdx.x % 32;
-  if (o >= M) return;
+// Y[n, o] (+)= bias[o] + Σ_k W[o, k] X[n, k] for N ≤ kMaxWarpBatch: one block of kRowThreads
+// threads per row o. The threads stride over the row (4 loads in flight each), every weight is
+// read once and multiplied into all N inputs; the lanes of each warp are summed by shuffles, the
+// warps in a fixed order through shared memory (so a rerun is bitwise identical). A row of a
+// batch-1 step is a few hundred to a few thousand weights: one warp per row would leave the GPU
+// nearly idle, each lane waiting for one load after another.
+constexpr int kRowThreads = 128;
+__global__ void affine_rows_kernel(int64_t N, int64_t K, const float* X, int64_t ldx, const float* W, int64_t ldw,
+                                   const float* bias, float* Y, int64_t ldy, bool accumulate) {
+  __shared__ float part[kRowThreads / 32][kMaxWarpBatch];
+  const int64_t o = blockIdx.x;
+  const int t = threadIdx.x, lane = t % 32, warp = t / 32;
   float acc[kMaxWarpBatch];
 #pragma unroll
   for (int n = 0; n < kMaxWarpBatch; ++n) acc[n] = 0.0f;
   const float* w = W + o * ldw;
-  for (int64_t k = lane; k < K; k += 32) {
-    const float wk = w[k];
+#pragma unroll 4
+  for (int64_t k = t; k < K; k += kRowThreads) {
+    const float wk = __ldg(w + k);
 #pragma unroll
     for (int n = 0; n < kMaxWarpBatch; ++n)
       if (n < N) acc[n] += wk * X[n * ldx + k];
@@ -46,11 +60,15 @@ __global__ void affine_warp_kernel(int64_t N, int64_t M, int64_t K, const float*
   for (int n = 0; n < kMaxWarpBatch; ++n) {
     float v = acc[n];
     for (int off = 16; off > 0; off /= 2) v += __shfl_down_sync(0xffffffffu, v, off);
-    if (lane == 0 && n < N) {
-      if (bias) v += bias[o];
-      float* y = Y + n * ldy + o;
-      *y = accumulate ? *y + v : v;
-    }
+    if (lane == 0) part[warp][n] = v;
+  }
+  __syncthreads();
+  if (t < N) {
+    float v = 0.0f;
+    for (int j = 0; j < kRowThreads / 32; ++j) v += part[j][t];
+    if (bias) v += bias[o];
+    float* y = Y + t * ldy + o;
+    *y = accumulate ? *y + v : v;
   }
 }
 
@@ -81,6 +99,13 @@ __global__ void relu_kernel(int64_t N, int64_t c0, int64_t width, const float* x
   y[n * ldy + o] = fmaxf(x[n * ldx + o], 0.0f);
 }
 
+__global__ void add_kernel(int64_t N, int64_t c0, int64_t width, const float* x, int64_t ldx, float* y, int64_t ldy) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= N * width) return;
+  const int64_t n = i / width, o = c0 + i % width;
+  y[n * ldy + o] += x[n * ldx + o];
+}
+
 __device__ inline int64_t ring_slot(int64_t p, int64_t slots) { return ((p % slots) + slots) % slots; }
 
 // One thread per (n, c): it writes its element of the new slot and gathers the same element of
@@ -104,7 +129,10 @@ __global__ void window_push_kernel(int64_t N, int64_t rows, int64_t width, float
   const int64_t n = i / width, j = i % width;
   float* w = window + n * rows * width + j;
   for (int64_t r = 0; r + 1 < rows; ++r) w[r * width] = w[(r + 1) * width];
-  w[(rows - 1) * width] = j < cx ? x[n * ldx + j] : cond[n * ldc + (j - cx)];
+  if (j < cx)
+    w[(rows - 1) * width] = x[n * ldx + j];
+  else if (cond)
+    w[(rows - 1) * width] = cond[n * ldc + (j - cx)];
 }
 
 __global__ void one_hot_push_kernel(int64_t N, int64_t rows, int64_t V, float* window, int64_t* ids_window,
@@ -188,8 +216,10 @@ __global__ void sample_kernel(int64_t C, const float* logits, int64_t ld, double
   for (int64_t c0 = 0; c0 < C; c0 += kSampleThreads) {
     __syncthreads();
     if (pick_s >= 0) break;
-    if (c0 + t < C) p[t] = exp((double(l[c0 + t]) - m) / temperature);
-    __syncthreads();
+    if (C > kSampleThreads) {  // (one chunk: p still holds its values from the sum)
+      if (c0 + t < C) p[t] = exp((double(l[c0 + t]) - m) / temperature);
+      __syncthreads();
+    }
     if (t == 0)
       for (int64_t j = 0; j < kSampleThreads && c0 + j < C; ++j)
         if ((u -= p[j]) < 0) {
@@ -216,9 +246,7 @@ void step_affine(int64_t N, int64_t M, int64_t K, const float* X, int64_t ldx, c
   if (M <= 0 || N <= 0) return;
   Context& ctx = current_context("step affine");
   if (N <= kMaxWarpBatch) {
-    const int64_t threads = M * 32;
-    affine_warp_kernel<<<blocks_for(threads), kThreads, 0, ctx.stream>>>(N, M, K, X, ldx, W, ldw, bias, Y, ldy,
-                                                                         accumulate);
+    affine_rows_kernel<<<unsigned(M), kRowThreads, 0, ctx.stream>>>(N, K, X, ldx, W, ldw, bias, Y, ldy, accumulate);
     check_launch("step affine");
     return;
   }
@@ -252,6 +280,13 @@ void step_relu(int64_t N, int64_t c0, int64_t c1, const float* x, int64_t ldx, f
   Context& ctx = current_context("step relu");
   relu_kernel<<<blocks_for(N * (c1 - c0)), kThreads, 0, ctx.stream>>>(N, c0, c1 - c0, x, ldx, y, ldy);
   check_launch("step relu");
+}
+
+void step_add(int64_t N, int64_t c0, int64_t c1, const float* x, int64_t ldx, float* y, int64_t ldy) {
+  if (c1 <= c0 || N <= 0) return;
+  Context& ctx = current_context("step add");
+  add_kernel<<<blocks_for(N * (c1 - c0)), kThreads, 0, ctx.stream>>>(N, c0, c1 - c0, x, ldx, y, ldy);
+  check_launch("step add");
 }
 
 void step_ring_push_gather(int64_t N, int64_t C, int64_t c0, int64_t c1, int64_t slots, int64_t dilation, int64_t K,
@@ -306,6 +341,7 @@ StepKernels step_kernels() {
   return {.affine = step_affine,
           .gated = step_gated,
           .relu = step_relu,
+          .add = step_add,
           .ring_push_gather = step_ring_push_gather,
           .window_push = step_window_push,
           .one_hot_push = step_one_hot_push,

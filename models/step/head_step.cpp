@@ -4,21 +4,31 @@
 #include <cstring>
 
 #include "autograd/variable.h"
+#include "core/device_api.h"
 #include "core/error.h"
+#include "ops/backend.h"
 
 namespace seqnet {
 
 // ---- BackboneStepper -----------------------------------------------------------------------------
 
-BackboneStepper::BackboneStepper(TCN* tcn, Sequnet* sequnet, step::Weights weights) {
+BackboneStepper::BackboneStepper(TCN* tcn, Sequnet* sequnet, step::Weights weights, Device device) {
   check((tcn != nullptr) != (sequnet != nullptr), "BackboneStepper: give exactly one backbone (a TCN or a Seq-U-Net)");
-  if (tcn) tcn_.emplace(*tcn, weights);
+  check(tcn || device.is_cpu(), "the basic Seq-U-Net's step mode runs on the CPU only, not on {}", device.str());
+  if (tcn)
+    tcn_.emplace(*tcn, weights, device);
   else sequnet_.emplace(*sequnet, weights);
 }
 
 Tensor BackboneStepper::save(const Tensor& x) { return tcn_ ? tcn_->save(x) : sequnet_->save(x); }
-const Tensor& BackboneStepper::step(const Tensor& x) { return tcn_ ? tcn_->step(x) : sequnet_->step(x); }
+const Tensor& BackboneStepper::step(const Tensor& x) {
+  if (!tcn_) return sequnet_->step(x);
+  tcn_->step_device(x.data<float>());  // no copy: x is a contiguous column on the stepper's device
+  return tcn_->output();
+}
 void BackboneStepper::set_team_threads(int threads) {
+  check(!tcn_ || tcn_->device().is_cpu() || threads == 1, "TcnStepper: a step on {} runs as one member, got {} threads",
+        tcn_ ? tcn_->device().str() : std::string(), threads);
   if (tcn_) tcn_->set_team_threads(threads);
   else sequnet_->set_team_threads(threads);
 }
@@ -39,8 +49,8 @@ Tensor last_column(const Tensor& y) { return y.select(2, y.size(2) - 1).contiguo
 
 // ---- LanguageModelStepper ------------------------------------------------------------------------
 
-LanguageModelStepper::LanguageModelStepper(LanguageModel& lm, step::Weights weights)
-    : backbone_(lm.tcn(), lm.sequnet(), weights) {
+LanguageModelStepper::LanguageModelStepper(LanguageModel& lm, step::Weights weights, Device device)
+    : device_(device), backbone_(lm.tcn(), lm.sequnet(), weights, device) {
   const LanguageModelConfig& cfg = lm.config();
   vocab_ = cfg.vocab, emsize_ = cfg.emsize;
   emb_ = f32(lm.params().get("encoder.weight"));
@@ -52,6 +62,9 @@ LanguageModelStepper::LanguageModelStepper(LanguageModel& lm, step::Weights weig
   std::memcpy(dec_.data(), D.data<float>(), sizeof(float) * size_t(vocab_ * emsize_));
   dec_.store_as(weights, "decoder.weight");
   dec_b_ = f32(lm.params().get("decoder.bias"));
+  emb_t_ = emb_.transpose(0, 1).contiguous().to(device);
+  dec_.to(device, "decoder.weight");
+  dec_b_ = dec_b_.to(device);
 }
 
 double LanguageModelStepper::step_weight_bytes() const { return backbone_.step_weight_bytes() + double(dec_.bytes()); }
@@ -82,25 +95,38 @@ const Tensor& LanguageModelStepper::save(const Tensor& tokens) {
       for (int64_t c = 0; c < emsize_; ++c) px[(n * emsize_ + c) * T + t] = E[id * emsize_ + c];
     }
   NoGradGuard ng;
+  device_api(device_).make_current();
   const Tensor h = last_column(backbone_.save(x));
   batch_ = N;
-  col_ = step::f32_zeros({N, emsize_});
-  logits_ = step::f32_zeros({N, vocab_});
-  decode(h);
+  col_ = step::f32_zeros({N, emsize_}, device_);
+  logits_ = step::f32_zeros({N, vocab_}, device_);
+  ids_ = Tensor::zeros({N}, DType::I64, device_);
+  decode(h.to(device_).contiguous());
   return logits_;
 }
 
 const Tensor& LanguageModelStepper::step(const int64_t* ids) {
   check(batch_ > 0, "LanguageModelStepper::step: call save first");
-  float* c = col_.data<float>();
-  const float* E = emb_.data<float>();
-  for (int64_t n = 0; n < batch_; ++n) {
+  for (int64_t n = 0; n < batch_; ++n)
     check(ids[n] >= 0 && ids[n] < vocab_, "LanguageModelStepper::step: token id {} of sequence {} is outside [0, {})",
           ids[n], n, vocab_);
-    std::memcpy(c + n * emsize_, E + ids[n] * emsize_, sizeof(float) * size_t(emsize_));
+  if (device_.is_cpu()) {
+    std::memcpy(ids_.data<int64_t>(), ids, sizeof(int64_t) * size_t(batch_));
+  } else {
+    device_api(device_).make_current();
+    device_api(device_).copy_from_host(ids_.data<int64_t>(), ids, sizeof(int64_t) * size_t(batch_));
   }
-  decode(backbone_.step(col_));
+  step_ids();
   return logits_;
+}
+
+void LanguageModelStepper::step_ids() {
+  check(batch_ > 0, "LanguageModelStepper::step: call save first");
+  // col[n, :] = E[ids[n], :], the embedding row: one weight column of Eᵀ per sequence.
+  backend(device_, "LanguageModelStepper")
+      .step.lookup(batch_, 0, emsize_, 1, vocab_, emb_t_.data<float>(), vocab_, ids_.data<int64_t>(), nullptr,
+                   col_.data<float>(), emsize_);
+  decode(backbone_.step(col_));
 }
 
 // ---- PolyMusicStepper ----------------------------------------------------------------------------

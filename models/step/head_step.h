@@ -29,9 +29,11 @@ namespace seqnet {
 // The step mode of a TCN or basic Seq-U-Net backbone behind one interface.
 class BackboneStepper {
  public:
-  BackboneStepper(TCN* tcn, Sequnet* sequnet, step::Weights weights);  // exactly one non-null
+  // Exactly one non-null. `device`: where the steps run (the TCN's may run on a GPU; the basic
+  // Seq-U-Net's on the CPU only, refused by name elsewhere).
+  BackboneStepper(TCN* tcn, Sequnet* sequnet, step::Weights weights, Device device = Device::cpu());
   Tensor save(const Tensor& x);         // (N, C_in, T) → the normal output (N, C_out, T_out)
-  const Tensor& step(const Tensor& x);  // (N, C_in) → (N, C_out)
+  const Tensor& step(const Tensor& x);  // (N, C_in) → (N, C_out), x contiguous on the stepper's device
   void set_team_threads(int threads);
   double step_weight_bytes() const;
   int64_t cycles() const;  // 1 for the TCN; 2^(levels−1) for the Seq-U-Net
@@ -44,26 +46,40 @@ class BackboneStepper {
 
 class LanguageModelStepper {
  public:
-  explicit LanguageModelStepper(LanguageModel& lm, step::Weights weights = step::Weights::F32);
+  // `device`: where the steps run (a TCN backbone may run on a GPU, with f32 weights).
+  explicit LanguageModelStepper(LanguageModel& lm, step::Weights weights = step::Weights::F32,
+                                Device device = Device::cpu());
   // tokens (N, T) i64 (Seq-U-Net: T = the planned input size) → logits (N, vocab) of the newest
   // position; (re)sizes the buffers for N.
   const Tensor& save(const Tensor& tokens);
-  // N token ids (N as in the last save) → logits (N, vocab) of the next position.
+  // N token ids (host memory, N as in the last save, checked) → logits (N, vocab) of the next
+  // position, on the stepper's device.
   const Tensor& step(const int64_t* ids);
+  // The interface of step::generate (models/step/sampling.h): one step from the N ids in
+  // ids_buffer() (device memory), queuing work only; one phase (the TCN has no clock).
+  void step_ids();
+  int64_t* ids_buffer() { return ids_.data<int64_t>(); }
+  const Tensor& output() const { return logits_; }
+  int64_t phase() const { return 0; }
+  void skip_step() {}
+  Device device() const { return device_; }
   void set_team_threads(int threads) { backbone_.set_team_threads(threads); }
   int64_t batch() const { return batch_; }
   int64_t vocab() const { return vocab_; }
+  int64_t input_classes() const { return vocab_; }
   int64_t cycles() const { return backbone_.cycles(); }
   double step_weight_bytes() const;  // the backbone's plus the decoder's (the embedding is a row lookup)
 
  private:
   void decode(const Tensor& h);  // logits_ ← h · Dᵀ + b, h (N, emsize)
 
+  Device device_;
   BackboneStepper backbone_;
   int64_t vocab_ = 0, emsize_ = 0, batch_ = 0;
-  Tensor emb_;          // (vocab, emsize) f32: the encoder rows
+  Tensor emb_;          // (vocab, emsize) f32 on the host: the encoder rows (the save's embedding)
+  Tensor emb_t_;        // (emsize, vocab) f32 on the device: the same, transposed for the step's lookup
   step::Matrix dec_;    // (vocab, emsize)
-  Tensor dec_b_, col_, logits_;
+  Tensor dec_b_, col_, logits_, ids_;
 };
 
 class PolyMusicStepper {

@@ -53,9 +53,15 @@ Tensor generate(Stepper& st, const Tensor& first, int64_t steps, double temperat
     fail(fmt::format("step::generate: expected the first logits as a contiguous float32 (N = {}, C) on {}, got {}",
                      st.batch(), d.str(), first.defined() ? first.describe() : std::string("undefined")));
   check(steps >= 1, "step::generate: steps must be >= 1, got {}", steps);
+  // The drawn class is the next step's input index: the logits must not have more classes.
+  check(first.size(1) <= st.input_classes(),
+        "step::generate: {} logits per sequence, but the stepper takes indices in "
+        "[0, {})",
+        first.size(1), st.input_classes());
   check(temperature >= 0, "step::generate: temperature must be >= 0, got {}", temperature);
   const int64_t N = first.size(0), C = first.size(1);
   const StepKernels& k = backend(d, "step::generate").step;
+  device_api(d).make_current();  // the step kernels run on the current GPU
   Tensor history = Tensor::zeros({steps, N}, DType::I64, d);
   Tensor count = Tensor::zeros({1}, DType::I64, d);  // steps drawn so far
   // (Greedy draws no random numbers, and reserves none, as the host loop did.)

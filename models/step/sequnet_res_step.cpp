@@ -124,6 +124,12 @@ double SequnetResStepper::step_weight_bytes() const {
   return bytes;
 }
 
+void SequnetResStepper::set_team_threads(int threads) {
+  check(device_.is_cpu() || threads == 1, "SequnetResStepper: a step on {} runs as one member, got {} threads",
+        device_.str(), threads);
+  team_.set_threads(threads);
+}
+
 void SequnetResStepper::reset() {
   batch_ = 0;
   clock_ = 1;
@@ -136,6 +142,7 @@ Tensor SequnetResStepper::save(const Tensor& x) {
   if (!(x.dtype() == DType::F32))
     fail(fmt::format("SequnetResStepper::save: step mode is float32, got {}", x.describe()));
   const int64_t N = x.size(0);
+  device_api(device_).make_current();
   if (N != batch_) {  // (re)allocate every buffer for this batch size
     const Device d = device_;
     for (Layer& L : layers_) {
@@ -244,6 +251,7 @@ const Tensor& SequnetResStepper::step(const Tensor& x) {
     fail(fmt::format("SequnetResStepper::step: expected a float32 column (N = {}, num_inputs = {}), got {}", batch_,
                      num_inputs_, x.defined() ? x.describe() : std::string("undefined")));
   // A contiguous column on the CPU is read in place (copying a Tensor copies its shape vectors).
+  if (!device_.is_cpu()) device_api(device_).make_current();
   const float* src;
   if (device_.is_cpu() && x.device().is_cpu() && x.is_contiguous()) {
     src = x.data<float>();
@@ -262,6 +270,7 @@ const Tensor& SequnetResStepper::step_indices(const int64_t* indices) {
           "SequnetResStepper::step_indices: index {} of row {} outside [0, {})", indices[n], n, num_inputs_);
   const int64_t* ids = indices;
   if (!device_.is_cpu()) {
+    device_api(device_).make_current();
     device_api(device_).copy_from_host(ids_.data<int64_t>(), indices, size_t(batch_) * sizeof(int64_t));
     ids = ids_.data<int64_t>();
   }

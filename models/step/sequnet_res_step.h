@@ -73,10 +73,12 @@ class SequnetResStepper {
   // default 1 runs a step on the calling thread alone (single-threaded BLAS).
   // A team is faster on an otherwise idle machine (batch 1: ~1.6x for the audio Seq-U-Net) but its
   // members wait for each other at every layer: on a machine busy with other work, keep 1.
-  void set_team_threads(int threads) { team_.set_threads(threads); }
+  // (A GPU step is one member: more is refused.)
+  void set_team_threads(int threads);
   int team_threads() const { return team_.wanted(); }
 
   step::Weights weights() const { return weights_; }
+  int64_t input_classes() const { return num_inputs_; }  // the indices a step takes: [0, num_inputs)
   // Bytes of weights read per step, averaged over a clock cycle (level j's layers run once every
   // 2^j steps; the input conv is a column lookup for one-hot input).
   double step_weight_bytes() const;

@@ -35,41 +35,24 @@ Tensor effective_weight(const Tensor& g, const Tensor& v, const std::string& wha
 }
 
 // The queue (slots, N, C) ← the last min(T, slots) columns of `in` (N, C, T), newest in the last
-// slot; the slots before them (T < slots) are zeros, exactly the causal front padding.
+// slot; the slots before them (T < slots) are zeros, exactly the causal front padding. (Tensor
+// copies: `in` lives on the model's device, the queue on the stepper's.)
 void fill_queue(Tensor& q, const Tensor& in, const char* what, int64_t level) {
   const int64_t slots = q.size(0), N = q.size(1), C = q.size(2);
   if (!(in.dim() == 3 && in.size(0) == N && in.size(1) == C))
     fail(fmt::format("TcnStepper::save: level {} {} input {} does not fit its queue (N {}, C {})", level, what,
                      in.describe(), N, C));
   const int64_t T = in.size(2), n = std::min(T, slots);
-  float* dst = q.data<float>();
-  std::memset(dst, 0, size_t(q.numel()) * sizeof(float));
-  const Tensor tail = in.narrow(2, T - n, n).permute({2, 0, 1}).contiguous().to(DType::F32).contiguous();
-  std::memcpy(dst + (slots - n) * N * C, tail.data<float>(), size_t(tail.numel()) * sizeof(float));
+  q.fill_(0);
+  q.narrow(0, slots - n, n).copy_(in.narrow(2, T - n, n).permute({2, 0, 1}));
 }
-
-// Channels [c0, c1) of the new column src (N, C), rows `ld` floats apart, into the ring's newest
-// slot `p`; then the K tapped columns (tap m is (K−1−m)·d steps old) of those channels into the
-// contiguous tap-major window dst (N, K·C).
-void push_and_gather(float* q, int64_t slots, int64_t N, int64_t C, int64_t K, int64_t d, int64_t p,
-                     const float* src, int64_t ld, int64_t c0, int64_t c1, float* dst) {
-  const size_t bytes = size_t(c1 - c0) * sizeof(float);
-  if (bytes == 0) return;
-  for (int64_t n = 0; n < N; ++n) std::memcpy(q + (p * N + n) * C + c0, src + n * ld + c0, bytes);
-  for (int64_t m = 0; m < K; ++m) {
-    const int64_t slot = (p - (K - 1 - m) * d + slots) % slots;  // (K−1−m)d ≤ slots − 1
-    for (int64_t n = 0; n < N; ++n) std::memcpy(dst + n * K * C + m * C + c0, q + (slot * N + n) * C + c0, bytes);
-  }
-}
-
-void relu_rows(float* y, int64_t N, int64_t ld, int64_t o0, int64_t o1) {
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t o = o0; o < o1; ++o) y[n * ld + o] = std::max(y[n * ld + o], 0.0f);
-}
-
 }  // namespace
 
-TcnStepper::TcnStepper(TCN& model, step::Weights weights) : model_(&model), weights_(weights) {
+TcnStepper::TcnStepper(TCN& model, step::Weights weights, Device device)
+    : model_(&model), device_(device), ops_(&backend(device, "TcnStepper").step), weights_(weights) {
+  if (!device.is_cpu() && weights != step::Weights::F32)
+    fail(fmt::format("TcnStepper: {} weights are multiplied on the CPU only; use f32 weights on {}",
+                     step::weights_name(weights), device.str()));
   const TCNConfig& c = model.config();
   num_inputs_ = c.num_inputs, K_ = c.kernel_size;
   model_dtype_ = param(model, "network.0.conv1.weight_v").dtype();
@@ -105,6 +88,14 @@ TcnStepper::TcnStepper(TCN& model, step::Weights weights) : model_(&model), weig
             L.c_out, model.prefix() + ds);
     }
   }
+  if (!device.is_cpu())  // packed on the host, then moved
+    for (size_t i = 0; i < levels_.size(); ++i) {
+      Level& L = levels_[i];
+      L.w1.to(device, fmt::format("level {} conv1", i));
+      L.w2.to(device, fmt::format("level {} conv2", i));
+      L.b1 = L.b1.to(device), L.b2 = L.b2.to(device);
+      if (L.wd.defined()) L.wd.to(device, fmt::format("level {} downsample", i)), L.bd = L.bd.to(device);
+    }
 }
 
 size_t TcnStepper::step_weight_bytes() const {
@@ -113,10 +104,7 @@ size_t TcnStepper::step_weight_bytes() const {
   return bytes;
 }
 
-void TcnStepper::reset() {
-  batch_ = 0;
-  pos_ = 0;
-}
+void TcnStepper::reset() { batch_ = 0; }
 
 Tensor TcnStepper::save(const Tensor& x) {
   if (!(x.defined() && x.dim() == 3 && x.size(0) >= 1 && x.size(1) == num_inputs_ && x.size(2) >= 1))
@@ -125,15 +113,18 @@ Tensor TcnStepper::save(const Tensor& x) {
   if (!(x.dtype() == DType::F32))
     fail(fmt::format("TcnStepper::save: step mode takes float32 input, got {}", x.describe()));
   const int64_t N = x.size(0);
-  if (N != batch_) {  // (re)allocate every buffer for this batch size
+  if (N != batch_ || !pos_.defined()) {  // (re)allocate every buffer for this batch size
+    const Device d = device_;
     for (Level& L : levels_) {
-      L.q1 = step::f32_zeros({L.slots, N, L.c_in});
-      L.q2 = step::f32_zeros({L.slots, N, L.c_out});
-      L.x1 = step::f32_zeros({N, K_ * L.c_in});
-      L.x2 = step::f32_zeros({N, K_ * L.c_out});
-      L.h = step::f32_zeros({N, L.c_out});
-      L.out = step::f32_zeros({N, L.c_out});
+      L.q1 = step::f32_zeros({L.slots, N, L.c_in}, d);
+      L.q2 = step::f32_zeros({L.slots, N, L.c_out}, d);
+      L.x1 = step::f32_zeros({N, K_ * L.c_in}, d);
+      L.x2 = step::f32_zeros({N, K_ * L.c_out}, d);
+      L.h = step::f32_zeros({N, L.c_out}, d);
+      L.out = step::f32_zeros({N, L.c_out}, d);
     }
+    x_ = step::f32_zeros({N, num_inputs_}, d);
+    pos_ = Tensor::zeros({1}, DType::I64, d);
   }
   batch_ = 0;  // not ready until the queues are filled
 
@@ -144,7 +135,8 @@ Tensor TcnStepper::save(const Tensor& x) {
   model_->set_training(false);
   Variable y;
   try {
-    y = model_->forward(Variable(x.to(model_dtype_)), [&](int64_t i, int conv, const Tensor& in) {
+    const Device model_device = param(*model_, "network.0.conv1.weight_v").device();
+    y = model_->forward(Variable(x.to(model_dtype_).to(model_device)), [&](int64_t i, int conv, const Tensor& in) {
       Level& L = levels_[size_t(i)];
       fill_queue(conv == 1 ? L.q1 : L.q2, in, conv == 1 ? "conv1" : "conv2", i);
     });
@@ -153,9 +145,9 @@ Tensor TcnStepper::save(const Tensor& x) {
     throw;
   }
   model_->set_training(was_training);
-  // pos_ counts steps; a level's newest entry is slot pos_ mod slots. After save it is slots − 1
-  // for every queue, i.e. pos_ ≡ −1.
-  pos_ = -1;
+  // pos counts steps; a level's newest entry is slot pos mod slots. After save it is slots − 1
+  // for every queue, i.e. pos ≡ −1.
+  pos_.fill_(-1);
   batch_ = N;
   return y.data();
 }
@@ -168,13 +160,20 @@ const Tensor& TcnStepper::step(const Tensor& x) {
         "TcnStepper::step: expected a float32 column (N = {} as in the last save, num_inputs = {}), got {}{}", batch_,
         num_inputs_, x.defined() ? x.describe() : std::string("undefined"),
         x.defined() && x.dim() == 2 && x.size(0) != batch_ ? " (a new batch size needs a new save)" : ""));
-  // A contiguous column is read in place (copying a Tensor copies its shape vectors).
-  Tensor copy;
-  if (!x.is_contiguous()) copy = x.contiguous();
-  const float* src = copy.defined() ? copy.data<float>() : x.data<float>();
-  ++pos_;
-  team_.run([&](int tid, int nt) { step_column(tid, nt, src); });
+  // A contiguous column on the CPU is read in place (copying a Tensor copies its shape vectors).
+  if (device_.is_cpu() && x.device().is_cpu() && x.is_contiguous()) {
+    step_device(x.data<float>());
+  } else {
+    x_.copy_(x);
+    step_device(x_.data<float>());
+  }
   return levels_.back().out;
+}
+
+void TcnStepper::step_device(const float* x) {
+  check(ready(), "TcnStepper::step: call save first");
+  ops_->tick(pos_.data<int64_t>(), 0);
+  team_.run([&](int tid, int nt) { step_column(tid, nt, x); });
 }
 
 // Member `tid` of `nt` computes its share of every conv's output rows. The share of a level's
@@ -183,9 +182,10 @@ const Tensor& TcnStepper::step(const Tensor& x) {
 // window.
 void TcnStepper::step_column(int tid, int nt, const float* x) {
   const int64_t N = batch_, K = K_;
+  const StepKernels& k = *ops_;
+  const int64_t* pos = pos_.data<int64_t>();
   const float* cur = x;  // the block input (N, c_in)
   for (Level& L : levels_) {
-    const int64_t p = pos_ % L.slots;
     const auto [a0, a1] = step::share(L.c_in, tid, nt);
     const auto [o0, o1] = step::share(L.c_out, tid, nt);
     float* x1 = L.x1.data<float>();
@@ -193,24 +193,23 @@ void TcnStepper::step_column(int tid, int nt, const float* x) {
     float* h = L.h.data<float>();
     float* out = L.out.data<float>();
     // conv1: h = relu(W1 · window1 + b1)
-    push_and_gather(L.q1.data<float>(), L.slots, N, L.c_in, K, L.dilation, p, cur, L.c_in, a0, a1, x1);
+    k.ring_push_gather(N, L.c_in, a0, a1, L.slots, L.dilation, K, L.q1.data<float>(), pos, cur, L.c_in, x1);
     team_.sync();
     L.w1.affine(N, o0, o1 - o0, 0, K * L.c_in, x1, K * L.c_in, L.b1.data<float>() + o0, h + o0, L.c_out, false);
-    relu_rows(h, N, L.c_out, o0, o1);
+    k.relu(N, o0, o1, h, L.c_out, h, L.c_out);
     // conv2: out = relu(W2 · window2 + b2)
-    push_and_gather(L.q2.data<float>(), L.slots, N, L.c_out, K, L.dilation, p, h, L.c_out, o0, o1, x2);
+    k.ring_push_gather(N, L.c_out, o0, o1, L.slots, L.dilation, K, L.q2.data<float>(), pos, h, L.c_out, x2);
     team_.sync();
     L.w2.affine(N, o0, o1 - o0, 0, K * L.c_out, x2, K * L.c_out, L.b2.data<float>() + o0, out + o0, L.c_out,
                 false);
-    relu_rows(out, N, L.c_out, o0, o1);
+    k.relu(N, o0, o1, out, L.c_out, out, L.c_out);
     // out = relu(out + residual), the residual from the newest input column only.
     if (L.wd.defined()) {
       L.wd.affine(N, o0, o1 - o0, 0, L.c_in, cur, L.c_in, L.bd.data<float>() + o0, out + o0, L.c_out, true);
     } else {
-      for (int64_t n = 0; n < N; ++n)
-        for (int64_t o = o0; o < o1; ++o) out[n * L.c_out + o] += cur[n * L.c_in + o];
+      k.add(N, o0, o1, cur, L.c_in, out, L.c_out);
     }
-    relu_rows(out, N, L.c_out, o0, o1);
+    k.relu(N, o0, o1, out, L.c_out, out, L.c_out);
     cur = out;
   }
 }

@@ -40,6 +40,7 @@
 
 #include "models/step/step_kernels.h"
 #include "models/tcn.h"
+#include "ops/backend.h"
 
 namespace seqnet {
 
@@ -48,7 +49,8 @@ class TcnStepper {
   // The model must outlive the stepper (save runs its forward). f32 or f64 parameters (packing
   // converts); any parameter prefix (task heads use "conv."). `weights`: how the step matrices
   // are stored (step::Weights).
-  explicit TcnStepper(TCN& model, step::Weights weights = step::Weights::F32);
+  // `device`: where the step runs (save moves the layer inputs there); a GPU takes f32 weights only.
+  explicit TcnStepper(TCN& model, step::Weights weights = step::Weights::F32, Device device = Device::cpu());
   // Not copyable (a copy would share the state buffers); movable.
   TcnStepper(const TcnStepper&) = delete;
   TcnStepper& operator=(const TcnStepper&) = delete;
@@ -60,8 +62,14 @@ class TcnStepper {
   // under no-grad. Fills every conv's queue with the tail of its input (zeros where T is shorter:
   // the causal zero padding of the forward).
   Tensor save(const Tensor& x);
-  // One new input column (N, num_inputs) float32, N as in the last save → output (N, C_last).
+  // One new input column (N, num_inputs) float32, N as in the last save → output (N, C_last), both
+  // on the stepper's device.
   const Tensor& step(const Tensor& x);
+  // The same from a column already in the stepper's device memory (rows num_inputs floats apart),
+  // queuing work only (no host wait, no allocation), as a recorded step needs.
+  void step_device(const float* x);
+  const Tensor& output() const { return levels_.back().out; }
+  Device device() const { return device_; }
   void reset();  // forget the state (save is required again)
   // Threads that split every conv's rows inside a step (capped at the hardware threads). The
   // default 1 runs a step on the calling thread alone (single-threaded BLAS). As for the other
@@ -91,7 +99,11 @@ class TcnStepper {
   void step_column(int tid, int nt, const float* x);
 
   TCN* model_;
-  int64_t num_inputs_ = 0, K_ = 0, batch_ = 0, pos_ = 0;
+  Device device_;
+  const StepKernels* ops_;  // the step kernels of device_ (ops/kernels/step.h)
+  int64_t num_inputs_ = 0, K_ = 0, batch_ = 0;
+  Tensor pos_;  // (1) i64 on device_: the newest step's index; a queue's newest slot is pos mod slots
+  Tensor x_;    // (N, num_inputs): a column copied to device_
   DType model_dtype_ = DType::F32;
   std::vector<Level> levels_;
   step::Weights weights_ = step::Weights::F32;

@@ -102,12 +102,19 @@ size_t WaveNetStepper::step_weight_bytes() const {
 
 void WaveNetStepper::reset() { batch_ = 0; }
 
+void WaveNetStepper::set_team_threads(int threads) {
+  check(device_.is_cpu() || threads == 1, "WaveNetStepper: a step on {} runs as one member, got {} threads",
+        device_.str(), threads);
+  team_.set_threads(threads);
+}
+
 Tensor WaveNetStepper::save(const Tensor& x) {
   if (!(x.defined() && x.dim() == 3 && x.size(1) == classes_ && x.size(0) >= 1))
     fail(fmt::format("WaveNetStepper::save: expected input (N, classes = {}, T), got {}", classes_,
                      x.defined() ? x.describe() : std::string("undefined")));
   if (!(x.dtype() == DType::F32)) fail(fmt::format("WaveNetStepper::save: step mode is float32, got {}", x.describe()));
   const int64_t N = x.size(0);
+  device_api(device_).make_current();
   if (N != batch_ || !pos_.defined()) {  // (re)allocate every buffer for this batch size
     const Device d = device_;
     for (Layer& L : layers_) L.queue = step::f32_zeros({L.slots, N, R_}, d);
@@ -149,6 +156,7 @@ const Tensor& WaveNetStepper::step(const Tensor& x) {
     fail(fmt::format("WaveNetStepper::step: expected a float32 column (N = {}, classes = {}), got {}", batch_, classes_,
                      x.defined() ? x.describe() : std::string("undefined")));
   // A contiguous column on the CPU is read in place (copying a Tensor copies its shape vectors).
+  if (!device_.is_cpu()) device_api(device_).make_current();
   const float* src;
   if (device_.is_cpu() && x.device().is_cpu() && x.is_contiguous()) {
     src = x.data<float>();
@@ -168,6 +176,7 @@ const Tensor& WaveNetStepper::step_indices(const int64_t* indices) {
           indices[n], n, classes_);
   const int64_t* ids = indices;
   if (!device_.is_cpu()) {
+    device_api(device_).make_current();
     device_api(device_).copy_from_host(ids_.data<int64_t>(), indices, size_t(batch_) * sizeof(int64_t));
     ids = ids_.data<int64_t>();
   }

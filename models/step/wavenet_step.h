@@ -69,10 +69,12 @@ class WaveNetStepper {
   // default 1 runs a step on the calling thread alone (single-threaded BLAS).
   // A team is faster on an otherwise idle machine (batch 1: ~1.7x for the audio WaveNet) but its
   // members wait for each other at every layer: on a machine busy with other work, keep 1.
-  void set_team_threads(int threads) { team_.set_threads(threads); }
+  // (A GPU step is one member: more is refused.)
+  void set_team_threads(int threads);
   int team_threads() const { return team_.wanted(); }
 
   step::Weights weights() const { return weights_; }
+  int64_t input_classes() const { return classes_; }  // the indices a step takes: [0, classes)
   // Bytes of weights one step reads (every matrix once; the start conv is a column lookup).
   size_t step_weight_bytes() const;
 

@@ -59,6 +59,11 @@ void step_relu(int64_t N, int64_t c0, int64_t c1, const float* x, int64_t ldx, f
     for (int64_t o = c0; o < c1; ++o) y[n * ldy + o] = std::max(x[n * ldx + o], 0.0f);
 }
 
+void step_add(int64_t N, int64_t c0, int64_t c1, const float* x, int64_t ldx, float* y, int64_t ldy) {
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = c0; o < c1; ++o) y[n * ldy + o] += x[n * ldx + o];
+}
+
 // Slot of time p in a ring of `slots` entries (p may be negative before the first sample).
 static inline int64_t ring_slot(int64_t p, int64_t slots) { return ((p % slots) + slots) % slots; }
 
@@ -140,6 +145,7 @@ StepKernels step_kernels() {
   return {.affine = step_affine,
           .gated = step_gated,
           .relu = step_relu,
+          .add = step_add,
           .ring_push_gather = step_ring_push_gather,
           .window_push = step_window_push,
           .one_hot_push = step_one_hot_push,

@@ -241,23 +241,19 @@ GenerateResult generate_text(const GenerateOptions& opt, const Checkpoint& ck, L
     // symbol (models/step/head_step.h). TCN: identical to the slow path. Seq-U-Net: the decimation
     // grid stays where the save put it (docs/generation.md §3b).
     const auto t_save = Clock::now();
-    LanguageModelStepper st(lm, step::parse_weights(opt.weights));
+    LanguageModelStepper st(lm, step::parse_weights(opt.weights), opt.device);
     st.set_team_threads(opt.step_threads);
     const int64_t len = sequnet ? W : std::min(W, int64_t(hist[0].size()));
-    const Tensor* logits = &st.save(window(len));
+    const Tensor& first = st.save(window(len));
     report_save(opt, step::parse_weights(opt.weights), len, t_save);
+    // Draw, feed-back and step on the stepper's device (models/step/sampling.h), as for audio.
     Meter meter{opt.verbosity, N};
-    const int64_t V = st.vocab();
-    std::vector<int64_t> ids(static_cast<size_t>(B));
-    for (int64_t s = 0; s < N; ++s) {
-      const float* l = logits->data<float>();
-      for (int64_t b = 0; b < B; ++b) {
-        ids[size_t(b)] = sample_categorical(l + b * V, V, 1, opt.temperature, g);
-        hist[size_t(b)].push_back(ids[size_t(b)]);
-      }
-      meter.update(s + 1);
-      if (s + 1 < N) logits = &st.step(ids.data());
-    }
+    step::GenerateStats stats;
+    const Tensor drawn =
+        step::generate(st, first, N, opt.temperature, g, opt.record, &stats, [&](int64_t done) { meter.update(done); });
+    const int64_t* d = drawn.data<int64_t>();
+    for (int64_t s = 0; s < N; ++s)
+      for (int64_t b = 0; b < B; ++b) hist[size_t(b)].push_back(d[s * B + b]);
     r.seconds = meter.finish();
     r.path = "fast";
   } else {

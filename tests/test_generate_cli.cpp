@@ -267,5 +267,5 @@ TEST(Generate, TextTcnOnTheGpuWritesTheCpuText) {
   o.nhid = 8, o.levels = 2;
   GenerateOptions m = opts(make_checkpoint("jsb", "tcn", o), "m.mid", 5);
   m.device = Device::cuda(0);
-  EXPECT_THAT(seqnet::testing::error_of([&] { run_generate(m); }), HasSubstr("runs on the CPU only"));
+  EXPECT_THAT(seqnet::testing::error_of([&] { run_generate(m); }), HasSubstr("jsb / tcn model runs on the CPU only"));
 }

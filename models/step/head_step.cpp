@@ -23,12 +23,9 @@ BackboneStepper::BackboneStepper(TCN* tcn, Sequnet* sequnet, step::Weights weigh
 Tensor BackboneStepper::save(const Tensor& x) { return tcn_ ? tcn_->save(x) : sequnet_->save(x); }
 const Tensor& BackboneStepper::step(const Tensor& x) {
   if (!tcn_) return sequnet_->step(x);
-  tcn_->step_device(x.data<float>());  // no copy: x is a contiguous column on the stepper's device
-  return tcn_->output();
+  return tcn_->step(x);  // (reads a contiguous float32 column on its device in place)
 }
 void BackboneStepper::set_team_threads(int threads) {
-  check(!tcn_ || tcn_->device().is_cpu() || threads == 1, "TcnStepper: a step on {} runs as one member, got {} threads",
-        tcn_ ? tcn_->device().str() : std::string(), threads);
   if (tcn_) tcn_->set_team_threads(threads);
   else sequnet_->set_team_threads(threads);
 }
@@ -39,8 +36,9 @@ int64_t BackboneStepper::cycles() const { return tcn_ ? 1 : sequnet_->cycles(); 
 
 namespace {
 
-// A parameter as a contiguous float32 tensor (checkpoints may hold f64 models).
-Tensor f32(const Variable& v) { return v.data().to(DType::F32).contiguous(); }
+// A parameter as a contiguous float32 tensor on the host (checkpoints may hold f64 models; the
+// model may live on a GPU).
+Tensor f32(const Variable& v) { return v.data().to(Device::cpu()).to(DType::F32).contiguous(); }
 
 // The newest column (N, C) of y (N, C, T), copied into a contiguous tensor.
 Tensor last_column(const Tensor& y) { return y.select(2, y.size(2) - 1).contiguous(); }
@@ -62,7 +60,7 @@ LanguageModelStepper::LanguageModelStepper(LanguageModel& lm, step::Weights weig
   std::memcpy(dec_.data(), D.data<float>(), sizeof(float) * size_t(vocab_ * emsize_));
   dec_.store_as(weights, "decoder.weight");
   dec_b_ = f32(lm.params().get("decoder.bias"));
-  emb_t_ = emb_.transpose(0, 1).contiguous().to(device);
+  if (!device.is_cpu()) emb_t_ = emb_.transpose(0, 1).contiguous().to(device);  // (the CPU copies rows of emb_)
   dec_.to(device, "decoder.weight");
   dec_b_ = dec_b_.to(device);
 }
@@ -101,7 +99,7 @@ const Tensor& LanguageModelStepper::save(const Tensor& tokens) {
   col_ = step::f32_zeros({N, emsize_}, device_);
   logits_ = step::f32_zeros({N, vocab_}, device_);
   ids_ = Tensor::zeros({N}, DType::I64, device_);
-  decode(h.to(device_).contiguous());
+  decode(h.to(device_).to(DType::F32).contiguous());
   return logits_;
 }
 
@@ -122,10 +120,18 @@ const Tensor& LanguageModelStepper::step(const int64_t* ids) {
 
 void LanguageModelStepper::step_ids() {
   check(batch_ > 0, "LanguageModelStepper::step: call save first");
-  // col[n, :] = E[ids[n], :], the embedding row: one weight column of Eᵀ per sequence.
-  backend(device_, "LanguageModelStepper")
-      .step.lookup(batch_, 0, emsize_, 1, vocab_, emb_t_.data<float>(), vocab_, ids_.data<int64_t>(), nullptr,
-                   col_.data<float>(), emsize_);
+  // col[n, :] = E[ids[n], :], the embedding row: on the CPU a row copy, on a GPU the lookup kernel
+  // reading one weight column of Eᵀ per sequence.
+  if (device_.is_cpu()) {
+    const int64_t* ids = ids_.data<int64_t>();
+    for (int64_t n = 0; n < batch_; ++n)
+      std::memcpy(col_.data<float>() + n * emsize_, emb_.data<float>() + ids[n] * emsize_,
+                  sizeof(float) * size_t(emsize_));
+  } else {
+    backend(device_, "LanguageModelStepper")
+        .step.lookup(batch_, 0, emsize_, 1, vocab_, emb_t_.data<float>(), vocab_, ids_.data<int64_t>(), nullptr,
+                     col_.data<float>(), emsize_);
+  }
   decode(backbone_.step(col_));
 }
 

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "autograd/variable.h"
+#include "core/device_api.h"
 #include "core/error.h"
 
 namespace seqnet {
@@ -106,6 +107,12 @@ size_t TcnStepper::step_weight_bytes() const {
 
 void TcnStepper::reset() { batch_ = 0; }
 
+void TcnStepper::set_team_threads(int threads) {
+  check(device_.is_cpu() || threads == 1, "TcnStepper: a step on {} runs as one member, got {} threads", device_.str(),
+        threads);
+  team_.set_threads(threads);
+}
+
 Tensor TcnStepper::save(const Tensor& x) {
   if (!(x.defined() && x.dim() == 3 && x.size(0) >= 1 && x.size(1) == num_inputs_ && x.size(2) >= 1))
     fail(fmt::format("TcnStepper::save: expected input (N, num_inputs = {}, T ≥ 1), got {}", num_inputs_,
@@ -113,6 +120,7 @@ Tensor TcnStepper::save(const Tensor& x) {
   if (!(x.dtype() == DType::F32))
     fail(fmt::format("TcnStepper::save: step mode takes float32 input, got {}", x.describe()));
   const int64_t N = x.size(0);
+  device_api(device_).make_current();
   if (N != batch_ || !pos_.defined()) {  // (re)allocate every buffer for this batch size
     const Device d = device_;
     for (Level& L : levels_) {
@@ -160,8 +168,10 @@ const Tensor& TcnStepper::step(const Tensor& x) {
         "TcnStepper::step: expected a float32 column (N = {} as in the last save, num_inputs = {}), got {}{}", batch_,
         num_inputs_, x.defined() ? x.describe() : std::string("undefined"),
         x.defined() && x.dim() == 2 && x.size(0) != batch_ ? " (a new batch size needs a new save)" : ""));
-  // A contiguous column on the CPU is read in place (copying a Tensor copies its shape vectors).
-  if (device_.is_cpu() && x.device().is_cpu() && x.is_contiguous()) {
+  // A contiguous column on the stepper's device is read in place (copying a Tensor copies its
+  // shape vectors).
+  if (!device_.is_cpu()) device_api(device_).make_current();
+  if (x.device() == device_ && x.is_contiguous()) {
     step_device(x.data<float>());
   } else {
     x_.copy_(x);

@@ -74,7 +74,7 @@ class TcnStepper {
   // Threads that split every conv's rows inside a step (capped at the hardware threads). The
   // default 1 runs a step on the calling thread alone (single-threaded BLAS). As for the other
   // steppers: faster on an idle machine only.
-  void set_team_threads(int threads) { team_.set_threads(threads); }
+  void set_team_threads(int threads);  // (a GPU step is one member: more is refused)
   int team_threads() const { return team_.wanted(); }
 
   step::Weights weights() const { return weights_; }

@@ -260,7 +260,11 @@ GenerateResult generate_text(const GenerateOptions& opt, const Checkpoint& ck, L
     Meter meter{opt.verbosity, N};
     for (int64_t s = 0; s < N; ++s) {
       const int64_t have = int64_t(hist[0].size());
-      Tensor logits = lm.forward(Variable(window(sequnet ? W : std::min(W, have)))).data().contiguous().to(DType::F32);
+      Tensor logits = lm.forward(Variable(window(sequnet ? W : std::min(W, have)).to(opt.device)))
+                          .data()
+                          .to(Device::cpu())
+                          .contiguous()
+                          .to(DType::F32);
       const int64_t T = logits.size(1), V = logits.size(2);  // (B, T_out, V)
       const float* l = logits.data<float>();
       for (int64_t b = 0; b < B; ++b)
@@ -412,10 +416,13 @@ GenerateResult run_generate(const GenerateOptions& opt) {
   TaskModel tm = load_model(ck);
   const bool audio = dynamic_cast<AudioModel*>(tm.model.get()) != nullptr;
   if (!opt.device.is_cpu()) {
-    check(audio,
-          "generate --device {}: the {} task's step modes (TCN, basic Seq-U-Net) run on the CPU only; use "
-          "--device cpu",
-          opt.device.str(), ck.config.task);
+    // On a GPU: the audio models, and the char / word TCN (the basic Seq-U-Net's text model only
+    // with --slow: its step mode runs on the CPU); the music models' sampling runs on the CPU.
+    const bool text = dynamic_cast<LanguageModel*>(tm.model.get()) != nullptr;
+    check(audio || (text && (ck.config.model == "tcn" || opt.slow)),
+          "generate --device {}: generating from a {} / {} model runs on the CPU only{}; use --device cpu",
+          opt.device.str(), ck.config.task, ck.config.model,
+          text ? " (its step mode; --slow runs its full forwards on the GPU)" : "");
     check(opt.weights == "f32", "generate --device {}: --weights {} is multiplied on the CPU only; use f32 on a GPU",
           opt.device.str(), opt.weights);
     check(opt.step_threads == 1, "generate --device {}: --step-threads splits a CPU step; drop it on a GPU",

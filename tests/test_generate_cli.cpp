@@ -269,3 +269,13 @@ TEST(Generate, TextTcnOnTheGpuWritesTheCpuText) {
   m.device = Device::cuda(0);
   EXPECT_THAT(seqnet::testing::error_of([&] { run_generate(m); }), HasSubstr("jsb / tcn model runs on the CPU only"));
 }
+
+// Without a GPU (or without the CUDA backend), --device cuda stops at once and says why.
+TEST(Generate, DeviceCudaWithoutAGpuSaysWhy) {
+  if (device_available(Device::cuda(0))) GTEST_SKIP() << "a GPU is visible";
+  GenerateOptions g = opts(char_checkpoint(), "nogpu.txt", 5);
+  g.device = Device::cuda(0);
+  const std::string e = seqnet::testing::error_of([&] { run_generate(g); });
+  EXPECT_TRUE(e.find("no GPU is visible") != std::string::npos || e.find("no CUDA backend") != std::string::npos) << e;
+  EXPECT_FALSE(std::filesystem::exists(g.out)) << "nothing is written";
+}

@@ -136,7 +136,7 @@ Variable Sequnet::forward(const Variable& x_in) {
   // ConvBlock: [front pad P] → conv → LeakyReLU → dropout (the pad is the conv's pad_front).
   auto conv_block = [&](const Variable& h, const std::string& name, int64_t stride) {
     Variable y = conv1d(h, params_.get(name + ".weight"), params_.get(name + ".bias"), stride, 1, P, 0);
-    return dropout(leaky_relu(y, kLeakySlope), p_drop, train, gen);
+    return leaky_relu_dropout(y, kLeakySlope, p_drop, train, gen);
   };
 
   std::vector<Variable> shortcuts(n);
@@ -156,7 +156,7 @@ Variable Sequnet::forward(const Variable& x_in) {
           "Sequnet: upsampling block {} would produce no samples (low-resolution length {}, kernel {})", k, h.size(2),
           K);
     u = crop_front_back(u, K - 1 - P, K - 1);
-    u = dropout(leaky_relu(u, kLeakySlope), p_drop, train, gen);
+    u = leaky_relu_dropout(u, kLeakySlope, p_drop, train, gen);
     check(shortcuts[k].size(2) >= u.size(2),
           "Sequnet: upsampling block {}: shortcut ({} steps) shorter than the upsampled features ({} steps)", k,
           shortcuts[k].size(2), u.size(2));

@@ -92,13 +92,13 @@ Variable TCN::forward(const Variable& x, const ConvInputObserver& observe) {
       return conv1d(in, w, params_.get(p + conv + ".bias"), 1, d, pad, 0);
     };
     if (observe) observe(int64_t(i), 1, h.data());
-    Variable y = dropout(relu(wn_conv(h, "conv1")), cfg_.dropout, training_, generator());
+    Variable y = relu_dropout(wn_conv(h, "conv1"), cfg_.dropout, training_, generator());
     if (observe) observe(int64_t(i), 2, y.data());
-    y = dropout(relu(wn_conv(y, "conv2")), cfg_.dropout, training_, generator());
+    y = relu_dropout(wn_conv(y, "conv2"), cfg_.dropout, training_, generator());
     const Variable res = params_.contains(p + "downsample.weight")
                              ? conv1d(h, params_.get(p + "downsample.weight"), params_.get(p + "downsample.bias"))
                              : h;
-    h = relu(y + res);
+    h = add_relu(y, res);
   }
   return h;
 }

@@ -4,7 +4,8 @@
 //   h   = dropout(relu(WNconv1(frontpad_{(K−1)d}(x))))
 //   h   = dropout(relu(WNconv2(frontpad_{(K−1)d}(h))))
 //   out = relu(h + (C_in == C_out ? x : downsample(x)))        downsample: 1×1 conv with bias
-// WNconv = weight-normed conv, W = g·v/‖v‖ per output channel (ops/weight_norm.h).
+// WNconv = weight-normed conv, W = g·v/‖v‖ per output channel (ops/weight_norm.h). The forward runs
+// each dropout(relu(·)) as the fused relu_dropout and the last line as add_relu (the same numbers).
 // Parameter keys (in order, per level): conv1.{bias,weight_g,weight_v}, conv2.{...},
 // net.0.{...} (alias of conv1), net.4.{...} (alias of conv2), downsample.{weight,bias}.
 #pragma once

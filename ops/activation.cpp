@@ -44,6 +44,24 @@ Variable leaky_relu(const Variable& x, double slope) {
   return unary_op("leaky_relu", Activation::LeakyRelu, x, slope >= 0.0, slope);
 }
 
+// y = relu(a + b):  da = db = dy · [y > 0]   (the sum a + b is made and used in one pass)
+Variable add_relu(const Variable& a, const Variable& b) {
+  check(a.defined() && b.defined(), "add_relu: an input is undefined");
+  if (!(a.shape() == b.shape()))
+    fail(fmt::format("add_relu: a {} and b {} must have the same shape", a.data().describe(), b.data().describe()));
+  check_same_dtype(a.data(), b.data(), "add_relu");
+  Tensor ta = a.data().contiguous(), tb = b.data().contiguous();
+  const Backend* be = &backend_for("add_relu", ta, tb);
+  Tensor y = empty_like(ta);
+  be->activation.add_relu_forward(ta, tb, y);
+  return make_result("add_relu", y, {a, b}, [be, y](const Tensor& g) {
+    Tensor gc = g.contiguous();
+    Tensor dx = empty_like(y);
+    be->activation.backward(Activation::LeakyRelu, y, gc, dx, 0.0);
+    return std::vector<Tensor>{dx, dx};  // the engine copies before accumulating into a shared gradient
+  });
+}
+
 // y = tanh(f) · σ(g):  df = dy·s·(1 − t²),  dg = dy·t·s·(1 − s)   with t = tanh(f), s = σ(g)
 Variable gated(const Variable& filter, const Variable& gate) {
   check(filter.defined() && gate.defined(), "gated: filter or gate is undefined");

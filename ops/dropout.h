@@ -15,6 +15,18 @@ namespace seqnet {
 // where i is the row-major index of x's element. The comparison u_i ≥ p is exact (done in double).
 Variable dropout(const Variable& x, double p, bool training, Generator& gen = default_generator());
 
+// dropout(leaky_relu(x, slope), p) as one op (slope ≥ 0; relu_dropout is slope 0): the same output
+// and gradients bit for bit, and the same Philox blocks, as the two ops one after the other, in one
+// pass forward and one backward, keeping only the output y (the unfused pair keeps the activation's
+// output as well). Backward, with scale = 1/(1 − p) and m_i the mask:
+//   slope 0:  dx = y > 0 ? dy·scale : 0·dy            (y > 0 ⟺ x > 0 and kept: no mask needed)
+//   slope > 0: dx = m_i ≠ 0 ? (y > 0 ? dy·scale : slope·(dy·scale)) : slope·(dy·0)   (mask drawn again)
+// Evaluation or p == 0: leaky_relu(x, slope); p == 1: zeros. The models use it for their
+// "activation, then dropout" pairs (TCN: ReLU; Seq-U-Net: LeakyReLU(0.01)).
+Variable leaky_relu_dropout(const Variable& x, double slope, double p, bool training,
+                            Generator& gen = default_generator());
+Variable relu_dropout(const Variable& x, double p, bool training, Generator& gen = default_generator());
+
 namespace tensor_ops {
 // The scaled mask m (0 or 1/(1 − p)) of the shape and dtype given, drawn as described above
 // (advances `gen` by ceil(numel / 4) blocks), allocated on `device`. Requires 0 ≤ p < 1.

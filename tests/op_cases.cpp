@@ -69,6 +69,14 @@ void elementwise_and_activations(Table& t) {
     t.add("gated", shape_str(g) + " gate only", [](const V& v) { return gated(v[0], v[1]); },
           {rand64(g, 31), rand64(g, 32)}, {false, true});
   }
+  // Sums in ±[0.06, 1.04): away from relu's kink.
+  auto add_relu_fn = [](const V& v) { return add_relu(v[0], v[1]); };
+  t.add("add_relu", "[2, 3, 5]", add_relu_fn, {away_from_zero(s, 40), rand64(s, 42, -0.04, 0.04)});
+  t.add("add_relu", "[3, 4, 7], b only", add_relu_fn, {rand64(nct, 43, -0.04, 0.04), away_from_zero(nct, 44)},
+        {false, true});
+  t.add("add_relu", "views: transposed + cropped",
+        [](const V& v) { return add_relu(transpose(v[0], 1, 2), crop(v[1], 5)); },
+        {away_from_zero({2, 5, 3}, 45), rand64({2, 3, 7}, 47, -0.04, 0.04)});
   t.add("gated", "views: to_nct and crop", [](const V& v) { return gated(to_nct(v[0]), crop(v[1], 4)); },
         {rand64({2, 4, 3}, 33), rand64({2, 3, 6}, 34)});
 }
@@ -295,6 +303,26 @@ void embedding_dropout_weight_norm(Table& t) {
         {rand64({3, 7}, 71)});
   t.add("dropout", "p 0.5 on a transposed view [7, 6]",
         [](const V& v) { Generator g(8); return dropout(transpose(v[0], 0, 1), 0.5, true, g); }, {rand64({6, 7}, 72)});
+  // The fused activation + dropout: a Generator made inside fn, as above.
+  t.add("relu_dropout", "p 0.3, [3, 5, 7] away from 0",
+        [](const V& v) {
+          Generator g(4);
+          return relu_dropout(v[0], 0.3, true, g);
+        },
+        {away_from_zero({3, 5, 7}, 73)});
+  t.add("relu_dropout", "p 0.5 on a transposed view [7, 6]",
+        [](const V& v) {
+          Generator g(9);
+          return relu_dropout(transpose(v[0], 0, 1), 0.5, true, g);
+        },
+        {away_from_zero({6, 7}, 75)});
+  for (double slope : {0.01, 0.3})
+    t.add("leaky_relu_dropout", fmt::format("slope {}, p 0.2, [2, 9, 7] away from 0", slope),
+          [slope](const V& v) {
+            Generator g(5);
+            return leaky_relu_dropout(v[0], slope, 0.2, true, g);
+          },
+          {away_from_zero({2, 9, 7}, 77)});
   auto wn = [](const V& v) { return weight_norm(v[0], v[1]); };
   t.add("weight_norm", "g [3, 1, 1], v [3, 2, 5]", wn, {rand64({3, 1, 1}, 82, 0.5, 2), rand64({3, 2, 5}, 83)});
   t.add("weight_norm", "g (C_out) [5], v [5, 3, 3]", wn, {rand64({5}, 84, -2, 2), rand64({5, 3, 3}, 85)});

@@ -1,5 +1,6 @@
 // Embedding (repeated ids, tied embedding + decoder), dropout (statistics, Philox stream layout,
-// determinism, same mask in backward) and weight normalisation (values, errors). Their per-op
+// determinism, same mask in backward; the fused activation + dropout and add + relu against the
+// separate ops) and weight normalisation (values, errors). Their per-op
 // gradchecks are cases in tests/op_cases.cpp.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -235,6 +236,82 @@ TEST(Dropout, ForwardAndBackwardEqualTheStoredMaskBitForBit) {
       EXPECT_EQ(std::memcmp(xv.grad().raw_data(), want_dx.raw_data(), size_t(n) * dtype_size(dt)), 0)
           << dtype_name(dt) << " n " << n;
     }
+}
+
+// The fused activation + dropout (the TCN's relu → dropout, the Seq-U-Net's leaky_relu → dropout)
+// must give what the two ops give one after the other, bit for bit, forward and backward, with the
+// same Philox blocks — exact zeros, −0, NaN and ±inf in x included, at lengths that end mid-block and
+// mid-group — and keep the generator in the same state.
+TEST(Dropout, FusedActivationDropoutEqualsThePairBitForBit) {
+  for (double slope : {0.0, 0.01})
+    for (DType dt : {DType::F32, DType::F64})
+      for (int64_t n : {int64_t(1), int64_t(13), int64_t(33), int64_t(70001)}) {
+        Generator data(6);
+        Tensor x = Tensor::uniform({n}, -2.0, 2.0, dt, data);
+        Tensor dy = Tensor::uniform({n}, -1.0, 1.0, dt, data);
+        const double probes[6] = {
+            0.0,  -0.0, std::nan(""), -std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
+            1e-42};
+        for (int64_t k = 0; k < 6 && 5 * k < n; ++k) {
+          if (dt == DType::F32)
+            x.data<float>()[5 * k] = float(probes[k]);
+          else
+            x.data<double>()[5 * k] = probes[k];
+        }
+        Generator g1(91), g2(91);
+        Variable x1(x, true), x2(x, true);
+        Variable y1 = dropout(leaky_relu(x1, slope), 0.3, true, g1);
+        Variable y2 = leaky_relu_dropout(x2, slope, 0.3, true, g2);
+        y1.backward(dy);
+        y2.backward(dy);
+        const size_t bytes = size_t(n) * dtype_size(dt);
+        EXPECT_EQ(std::memcmp(y1.data().raw_data(), y2.data().raw_data(), bytes), 0)
+            << "slope " << slope << " " << dtype_name(dt) << " n " << n;
+        EXPECT_EQ(std::memcmp(x1.grad().raw_data(), x2.grad().raw_data(), bytes), 0)
+            << "slope " << slope << " " << dtype_name(dt) << " n " << n;
+        EXPECT_EQ(g1.state().offset, g2.state().offset);
+      }
+  // relu_dropout is the slope-0 case; evaluation and p = 0 are the activation alone.
+  Generator data(3), a(11), b(11);
+  Tensor x = Tensor::uniform({50}, -1.0, 1.0, DType::F32, data);
+  EXPECT_EQ(relu_dropout(Variable(x), 0.5, true, a).data().to_vector<float>(),
+            leaky_relu_dropout(Variable(x), 0.0, 0.5, true, b).data().to_vector<float>());
+  EXPECT_EQ(relu_dropout(Variable(x), 0.5, false, a).data().to_vector<float>(),
+            relu(Variable(x)).data().to_vector<float>());
+  EXPECT_EQ(leaky_relu_dropout(Variable(x), 0.1, 0.0, true, a).data().to_vector<float>(),
+            leaky_relu(Variable(x), 0.1).data().to_vector<float>());
+  EXPECT_EQ(relu_dropout(Variable(x), 1.0, true, a).data().to_vector<float>(), std::vector<float>(50, 0.f));
+  EXPECT_THAT(error_of([&] { relu_dropout(Variable(x), 1.5, true, a); }),
+              HasSubstr("relu_dropout: p must be in [0, 1], got 1.5"));
+  EXPECT_THAT(error_of([&] { leaky_relu_dropout(Variable(x), -0.1, 0.5, true, a); }),
+              HasSubstr("leaky_relu_dropout: slope must be finite and >= 0, got -0.1"));
+  EXPECT_THAT(error_of([&] { relu_dropout(Variable(Tensor::zeros({2}, DType::I64)), 0.5, true, a); }),
+              HasSubstr("relu_dropout: input must be f32 or f64"));
+}
+
+// relu(a + b) in one op equals the pair, bit for bit, forward and both gradients.
+TEST(AddRelu, EqualsAddThenReluBitForBit) {
+  for (DType dt : {DType::F32, DType::F64}) {
+    Generator data(8);
+    Tensor a = Tensor::uniform({3, 5, 67}, -1.0, 1.0, dt, data), b = Tensor::uniform({3, 5, 67}, -1.0, 1.0, dt, data);
+    Tensor dy = Tensor::uniform({3, 5, 67}, -1.0, 1.0, dt, data);
+    Variable a1(a, true), b1(b, true), a2(a, true), b2(b, true);
+    Variable y1 = relu(a1 + b1), y2 = add_relu(a2, b2);
+    y1.backward(dy);
+    y2.backward(dy);
+    const size_t bytes = size_t(a.numel()) * dtype_size(dt);
+    EXPECT_EQ(std::memcmp(y1.data().raw_data(), y2.data().raw_data(), bytes), 0) << dtype_name(dt);
+    EXPECT_EQ(std::memcmp(a1.grad().raw_data(), a2.grad().raw_data(), bytes), 0) << dtype_name(dt);
+    EXPECT_EQ(std::memcmp(b1.grad().raw_data(), b2.grad().raw_data(), bytes), 0) << dtype_name(dt);
+  }
+  // a and b the same variable: the shared gradient is accumulated, not aliased.
+  Variable x(Tensor::from_vector<float>({1.f, -2.f}, {2}), true);
+  add_relu(x, x).backward(Tensor::ones({2}));
+  EXPECT_EQ(x.grad().to_vector<float>(), (std::vector<float>{2.f, 0.f}));
+  EXPECT_THAT(error_of([&] {
+                add_relu(Variable(Tensor::ones({2, 3})), Variable(Tensor::ones({3, 2})));
+              }),
+              HasSubstr("add_relu: a"));
 }
 
 TEST(Dropout, POneAndErrors) {

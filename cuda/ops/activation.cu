@@ -36,6 +36,15 @@ __global__ void backward_kernel(Activation a, T* dx, const T* saved, const T* dy
   }
 }
 
+// s = a + b, y = s > 0 ? s : 0·s   (relu(a + b))
+template <typename T>
+__global__ void add_relu_forward_kernel(T* y, const T* a, const T* b, int64_t n) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  const T s = a[i] + b[i];
+  y[i] = s > T(0) ? s : T(0) * s;
+}
+
 // t = tanh(f), s = σ(g), y = t·s
 template <typename T>
 __global__ void gated_forward_kernel(T* y, T* t, T* s, const T* f, const T* g, int64_t n) {
@@ -100,6 +109,16 @@ void activation_backward(Activation a, const Tensor& saved, const Tensor& dy, Te
   check_launch(op);
 }
 
+void activation_add_relu_forward(const Tensor& a, const Tensor& b, Tensor& y) {
+  const int64_t n = a.numel();
+  const Context& ctx = context_of(y);
+  on_float(a.dtype(), "add_relu", [&]<typename T>() {
+    if (n == 0) return;
+    add_relu_forward_kernel<T><<<blocks_for(n), kThreads, 0, ctx.stream>>>(y.data<T>(), a.data<T>(), b.data<T>(), n);
+  });
+  check_launch("add_relu");
+}
+
 void activation_gated_forward(const Tensor& f, const Tensor& g, Tensor& y, Tensor& t, Tensor& s) {
   const int64_t n = f.numel();
   const Context& ctx = context_of(y);
@@ -125,6 +144,7 @@ void activation_gated_backward(const Tensor& t, const Tensor& s, const Tensor& d
 ActivationKernels activation_kernels() {
   return {.forward = activation_forward,
           .backward = activation_backward,
+          .add_relu_forward = activation_add_relu_forward,
           .gated_forward = activation_gated_forward,
           .gated_backward = activation_gated_backward};
 }

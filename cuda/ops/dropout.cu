@@ -37,6 +37,43 @@ __global__ void dropout_apply_kernel(const T* x, T* y, uint64_t seed, uint64_t f
   }
 }
 
+// y_i = r_i · m_i,  r_i = x_i > 0 ? x_i : slope·x_i
+template <typename T>
+__global__ void leaky_relu_apply_kernel(const T* x, T* y, uint64_t seed, uint64_t first, double p, T slope, T scale,
+                                        int64_t n) {
+  const int64_t b = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (b >= (n + 3) / 4) return;
+  const PhiloxBlock lanes = philox_block(seed, first + uint64_t(b));
+  for (int64_t j = 0; j < 4 && 4 * b + j < n; ++j) {
+    const double u = double(philox_unit_float(lanes.lane[j]));
+    const T v = x[4 * b + j];
+    const T r = v > T(0) ? v : slope * v;
+    y[4 * b + j] = r * (u >= p ? scale : T(0));
+  }
+}
+
+// slope 0 (one thread per element, no mask): dx = y > 0 ? dy·scale : 0·dy
+template <typename T>
+__global__ void relu_backward_kernel(const T* y, const T* dy, T* dx, T scale, int64_t n) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  dx[i] = y[i] > T(0) ? dy[i] * scale : T(0) * dy[i];
+}
+
+// slope > 0 (one thread per Philox block): g = dy·m, dx = y > 0 ? g : slope·g
+template <typename T>
+__global__ void leaky_relu_backward_kernel(const T* y, const T* dy, T* dx, uint64_t seed, uint64_t first, double p,
+                                           T slope, T scale, int64_t n) {
+  const int64_t b = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (b >= (n + 3) / 4) return;
+  const PhiloxBlock lanes = philox_block(seed, first + uint64_t(b));
+  for (int64_t j = 0; j < 4 && 4 * b + j < n; ++j) {
+    const double u = double(philox_unit_float(lanes.lane[j]));
+    const T g = dy[4 * b + j] * (u >= p ? scale : T(0));
+    dx[4 * b + j] = y[4 * b + j] > T(0) ? g : slope * g;
+  }
+}
+
 // f.template operator()<T>() for f32 / f64; an Error naming `op` otherwise.
 template <class F>
 void on_float(DType t, const char* op, F&& f) {
@@ -73,6 +110,44 @@ void dropout_apply(uint64_t seed, uint64_t first, double p, const Tensor& x, Ten
   });
 }
 
-DropoutKernels dropout_kernels() { return {.mask = dropout_mask, .apply = dropout_apply}; }
+// y_i = r_i · m_i,  r_i = x_i > 0 ? x_i : slope·x_i
+void dropout_leaky_relu_apply(uint64_t seed, uint64_t first, double p, double slope, const Tensor& x, Tensor& y) {
+  const int64_t n = y.numel();
+  on_float(y.dtype(), "leaky_relu_dropout", [&]<typename T>() {
+    if (n == 0) return;
+    const T scale = T(1.0 / (1.0 - p));
+    const int64_t nblocks = (n + 3) / 4;
+    leaky_relu_apply_kernel<T><<<blocks_for(nblocks), kThreads, 0, context_of(y).stream>>>(
+        x.data<T>(), y.data<T>(), seed, first, p, T(slope), scale, n);
+    check_launch("leaky_relu_dropout");
+  });
+}
+
+// slope 0: dx = y > 0 ? dy·scale : 0·dy;  slope > 0: dx = m ≠ 0 ? (y > 0 ? dy·scale : slope·dy·scale) : slope·(dy·0)
+void dropout_leaky_relu_backward(uint64_t seed, uint64_t first, double p, double slope, const Tensor& y,
+                                 const Tensor& dy, Tensor& dx) {
+  const int64_t n = y.numel();
+  on_float(y.dtype(), "leaky_relu_dropout", [&]<typename T>() {
+    if (n == 0) return;
+    const T scale = T(1.0 / (1.0 - p));
+    cudaStream_t stream = context_of(y).stream;
+    if (slope == 0.0) {
+      relu_backward_kernel<T>
+          <<<blocks_for(n), kThreads, 0, stream>>>(y.data<T>(), dy.data<T>(), dx.data<T>(), scale, n);
+    } else {
+      const int64_t nblocks = (n + 3) / 4;
+      leaky_relu_backward_kernel<T><<<blocks_for(nblocks), kThreads, 0, stream>>>(
+          y.data<T>(), dy.data<T>(), dx.data<T>(), seed, first, p, T(slope), scale, n);
+    }
+    check_launch("leaky_relu_dropout backward");
+  });
+}
+
+DropoutKernels dropout_kernels() {
+  return {.mask = dropout_mask,
+          .apply = dropout_apply,
+          .leaky_relu_apply = dropout_leaky_relu_apply,
+          .leaky_relu_backward = dropout_leaky_relu_backward};
+}
 
 }  // namespace seqnet::cuda

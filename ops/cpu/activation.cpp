@@ -35,6 +35,15 @@ void leaky_relu_backward(T* dx, const T* s, const T* dy, int64_t n, T slope) {
   for (int64_t i = 0; i < n; ++i) dx[i] = s[i] > T(0) ? dy[i] : slope * dy[i];
 }
 
+// s = a + b, y = s > 0 ? s : 0·s   (relu(a + b); backward: leaky_relu_backward with slope 0 on y)
+template <typename T>
+void add_relu_fwd(T* y, const T* a, const T* b, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const T s = a[i] + b[i];
+    y[i] = s > T(0) ? s : T(0) * s;
+  }
+}
+
 // t = tanh(f), s = σ(g), y = t·s;  df = dy·s·(1 − t²),  dg = dy·t·s·(1 − s)
 template <typename T> void gated_fwd(T* y, T* t, T* s, const T* f, const T* g, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
@@ -91,6 +100,15 @@ void activation_backward(Activation a, const Tensor& saved, const Tensor& dy, Te
   });
 }
 
+void activation_add_relu_forward(const Tensor& a, const Tensor& b, Tensor& y) {
+  dispatch_float(a.dtype(), "add_relu", [&]<typename T>() {
+    const T *pa = a.data<T>(), *pb = b.data<T>();
+    T* py = y.data<T>();
+    parallel_range(a.numel(), kGrainCheap,
+                   [&](int64_t lo, int64_t hi) { add_relu_fwd<T>(py + lo, pa + lo, pb + lo, hi - lo); });
+  });
+}
+
 void activation_gated_forward(const Tensor& f, const Tensor& g, Tensor& y, Tensor& t, Tensor& s) {
   dispatch_float(f.dtype(), "gated", [&]<typename T>() {
     T *py = y.data<T>(), *pt = t.data<T>(), *ps = s.data<T>();
@@ -114,6 +132,7 @@ void activation_gated_backward(const Tensor& t, const Tensor& s, const Tensor& d
 ActivationKernels activation_kernels() {
   return {.forward = activation_forward,
           .backward = activation_backward,
+          .add_relu_forward = activation_add_relu_forward,
           .gated_forward = activation_gated_forward,
           .gated_backward = activation_gated_backward};
 }

@@ -65,6 +65,67 @@ void dropout_apply(uint64_t seed, uint64_t first, double p, const Tensor& x, Ten
   });
 }
 
-DropoutKernels dropout_kernels() { return {.mask = dropout_mask, .apply = dropout_apply}; }
+// y_i = r_i · m_i,  r_i = x_i > 0 ? x_i : slope·x_i   (the activation kernel's r, then apply's product)
+void dropout_leaky_relu_apply(uint64_t seed, uint64_t first, double p, double slope, const Tensor& x, Tensor& y) {
+  dispatch_float(y.dtype(), "leaky_relu_dropout", [&]<typename T>() {
+    const T* px = x.data<T>();
+    T* py = y.data<T>();
+    const T scale = T(1.0 / (1.0 - p)), a = T(slope);
+    const uint32_t thr = keep_threshold(p);
+    for_each_group(seed, first, y.numel(), [=](int64_t base, const uint32_t* k, int64_t count) {
+      const T* xs = px + base;
+      T* ys = py + base;
+      auto one = [&](int64_t j) {
+        const T r = xs[j] > T(0) ? xs[j] : a * xs[j];
+        ys[j] = r * (k[j] >= thr ? scale : T(0));
+      };
+      if (count == 32) {
+        for (int j = 0; j < 32; ++j) one(j);
+      } else {
+        for (int64_t j = 0; j < count; ++j) one(j);
+      }
+    });
+  });
+}
+
+// slope 0: dx = y > 0 ? dy·scale : 0·dy (y > 0 ⟺ kept and x > 0: no mask);
+// slope > 0: dx = m ≠ 0 ? (y > 0 ? dy·scale : slope·(dy·scale)) : slope·(dy·0)
+void dropout_leaky_relu_backward(uint64_t seed, uint64_t first, double p, double slope, const Tensor& y,
+                                 const Tensor& dy, Tensor& dx) {
+  dispatch_float(y.dtype(), "leaky_relu_dropout", [&]<typename T>() {
+    const T* py = y.data<T>();
+    const T* pg = dy.data<T>();
+    T* pd = dx.data<T>();
+    const T scale = T(1.0 / (1.0 - p)), a = T(slope);
+    if (slope == 0.0) {
+      parallel_range(y.numel(), kGrainCheap, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) pd[i] = py[i] > T(0) ? pg[i] * scale : T(0) * pg[i];
+      });
+      return;
+    }
+    const uint32_t thr = keep_threshold(p);
+    for_each_group(seed, first, y.numel(), [=](int64_t base, const uint32_t* k, int64_t count) {
+      const T* ys = py + base;
+      const T* gs = pg + base;
+      T* ds = pd + base;
+      auto one = [&](int64_t j) {
+        const T g = gs[j] * (k[j] >= thr ? scale : T(0));  // apply's backward: dy·m
+        ds[j] = ys[j] > T(0) ? g : a * g;                  // the activation's: r > 0 ⟺ y > 0 where m ≠ 0
+      };
+      if (count == 32) {
+        for (int j = 0; j < 32; ++j) one(j);
+      } else {
+        for (int64_t j = 0; j < count; ++j) one(j);
+      }
+    });
+  });
+}
+
+DropoutKernels dropout_kernels() {
+  return {.mask = dropout_mask,
+          .apply = dropout_apply,
+          .leaky_relu_apply = dropout_leaky_relu_apply,
+          .leaky_relu_backward = dropout_leaky_relu_backward};
+}
 
 }  // namespace seqnet::cpu

@@ -25,8 +25,8 @@ namespace {
 double saved_per_feature(const std::string& model) {
   if (model == "sequnet_res") return 0.8;
   if (model == "wavenet") return 1.0;
-  if (model == "tcn") return 1.1;  // ReLU keeps its output only, dropout no mask (the conv output goes)
-  return 1.5;                      // sequnet
+  if (model == "tcn") return 1.0;  // one tensor per activation + dropout pair (fused: ops/dropout.h)
+  return 1.3;                      // sequnet
 }
 constexpr double kLogitCopies = 3.0;  // logits, their softmax / sigmoid, their gradient
 

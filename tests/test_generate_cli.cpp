@@ -42,10 +42,10 @@ std::string make_checkpoint(const std::string& task, const std::string& model, T
   return path;
 }
 
-std::string char_checkpoint() {
+std::string char_checkpoint(const std::string& model = "tcn") {
   TaskModelOptions o;
   o.vocab = 6, o.emsize = 4, o.nhid = 8, o.levels = 2;
-  return make_checkpoint("char", "tcn", o, {{"vocab", {"a", "b", "c", " ", "<", ">"}}});
+  return make_checkpoint("char", model, o, {{"vocab", {"a", "b", "c", " ", "<", ">"}}});
 }
 
 GenerateOptions opts(const std::string& ckpt, const std::string& out, int64_t n) {
@@ -256,13 +256,18 @@ TEST(Generate, AudioOnTheGpuWritesTheCpuAudio) {
     }
 }
 
-// The char TCN on the GPU writes the CPU's text; the music models' step modes are CPU-only.
-TEST(Generate, TextTcnOnTheGpuWritesTheCpuText) {
+// The char TCN and Seq-U-Net on the GPU write the CPU's text; the music models' step modes are
+// CPU-only.
+TEST(Generate, TextOnTheGpuWritesTheCpuText) {
   if (!device_available(Device::cuda(0))) GTEST_SKIP() << "no GPU visible";
-  GenerateOptions cpu = opts(char_checkpoint(), "c_cpu.txt", 80), gpu = opts(char_checkpoint(), "c_gpu.txt", 80);
-  gpu.device = Device::cuda(0);
-  const GenerateResult a = run_generate(cpu), b = run_generate(gpu);
-  EXPECT_EQ(read_file(b.files[0]), read_file(a.files[0]));
+  for (const char* model : {"tcn", "sequnet"}) {
+    const std::string ck = char_checkpoint(model);
+    GenerateOptions cpu = opts(ck, "c_cpu.txt", 80), gpu = opts(ck, "c_gpu.txt", 80);
+    gpu.device = Device::cuda(0);
+    const GenerateResult a = run_generate(cpu), b = run_generate(gpu);
+    EXPECT_EQ(b.path, "fast") << model;
+    EXPECT_EQ(read_file(b.files[0]), read_file(a.files[0])) << model;
+  }
   TaskModelOptions o;
   o.nhid = 8, o.levels = 2;
   GenerateOptions m = opts(make_checkpoint("jsb", "tcn", o), "m.mid", 5);

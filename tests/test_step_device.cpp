@@ -20,10 +20,12 @@
 #include "core/device_api.h"
 #include "core/rng.h"
 #include "models/heads.h"
+#include "models/sequnet.h"
 #include "models/sequnet_res.h"
 #include "models/step/head_step.h"
 #include "models/step/sampling.h"
 #include "models/step/sequnet_res_step.h"
+#include "models/step/sequnet_step.h"
 #include "models/step/tcn_step.h"
 #include "models/step/wavenet_step.h"
 #include "models/tcn.h"
@@ -112,6 +114,12 @@ TEST(StepKernels, CudaTwinsMatchTheCpu) {
                  });
   expect_twins("relu", {randn({4, 9}), randn({4, 10})}, [&](const StepKernels& k, std::vector<Tensor>& b) {
     k.relu(4, 1, 8, b[0].data<float>(), 9, b[1].data<float>(), 10);
+  });
+  expect_twins("leaky_relu", {randn({4, 9}), randn({4, 10})}, [&](const StepKernels& k, std::vector<Tensor>& b) {
+    k.leaky_relu(4, 1, 8, b[0].data<float>(), 9, b[1].data<float>(), 10, 0.01f);
+  });
+  expect_twins("leaky_relu in place", {randn({3, 12})}, [&](const StepKernels& k, std::vector<Tensor>& b) {
+    k.leaky_relu(3, 0, 12, b[0].data<float>(), 12, b[0].data<float>(), 12, 0.01f);
   });
   expect_twins("add", {randn({4, 9}), randn({4, 10})}, [&](const StepKernels& k, std::vector<Tensor>& b) {
     k.add(4, 2, 9, b[0].data<float>(), 9, b[1].data<float>(), 10);
@@ -332,28 +340,70 @@ TEST(GpuSteps, TcnMatchesTheCpu) {
   }
 }
 
-// A TCN language model on both devices: the same logits at every step, and step::generate picks
-// the same symbols (recorded and queued).
-TEST(GpuSteps, TcnLanguageModelGeneratesTheCpuSymbols) {
+// The basic Seq-U-Net's clocked step mode, valid and padded, on both devices: the save and every
+// step within 1e-5 of the largest |output| over three clock cycles (every phase, every up block's
+// cached odd-tap output), at batch 1, 3 and 12 (cuBLAS products).
+TEST(GpuSteps, SequnetMatchesTheCpuOverThreeClockCycles) {
   if (!have_gpu()) GTEST_SKIP() << "no GPU visible";
-  const LanguageModelConfig cfg{"tcn", 300, 6, {9, 7, 6}, 3, 0.0, 0.0, 320, true, false};
-  Generator g1(11), g2(11);
-  LanguageModel a(cfg, g1), b(cfg, g2);
-  a.set_training(false), b.set_training(false);
-  b.params().store_on(Device::cuda(0));
-  NoGradGuard no_grad;
-  const Tensor tokens = Tensor::from_vector<int64_t>({1, 5, 299, 7, 0, 3, 8, 9, 250, 4}, {2, 5});
-  for (double T : {0.0, 1.0}) {
-    std::vector<std::vector<int64_t>> runs;
-    for (int variant = 0; variant < 3; ++variant) {
-      const Device d = variant == 0 ? Device::cpu() : Device::cuda(0);
-      LanguageModelStepper st(variant == 0 ? a : b, step::Weights::F32, d);
-      const Tensor& first = st.save(tokens);
-      Generator g(17);
-      runs.push_back(step::generate(st, first, 60, T, g, variant != 2).to_vector<int64_t>());
+  for (bool padded : {false, true}) {
+    SequnetConfig c;
+    c.num_inputs = 5, c.num_channels = {8, 10, 12, 9}, c.num_outputs = 6, c.kernel_size = 5, c.dropout = 0.0;
+    if (!padded) c.target_output_size = 1;
+    Generator g1(7), g2(7);
+    Sequnet a(c, g1), b(c, g2);
+    a.set_training(false), b.set_training(false);
+    b.params().store_on(Device::cuda(0));
+    NoGradGuard no_grad;
+    Generator data(5);
+    const int64_t T = padded ? 37 : a.input_size();
+    for (int64_t batch : {1, 3, 12}) {
+      const Tensor prompt = Tensor::randn({batch, 5, T}, DType::F32, data);
+      SequnetStepper cpu(a), gpu(b, step::Weights::F32, Device::cuda(0));
+      EXPECT_LE(rel_diff(gpu.save(prompt), cpu.save(prompt)), 1e-5) << (padded ? "padded" : "valid");
+      double worst = 0;
+      for (int64_t s = 0; s < 3 * cpu.cycles() + 3; ++s) {
+        const Tensor col = Tensor::randn({batch, 5}, DType::F32, data);
+        EXPECT_EQ(gpu.phase(), cpu.phase());
+        const double d = rel_diff(gpu.step(col.to(Device::cuda(0))), cpu.step(col));
+        ASSERT_LE(d, 1e-5) << (padded ? "padded" : "valid") << " batch " << batch << " step " << s;
+        worst = std::max(worst, d);
+      }
+      std::printf("[ gpu step ] basic Seq-U-Net (%s), batch %lld: max |gpu − cpu| / max |cpu| %.2e\n",
+                  padded ? "padded" : "valid", (long long)batch, worst);
     }
-    EXPECT_EQ(runs[1], runs[0]) << "temperature " << T << ": GPU vs CPU";
-    EXPECT_EQ(runs[2], runs[1]) << "temperature " << T << ": GPU queued vs recorded";
+  }
+}
+
+// A language model (TCN, and basic Seq-U-Net with its clock phases) on both devices: step::generate
+// picks the same symbols on the CPU and the GPU, recorded and queued.
+TEST(GpuSteps, LanguageModelsGenerateTheCpuSymbols) {
+  if (!have_gpu()) GTEST_SKIP() << "no GPU visible";
+  for (const char* model : {"tcn", "sequnet"}) {
+    const LanguageModelConfig cfg{model, 300, 6, {9, 7, 6}, 3, 0.0, 0.0, 6, true, false};
+    Generator g1(11), g2(11);
+    LanguageModel a(cfg, g1), b(cfg, g2);
+    a.set_training(false), b.set_training(false);
+    b.params().store_on(Device::cuda(0));
+    NoGradGuard no_grad;
+    const int64_t T0 = std::string(model) == "tcn" ? 5 : a.input_size(6);
+    std::vector<int64_t> tok;
+    for (int64_t i = 0; i < 2 * T0; ++i) tok.push_back((i * 37 + 3) % 300);
+    const Tensor tokens = Tensor::from_vector<int64_t>(tok, {2, T0});
+    for (double T : {0.0, 1.0}) {
+      std::vector<std::vector<int64_t>> runs;
+      for (int variant = 0; variant < 3; ++variant) {
+        const Device d = variant == 0 ? Device::cpu() : Device::cuda(0);
+        LanguageModelStepper st(variant == 0 ? a : b, step::Weights::F32, d);
+        const Tensor& first = st.save(tokens);
+        Generator g(17);
+        step::GenerateStats stats;
+        runs.push_back(step::generate(st, first, 60, T, g, variant != 2, &stats).to_vector<int64_t>());
+        if (variant == 1)  // one recording per clock phase: the TCN has 1, this Seq-U-Net (3 levels) 3
+          EXPECT_EQ(stats.recordings, std::string(model) == "tcn" ? 1 : 3) << model;
+      }
+      EXPECT_EQ(runs[1], runs[0]) << model << " temperature " << T << ": GPU vs CPU";
+      EXPECT_EQ(runs[2], runs[1]) << model << " temperature " << T << ": GPU queued vs recorded";
+    }
   }
 }
 

@@ -99,6 +99,15 @@ __global__ void relu_kernel(int64_t N, int64_t c0, int64_t width, const float* x
   y[n * ldy + o] = fmaxf(x[n * ldx + o], 0.0f);
 }
 
+__global__ void leaky_relu_kernel(int64_t N, int64_t c0, int64_t width, const float* x, int64_t ldx, float* y,
+                                  int64_t ldy, float slope) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= N * width) return;
+  const int64_t n = i / width, o = c0 + i % width;
+  const float v = x[n * ldx + o];
+  y[n * ldy + o] = v >= 0.0f ? v : slope * v;
+}
+
 __global__ void add_kernel(int64_t N, int64_t c0, int64_t width, const float* x, int64_t ldx, float* y, int64_t ldy) {
   const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= N * width) return;
@@ -282,6 +291,14 @@ void step_relu(int64_t N, int64_t c0, int64_t c1, const float* x, int64_t ldx, f
   check_launch("step relu");
 }
 
+void step_leaky_relu(int64_t N, int64_t c0, int64_t c1, const float* x, int64_t ldx, float* y, int64_t ldy,
+                     float slope) {
+  if (c1 <= c0 || N <= 0) return;
+  Context& ctx = current_context("step leaky_relu");
+  leaky_relu_kernel<<<blocks_for(N * (c1 - c0)), kThreads, 0, ctx.stream>>>(N, c0, c1 - c0, x, ldx, y, ldy, slope);
+  check_launch("step leaky_relu");
+}
+
 void step_add(int64_t N, int64_t c0, int64_t c1, const float* x, int64_t ldx, float* y, int64_t ldy) {
   if (c1 <= c0 || N <= 0) return;
   Context& ctx = current_context("step add");
@@ -341,6 +358,7 @@ StepKernels step_kernels() {
   return {.affine = step_affine,
           .gated = step_gated,
           .relu = step_relu,
+          .leaky_relu = step_leaky_relu,
           .add = step_add,
           .ring_push_gather = step_ring_push_gather,
           .window_push = step_window_push,

@@ -14,10 +14,10 @@ namespace seqnet {
 
 BackboneStepper::BackboneStepper(TCN* tcn, Sequnet* sequnet, step::Weights weights, Device device) {
   check((tcn != nullptr) != (sequnet != nullptr), "BackboneStepper: give exactly one backbone (a TCN or a Seq-U-Net)");
-  check(tcn || device.is_cpu(), "the basic Seq-U-Net's step mode runs on the CPU only, not on {}", device.str());
   if (tcn)
     tcn_.emplace(*tcn, weights, device);
-  else sequnet_.emplace(*sequnet, weights);
+  else
+    sequnet_.emplace(*sequnet, weights, device);
 }
 
 Tensor BackboneStepper::save(const Tensor& x) { return tcn_ ? tcn_->save(x) : sequnet_->save(x); }
@@ -33,6 +33,10 @@ double BackboneStepper::step_weight_bytes() const {
   return tcn_ ? tcn_->step_weight_bytes() : sequnet_->step_weight_bytes();
 }
 int64_t BackboneStepper::cycles() const { return tcn_ ? 1 : sequnet_->cycles(); }
+int64_t BackboneStepper::phase() const { return tcn_ ? 0 : sequnet_->phase(); }
+void BackboneStepper::skip_step() {
+  if (sequnet_) sequnet_->skip_step();
+}
 
 namespace {
 

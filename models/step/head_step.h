@@ -29,14 +29,15 @@ namespace seqnet {
 // The step mode of a TCN or basic Seq-U-Net backbone behind one interface.
 class BackboneStepper {
  public:
-  // Exactly one non-null. `device`: where the steps run (the TCN's may run on a GPU; the basic
-  // Seq-U-Net's on the CPU only, refused by name elsewhere).
+  // Exactly one non-null. `device`: where the steps run (either may run on a GPU, with f32 weights).
   BackboneStepper(TCN* tcn, Sequnet* sequnet, step::Weights weights, Device device = Device::cpu());
   Tensor save(const Tensor& x);         // (N, C_in, T) → the normal output (N, C_out, T_out)
   const Tensor& step(const Tensor& x);  // (N, C_in) → (N, C_out), x contiguous on the stepper's device
   void set_team_threads(int threads);
   double step_weight_bytes() const;
   int64_t cycles() const;  // 1 for the TCN; 2^(levels−1) for the Seq-U-Net
+  int64_t phase() const;   // the step's clock phase (SequnetStepper::phase(); the TCN has one: 0)
+  void skip_step();        // advance the clock as a step would (a recorded step ran instead)
   bool is_sequnet() const { return sequnet_.has_value(); }
 
  private:
@@ -46,7 +47,7 @@ class BackboneStepper {
 
 class LanguageModelStepper {
  public:
-  // `device`: where the steps run (a TCN backbone may run on a GPU, with f32 weights).
+  // `device`: where the steps run (a GPU takes f32 weights).
   explicit LanguageModelStepper(LanguageModel& lm, step::Weights weights = step::Weights::F32,
                                 Device device = Device::cpu());
   // tokens (N, T) i64 (Seq-U-Net: T = the planned input size) → logits (N, vocab) of the newest
@@ -56,12 +57,12 @@ class LanguageModelStepper {
   // position, on the stepper's device.
   const Tensor& step(const int64_t* ids);
   // The interface of step::generate (models/step/sampling.h): one step from the N ids in
-  // ids_buffer() (device memory), queuing work only; one phase (the TCN has no clock).
+  // ids_buffer() (device memory), queuing work only; the backbone's clock phases (the TCN has one).
   void step_ids();
   int64_t* ids_buffer() { return ids_.data<int64_t>(); }
   const Tensor& output() const { return logits_; }
-  int64_t phase() const { return 0; }
-  void skip_step() {}
+  int64_t phase() const { return backbone_.phase(); }
+  void skip_step() { backbone_.skip_step(); }
   Device device() const { return device_; }
   void set_team_threads(int threads) { backbone_.set_team_threads(threads); }
   int64_t batch() const { return batch_; }

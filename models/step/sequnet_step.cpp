@@ -3,9 +3,9 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
 
 #include "autograd/variable.h"
+#include "core/device_api.h"
 #include "core/error.h"
 #include "models/planning.h"
 #include "ops/activation.h"
@@ -25,39 +25,28 @@ std::vector<int64_t> iota_taps(int64_t K) {
   return t;
 }
 
-// LeakyReLU in place on rows [r0, r1) of an (N, ld) block.
-void leaky_rows(float* y, int64_t N, int64_t ld, int64_t r0, int64_t r1) {
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t o = r0; o < r1; ++o) {
-      float& v = y[n * ld + o];
-      v = v >= 0.0f ? v : kSlopeF * v;
-    }
-}
-
 // Copies the last `rows` time steps of x (N, width, T) (f32 or f64) into window (N, rows, width),
 // oldest first; missing rows (the sequence, or the padded conv's zero padding, before them) are zeros.
+// (Tensor copies: x lives on the model's device, the window on the stepper's.)
 void fill_window(Tensor& window, const Tensor& x, const std::string& name) {
   const int64_t N = window.size(0), rows = window.size(1), width = window.size(2), T = x.size(2);
   if (!(x.dim() == 3 && x.size(0) == N && x.size(1) == width))
     fail(fmt::format("SequnetStepper::save: layer {}: input {} does not fit its window (N {}, width {})", name,
                      x.describe(), N, width));
   const int64_t have = std::min(rows, T), skip = rows - have;
-  const Tensor xs = x.narrow(2, T - have, have).to(DType::F32).contiguous();  // (N, width, have)
-  const float* src = xs.data<float>();
-  float* w = window.data<float>();
-  std::memset(w, 0, size_t(window.numel()) * sizeof(float));
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t r = 0; r < have; ++r) {
-      float* row = w + (n * rows + skip + r) * width;
-      for (int64_t c = 0; c < width; ++c) row[c] = src[(n * width + c) * have + r];
-    }
+  window.fill_(0);
+  window.narrow(1, skip, have).copy_(x.narrow(2, T - have, have).to(DType::F32).permute({0, 2, 1}));
 }
 
 float* f32(const Tensor& t) { return static_cast<float*>(t.raw_data()); }  // no per-call message building
 
 }  // namespace
 
-SequnetStepper::SequnetStepper(Sequnet& model, step::Weights weights) : model_(&model), weights_(weights) {
+SequnetStepper::SequnetStepper(Sequnet& model, step::Weights weights, Device device)
+    : model_(&model), device_(device), ops_(&backend(device, "SequnetStepper").step), weights_(weights) {
+  if (!device.is_cpu() && weights != step::Weights::F32)
+    fail(fmt::format("SequnetStepper: {} weights are multiplied on the CPU only; use f32 weights on {}",
+                     step::weights_name(weights), device.str()));
   const SequnetConfig& c = model.config();
   padded_ = model.padded();
   K_ = c.kernel_size, n_ = int64_t(c.num_channels.size()) - 1, num_inputs_ = c.num_inputs,
@@ -125,6 +114,27 @@ SequnetStepper::SequnetStepper(Sequnet& model, step::Weights weights) : model_(&
   w_out_.store_as(weights, oname);
   b_out_ = step::f32_zeros({num_outputs_});
   step::pack_bias(p(oname + ".bias"), num_outputs_, f32(b_out_), 0);
+  if (!device.is_cpu()) {  // packed on the host, then moved
+    for (Layer& L : layers_) {
+      L.w.to(device, L.name);
+      if (L.w_odd.defined()) L.w_odd.to(device, L.name + " (odd taps)");
+      L.b = L.b.to(device);
+    }
+    w_out_.to(device, oname);
+    b_out_ = b_out_.to(device);
+  }
+}
+
+void SequnetStepper::set_team_threads(int threads) {
+  check(device_.is_cpu() || threads == 1, "SequnetStepper: a step on {} runs as one member, got {} threads",
+        device_.str(), threads);
+  team_.set_threads(threads);
+}
+
+int64_t SequnetStepper::phase() const {
+  int64_t level = 0;  // the largest j ≤ n + 1 with 2^j dividing the clock (t = 0: every level)
+  while (level <= n_ && (clock_ == 0 || clock_ % (int64_t(1) << level) == 0)) ++level;
+  return level;
 }
 
 double SequnetStepper::step_weight_bytes() const {
@@ -156,14 +166,16 @@ Tensor SequnetStepper::save(const Tensor& x) {
           "SequnetStepper::save (valid mode): input length must be exactly the planned input_size() = {} steps, "
           "got {} ({})",
           model_->input_size(), T, x.describe()));
+  device_api(device_).make_current();
   if (N != batch_) {  // (re)allocate every buffer for this batch size
+    const Device d = device_;
     for (Layer& L : layers_) {
-      L.window = step::f32_zeros({N, K_, L.width});
-      L.out = step::f32_zeros({N, L.c_out});
-      if (L.kind == Kind::Transposed) L.next = step::f32_zeros({N, L.c_out});
+      L.window = step::f32_zeros({N, K_, L.width}, d);
+      L.out = step::f32_zeros({N, L.c_out}, d);
+      if (L.kind == Kind::Transposed) L.next = step::f32_zeros({N, L.c_out}, d);
     }
-    in_ = step::f32_zeros({N, num_inputs_});
-    out_ = step::f32_zeros({N, num_outputs_});
+    in_ = step::f32_zeros({N, num_inputs_}, d);
+    out_ = step::f32_zeros({N, num_outputs_}, d);
   }
   batch_ = 0;  // not ready until the windows are filled
 
@@ -172,9 +184,10 @@ Tensor SequnetStepper::save(const Tensor& x) {
   NoGradGuard no_grad;
   const ParameterSet& ps = model_->params();
   const std::string pre = model_->prefix();
-  const DType dt = ps.get(pre + "output_conv.block.0.weight").dtype();
+  const Tensor& w0 = ps.get(pre + "output_conv.block.0.weight").data();
+  const DType dt = w0.dtype();
   const int64_t P = padded_ ? K_ - 1 : 0;
-  Variable h(x.dtype() == dt ? x : x.to(dt));
+  Variable h(x.to(w0.device()).to(dt));
   if (padded_) {
     const BasicPlan plan = plan_basic_sequnet(K_, levels, T, /*padded=*/true);
     if (plan.input_size > T) h = pad_time(h, plan.input_size - T);
@@ -213,15 +226,7 @@ Tensor SequnetStepper::save(const Tensor& x) {
 }
 
 void SequnetStepper::push(Layer& L, const float* x, int64_t ldx, int64_t cx, const float* y, int64_t ldy) {
-  float* w = f32(L.window);
-  const int64_t row = L.width;
-  for (int64_t n = 0; n < batch_; ++n) {
-    float* win = w + n * K_ * row;
-    std::memmove(win, win + row, size_t((K_ - 1) * row) * sizeof(float));
-    float* last = win + (K_ - 1) * row;
-    std::memcpy(last, x + n * ldx, size_t(cx) * sizeof(float));
-    if (y) std::memcpy(last + cx, y + n * ldy, size_t(row - cx) * sizeof(float));
-  }
+  ops_->window_push(batch_, K_, L.width, f32(L.window), x, ldx, cx, y, ldy);
 }
 
 // out[:, r0:r1] = LeakyReLU(W · window + b) for this member's rows (stride 1 and strided alike: the
@@ -232,7 +237,7 @@ void SequnetStepper::fire(Layer& L, int tid, int nt) {
   const int64_t ld = K_ * L.width;
   float* out = f32(L.out);
   L.w.affine(batch_, r0, r1 - r0, 0, ld, f32(L.window), ld, f32(L.b) + r0, out + r0, L.c_out, false);
-  leaky_rows(out, batch_, L.c_out, r0, r1);
+  ops_->leaky_relu(batch_, r0, r1, out, L.c_out, out, L.c_out, kSlopeF);
 }
 
 // The transposed conv at the newest low-res sample s: position 2s (even taps) → out, position
@@ -247,14 +252,13 @@ void SequnetStepper::fire_transposed(Layer& L, int tid, int nt) {
   float* next = f32(L.next);
   L.w.affine(batch_, r0, r1 - r0, 0, L.q_even * L.width, win + (K_ - L.q_even) * L.width, ld, b + r0, out + r0,
              L.c_out, false);
-  leaky_rows(out, batch_, L.c_out, r0, r1);
-  if (L.q_odd > 0) {
+  ops_->leaky_relu(batch_, r0, r1, out, L.c_out, out, L.c_out, kSlopeF);
+  if (L.q_odd > 0)
     L.w_odd.affine(batch_, r0, r1 - r0, 0, L.q_odd * L.width, win + (K_ - L.q_odd) * L.width, ld, b + r0, next + r0,
                    L.c_out, false);
-  } else {
-    for (int64_t n = 0; n < batch_; ++n) std::memcpy(next + n * L.c_out + r0, b + r0, size_t(r1 - r0) * sizeof(float));
-  }
-  leaky_rows(next, batch_, L.c_out, r0, r1);
+  else  // K = 1: the bias alone (a product over no columns)
+    ops_->affine(batch_, r1 - r0, 0, win, ld, b, 0, b + r0, next + r0, L.c_out, false);
+  ops_->leaky_relu(batch_, r0, r1, next, L.c_out, next, L.c_out, kSlopeF);
 }
 
 const Tensor& SequnetStepper::step(const Tensor& x) {
@@ -264,17 +268,27 @@ const Tensor& SequnetStepper::step(const Tensor& x) {
         (x.dtype() == DType::F32 || x.dtype() == DType::F64)))
     fail(fmt::format("SequnetStepper::step: expected an f32 or f64 column (N = {}, num_inputs = {}), got {}", batch_,
                      num_inputs_, x.defined() ? x.describe() : std::string("undefined")));
-  // The column → in_ (f32), read through its strides (no copy tensor).
-  float* in = f32(in_);
-  const int64_t s0 = x.stride(0), s1 = x.stride(1);
-  if (x.dtype() == DType::F32) {
-    const float* src = static_cast<const float*>(x.raw_data());
-    for (int64_t n = 0; n < batch_; ++n)
-      for (int64_t c = 0; c < num_inputs_; ++c) in[n * num_inputs_ + c] = src[n * s0 + c * s1];
+  if (device_.is_cpu() && x.device().is_cpu()) {
+    // The column → in_ (f32), read through its strides (no copy tensor).
+    float* in = f32(in_);
+    const int64_t s0 = x.stride(0), s1 = x.stride(1);
+    if (x.dtype() == DType::F32) {
+      const float* src = static_cast<const float*>(x.raw_data());
+      for (int64_t n = 0; n < batch_; ++n)
+        for (int64_t c = 0; c < num_inputs_; ++c) in[n * num_inputs_ + c] = src[n * s0 + c * s1];
+    } else {
+      const double* src = static_cast<const double*>(x.raw_data());
+      for (int64_t n = 0; n < batch_; ++n)
+        for (int64_t c = 0; c < num_inputs_; ++c) in[n * num_inputs_ + c] = float(src[n * s0 + c * s1]);
+    }
+    src_ = in;
+  } else if (x.device() == device_ && x.dtype() == DType::F32 && x.is_contiguous()) {
+    if (!device_.is_cpu()) device_api(device_).make_current();
+    src_ = static_cast<const float*>(x.raw_data());  // read in place (a device-side loop's column)
   } else {
-    const double* src = static_cast<const double*>(x.raw_data());
-    for (int64_t n = 0; n < batch_; ++n)
-      for (int64_t c = 0; c < num_inputs_; ++c) in[n * num_inputs_ + c] = float(src[n * s0 + c * s1]);
+    device_api(device_).make_current();
+    in_.copy_(x.dtype() == DType::F32 ? x : x.to(DType::F32));
+    src_ = f32(in_);
   }
   team_.run([&](int tid, int nt) { run_step(tid, nt); });
   return out_;
@@ -286,7 +300,7 @@ void SequnetStepper::run_step(int tid, int nt) {
   const int64_t t = clock_, N = batch_;
   const std::vector<int64_t>& C = model_->config().num_channels;
   size_t li = 0;
-  const float* cur = f32(in_);  // the newest value flowing forward, if `have`
+  const float* cur = src_;  // the newest value flowing forward, if `have`
   bool have = true;
   std::array<const float*, 64> shortcuts{};  // per down block: its shortcut value this step (or null)
   // A layer that receives a value appends it to its window; it produces one when t mod cycles = 0.

@@ -12,6 +12,9 @@
 //                 conv2 on the rows [upsampled, shortcut_i]           2^i
 //   output 1×1 conv                                                   1
 //
+// On a GPU every buffer lives there and a step is a fixed sequence of step kernels per clock phase
+// (phase()), which models/step/sampling.h records once per phase and replays.
+//
 // Every layer is a plain conv + LeakyReLU(0.01) (the output conv has no activation) and keeps
 // its last K inputs at its own resolution, so producing a value is one GEMV on that window. The
 // transposed conv of up block i, when a new low-resolution sample arrives, computes the current
@@ -42,6 +45,7 @@
 
 #include "models/sequnet.h"
 #include "models/step/step_kernels.h"
+#include "ops/backend.h"
 
 namespace seqnet {
 
@@ -50,7 +54,9 @@ class SequnetStepper {
   // The model must outlive the stepper (save runs its parameters). Its parameters may be f32 or
   // f64 (packing converts); the step state is float32. `weights`: how the step matrices are
   // stored (F16 halves the bytes a step streams, at a small relative error).
-  explicit SequnetStepper(Sequnet& model, step::Weights weights = step::Weights::F32);
+  // `device`: where the step buffers live and the steps run (ops/kernels/step.h); on a GPU the
+  // weights must be f32 and a step runs as one member (no thread team).
+  explicit SequnetStepper(Sequnet& model, step::Weights weights = step::Weights::F32, Device device = Device::cpu());
   SequnetStepper(const SequnetStepper&) = delete;
   SequnetStepper& operator=(const SequnetStepper&) = delete;
   SequnetStepper(SequnetStepper&&) = default;
@@ -61,13 +67,20 @@ class SequnetStepper {
   // x is f32 or f64 (converted to the parameters' dtype); the output has the parameters' dtype and
   // equals Sequnet::forward in eval mode. Fills every window and next_output; clock := 1.
   Tensor save(const Tensor& x);
-  // One new input column (N, num_inputs), f32 or f64, N as in the last save → (N, num_outputs) f32,
-  // a view of an internal buffer that the next step overwrites. Allocates nothing for a contiguous
-  // column.
+  // One new input column (N, num_inputs), f32 or f64, N as in the last save → (N, num_outputs) f32
+  // on the stepper's device, a view of an internal buffer that the next step overwrites. Allocates
+  // nothing for a contiguous f32 column on the stepper's device (or any column on the CPU).
   const Tensor& step(const Tensor& x);
+  // For a device-side loop (models/step/sampling.h, through LanguageModelStepper): which layers a
+  // step fires depends on the clock only through the largest power of two dividing it, so that
+  // exponent (0 … levels) names the work a step queues; skip_step() advances the clock as a step
+  // does, when a recording of the step has run instead.
+  int64_t phase() const;
+  void skip_step() { clock_ = (clock_ + 1) % cycles_; }
+  Device device() const { return device_; }
   void reset();  // forget the state (save is required again); clock := 1
   // Threads that split every layer's rows inside a step (see step::StepTeam); default 1.
-  void set_team_threads(int threads) { team_.set_threads(threads); }
+  void set_team_threads(int threads);
   int team_threads() const { return team_.wanted(); }
 
   step::Weights weights() const { return weights_; }
@@ -104,6 +117,8 @@ class SequnetStepper {
   void run_step(int tid, int nt);                   // one step as member tid of nt → out_
 
   Sequnet* model_;
+  Device device_;
+  const StepKernels* ops_;  // the step kernels of device_ (ops/kernels/step.h)
   bool padded_ = false;
   int64_t K_ = 0, n_ = 0, num_inputs_ = 0, num_outputs_ = 0, cycles_ = 1, c0_ = 0;
   int64_t batch_ = 0, clock_ = 1;
@@ -111,7 +126,8 @@ class SequnetStepper {
   // [transposed, conv2] from i = n−1 down to 0.
   std::vector<Layer> layers_;
   step::Matrix w_out_;  // output conv (num_outputs, C_0)
-  Tensor b_out_, in_, out_;  // in_: the step's input column (N, num_inputs) as f32
+  Tensor b_out_, in_, out_;     // in_: the step's input column (N, num_inputs) as f32, on device_
+  const float* src_ = nullptr;  // this step's input column (in_, or the caller's column read in place)
   step::Weights weights_ = step::Weights::F32;
   step::StepTeam team_;
 };

@@ -59,6 +59,15 @@ void step_relu(int64_t N, int64_t c0, int64_t c1, const float* x, int64_t ldx, f
     for (int64_t o = c0; o < c1; ++o) y[n * ldy + o] = std::max(x[n * ldx + o], 0.0f);
 }
 
+void step_leaky_relu(int64_t N, int64_t c0, int64_t c1, const float* x, int64_t ldx, float* y, int64_t ldy,
+                     float slope) {
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = c0; o < c1; ++o) {
+      const float v = x[n * ldx + o];
+      y[n * ldy + o] = v >= 0.0f ? v : slope * v;
+    }
+}
+
 void step_add(int64_t N, int64_t c0, int64_t c1, const float* x, int64_t ldx, float* y, int64_t ldy) {
   for (int64_t n = 0; n < N; ++n)
     for (int64_t o = c0; o < c1; ++o) y[n * ldy + o] += x[n * ldx + o];
@@ -145,6 +154,7 @@ StepKernels step_kernels() {
   return {.affine = step_affine,
           .gated = step_gated,
           .relu = step_relu,
+          .leaky_relu = step_leaky_relu,
           .add = step_add,
           .ring_push_gather = step_ring_push_gather,
           .window_push = step_window_push,

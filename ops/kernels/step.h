@@ -15,6 +15,7 @@
 //   gated            out[n, o] = tanh(fg[n, o]) · σ(fg[n, C + o]) + id[n, o]   o ∈ [c0, c1)
 //                    (fg rows 2C apart; id may be null: no identity)
 //   relu             y[n, o] = max(x[n, o], 0)                              o ∈ [c0, c1)
+//   leaky_relu       y[n, o] = x[n, o] ≥ 0 ? x[n, o] : slope · x[n, o]       o ∈ [c0, c1)   (x may be y)
 //   add              y[n, o] += x[n, o]                                     o ∈ [c0, c1)
 //   ring_push_gather the WaveNet/TCN queue: queue[p mod S][n, :] := x[n, :] with p = *pos, then
 //                    window[n, m·C + c] := queue[(p − d·(K−1−m)) mod S][n, c] for the K taps m
@@ -42,6 +43,8 @@ struct StepKernels {
   void (*gated)(int64_t N, int64_t C, int64_t c0, int64_t c1, const float* fg, const float* id, int64_t ld_id,
                 float* out, int64_t ld_out);
   void (*relu)(int64_t N, int64_t c0, int64_t c1, const float* x, int64_t ldx, float* y, int64_t ldy);
+  void (*leaky_relu)(int64_t N, int64_t c0, int64_t c1, const float* x, int64_t ldx, float* y, int64_t ldy,
+                     float slope);
   void (*add)(int64_t N, int64_t c0, int64_t c1, const float* x, int64_t ldx, float* y, int64_t ldy);
   void (*ring_push_gather)(int64_t N, int64_t C, int64_t c0, int64_t c1, int64_t slots, int64_t dilation, int64_t K,
                            float* queue, const int64_t* pos, const float* x, int64_t ldx, float* window);

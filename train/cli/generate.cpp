@@ -416,13 +416,11 @@ GenerateResult run_generate(const GenerateOptions& opt) {
   TaskModel tm = load_model(ck);
   const bool audio = dynamic_cast<AudioModel*>(tm.model.get()) != nullptr;
   if (!opt.device.is_cpu()) {
-    // On a GPU: the audio models, and the char / word TCN (the basic Seq-U-Net's text model only
-    // with --slow: its step mode runs on the CPU); the music models' sampling runs on the CPU.
+    // On a GPU: the audio and the text models (char / word, TCN and Seq-U-Net); the music models'
+    // step modes and key sampling run on the CPU.
     const bool text = dynamic_cast<LanguageModel*>(tm.model.get()) != nullptr;
-    check(audio || (text && (ck.config.model == "tcn" || opt.slow)),
-          "generate --device {}: generating from a {} / {} model runs on the CPU only{}; use --device cpu",
-          opt.device.str(), ck.config.task, ck.config.model,
-          text ? " (its step mode; --slow runs its full forwards on the GPU)" : "");
+    check(audio || text, "generate --device {}: generating from a {} / {} model runs on the CPU only; use --device cpu",
+          opt.device.str(), ck.config.task, ck.config.model);
     check(opt.weights == "f32", "generate --device {}: --weights {} is multiplied on the CPU only; use f32 on a GPU",
           opt.device.str(), opt.weights);
     check(opt.step_threads == 1, "generate --device {}: --step-threads splits a CPU step; drop it on a GPU",

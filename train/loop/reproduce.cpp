@@ -419,7 +419,9 @@ std::string render_results_page(const nlohmann::json& results) {
        "  these settings (the recorded run: epoch 9, loss 2.6e4 per frame, gradient norm 3.3e8), and so does the\n"
        "  official PyTorch code under the same settings (epoch 11: loss 802 per frame, gradient norm 6.3e6;\n"
        "  docs/measurements/nottingham-sequnet-official-2026-11-30/): the settings cause them, not seqnet; the\n"
-       "  rows keep the protocol unchanged.\n"
+       "  rows keep the protocol unchanged. A clip of 0.5 does not prevent the spikes (a step's loss comes before\n"
+       "  its update: 9 286 per frame at epoch 3) but contains them: validation never rose, 3.050 after 15 epochs\n"
+       "  against 3.294 unclipped (docs/measurements/nottingham-sequnet-clip-2026-12-01/).\n"
        "- MuseData Seq-U-Net (+2.9 %): its validation loss was still falling when the 100 epochs ended (7.130 at\n"
        "  epoch 75, 7.089 at epoch 99, the best), after two learning-rate halvings; the fixed 100-epoch protocol\n"
        "  stops it before it converges, while the paper's number came from the hyper mode's search.\n"
@@ -427,7 +429,9 @@ std::string render_results_page(const nlohmann::json& results) {
        "  five characters `<eos>` — so the char models have 5 923 249 (TCN) and 5 905 139 (Seq-U-Net)\n"
        "  parameters (MODELS.md §11); `seqnet info --task char` and training agree.\n"
        "- Copy memory: accuracy on the 10 recalled digits, and the first epoch whose validation accuracy\n"
-       "  exceeds 99 %.\n";
+       "  exceeds 99 %. The basic Seq-U-Net stays at chance (1/8: the digits are 1–8; loss ln 8) for all 20\n"
+       "  epochs, and so does the official PyTorch code under the same settings\n"
+       "  (docs/measurements/copy-sequnet-official-2026-12-01/): the model, not seqnet.\n";
 
   if (!not_run.empty()) {
     s += "\n## Rows not run yet\n\n| row | command | expected time, 2-core CPU | GPU |\n|---|---|---|---|\n";

@@ -256,8 +256,7 @@ TEST(Generate, AudioOnTheGpuWritesTheCpuAudio) {
     }
 }
 
-// The char TCN and Seq-U-Net on the GPU write the CPU's text; the music models' step modes are
-// CPU-only.
+// The char TCN and Seq-U-Net on the GPU write the CPU's text.
 TEST(Generate, TextOnTheGpuWritesTheCpuText) {
   if (!device_available(Device::cuda(0))) GTEST_SKIP() << "no GPU visible";
   for (const char* model : {"tcn", "sequnet"}) {
@@ -268,11 +267,21 @@ TEST(Generate, TextOnTheGpuWritesTheCpuText) {
     EXPECT_EQ(b.path, "fast") << model;
     EXPECT_EQ(read_file(b.files[0]), read_file(a.files[0])) << model;
   }
-  TaskModelOptions o;
-  o.nhid = 8, o.levels = 2;
-  GenerateOptions m = opts(make_checkpoint("jsb", "tcn", o), "m.mid", 5);
-  m.device = Device::cuda(0);
-  EXPECT_THAT(seqnet::testing::error_of([&] { run_generate(m); }), HasSubstr("jsb / tcn model runs on the CPU only"));
+}
+
+// The music models on the GPU write the CPU's MIDI file (fast path; the draws on the device).
+TEST(Generate, MusicOnTheGpuWritesTheCpuMidi) {
+  if (!device_available(Device::cuda(0))) GTEST_SKIP() << "no GPU visible";
+  for (const char* model : {"tcn", "sequnet"}) {
+    TaskModelOptions o;
+    o.nhid = 8, o.levels = 2;
+    const std::string ck = make_checkpoint("jsb", model, o);
+    GenerateOptions cpu = opts(ck, "m_cpu.mid", 30), gpu = opts(ck, "m_gpu.mid", 30);
+    gpu.device = Device::cuda(0);
+    const GenerateResult a = run_generate(cpu), b = run_generate(gpu);
+    EXPECT_EQ(b.path, "fast") << model;
+    EXPECT_EQ(read_file(b.files[0]), read_file(a.files[0])) << model;
+  }
 }
 
 // Without a GPU (or without the CUDA backend), --device cuda stops at once and says why.

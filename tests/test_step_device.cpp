@@ -169,6 +169,16 @@ TEST(StepKernels, CudaTwinsMatchTheCpu) {
                      k.sample(4, 300, b[0].data<float>(), 300, T, 77, 1000, b[1].data<int64_t>(), b[2].data<int64_t>(),
                               b[3].data<int64_t>());
                    });
+  // 88 keys in (−6, 6): temperature 0 thresholds at 0, the others draw from σ(x / T)
+  for (double T : {0.0, 1.0, 0.37})
+    for (int64_t count : {0, 5})
+      expect_twins("bernoulli",
+                   {Tensor::uniform({3, 90}, -6.0, 6.0, DType::F32, g), Tensor::full({1}, double(count), DType::I64),
+                    Tensor::zeros({3, 88}), Tensor::zeros({8, 3, 88})},
+                   [&](const StepKernels& k, std::vector<Tensor>& b) {
+                     k.bernoulli(3, 88, b[0].data<float>(), 90, T, 77, 1000, b[1].data<int64_t>(), b[2].data<float>(),
+                                 b[3].data<float>());
+                   });
   expect_twins("tick", {Tensor::full({1}, 6.0, DType::I64)}, [&](const StepKernels& k, std::vector<Tensor>& b) {
     k.tick(b[0].data<int64_t>(), 7);
     k.tick(b[0].data<int64_t>(), 0);
@@ -398,8 +408,9 @@ TEST(GpuSteps, LanguageModelsGenerateTheCpuSymbols) {
         Generator g(17);
         step::GenerateStats stats;
         runs.push_back(step::generate(st, first, 60, T, g, variant != 2, &stats).to_vector<int64_t>());
-        if (variant == 1)  // one recording per clock phase: the TCN has 1, this Seq-U-Net (3 levels) 3
+        if (variant == 1) {  // one recording per clock phase: the TCN has 1, this Seq-U-Net (3 levels) 3
           EXPECT_EQ(stats.recordings, std::string(model) == "tcn" ? 1 : 3) << model;
+        }
       }
       EXPECT_EQ(runs[1], runs[0]) << model << " temperature " << T << ": GPU vs CPU";
       EXPECT_EQ(runs[2], runs[1]) << model << " temperature " << T << ": GPU queued vs recorded";
@@ -470,6 +481,93 @@ TEST(GenerationLoop, CpuLanguageModelLoopEqualsTheHostLoop) {
         if (s + 1 < 30) logits = &st.step(ids.data());
       }
       EXPECT_EQ(got.to_vector<int64_t>(), want) << model << " temperature " << T;
+    }
+  }
+}
+
+// A music model (TCN and basic Seq-U-Net backbones): step::generate_frames draws what the host loop
+// of seqnet generate drew — every key from its own next_u64(), sequences then keys in order — and
+// leaves the generator in the same state.
+PolyMusicConfig small_music(const char* model) {
+  PolyMusicConfig c;
+  c.model = model, c.input_size = 88, c.output_size = 88, c.num_channels = {10, 8, 6}, c.kernel_size = 3;
+  c.dropout = 0.0;
+  return c;
+}
+
+// A random piano roll (N, T, 88): each key on with probability 0.2.
+Tensor random_roll(int64_t N, int64_t T, Generator& g) {
+  Tensor r = Tensor::uniform({N, T, 88}, 0.0, 1.0, DType::F32, g);
+  for (int64_t i = 0; i < r.numel(); ++i) r.data<float>()[i] = r.data<float>()[i] > 0.8f ? 1.0f : 0.0f;
+  return r;
+}
+
+std::vector<float> host_music_loop(PolyMusicStepper& st, const Tensor& roll, int64_t steps, double T, Generator& h) {
+  const int64_t N = roll.size(0), C = 88;
+  std::vector<float> frames;
+  const Tensor* logits = &st.save(roll);
+  Tensor frame = Tensor::zeros({N, C});
+  for (int64_t s = 0; s < steps; ++s) {
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = 0; c < C; ++c) {
+        const double x = logits->data<float>()[n * C + c];
+        const bool on = T == 0 ? x > 0 : u64_to_unit_double(h.next_u64()) < 1.0 / (1.0 + std::exp(-x / T));
+        frame.data<float>()[n * C + c] = on ? 1.0f : 0.0f;
+        frames.push_back(on ? 1.0f : 0.0f);
+      }
+    if (s + 1 < steps) logits = &st.step(frame);
+  }
+  return frames;
+}
+
+TEST(GenerationLoop, CpuMusicLoopEqualsTheHostLoop) {
+  NoGradGuard no_grad;
+  for (const char* model : {"tcn", "sequnet"}) {
+    Generator g0(4);
+    PolyMusicModel pm(small_music(model), g0);
+    pm.set_training(false);
+    Generator data(3);
+    const Tensor roll = random_roll(2, 13, data);
+    for (double T : {0.0, 0.7}) {
+      PolyMusicStepper st(pm);
+      Generator g(12), h(12);
+      step::GenerateStats stats;
+      const Tensor got = step::generate_frames(st, st.save(roll), 25, T, g, true, &stats);
+      EXPECT_EQ(got.shape(), (Shape{25, 2, 88}));
+      EXPECT_EQ(stats.recordings, 0);  // the CPU records nothing
+      const std::vector<float> want = host_music_loop(st, roll, 25, T, h);
+      EXPECT_EQ(got.to_vector<float>(), want) << model << " temperature " << T;
+      EXPECT_EQ(g.state(), h.state()) << model;
+      double on = 0;
+      for (float v : want) on += v;
+      EXPECT_GT(on, 0) << model << ": some key is on";
+      EXPECT_LT(on, double(want.size())) << model << ": some key is off";
+    }
+  }
+}
+
+// The music models on the GPU: the same frames as on the CPU, recorded and queued.
+TEST(GpuSteps, MusicModelsGenerateTheCpuFrames) {
+  if (!have_gpu()) GTEST_SKIP() << "no GPU visible";
+  NoGradGuard no_grad;
+  for (const char* model : {"tcn", "sequnet"}) {
+    Generator g1(4), g2(4);
+    PolyMusicModel a(small_music(model), g1), b(small_music(model), g2);
+    a.set_training(false), b.set_training(false);
+    b.params().store_on(Device::cuda(0));
+    Generator data(3);
+    const Tensor roll = random_roll(3, 13, data);
+    for (double T : {0.0, 0.7}) {
+      std::vector<std::vector<float>> runs;
+      for (int variant = 0; variant < 3; ++variant) {
+        const Device d = variant == 0 ? Device::cpu() : Device::cuda(0);
+        PolyMusicStepper st(variant == 0 ? a : b, step::Weights::F32, d);
+        const Tensor& first = st.save(roll);
+        Generator g(17);
+        runs.push_back(step::generate_frames(st, first, 40, T, g, variant != 2).to_vector<float>());
+      }
+      EXPECT_EQ(runs[1], runs[0]) << model << " temperature " << T << ": GPU vs CPU";
+      EXPECT_EQ(runs[2], runs[1]) << model << " temperature " << T << ": GPU queued vs recorded";
     }
   }
 }

@@ -173,6 +173,27 @@ __global__ void lookup_kernel(int64_t N, int64_t c0, int64_t width, int64_t K, i
 // in class 0 makes class 0 the arg-max, a NaN elsewhere never wins); the probabilities are summed
 // by thread 0 in class order from a shared chunk, exactly as the CPU sums them.
 constexpr int kSampleThreads = 256;
+// One thread per key: frame[n, c] = u < σ(x / T) (T = 0: x > 0), u from block first + (s·N + n)·C + c
+__global__ void bernoulli_kernel(int64_t N, int64_t C, const float* logits, int64_t ld, double temperature,
+                                 uint64_t seed, uint64_t first_block, const int64_t* count, float* frame,
+                                 float* history) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= N * C) return;
+  const int64_t n = i / C, c = i % C;
+  const uint64_t s = uint64_t(*count);
+  const double x = logits[n * ld + c];
+  bool on;
+  if (temperature == 0) {
+    on = x > 0;
+  } else {
+    const PhiloxBlock b = philox_block(seed, first_block + (s * uint64_t(N) + uint64_t(n)) * uint64_t(C) + uint64_t(c));
+    on = u64_to_unit_double((uint64_t(b.lane[0]) << 32) | b.lane[1]) < 1.0 / (1.0 + exp(-x / temperature));
+  }
+  const float v = on ? 1.0f : 0.0f;
+  frame[n * C + c] = v;
+  if (history) history[(s * uint64_t(N) + uint64_t(n)) * uint64_t(C) + uint64_t(c)] = v;
+}
+
 __global__ void sample_kernel(int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,
                               uint64_t first_block, const int64_t* count, int64_t N, int64_t* ids, int64_t* history) {
   __shared__ float best_v[kSampleThreads];
@@ -348,6 +369,15 @@ void step_sample(int64_t N, int64_t C, const float* logits, int64_t ld, double t
   check_launch("step sample");
 }
 
+void step_bernoulli(int64_t N, int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,
+                    uint64_t first_block, const int64_t* count, float* frame, float* history) {
+  if (N <= 0 || C <= 0) return;
+  Context& ctx = current_context("step bernoulli");
+  bernoulli_kernel<<<blocks_for(N * C), kThreads, 0, ctx.stream>>>(N, C, logits, ld, temperature, seed, first_block,
+                                                                   count, frame, history);
+  check_launch("step bernoulli");
+}
+
 void step_tick(int64_t* counter, int64_t modulo) {
   Context& ctx = current_context("step tick");
   tick_kernel<<<1, 1, 0, ctx.stream>>>(counter, modulo);
@@ -365,6 +395,7 @@ StepKernels step_kernels() {
           .one_hot_push = step_one_hot_push,
           .lookup = step_lookup,
           .sample = step_sample,
+          .bernoulli = step_bernoulli,
           .tick = step_tick};
 }
 

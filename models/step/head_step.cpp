@@ -141,8 +141,8 @@ void LanguageModelStepper::step_ids() {
 
 // ---- PolyMusicStepper ----------------------------------------------------------------------------
 
-PolyMusicStepper::PolyMusicStepper(PolyMusicModel& model, step::Weights weights)
-    : backbone_(model.tcn(), model.sequnet(), weights) {
+PolyMusicStepper::PolyMusicStepper(PolyMusicModel& model, step::Weights weights, Device device)
+    : device_(device), backbone_(model.tcn(), model.sequnet(), weights, device) {
   const PolyMusicConfig& cfg = model.config();
   keys_ = cfg.input_size;
   check(cfg.output_size == keys_, "PolyMusicStepper: the model's output size {} differs from its input size {}",
@@ -152,7 +152,8 @@ PolyMusicStepper::PolyMusicStepper(PolyMusicModel& model, step::Weights weights)
     lin_ = step::Matrix(W.size(0), W.size(1));
     std::memcpy(lin_.data(), W.data<float>(), sizeof(float) * size_t(W.numel()));
     lin_.store_as(weights, "linear.weight");
-    lin_b_ = f32(model.params().get("linear.bias"));
+    lin_.to(device, "linear.weight");
+    lin_b_ = f32(model.params().get("linear.bias")).to(device);
   }
 }
 
@@ -162,13 +163,14 @@ double PolyMusicStepper::step_weight_bytes() const {
 
 const Tensor& PolyMusicStepper::head(const Tensor& h) {
   if (!lin_.defined()) {  // the Seq-U-Net outputs the logits itself
-    std::memcpy(logits_.data<float>(), h.data<float>(), sizeof(float) * size_t(batch_ * keys_));
-    return logits_;
+    logits_ = &h;
+    return h;
   }
   step::SingleThreadedBlas solo;  // as in decode: never wake BLAS's thread pool for one column
   lin_.affine(batch_, 0, keys_, 0, lin_.cols(), h.data<float>(), lin_.cols(), lin_b_.data<float>(),
-              logits_.data<float>(), keys_, /*accumulate=*/false);
-  return logits_;
+              lin_out_.data<float>(), keys_, /*accumulate=*/false);
+  logits_ = &lin_out_;
+  return lin_out_;
 }
 
 const Tensor& PolyMusicStepper::save(const Tensor& roll) {
@@ -176,11 +178,13 @@ const Tensor& PolyMusicStepper::save(const Tensor& roll) {
     fail(fmt::format("PolyMusicStepper::save: expected a piano roll (N, T, {}) with N, T >= 1, got {}", keys_,
                      roll.describe()));
   NoGradGuard ng;
+  device_api(device_).make_current();
   const Tensor x = roll.to(DType::F32).permute({0, 2, 1}).contiguous();  // (N, keys, T)
-  const Tensor h = last_column(backbone_.save(x));
   batch_ = roll.size(0);
-  logits_ = step::f32_zeros({batch_, keys_});
-  return head(h);
+  lin_out_ = step::f32_zeros({batch_, keys_}, device_);
+  frame_ = step::f32_zeros({batch_, keys_}, device_);
+  save_h_ = last_column(backbone_.save(x)).to(device_).to(DType::F32).contiguous();
+  return head(save_h_);
 }
 
 const Tensor& PolyMusicStepper::step(const Tensor& frame) {
@@ -188,6 +192,11 @@ const Tensor& PolyMusicStepper::step(const Tensor& frame) {
   if (!(frame.dim() == 2 && frame.size(0) == batch_ && frame.size(1) == keys_))
     fail(fmt::format("PolyMusicStepper::step: expected a frame ({}, {}), got {}", batch_, keys_, frame.describe()));
   return head(backbone_.step(frame));
+}
+
+void PolyMusicStepper::step_frame() {
+  check(batch_ > 0, "PolyMusicStepper::step_frame: call save first");
+  head(backbone_.step(frame_));
 }
 
 }  // namespace seqnet

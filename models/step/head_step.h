@@ -4,6 +4,9 @@
 //   LanguageModel:   token id → embedding row → backbone step → decoder (tied: the same matrix)
 //   PolyMusicModel:  piano-roll frame (88 keys) → backbone step [→ per-frame Linear (TCN only)]
 //
+// Both run on the CPU or a GPU (the backbone's buffers, the head's weights and the logits on the
+// device); step::generate / step::generate_frames (models/step/sampling.h) drive them there.
+//
 // Both follow the backbone steppers' contract: save runs a normal forward over the prompt and
 // fills the buffers, returning the logits of the newest position; every step takes the next
 // input (a token id or a frame per sequence) and returns the logits of the next position,
@@ -85,23 +88,39 @@ class LanguageModelStepper {
 
 class PolyMusicStepper {
  public:
-  explicit PolyMusicStepper(PolyMusicModel& model, step::Weights weights = step::Weights::F32);
-  // roll (N, T, keys) f32 (time-major, as the model takes it) → logits (N, keys) of the newest frame.
+  // `device`: where the steps run (a GPU takes f32 weights).
+  explicit PolyMusicStepper(PolyMusicModel& model, step::Weights weights = step::Weights::F32,
+                            Device device = Device::cpu());
+  // roll (N, T, keys) f32 (time-major, as the model takes it) → logits (N, keys) of the newest frame,
+  // on the stepper's device.
   const Tensor& save(const Tensor& roll);
-  // frame (N, keys) → logits (N, keys) of the next frame.
+  // frame (N, keys) → logits (N, keys) of the next frame, on the stepper's device.
   const Tensor& step(const Tensor& frame);
+  // The interface of step::generate_frames (models/step/sampling.h): one step from the frame in
+  // frame_buffer() (N, keys) f32 on the device, queuing work only; the backbone's clock phases.
+  void step_frame();
+  float* frame_buffer() { return frame_.data<float>(); }
+  const Tensor& output() const { return *logits_; }
+  int64_t phase() const { return backbone_.phase(); }
+  void skip_step() { backbone_.skip_step(); }
+  Device device() const { return device_; }
+  int64_t frame_width() const { return keys_; }
   void set_team_threads(int threads) { backbone_.set_team_threads(threads); }
   int64_t batch() const { return batch_; }
   int64_t cycles() const { return backbone_.cycles(); }
   double step_weight_bytes() const;
 
  private:
-  const Tensor& head(const Tensor& h);  // TCN: Linear; Seq-U-Net: the backbone's output itself
+  // TCN: Linear into lin_out_; Seq-U-Net: the backbone's output is the logits (no copy). Sets logits_.
+  const Tensor& head(const Tensor& h);
 
+  Device device_;
   BackboneStepper backbone_;
   int64_t keys_ = 0, batch_ = 0;
   step::Matrix lin_;  // TCN: (keys, nhid); undefined for the Seq-U-Net
-  Tensor lin_b_, logits_;
+  Tensor lin_b_, lin_out_, frame_;
+  Tensor save_h_;  // the save's newest backbone column (N, C) f32 on the device (the Seq-U-Net's logits)
+  const Tensor* logits_ = nullptr;  // lin_out_, or the backbone's output buffer
 };
 
 }  // namespace seqnet

@@ -44,38 +44,14 @@ struct GenerateStats {
 // temperature 0: greedy. `record`: use recordings where the device supports them. `progress`
 // (may be empty) is called with the number of steps queued so far (on a GPU the device runs a
 // little behind the host: the launch queue is bounded).
-template <class Stepper>
-Tensor generate(Stepper& st, const Tensor& first, int64_t steps, double temperature, Generator& g, bool record = true,
-                GenerateStats* stats = nullptr, const std::function<void(int64_t)>& progress = {}) {
+namespace detail {
+
+// The loop both draws share: steps 1 … steps − 1, each one_step() (the stepper's step, the draw,
+// the counter tick), recorded once per stepper phase and replayed where the device records.
+template <class Stepper, class OneStep>
+void drive(Stepper& st, int64_t steps, bool record, GenerateStats* stats, const std::function<void(int64_t)>& progress,
+           OneStep&& one_step) {
   const Device d = st.device();
-  if (!(first.defined() && first.dim() == 2 && first.dtype() == DType::F32 && first.is_contiguous() &&
-        first.device() == d && first.size(0) == st.batch()))
-    fail(fmt::format("step::generate: expected the first logits as a contiguous float32 (N = {}, C) on {}, got {}",
-                     st.batch(), d.str(), first.defined() ? first.describe() : std::string("undefined")));
-  check(steps >= 1, "step::generate: steps must be >= 1, got {}", steps);
-  // The drawn class is the next step's input index: the logits must not have more classes.
-  check(first.size(1) <= st.input_classes(),
-        "step::generate: {} logits per sequence, but the stepper takes indices in "
-        "[0, {})",
-        first.size(1), st.input_classes());
-  check(temperature >= 0, "step::generate: temperature must be >= 0, got {}", temperature);
-  const int64_t N = first.size(0), C = first.size(1);
-  const StepKernels& k = backend(d, "step::generate").step;
-  device_api(d).make_current();  // the step kernels run on the current GPU
-  Tensor history = Tensor::zeros({steps, N}, DType::I64, d);
-  Tensor count = Tensor::zeros({1}, DType::I64, d);  // steps drawn so far
-  // (Greedy draws no random numbers, and reserves none, as the host loop did.)
-  const uint64_t seed = g.state().seed, block = temperature > 0 ? g.reserve(uint64_t(steps) * uint64_t(N)) : 0;
-  int64_t* ids = st.ids_buffer();
-  int64_t* hist = history.data<int64_t>();
-  int64_t* cnt = count.data<int64_t>();
-  k.sample(N, C, first.data<float>(), C, temperature, seed, block, cnt, ids, hist);
-  k.tick(cnt, 0);
-  auto one_step = [&] {
-    st.step_ids();
-    k.sample(N, C, st.output().template data<float>(), C, temperature, seed, block, cnt, ids, hist);
-    k.tick(cnt, 0);
-  };
   std::map<int64_t, std::unique_ptr<Recording>> recorded;
   DeviceApi& api = device_api(d);
   for (int64_t s = 1; s < steps; ++s) {
@@ -110,6 +86,90 @@ Tensor generate(Stepper& st, const Tensor& first, int64_t steps, double temperat
     if (stats) ++stats->recordings, ++stats->replays;
     recorded.emplace(phase, std::move(r));
   }
+}
+
+// `first` must be the stepper's newest logits: contiguous float32 (N, C) on its device.
+template <class Stepper>
+void check_first(const Stepper& st, const Tensor& first, int64_t steps, double temperature, const char* what) {
+  const Device d = st.device();
+  if (!(first.defined() && first.dim() == 2 && first.dtype() == DType::F32 && first.is_contiguous() &&
+        first.device() == d && first.size(0) == st.batch()))
+    fail(fmt::format("{}: expected the first logits as a contiguous float32 (N = {}, C) on {}, got {}", what,
+                     st.batch(), d.str(), first.defined() ? first.describe() : std::string("undefined")));
+  check(steps >= 1, "{}: steps must be >= 1, got {}", what, steps);
+  check(temperature >= 0, "{}: temperature must be >= 0, got {}", what, temperature);
+}
+
+}  // namespace detail
+
+// `first` (N, C) f32, contiguous, on the stepper's device: the logits the first symbol is drawn
+// from (the newest column of the save output). Returns the `steps` drawn symbols (steps, N) i64
+// on the host; the stepper has then taken steps − 1 steps (the last symbol is drawn, not fed).
+// temperature 0: greedy. `record`: use recordings where the device supports them. `progress`
+// (may be empty) is called with the number of steps queued so far (on a GPU the device runs a
+// little behind the host: the launch queue is bounded).
+template <class Stepper>
+Tensor generate(Stepper& st, const Tensor& first, int64_t steps, double temperature, Generator& g, bool record = true,
+                GenerateStats* stats = nullptr, const std::function<void(int64_t)>& progress = {}) {
+  detail::check_first(st, first, steps, temperature, "step::generate");
+  // The drawn class is the next step's input index: the logits must not have more classes.
+  check(first.size(1) <= st.input_classes(),
+        "step::generate: {} logits per sequence, but the stepper takes indices in "
+        "[0, {})",
+        first.size(1), st.input_classes());
+  const Device d = st.device();
+  const int64_t N = first.size(0), C = first.size(1);
+  const StepKernels& k = backend(d, "step::generate").step;
+  device_api(d).make_current();  // the step kernels run on the current GPU
+  Tensor history = Tensor::zeros({steps, N}, DType::I64, d);
+  Tensor count = Tensor::zeros({1}, DType::I64, d);  // steps drawn so far
+  // (Greedy draws no random numbers, and reserves none, as the host loop did.)
+  const uint64_t seed = g.state().seed, block = temperature > 0 ? g.reserve(uint64_t(steps) * uint64_t(N)) : 0;
+  int64_t* ids = st.ids_buffer();
+  int64_t* hist = history.data<int64_t>();
+  int64_t* cnt = count.data<int64_t>();
+  k.sample(N, C, first.data<float>(), C, temperature, seed, block, cnt, ids, hist);
+  k.tick(cnt, 0);
+  detail::drive(st, steps, record, stats, progress, [&] {
+    st.step_ids();
+    k.sample(N, C, st.output().template data<float>(), C, temperature, seed, block, cnt, ids, hist);
+    k.tick(cnt, 0);
+  });
+  Tensor drawn = history.to(Device::cpu());
+  if (progress) progress(steps);
+  return drawn;
+}
+
+// The music models' loop: every key of a frame an independent Bernoulli draw, on with probability
+// σ(logit / T) (T = 0: logit > 0), the drawn frame fed back as the next input. Step s, sequence n,
+// key c uses Philox block first + (s·N + n)·C + c: the order in which the host loop drew them with
+// next_u64(). The stepper gives frame_buffer() (N, C) f32 on its device, step_frame() (one step
+// from it), output(), phase() and skip_step(). Returns the frames (steps, N, C) f32 on the host.
+template <class Stepper>
+Tensor generate_frames(Stepper& st, const Tensor& first, int64_t steps, double temperature, Generator& g,
+                       bool record = true, GenerateStats* stats = nullptr,
+                       const std::function<void(int64_t)>& progress = {}) {
+  detail::check_first(st, first, steps, temperature, "step::generate_frames");
+  const Device d = st.device();
+  const int64_t N = first.size(0), C = first.size(1);
+  check(C == st.frame_width(), "step::generate_frames: {} logits per sequence, but a frame has {} keys", C,
+        st.frame_width());
+  const StepKernels& k = backend(d, "step::generate_frames").step;
+  device_api(d).make_current();
+  Tensor history = Tensor::zeros({steps, N, C}, DType::F32, d);
+  Tensor count = Tensor::zeros({1}, DType::I64, d);
+  const uint64_t seed = g.state().seed,
+                 block = temperature > 0 ? g.reserve(uint64_t(steps) * uint64_t(N) * uint64_t(C)) : 0;
+  float* frame = st.frame_buffer();
+  float* hist = history.data<float>();
+  int64_t* cnt = count.data<int64_t>();
+  k.bernoulli(N, C, first.data<float>(), C, temperature, seed, block, cnt, frame, hist);
+  k.tick(cnt, 0);
+  detail::drive(st, steps, record, stats, progress, [&] {
+    st.step_frame();
+    k.bernoulli(N, C, st.output().template data<float>(), C, temperature, seed, block, cnt, frame, hist);
+    k.tick(cnt, 0);
+  });
   Tensor drawn = history.to(Device::cpu());
   if (progress) progress(steps);
   return drawn;

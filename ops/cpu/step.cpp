@@ -148,6 +148,26 @@ void step_sample(int64_t N, int64_t C, const float* logits, int64_t ld, double t
   }
 }
 
+// The key draw of seqnet generate's music path: key c of sequence n at step s from its own block.
+void step_bernoulli(int64_t N, int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,
+                    uint64_t first_block, const int64_t* count, float* frame, float* history) {
+  const uint64_t s = uint64_t(*count);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c) {
+      const double x = logits[n * ld + c];
+      bool on;
+      if (temperature == 0) {
+        on = x > 0;
+      } else {
+        const PhiloxBlock b =
+            philox_block(seed, first_block + (s * uint64_t(N) + uint64_t(n)) * uint64_t(C) + uint64_t(c));
+        on = u64_to_unit_double((uint64_t(b.lane[0]) << 32) | b.lane[1]) < 1.0 / (1.0 + std::exp(-x / temperature));
+      }
+      frame[n * C + c] = on ? 1.0f : 0.0f;
+      if (history) history[(s * uint64_t(N) + uint64_t(n)) * uint64_t(C) + uint64_t(c)] = frame[n * C + c];
+    }
+}
+
 void step_tick(int64_t* counter, int64_t modulo) { *counter = modulo > 0 ? (*counter + 1) % modulo : *counter + 1; }
 
 StepKernels step_kernels() {
@@ -161,6 +181,7 @@ StepKernels step_kernels() {
           .one_hot_push = step_one_hot_push,
           .lookup = step_lookup,
           .sample = step_sample,
+          .bernoulli = step_bernoulli,
           .tick = step_tick};
 }
 

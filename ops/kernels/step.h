@@ -31,6 +31,11 @@
 //                    history[s·N + n] := ids[n] (history may be null). The draw is exactly
 //                    sample_categorical's: u = 53-bit uniform of lanes (0, 1) · Σ_c p_c, summed in
 //                    double in class order, and the first class where the running sum passes u.
+//   bernoulli        with s = *count: frame[n, c] := 1 if u < σ(logits[n, c] / T) else 0 (T = 0: 1 if the
+//                    logit > 0), u = the 53-bit uniform of lanes (0, 1) of Philox block
+//                    (first_block + (s·N + n)·C + c) of `seed`, σ computed in double as
+//                    1 / (1 + exp(−x / T)); and history[(s·N + n)·C + c] := frame[n, c] (history may be
+//                    null). The draw of the music models (one independent key per block, keys in order).
 //   tick             *counter := (*counter + 1) mod modulo (modulo 0: no wrap)
 #pragma once
 #include <cstdint>
@@ -55,6 +60,8 @@ struct StepKernels {
                  const int64_t* ids, const float* bias, float* Y, int64_t ldy);
   void (*sample)(int64_t N, int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,
                  uint64_t first_block, const int64_t* count, int64_t* ids, int64_t* history);
+  void (*bernoulli)(int64_t N, int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,
+                    uint64_t first_block, const int64_t* count, float* frame, float* history);
   void (*tick)(int64_t* counter, int64_t modulo);
 };
 

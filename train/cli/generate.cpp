@@ -346,22 +346,20 @@ GenerateResult generate_music(const GenerateOptions& opt, const Checkpoint& ck, 
   if (!opt.slow) {
     // Fast path: save over the prime (at most max_context frames), then one step per frame.
     const auto t_save = Clock::now();
-    PolyMusicStepper st(model, step::parse_weights(opt.weights));
+    PolyMusicStepper st(model, step::parse_weights(opt.weights), opt.device);
     st.set_team_threads(opt.step_threads);
     const int64_t len = std::min(P, max_context);
     Tensor in = Tensor::empty({B, len, kPianoKeys});
     for (int64_t b = 0; b < B; ++b) in.select(0, b).copy_(rolls[size_t(b)].narrow(0, P - len, len));
-    const Tensor* logits = &st.save(in);
+    const Tensor& first = st.save(in);
     report_save(opt, step::parse_weights(opt.weights), len, t_save);
+    // Draw every key, feed the frame back and step on the stepper's device (models/step/sampling.h):
+    // the same Philox blocks, in the same order, as draw_frame's next_u64 calls.
     Meter meter{opt.verbosity, N};
-    Tensor frame = Tensor::zeros({B, kPianoKeys});
-    for (int64_t s = 0; s < N; ++s) {
-      draw_frame(logits->data<float>(), P + s);
-      meter.update(s + 1);
-      if (s + 1 == N) break;
-      for (int64_t b = 0; b < B; ++b) frame.select(0, b).copy_(rolls[size_t(b)].select(0, P + s));
-      logits = &st.step(frame);
-    }
+    step::GenerateStats stats;
+    const Tensor frames = step::generate_frames(st, first, N, opt.temperature, g, opt.record, &stats,
+                                                [&](int64_t done) { meter.update(done); });
+    for (int64_t b = 0; b < B; ++b) rolls[size_t(b)].narrow(0, P, N).copy_(frames.select(1, b));
     r.seconds = meter.finish();
     r.path = "fast";
   } else {
@@ -371,7 +369,9 @@ GenerateResult generate_music(const GenerateOptions& opt, const Checkpoint& ck, 
       const int64_t have = P + s, len = std::min(have, max_context);
       Tensor in = Tensor::empty({B, len, kPianoKeys});
       for (int64_t b = 0; b < B; ++b) in.select(0, b).copy_(rolls[size_t(b)].narrow(0, have - len, len));
-      Tensor logits = model.forward(Variable(in)).data().contiguous().to(DType::F32);  // (B, len, 88)
+      Tensor logits =
+          model.forward(Variable(in.to(opt.device))).data().to(Device::cpu()).to(DType::F32).contiguous();  // (B, len,
+                                                                                                            // 88)
       const float* l = logits.data<float>();
       for (int64_t b = 0; b < B; ++b)
         std::copy(l + (b * len + len - 1) * kPianoKeys, l + (b * len + len) * kPianoKeys, last.begin() + b * kPianoKeys);
@@ -414,13 +414,9 @@ GenerateResult run_generate(const GenerateOptions& opt) {
   device_api(opt.device);  // fails at once, saying why, when the device cannot be used
   Checkpoint ck = load_checkpoint(opt.checkpoint);
   TaskModel tm = load_model(ck);
-  const bool audio = dynamic_cast<AudioModel*>(tm.model.get()) != nullptr;
   if (!opt.device.is_cpu()) {
-    // On a GPU: the audio and the text models (char / word, TCN and Seq-U-Net); the music models'
-    // step modes and key sampling run on the CPU.
-    const bool text = dynamic_cast<LanguageModel*>(tm.model.get()) != nullptr;
-    check(audio || text, "generate --device {}: generating from a {} / {} model runs on the CPU only; use --device cpu",
-          opt.device.str(), ck.config.task, ck.config.model);
+    // Every task generates on a GPU: the fast paths' step modes and draws run there; the slow
+    // paths' full forwards too (music's --slow draws on the host).
     check(opt.weights == "f32", "generate --device {}: --weights {} is multiplied on the CPU only; use f32 on a GPU",
           opt.device.str(), opt.weights);
     check(opt.step_threads == 1, "generate --device {}: --step-threads splits a CPU step; drop it on a GPU",

@@ -256,31 +256,30 @@ TEST(Generate, AudioOnTheGpuWritesTheCpuAudio) {
     }
 }
 
+// `seqnet generate --device cuda` on checkpoint ck writes the file the CPU writes, byte for byte,
+// through the fast path (the step mode and the draws on the device).
+void expect_gpu_writes_the_cpu_file(const std::string& ck, const std::string& ext, int64_t n, const char* what) {
+  GenerateOptions cpu = opts(ck, "cpu" + ext, n), gpu = opts(ck, "gpu" + ext, n);
+  gpu.device = Device::cuda(0);
+  const GenerateResult a = run_generate(cpu), b = run_generate(gpu);
+  EXPECT_EQ(b.path, "fast") << what;
+  EXPECT_EQ(read_file(b.files[0]), read_file(a.files[0])) << what;
+}
+
 // The char TCN and Seq-U-Net on the GPU write the CPU's text.
 TEST(Generate, TextOnTheGpuWritesTheCpuText) {
   if (!device_available(Device::cuda(0))) GTEST_SKIP() << "no GPU visible";
-  for (const char* model : {"tcn", "sequnet"}) {
-    const std::string ck = char_checkpoint(model);
-    GenerateOptions cpu = opts(ck, "c_cpu.txt", 80), gpu = opts(ck, "c_gpu.txt", 80);
-    gpu.device = Device::cuda(0);
-    const GenerateResult a = run_generate(cpu), b = run_generate(gpu);
-    EXPECT_EQ(b.path, "fast") << model;
-    EXPECT_EQ(read_file(b.files[0]), read_file(a.files[0])) << model;
-  }
+  for (const char* model : {"tcn", "sequnet"})
+    expect_gpu_writes_the_cpu_file(char_checkpoint(model), ".txt", 80, model);
 }
 
-// The music models on the GPU write the CPU's MIDI file (fast path; the draws on the device).
+// The music models on the GPU write the CPU's MIDI file.
 TEST(Generate, MusicOnTheGpuWritesTheCpuMidi) {
   if (!device_available(Device::cuda(0))) GTEST_SKIP() << "no GPU visible";
   for (const char* model : {"tcn", "sequnet"}) {
     TaskModelOptions o;
     o.nhid = 8, o.levels = 2;
-    const std::string ck = make_checkpoint("jsb", model, o);
-    GenerateOptions cpu = opts(ck, "m_cpu.mid", 30), gpu = opts(ck, "m_gpu.mid", 30);
-    gpu.device = Device::cuda(0);
-    const GenerateResult a = run_generate(cpu), b = run_generate(gpu);
-    EXPECT_EQ(b.path, "fast") << model;
-    EXPECT_EQ(read_file(b.files[0]), read_file(a.files[0])) << model;
+    expect_gpu_writes_the_cpu_file(make_checkpoint("jsb", model, o), ".mid", 30, model);
   }
 }
 

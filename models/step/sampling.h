@@ -100,6 +100,21 @@ void check_first(const Stepper& st, const Tensor& first, int64_t steps, double t
   check(temperature >= 0, "{}: temperature must be >= 0, got {}", what, temperature);
 }
 
+// Draws from `first`, then steps − 1 times: step(), then a draw from the stepper's output; each
+// draw(logits) queues the draw kernel and the counter tick. Returns `history` on the host.
+template <class Stepper, class Draw, class Step>
+Tensor draw_loop(Stepper& st, const Tensor& first, int64_t steps, bool record, GenerateStats* stats,
+                 const std::function<void(int64_t)>& progress, const Tensor& history, Draw&& draw, Step&& step) {
+  draw(first.data<float>());
+  drive(st, steps, record, stats, progress, [&] {
+    step();
+    draw(st.output().template data<float>());
+  });
+  Tensor drawn = history.to(Device::cpu());
+  if (progress) progress(steps);
+  return drawn;
+}
+
 }  // namespace detail
 
 // `first` (N, C) f32, contiguous, on the stepper's device: the logits the first symbol is drawn
@@ -128,16 +143,13 @@ Tensor generate(Stepper& st, const Tensor& first, int64_t steps, double temperat
   int64_t* ids = st.ids_buffer();
   int64_t* hist = history.data<int64_t>();
   int64_t* cnt = count.data<int64_t>();
-  k.sample(N, C, first.data<float>(), C, temperature, seed, block, cnt, ids, hist);
-  k.tick(cnt, 0);
-  detail::drive(st, steps, record, stats, progress, [&] {
-    st.step_ids();
-    k.sample(N, C, st.output().template data<float>(), C, temperature, seed, block, cnt, ids, hist);
-    k.tick(cnt, 0);
-  });
-  Tensor drawn = history.to(Device::cpu());
-  if (progress) progress(steps);
-  return drawn;
+  return detail::draw_loop(
+      st, first, steps, record, stats, progress, history,
+      [&](const float* logits) {
+        k.sample(N, C, logits, C, temperature, seed, block, cnt, ids, hist);
+        k.tick(cnt, 0);
+      },
+      [&] { st.step_ids(); });
 }
 
 // The music models' loop: every key of a frame an independent Bernoulli draw, on with probability
@@ -163,16 +175,13 @@ Tensor generate_frames(Stepper& st, const Tensor& first, int64_t steps, double t
   float* frame = st.frame_buffer();
   float* hist = history.data<float>();
   int64_t* cnt = count.data<int64_t>();
-  k.bernoulli(N, C, first.data<float>(), C, temperature, seed, block, cnt, frame, hist);
-  k.tick(cnt, 0);
-  detail::drive(st, steps, record, stats, progress, [&] {
-    st.step_frame();
-    k.bernoulli(N, C, st.output().template data<float>(), C, temperature, seed, block, cnt, frame, hist);
-    k.tick(cnt, 0);
-  });
-  Tensor drawn = history.to(Device::cpu());
-  if (progress) progress(steps);
-  return drawn;
+  return detail::draw_loop(
+      st, first, steps, record, stats, progress, history,
+      [&](const float* logits) {
+        k.bernoulli(N, C, logits, C, temperature, seed, block, cnt, frame, hist);
+        k.tick(cnt, 0);
+      },
+      [&] { st.step_frame(); });
 }
 
 }  // namespace seqnet::step

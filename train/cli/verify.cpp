@@ -167,11 +167,7 @@ VerifyResult verify_step_modes(const BuiltModel& built, const SafetensorsFile& P
     r.message = "the step modes (fast generation) run in float32 only; use --dtype f32";
     return r;
   }
-  if (!opt.device.is_cpu()) {
-    r.not_applicable = true;
-    r.message = fmt::format("the step modes (fast generation) run on the CPU only so far, not on {}", opt.device.str());
-    return r;
-  }
+  model.params().store_on(opt.device);  // the steppers run where --device says (their buffers and kernels)
   auto meta_int = [&](const char* key) {
     auto it = D.metadata.find(key);
     check(it != D.metadata.end(), "verify: {} has no '{}' in its __metadata__", data_path, key);
@@ -180,12 +176,12 @@ VerifyResult verify_step_modes(const BuiltModel& built, const SafetensorsFile& P
   };
   const int64_t input_size = meta_int("input_size");
   if (auto* wn = dynamic_cast<WaveNet*>(&model)) {
-    WaveNetStepper gen(*wn);
+    WaveNetStepper gen(*wn, step::Weights::F32, opt.device);
     check_generation(gen, D, input_size, wn->config().classes, opt.rtol, opt.atol, r);
   } else if (auto* su = dynamic_cast<SequnetRes*>(&model)) {
     check(su->cycles() == meta_int("cycles"), "verify: {} was made with {} cycles, the model has {}", data_path,
           meta_int("cycles"), su->cycles());
-    SequnetResStepper gen(*su);
+    SequnetResStepper gen(*su, step::Weights::F32, opt.device);
     check_generation(gen, D, input_size, su->config().num_inputs, opt.rtol, opt.atol, r);
   } else {
     r.not_applicable = true;

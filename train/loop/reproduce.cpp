@@ -429,9 +429,9 @@ std::string render_results_page(const nlohmann::json& results) {
        "  five characters `<eos>` — so the char models have 5 923 249 (TCN) and 5 905 139 (Seq-U-Net)\n"
        "  parameters (MODELS.md §11); `seqnet info --task char` and training agree.\n"
        "- Copy memory: accuracy on the 10 recalled digits, and the first epoch whose validation accuracy\n"
-       "  exceeds 99 %. The basic Seq-U-Net stays at chance (1/8: the digits are 1–8; loss ln 8) for all 20\n"
-       "  epochs, and so does the official PyTorch code under the same settings\n"
-       "  (docs/measurements/copy-sequnet-official-2026-12-01/): the model, not seqnet.\n";
+       "  exceeds 99 %. Both Seq-U-Nets stay at chance (1/8: the digits are 1–8; loss ln 8) for all 20 epochs,\n"
+       "  and so does the official PyTorch code under the same settings\n"
+       "  (docs/measurements/copy-sequnet-official-2026-12-01/): the models, not seqnet.\n";
 
   if (!not_run.empty()) {
     s += "\n## Rows not run yet\n\n| row | command | expected time, 2-core CPU | GPU |\n|---|---|---|---|\n";

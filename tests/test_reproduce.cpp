@@ -81,6 +81,9 @@ TEST(Reproduce, ARunBecomesARowAndThePageIsRenderedFromTheFile) {
   EXPECT_THAT(page, HasSubstr("| copy | tcn | test accuracy |"));
   EXPECT_THAT(page, HasSubstr("shortened: 1 of 20 epochs"));
   EXPECT_THAT(page, HasSubstr("| nottingham / tcn | `seqnet reproduce --task nottingham --model tcn` |"));
+  // A row with only a shortened run still lists its full-protocol command.
+  EXPECT_THAT(page, HasSubstr("## Rows not run in full yet"));
+  EXPECT_THAT(page, HasSubstr("| copy / tcn | `seqnet reproduce --task copy --model tcn` |"));
   EXPECT_TRUE(path_exists(dir.file("docs/" + row["curve"].get<std::string>())));
   EXPECT_THAT(list_rows(file), HasSubstr("done:"));
 

@@ -38,7 +38,7 @@ const std::vector<PaperRow>& rows_table() {
   // Paper values and parameter counts: MODELS.md §11–12. Time estimates: the full protocol on the
   // 2-core development machine (2 threads) from measured epoch times where a run exists (the
   // page shows the measured figure then), else from bench/train step times × steps per epoch;
-  // GPU: the CUDA training path is not finished (issue #15), so no GPU figure yet.
+  // GPU: from an epoch measured on an H200 (docs/cuda.md) where there is one, else "–".
   static const std::vector<PaperRow> rows = {
       {"jsb", "tcn", "nll", true, 8.154, "534K", "≈ 20 min", "–"},
       {"jsb", "sequnet", "nll", true, 8.173, "522K", "≈ 15 min", "–"},
@@ -48,12 +48,12 @@ const std::vector<PaperRow>& rows_table() {
       {"muse", "sequnet", "nll", true, 6.96, "–", "≈ 3 h", "–"},
       {"piano", "tcn", "nll", true, std::nullopt, "–", "≈ 1 h", "–"},
       {"piano", "sequnet", "nll", true, 7.93, "–", "≈ 45 min", "–"},
-      {"char", "tcn", "bpc", true, 1.31, "5.9M", "≈ 40 h",
+      {"char", "tcn", "bpc", true, 1.31, "5.9M", "≈ 47 h",
        "≈ 30 min on an H200 (one epoch measured: 18.3 s with its evaluation; docs/cuda.md)"},
-      {"char", "sequnet", "bpc", true, 1.30, "5.9M", "≈ 30 h", "–"},
-      {"word", "tcn", "ppl", true, 108.47, "14.7M", "≈ 25 h",
+      {"char", "sequnet", "bpc", true, 1.30, "5.9M", "≈ 24 h", "–"},
+      {"word", "tcn", "ppl", true, 108.47, "14.7M", "≈ 48 h",
        "≈ 27 min on an H200 (one epoch measured: 16.2 s with its evaluation; docs/cuda.md)"},
-      {"word", "sequnet", "ppl", true, 107.95, "14.9M", "≈ 20 h", "–"},
+      {"word", "sequnet", "ppl", true, 107.95, "14.9M", "≈ 22 h", "–"},
       {"copy", "tcn", "accuracy", false, std::nullopt, "–", "≈ 15 min", "–"},
       {"copy", "sequnet", "accuracy", false, std::nullopt, "–", "≈ 40 min", "–"},
       {"copy", "sequnet_res", "accuracy", false, std::nullopt, "–", "≈ 1 h", "–"},
@@ -390,6 +390,9 @@ std::string render_results_page(const nlohmann::json& results) {
                        metric_label(pr.metric), paper, pr.paper_params, pr.cpu_time);
       continue;
     }
+    bool full = false;  // a row with only shortened runs stays in the "not run in full" table
+    for (const nlohmann::json* r : it->second) full = full || (*r)["protocol"].get<std::string>() == "full protocol";
+    if (!full) not_run.push_back(&pr);
     for (const nlohmann::json* r : it->second) {
       const double v = (*r)["value"].get<double>();
       std::string delta;
@@ -434,14 +437,17 @@ std::string render_results_page(const nlohmann::json& results) {
        "  (docs/measurements/copy-sequnet-official-2026-12-01/): the models, not seqnet.\n";
 
   if (!not_run.empty()) {
-    s += "\n## Rows not run yet\n\n| row | command | expected time, 2-core CPU | GPU |\n|---|---|---|---|\n";
+    s += "\n## Rows not run in full yet\n\nNot run, or only shortened (the table above has the shortened run).\n\n"
+         "| row | command | expected time, 2-core CPU | GPU |\n|---|---|---|---|\n";
     for (const PaperRow* pr : not_run)
       s += fmt::format(
           "| {} / {} | `{}` | {} | {} |\n", pr->task, pr->model, command_for(*pr), pr->cpu_time,
           pr->gpu_time == "–"
               ? "not measured: `--device cuda` trains on a GPU (docs/cuda.md), but this row has not been timed there"
               : pr->gpu_time);
-    s += "\nCPU estimates: bench/train step times × steps per epoch × epochs, 2 threads, plus evaluation.\n";
+    s += "\nCPU estimates: bench/train step times × steps per epoch × epochs, 2 threads, plus evaluation (PTB: "
+         "1 013 char and 1 289 word steps per epoch; char TCN 1.67 s, char Seq-U-Net 0.85 s, word TCN 1.33 s, "
+         "word Seq-U-Net 0.62 s per step, docs/performance.md).\n";
   }
 
   s += "\n## Runs\n";

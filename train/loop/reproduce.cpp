@@ -423,7 +423,7 @@ std::string render_results_page(const nlohmann::json& results) {
        "  official PyTorch code under the same settings (epoch 11: loss 802 per frame, gradient norm 6.3e6;\n"
        "  docs/measurements/nottingham-sequnet-official-2026-11-30/): the settings cause them, not seqnet; the\n"
        "  rows keep the protocol unchanged. A clip of 0.5 does not prevent the spikes (a step's loss comes before\n"
-       "  its update: 9 286 per frame at epoch 3) but contains them: validation never rose, 3.050 after 15 epochs\n"
+       "  its update: 9 286 per frame at epoch 3) but contains them: validation fell after every spike, 3.050 after 15 epochs\n"
        "  against 3.294 unclipped (docs/measurements/nottingham-sequnet-clip-2026-12-01/).\n"
        "- MuseData Seq-U-Net (+2.9 %): its validation loss was still falling when the 100 epochs ended (7.130 at\n"
        "  epoch 75, 7.089 at epoch 99, the best), after two learning-rate halvings; the fixed 100-epoch protocol\n"

@@ -34,6 +34,7 @@ double BackboneStepper::step_weight_bytes() const {
 }
 int64_t BackboneStepper::cycles() const { return tcn_ ? 1 : sequnet_->cycles(); }
 int64_t BackboneStepper::phase() const { return tcn_ ? 0 : sequnet_->phase(); }
+const Tensor& BackboneStepper::output() const { return tcn_ ? tcn_->output() : sequnet_->output(); }
 void BackboneStepper::skip_step() {
   if (sequnet_) sequnet_->skip_step();
 }
@@ -162,14 +163,10 @@ double PolyMusicStepper::step_weight_bytes() const {
 }
 
 const Tensor& PolyMusicStepper::head(const Tensor& h) {
-  if (!lin_.defined()) {  // the Seq-U-Net outputs the logits itself
-    logits_ = &h;
-    return h;
-  }
+  if (!lin_.defined()) return h;  // the Seq-U-Net outputs the logits itself
   step::SingleThreadedBlas solo;  // as in decode: never wake BLAS's thread pool for one column
   lin_.affine(batch_, 0, keys_, 0, lin_.cols(), h.data<float>(), lin_.cols(), lin_b_.data<float>(),
               lin_out_.data<float>(), keys_, /*accumulate=*/false);
-  logits_ = &lin_out_;
   return lin_out_;
 }
 

@@ -41,6 +41,7 @@ class BackboneStepper {
   int64_t cycles() const;  // 1 for the TCN; 2^(levels−1) for the Seq-U-Net
   int64_t phase() const;   // the step's clock phase (SequnetStepper::phase(); the TCN has one: 0)
   void skip_step();        // advance the clock as a step would (a recorded step ran instead)
+  const Tensor& output() const;  // the last step's output (N, C_out) on the stepper's device
   bool is_sequnet() const { return sequnet_.has_value(); }
 
  private:
@@ -100,7 +101,7 @@ class PolyMusicStepper {
   // frame_buffer() (N, keys) f32 on the device, queuing work only; the backbone's clock phases.
   void step_frame();
   float* frame_buffer() { return frame_.data<float>(); }
-  const Tensor& output() const { return *logits_; }
+  const Tensor& output() const { return lin_.defined() ? lin_out_ : backbone_.output(); }
   int64_t phase() const { return backbone_.phase(); }
   void skip_step() { backbone_.skip_step(); }
   Device device() const { return device_; }
@@ -111,7 +112,7 @@ class PolyMusicStepper {
   double step_weight_bytes() const;
 
  private:
-  // TCN: Linear into lin_out_; Seq-U-Net: the backbone's output is the logits (no copy). Sets logits_.
+  // TCN: Linear into lin_out_; Seq-U-Net: the backbone's output is the logits (no copy).
   const Tensor& head(const Tensor& h);
 
   Device device_;
@@ -120,7 +121,6 @@ class PolyMusicStepper {
   step::Matrix lin_;  // TCN: (keys, nhid); undefined for the Seq-U-Net
   Tensor lin_b_, lin_out_, frame_;
   Tensor save_h_;  // the save's newest backbone column (N, C) f32 on the device (the Seq-U-Net's logits)
-  const Tensor* logits_ = nullptr;  // lin_out_, or the backbone's output buffer
 };
 
 }  // namespace seqnet

@@ -78,6 +78,7 @@ class SequnetStepper {
   int64_t phase() const;
   void skip_step() { clock_ = (clock_ + 1) % cycles_; }
   Device device() const { return device_; }
+  const Tensor& output() const { return out_; }  // the last step's output (N, num_outputs)
   void reset();  // forget the state (save is required again); clock := 1
   // Threads that split every layer's rows inside a step (see step::StepTeam); default 1.
   void set_team_threads(int threads);

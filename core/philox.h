@@ -105,6 +105,75 @@ inline void philox_blocks8(uint64_t seed, uint64_t first, uint32_t lanes[4][8]) 
 #endif
 }
 
+// Lanes of blocks first .. first + 15 in element order: out[4·j + l] = lane l of block first + j
+// (element i of a stream uses lane i % 4 of block i / 4: the uniform-f32 layout of core/rng.h).
+// The CPU's dropout kernels draw their masks with it. Portable form; philox_lanes16 below.
+inline void philox_lanes16_portable(uint64_t seed, uint64_t first, uint32_t out[64]) {
+  for (int half = 0; half < 2; ++half) {
+    uint32_t lanes[4][8];
+    philox_blocks8_portable(seed, first + uint64_t(8 * half), lanes);
+    for (int j = 0; j < 8; ++j)
+      for (int l = 0; l < 4; ++l) out[32 * half + 4 * j + l] = lanes[l][j];
+  }
+}
+
+// The same 64 values. With AVX2 the two sets of eight blocks advance side by side, so that each
+// round's multiplies of one set overlap the other's (one set alone waits on the latency of the
+// multiply → blend → xor chain), and the 4 × 8 lanes are put in element order by shuffles.
+inline void philox_lanes16(uint64_t seed, uint64_t first, uint32_t out[64]) {
+#if defined(__AVX2__) && !defined(__CUDACC__)
+  constexpr uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u;
+  constexpr uint32_t W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
+  uint32_t k0 = uint32_t(seed), k1 = uint32_t(seed >> 32);
+  alignas(32) uint32_t lo[16], hi[16];
+  for (int j = 0; j < 16; ++j) lo[j] = uint32_t(first + uint64_t(j)), hi[j] = uint32_t((first + uint64_t(j)) >> 32);
+  __m256i a0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(lo));
+  __m256i a1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(hi));
+  __m256i b0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(lo + 8));
+  __m256i b1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(hi + 8));
+  __m256i a2 = _mm256_setzero_si256(), a3 = a2, b2 = a2, b3 = a2;
+  const __m256i m0 = _mm256_set1_epi32(int(M0)), m1 = _mm256_set1_epi32(int(M1));
+  auto mul = [](__m256i a, __m256i m, __m256i& hi_out, __m256i& lo_out) {
+    const __m256i even = _mm256_mul_epu32(a, m);
+    const __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);
+    hi_out = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+    lo_out = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+  };
+  for (int round = 0; round < 10; ++round) {
+    const __m256i key0 = _mm256_set1_epi32(int(k0)), key1 = _mm256_set1_epi32(int(k1));
+    __m256i ahi0, alo0, ahi1, alo1, bhi0, blo0, bhi1, blo1;
+    mul(a0, m0, ahi0, alo0);
+    mul(b0, m0, bhi0, blo0);
+    mul(a2, m1, ahi1, alo1);
+    mul(b2, m1, bhi1, blo1);
+    a0 = _mm256_xor_si256(_mm256_xor_si256(ahi1, a1), key0);
+    b0 = _mm256_xor_si256(_mm256_xor_si256(bhi1, b1), key0);
+    a2 = _mm256_xor_si256(_mm256_xor_si256(ahi0, a3), key1);
+    b2 = _mm256_xor_si256(_mm256_xor_si256(bhi0, b3), key1);
+    a1 = alo1, b1 = blo1, a3 = alo0, b3 = blo0;
+    k0 += W0;
+    k1 += W1;
+  }
+  // c0..c3 hold lane 0..3 of blocks 0..7: transpose so that each register holds two whole blocks.
+  auto store_in_order = [](__m256i c0, __m256i c1, __m256i c2, __m256i c3, uint32_t* o) {
+    const __m256i t0 = _mm256_unpacklo_epi32(c0, c1), t1 = _mm256_unpackhi_epi32(c0, c1);
+    const __m256i t2 = _mm256_unpacklo_epi32(c2, c3), t3 = _mm256_unpackhi_epi32(c2, c3);
+    const __m256i u0 = _mm256_unpacklo_epi64(t0, t2);  // block 0 | block 4
+    const __m256i u1 = _mm256_unpackhi_epi64(t0, t2);  // block 1 | block 5
+    const __m256i u2 = _mm256_unpacklo_epi64(t1, t3);  // block 2 | block 6
+    const __m256i u3 = _mm256_unpackhi_epi64(t1, t3);  // block 3 | block 7
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), _mm256_permute2x128_si256(u0, u1, 0x20));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 8), _mm256_permute2x128_si256(u2, u3, 0x20));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 16), _mm256_permute2x128_si256(u0, u1, 0x31));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 24), _mm256_permute2x128_si256(u2, u3, 0x31));
+  };
+  store_in_order(a0, a1, a2, a3, out);
+  store_in_order(b0, b1, b2, b3, out + 32);
+#else
+  philox_lanes16_portable(seed, first, out);
+#endif
+}
+
 // The top 24 bits of a lane as a float in [0, 1) (the uniform-f32 layout of core/rng.h).
 SEQNET_HOST_DEVICE inline float philox_unit_float(uint32_t x) { return float(x >> 8) * (1.0f / 16777216.0f); }
 

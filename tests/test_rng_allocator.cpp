@@ -75,6 +75,24 @@ TEST(Rng, EightBlocksAtOnceEqualOneAtATime) {
     }
 }
 
+TEST(Rng, SixteenBlocksInElementOrderEqualOneAtATime) {
+  // philox_lanes16 (the CPU dropout's masks): out[4j + l] = lane l of block first + j, in AVX2
+  // (two interleaved sets of eight blocks, transposed by shuffles) and in the portable form.
+  for (uint64_t seed : {uint64_t(0), uint64_t(2024), ~uint64_t(0) - 5})
+    for (uint64_t first : {uint64_t(0), uint64_t(13), (uint64_t(1) << 32) - 9, ~uint64_t(0) - 20}) {
+      uint32_t out[64], portable[64];
+      philox_lanes16(seed, first, out);
+      philox_lanes16_portable(seed, first, portable);
+      for (int j = 0; j < 16; ++j) {
+        const PhiloxBlock b = philox_block(seed, first + uint64_t(j));
+        for (int l = 0; l < 4; ++l) {
+          EXPECT_EQ(out[4 * j + l], b.lane[l]) << "seed " << seed << " block " << first + j;
+          EXPECT_EQ(portable[4 * j + l], b.lane[l]) << "seed " << seed << " block " << first + j;
+        }
+      }
+    }
+}
+
 TEST(Rng, UniformFillsFollowTheLayoutAtEveryLength) {
   // f32: value i from lane i % 4 of block offset + i / 4; f64: lanes (2j, 2j+1) of block i / 2.
   for (int64_t n : {1, 2, 3, 4, 5, 7, 8, 9, 31}) {

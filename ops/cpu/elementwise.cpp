@@ -58,8 +58,13 @@ void elementwise_scale_shift(const Tensor& x, double scale, double shift, Tensor
     const T* p = x.data<T>();
     T* o = out.data<T>();
     const T s = T(scale), c = T(shift);
+    // Locals, not the closure's fields: a store to o[i] might change a captured s or c, so the
+    // loop would reload them per element and not vectorise.
     parallel_range(x.numel(), kGrainCheap, [&](int64_t lo, int64_t hi) {
-      for (int64_t i = lo; i < hi; ++i) o[i] = p[i] * s + c;
+      const T* __restrict in = p;
+      T* __restrict out = o;
+      const T s_ = s, c_ = c;
+      for (int64_t i = lo; i < hi; ++i) out[i] = in[i] * s_ + c_;
     });
   });
 }

@@ -1,8 +1,10 @@
 // ops/cpu/activation.cpp — the CPU activation kernels, forward and backward side by side
 // (contract: ops/kernels/activation.h).
 #include <cmath>
+#include <type_traits>
 
 #include "ops/cpu/cpu_backend.h"
+#include "ops/cpu/vmath.h"
 #include "ops/dispatch.h"
 
 namespace seqnet::cpu {
@@ -11,6 +13,7 @@ namespace {
 
 // y = tanh(x);  dx = dy · (1 − y²)
 template <typename T> void tanh_forward(T* y, const T* x, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) return tanh_f32(y, x, n);  // vmath.h: 8 at a time
   for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
 }
 template <typename T> void tanh_backward(T* dx, const T* y, const T* dy, int64_t n) {
@@ -19,6 +22,7 @@ template <typename T> void tanh_backward(T* dx, const T* y, const T* dy, int64_t
 
 // y = 1 / (1 + e^−x);  dx = dy · y · (1 − y)
 template <typename T> void sigmoid_forward(T* y, const T* x, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) return sigmoid_f32(y, x, n);
   for (int64_t i = 0; i < n; ++i) y[i] = T(1) / (T(1) + std::exp(-x[i]));
 }
 template <typename T> void sigmoid_backward(T* dx, const T* y, const T* dy, int64_t n) {
@@ -46,6 +50,7 @@ void add_relu_fwd(T* y, const T* a, const T* b, int64_t n) {
 
 // t = tanh(f), s = σ(g), y = t·s;  df = dy·s·(1 − t²),  dg = dy·t·s·(1 − s)
 template <typename T> void gated_fwd(T* y, T* t, T* s, const T* f, const T* g, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) return gated_f32(y, t, s, f, g, n);
   for (int64_t i = 0; i < n; ++i) {
     t[i] = std::tanh(f[i]);
     s[i] = T(1) / (T(1) + std::exp(-g[i]));

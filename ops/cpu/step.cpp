@@ -11,6 +11,7 @@
 #include "core/philox.h"
 #include "core/rng.h"
 #include "ops/cpu/cpu_backend.h"
+#include "ops/cpu/vmath.h"
 
 namespace seqnet::cpu {
 
@@ -46,7 +47,7 @@ void step_gated(int64_t N, int64_t C, int64_t c0, int64_t c1, const float* fg, c
     const float* f = fg + n * 2 * C;
     const float* g = f + C;
     float* y = out + n * ld_out;
-    for (int64_t o = c0; o < c1; ++o) y[o] = std::tanh(f[o]) * (1.0f / (1.0f + std::exp(-g[o])));
+    gated_f32(y + c0, nullptr, nullptr, f + c0, g + c0, c1 - c0);  // the training forward's values (vmath.h)
     if (id) {
       const float* i = id + n * ld_id;
       for (int64_t o = c0; o < c1; ++o) y[o] += i[o];

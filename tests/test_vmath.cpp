@@ -6,10 +6,12 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "core/tensor.h"
 #include "ops/backend.h"
+#include "ops/loss.h"
 
 using namespace seqnet;
 
@@ -86,5 +88,45 @@ TEST(VectorMath, EveryTailLengthIsWithin4Ulp) {
     be.activation.forward(Activation::Tanh, Tensor::from_vector(part, {len}), y, 0.0);
     for (int64_t i = 0; i < len; ++i)
       EXPECT_LE(ulps(y.data<float>()[i], std::tanh(double(xs[size_t(i)]))), 4.0) << "len " << len << " i " << i;
+  }
+}
+
+TEST(VectorMath, FloatSoftmaxAndCrossEntropyMatchDouble) {
+  // f32 softmax / log_softmax / cross-entropy take a contiguous row (inner = 1) eight classes at a
+  // time, eight rows side by side where the class axis is not the last (inner ≥ 8), the rest row by
+  // row; f64 is the row-by-row libm path. inner 1 with C = 5 (no full vector), 37 and 203 (a tail);
+  // inner 8 (whole blocks), 13 and 45 (a partial last block), 3 (no block); a mask with zeros;
+  // large logits.
+  const std::pair<int64_t, int64_t> shapes[] = {{1, 5}, {1, 37}, {1, 203}, {3, 37}, {8, 37}, {13, 37}, {45, 37}};
+  for (auto [inner, C] : shapes) {
+    Generator gen(uint64_t(100 + inner + C));
+    const int64_t N = 2;
+    Tensor x64 = Tensor::uniform({N, C, inner}, -30.0, 30.0, DType::F64, gen);
+    Tensor x32 = x64.to(DType::F32).to(DType::F64).to(DType::F32);
+    x64 = x32.to(DType::F64);  // both sides see the same values
+    std::vector<int64_t> tv(size_t(N * inner)), mv(size_t(N * inner));
+    for (size_t k = 0; k < tv.size(); ++k) tv[k] = int64_t((k * 7 + 3) % size_t(C)), mv[k] = k % 5 == 2 ? 0 : 1;
+    Tensor t = Tensor::from_vector(tv, {N, inner}), mask = Tensor::from_vector(mv, {N, inner});
+    for (bool log : {false, true}) {
+      Tensor y32 = (log ? log_softmax(Variable(x32), 1) : softmax(Variable(x32), 1)).data().to(DType::F64);
+      Tensor y64 = (log ? log_softmax(Variable(x64), 1) : softmax(Variable(x64), 1)).data();
+      double worst = 0;
+      for (int64_t k = 0; k < y64.numel(); ++k) {
+        const double a = y32.data<double>()[k], b = y64.data<double>()[k];
+        worst = std::max(worst, std::fabs(a - b) / std::max(1e-30, log ? std::max(1.0, std::fabs(b)) : b));
+      }
+      EXPECT_LT(worst, log ? 2e-6 : 5e-6) << (log ? "log_softmax" : "softmax") << " inner " << inner << " C " << C;
+    }
+    const double l32 = cross_entropy(Variable(x32), t, mask, Reduction::Mean).data().to(DType::F64).data<double>()[0];
+    const double l64 = cross_entropy(Variable(x64), t, mask, Reduction::Mean).data().data<double>()[0];
+    EXPECT_NEAR(l32, l64, 1e-5 * std::max(1.0, std::fabs(l64))) << "cross_entropy inner " << inner << " C " << C;
+    // Logits in [−3, 3], where every class weighs in the log-sum-exp, position by position.
+    Tensor s32 = Tensor::uniform({N, C, inner}, -3.0, 3.0, DType::F64, gen).to(DType::F32);
+    Tensor s64 = s32.to(DType::F64);
+    Tensor p32 = cross_entropy(Variable(s32), t, mask, Reduction::None).data().to(DType::F64);
+    Tensor p64 = cross_entropy(Variable(s64), t, mask, Reduction::None).data();
+    for (int64_t k = 0; k < p64.numel(); ++k)
+      EXPECT_NEAR(p32.data<double>()[k], p64.data<double>()[k], 1e-6 * std::max(1.0, std::fabs(p64.data<double>()[k])))
+          << "cross_entropy per position " << k << " inner " << inner << " C " << C;
   }
 }

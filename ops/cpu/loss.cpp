@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "ops/cpu/cpu_backend.h"
+#include "ops/cpu/vmath.h"
 #include "ops/dispatch.h"
 
 namespace seqnet::cpu {
@@ -14,11 +16,164 @@ namespace {
 
 // ---- softmax / log_softmax --------------------------------------------------------------------
 
+// Whether row r = (o, i) is one the AVX2 paths below take: float rows that are contiguous
+// (inner = 1), or in whole blocks of 8 along `inner`. The scalar loops do the others (f64,
+// 1 < inner < 8, the last partial block).
+template <typename T>
+bool in_row_block(const SoftmaxRows& R, int64_t r) {
+#ifdef SEQNET_VMATH_AVX2
+  return std::is_same_v<T, float> && (R.inner == 1 || (R.inner >= 8 && r % R.inner < R.inner / 8 * 8));
+#else
+  return false;
+#endif
+}
+
+#ifdef SEQNET_VMATH_AVX2
+// Eight rows side by side. Row (o, i) reads x[o, c, i] for c = 0 .. C−1, so rows i .. i+7 of one
+// o read 8 consecutive floats at every c: one vector load, one max, one exp8 for all eight, each
+// row's sum still taken over c in order (the scalar loop's order; only exp's last bits differ).
+// y first holds exp(x − m), then is divided by the sum (the scalar loop recomputes the same exp).
+inline void softmax_block8(float* y, const float* x, int64_t C, int64_t inner, bool log) {
+  __m256 m = _mm256_loadu_ps(x);
+  for (int64_t c = 1; c < C; ++c) m = _mm256_max_ps(_mm256_loadu_ps(x + c * inner), m);  // std::max(m, x)
+  __m256 s = _mm256_setzero_ps();
+  for (int64_t c = 0; c < C; ++c) {
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + c * inner), m));
+    s = _mm256_add_ps(s, e);
+    if (!log) _mm256_storeu_ps(y + c * inner, e);
+  }
+  if (log) {
+    alignas(32) float ms[8], ss[8], lse[8];
+    _mm256_store_ps(ms, m);
+    _mm256_store_ps(ss, s);
+    for (int j = 0; j < 8; ++j) lse[j] = ms[j] + std::log(ss[j]);
+    const __m256 l = _mm256_load_ps(lse);
+    for (int64_t c = 0; c < C; ++c) _mm256_storeu_ps(y + c * inner, _mm256_sub_ps(_mm256_loadu_ps(x + c * inner), l));
+  } else {
+    for (int64_t c = 0; c < C; ++c) _mm256_storeu_ps(y + c * inner, _mm256_div_ps(_mm256_loadu_ps(y + c * inner), s));
+  }
+}
+#endif
+
+#ifdef SEQNET_VMATH_AVX2
+// The cross-entropy's log-sum-exp for eight rows side by side: m = the row's max (float), s = Σ_c
+// exp(double(x − m)) in double, over c in order (exp4 on each half of the eight).
+inline void log_sum_exp_block8(const float* x, int64_t C, int64_t inner, float* m_out, double* s_out) {
+  __m256 m = _mm256_loadu_ps(x);
+  for (int64_t c = 1; c < C; ++c) m = _mm256_max_ps(_mm256_loadu_ps(x + c * inner), m);
+  __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+  for (int64_t c = 0; c < C; ++c) {
+    const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + c * inner), m);
+    lo = _mm256_add_pd(lo, exp4(_mm256_cvtps_pd(_mm256_castps256_ps128(d))));
+    hi = _mm256_add_pd(hi, exp4(_mm256_cvtps_pd(_mm256_extractf128_ps(d, 1))));
+  }
+  _mm256_store_ps(m_out, m);
+  _mm256_store_pd(s_out, lo);
+  _mm256_store_pd(s_out + 4, hi);
+}
+#endif
+
+#ifdef SEQNET_VMATH_AVX2
+// Rows that are contiguous (inner = 1: the class dimension last, as the text tasks' logits): each
+// row on its own, eight classes per vector. The max is exact in any order; the sum of the exps is
+// taken in eight lanes (c ≡ j mod 8) and the lanes then added, which changes the order of the
+// additions against the scalar loop (the last bits of the sum; the f32-vs-f64 test bounds it).
+inline float hmax8(__m256 v) {
+  alignas(32) float a[8];
+  _mm256_store_ps(a, v);
+  float m = a[0];
+  for (int j = 1; j < 8; ++j) m = std::max(m, a[j]);
+  return m;
+}
+template <typename V, int L>
+double hsum(V v) {
+  alignas(32) std::conditional_t<L == 8, float, double> a[L];
+  if constexpr (L == 8)
+    _mm256_store_ps(a, v);
+  else
+    _mm256_store_pd(a, v);
+  double s = 0;
+  for (int j = 0; j < L; ++j) s += a[j];
+  return s;
+}
+inline float row_max(const float* x, int64_t C) {
+  int64_t c = 0;
+  float m = x[0];
+  if (C >= 8) {
+    __m256 v = _mm256_loadu_ps(x);
+    for (c = 8; c + 8 <= C; c += 8) v = _mm256_max_ps(_mm256_loadu_ps(x + c), v);
+    m = hmax8(v);
+  }
+  for (; c < C; ++c) m = std::max(m, x[c]);
+  return m;
+}
+inline void softmax_row_contiguous(float* y, const float* x, int64_t C, bool log) {
+  const float m = row_max(x, C);
+  const __m256 mv = _mm256_set1_ps(m);
+  __m256 sv = _mm256_setzero_ps();
+  int64_t c = 0;
+  for (; c + 8 <= C; c += 8) {
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + c), mv));
+    sv = _mm256_add_ps(sv, e);
+    if (!log) _mm256_storeu_ps(y + c, e);
+  }
+  float s = float(hsum<__m256, 8>(sv));
+  for (; c < C; ++c) {
+    const float e = std::exp(x[c] - m);
+    s += e;
+    if (!log) y[c] = e;
+  }
+  if (log) {
+    const float lse = m + std::log(s);
+    for (c = 0; c < C; ++c) y[c] = x[c] - lse;
+  } else {
+    const __m256 s8 = _mm256_set1_ps(s);
+    for (c = 0; c + 8 <= C; c += 8) _mm256_storeu_ps(y + c, _mm256_div_ps(_mm256_loadu_ps(y + c), s8));
+    for (; c < C; ++c) y[c] /= s;
+  }
+}
+// The cross-entropy's log-sum-exp of one contiguous row: m + log Σ exp(double(x − m)), the sum in
+// double, four lanes per half of eight classes.
+inline double log_sum_exp_contiguous(const float* x, int64_t C) {
+  const float m = row_max(x, C);
+  const __m256 mv = _mm256_set1_ps(m);
+  __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+  int64_t c = 0;
+  for (; c + 8 <= C; c += 8) {
+    const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + c), mv);
+    lo = _mm256_add_pd(lo, exp4(_mm256_cvtps_pd(_mm256_castps256_ps128(d))));
+    hi = _mm256_add_pd(hi, exp4(_mm256_cvtps_pd(_mm256_extractf128_ps(d, 1))));
+  }
+  double s = hsum<__m256d, 4>(_mm256_add_pd(lo, hi));
+  for (; c < C; ++c) s += std::exp(double(x[c] - m));
+  return double(m) + std::log(s);
+}
+#endif
+
 // y = exp(x − m) / Σ exp(x − m)   (m = max of the row; log: y = x − m − log Σ exp(x − m))
 template <typename T> void softmax_rows_forward(T* y, const T* x, SoftmaxRows R, bool log) {
   const int64_t nrows = R.outer * R.inner;
+#ifdef SEQNET_VMATH_AVX2
+  if constexpr (std::is_same_v<T, float>) {
+    if (R.inner == 1) {
+#pragma omp parallel for if (nrows * R.C > 65536) schedule(static)
+      for (int64_t r = 0; r < nrows; ++r) softmax_row_contiguous(y + r * R.C, x + r * R.C, R.C, log);
+      return;
+    }
+    if (R.inner >= 8) {  // blocks of 8 rows; a last partial block falls through to the loop below
+      const int64_t blocks = R.inner / 8;
+#pragma omp parallel for if (nrows * R.C > 65536) schedule(static)
+      for (int64_t b = 0; b < R.outer * blocks; ++b) {
+        const int64_t base = (b / blocks) * R.C * R.inner + (b % blocks) * 8;
+        softmax_block8(y + base, x + base, R.C, R.inner, log);
+      }
+      if (R.inner % 8 == 0) return;
+    }
+  }
+#endif
 #pragma omp parallel for if (nrows * R.C > 65536) schedule(static)
   for (int64_t r = 0; r < nrows; ++r) {
+    if (in_row_block<T>(R, r)) continue;  // done above
     const int64_t base = (r / R.inner) * R.C * R.inner + r % R.inner;
     const T* xr = x + base;
     T* yr = y + base;
@@ -106,9 +261,32 @@ double loss_cross_entropy_forward(const Tensor& x, const Tensor& t, const Tensor
     // loss_p = w · (m + log Σ exp(x − m) − x_t); the log-sum-exp is recomputed from x (not from
     // log(probs[t]), which would underflow to −inf when the target's probability is tiny).
     std::vector<double> lp(size_t(npos), 0.0);
+#ifdef SEQNET_VMATH_AVX2
+    if constexpr (std::is_same_v<T, float>) {
+      if (R.inner == 1) {
+#pragma omp parallel for if (npos * R.C > 65536) schedule(static)
+        for (int64_t p = 0; p < npos; ++p)
+          if (pw[p] != T(0)) lp[size_t(p)] = log_sum_exp_contiguous(px + p * R.C, R.C) - double(px[p * R.C + pt[p]]);
+      }
+      if (R.inner >= 8) {  // eight positions side by side, as softmax_block8; the tail below
+        const int64_t blocks = R.inner / 8;
+#pragma omp parallel for if (npos * R.C > 65536) schedule(static)
+        for (int64_t b = 0; b < R.outer * blocks; ++b) {
+          const int64_t p0 = (b / blocks) * R.inner + (b % blocks) * 8;
+          const float* xb = px + (b / blocks) * R.C * R.inner + (b % blocks) * 8;
+          alignas(32) float ms[8];
+          alignas(32) double ss[8];
+          log_sum_exp_block8(xb, R.C, R.inner, ms, ss);
+          for (int j = 0; j < 8; ++j)
+            if (pw[p0 + j] != T(0))
+              lp[size_t(p0 + j)] = double(ms[j]) + std::log(ss[j]) - double(xb[pt[p0 + j] * R.inner + j]);
+        }
+      }
+    }
+#endif
 #pragma omp parallel for if (npos * R.C > 65536) schedule(static)
     for (int64_t p = 0; p < npos; ++p) {
-      if (pw[p] == T(0)) continue;
+      if (in_row_block<T>(R, p) || pw[p] == T(0)) continue;
       const T* xr = px + (p / R.inner) * R.C * R.inner + p % R.inner;
       T m = xr[0];
       for (int64_t c = 1; c < R.C; ++c) m = std::max(m, xr[c * R.inner]);

@@ -6,7 +6,8 @@
 // vector function ABI gives them); where the build found libmvec (SEQNET_HAVE_LIBMVEC) and targets
 // AVX2, full blocks of 8 go through them and the tail through libm. glibc documents both within
 // 4 ulp of the exact value (libm's scalar ones within 2), far inside the tolerances at which the
-// models match the official references; f64 keeps libm everywhere.
+// models match the official references; f64 keeps libm everywhere (except the cross-entropy's
+// double log-sum-exp, exp4 below, within 4 ulp of a double).
 //   tanh_f32:    y = tanh(x)
 //   sigmoid_f32: y = 1 / (1 + exp(−x))
 //   gated_f32:   t = tanh(f), s = 1 / (1 + exp(−g)), y = t · s   (t, s may be null: not stored)
@@ -18,10 +19,18 @@
 #include <immintrin.h>
 extern "C" __m256 _ZGVdN8v_tanhf(__m256);
 extern "C" __m256 _ZGVdN8v_expf(__m256);
+extern "C" __m256d _ZGVdN4v_exp(__m256d);
 #define SEQNET_VMATH_AVX2 1
 #endif
 
 namespace seqnet::cpu {
+
+#ifdef SEQNET_VMATH_AVX2
+// exp of 8 floats / 4 doubles in one call, for loops that hold their values in registers already
+// (the softmax rows of ops/cpu/loss.cpp).
+inline __m256 exp8(__m256 x) { return _ZGVdN8v_expf(x); }
+inline __m256d exp4(__m256d x) { return _ZGVdN4v_exp(x); }
+#endif
 
 inline void gated_f32(float* y, float* t, float* s, const float* f, const float* g, int64_t n) {
   int64_t i = 0;

@@ -9,9 +9,9 @@
 // preallocated buffers, interleaved repeat by repeat:
 //   - "per_sample":  N·K calls of C_out × C_in × T_out, samples split over the threads;
 //   - "one_per_tap": K calls of C_out × C_in × (N·T_in − (K−1)), columns split over the threads;
-// and prints JSON: medians, GFLOP/s (useful multiply-adds only), and the ratio. The defaults are
+// and prints JSON: medians, GFLOP/s (useful multiply-adds only), and the ratio. The cases are
 // char_sequnet's convs (batch 16, nhid 390, K 3; T 397 halving per level; the up blocks read
-// 780 channels).
+// 780 channels) and char_tcn's (600 channels, T 400; its dilation only moves the taps).
 //
 //   build/bench/conv_layout [--threads T] [--repeats N]
 #include <cblas.h>
@@ -52,9 +52,10 @@ int main(int argc, char** argv) {
   }
   init_runtime();
   const int nt = num_threads();
-  const Case cases[] = {{"level0_390", 16, 390, 390, 3, 395}, {"level1_390", 16, 390, 390, 3, 197},
-                        {"level2_390", 16, 390, 390, 3, 97},  {"level3_390", 16, 390, 390, 3, 47},
-                        {"up0_780", 16, 780, 390, 3, 395},    {"up2_780", 16, 780, 390, 3, 97}};
+  const Case cases[] = {{"level0_390", 16, 390, 390, 3, 395},  {"level1_390", 16, 390, 390, 3, 197},
+                        {"level2_390", 16, 390, 390, 3, 97},   {"level3_390", 16, 390, 390, 3, 47},
+                        {"up0_780", 16, 780, 390, 3, 395},     {"up2_780", 16, 780, 390, 3, 97},
+                        {"char_tcn_600", 16, 600, 600, 3, 400}};
   fmt::print("{{\n  \"bench\": \"conv_layout\",\n  \"threads\": {},\n  \"repeats\": {},\n  \"results\": [\n", nt,
              repeats);
   bool first = true;

@@ -38,9 +38,10 @@ int main(int argc, char** argv) {
   std::string source;
   auto shapes = bench::load_gemm_shapes(baselines_dir() + "/gemm_shapes.txt", source);
   BlasInfo blas = blas_info();
-  fmt::print("{{\n  \"bench\": \"gemm\",\n  \"shapes_from\": \"{}\",\n  \"blas\": \"{}\",\n  \"threads\": {},\n"
-             "  \"repeats\": {},\n  \"results\": [\n",
-             source, blas.library, num_threads(), repeats);
+  fmt::print(
+      "{{\n  \"bench\": \"gemm\",\n  \"shapes_from\": \"{}\",\n  \"blas\": \"{}\",\n  \"blas_config\": "
+      "\"{}\",\n  \"threads\": {},\n  \"repeats\": {},\n  \"results\": [\n",
+      source, blas.library, blas.config, num_threads(), repeats);
   bool first = true;
   double worst = -1e9;
   for (const auto& s : shapes) {

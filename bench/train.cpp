@@ -270,9 +270,9 @@ int main(int argc, char** argv) {
     const BlasInfo blas = blas_info();
     std::string out = fmt::format(
         "{{\n  \"bench\": \"train\",\n  \"device\": \"{}\",\n  \"threads\": {},\n  \"blas\": "
-        "\"{}\",\n  \"steps\": {},\n  \"warmup\": {},\n  \"results\": [\n",
-        opt.device.str(), num_threads(), opt.device.is_cpu() ? blas.library : std::string("cuBLAS"), opt.steps,
-        opt.warmup);
+        "\"{}\",\n  \"blas_config\": \"{}\",\n  \"steps\": {},\n  \"warmup\": {},\n  \"results\": [\n",
+        opt.device.str(), num_threads(), opt.device.is_cpu() ? blas.library : std::string("cuBLAS"),
+        opt.device.is_cpu() ? blas.config : std::string(), opt.steps, opt.warmup);
     for (size_t k = 0; k < opt.configs.size(); ++k) {
       Generator gen(1111);
       Case c = build_case(opt.configs[k], opt, gen);

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <optional>
 
@@ -43,6 +44,13 @@ int cmd_info() {
   fmt::print("  BLAS library : {}\n", b.library.empty() ? "unknown" : b.library);
   fmt::print("  BLAS config  : {}\n", b.config.empty() ? "(not OpenBLAS)" : b.config);
   fmt::print("  BLAS threads : {} ({})\n", b.threads, b.parallel);
+  // OpenBLAS picks its kernels from the CPU unless OPENBLAS_CORETYPE names a set; an AVX2 set on
+  // an AVX-512 CPU runs sgemm at about half the speed (docs/performance.md, "The table").
+  if (const char* ct = std::getenv("OPENBLAS_CORETYPE"); ct && *ct && __builtin_cpu_supports("avx512f"))
+    fmt::print(
+        "  BLAS note    : OPENBLAS_CORETYPE={} is set, so OpenBLAS does not pick its kernels for this CPU "
+        "(it has AVX-512); unset it for the native ones\n",
+        ct);
   fmt::print("  CPU threads  : {}\n", thread_choice().describe());
 #ifdef SEQNET_HAVE_CUDA
   const int gpus = cuda::device_count();

@@ -29,6 +29,12 @@ bool in_row_block(const SoftmaxRows& R, int64_t r) {
 }
 
 #ifdef SEQNET_VMATH_AVX2
+// lo += exp(double(d[0..3])), hi += exp(double(d[4..7])): eight float differences summed in double.
+inline void add_exp_double(__m256 d, __m256d& lo, __m256d& hi) {
+  lo = _mm256_add_pd(lo, exp4(_mm256_cvtps_pd(_mm256_castps256_ps128(d))));
+  hi = _mm256_add_pd(hi, exp4(_mm256_cvtps_pd(_mm256_extractf128_ps(d, 1))));
+}
+
 // Eight rows side by side. Row (o, i) reads x[o, c, i] for c = 0 .. C−1, so rows i .. i+7 of one
 // o read 8 consecutive floats at every c: one vector load, one max, one exp8 for all eight, each
 // row's sum still taken over c in order (the scalar loop's order; only exp's last bits differ).
@@ -53,9 +59,7 @@ inline void softmax_block8(float* y, const float* x, int64_t C, int64_t inner, b
     for (int64_t c = 0; c < C; ++c) _mm256_storeu_ps(y + c * inner, _mm256_div_ps(_mm256_loadu_ps(y + c * inner), s));
   }
 }
-#endif
 
-#ifdef SEQNET_VMATH_AVX2
 // The cross-entropy's log-sum-exp for eight rows side by side: m = the row's max (float), s = Σ_c
 // exp(double(x − m)) in double, over c in order (exp4 on each half of the eight).
 inline void log_sum_exp_block8(const float* x, int64_t C, int64_t inner, float* m_out, double* s_out) {
@@ -63,17 +67,13 @@ inline void log_sum_exp_block8(const float* x, int64_t C, int64_t inner, float* 
   for (int64_t c = 1; c < C; ++c) m = _mm256_max_ps(_mm256_loadu_ps(x + c * inner), m);
   __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
   for (int64_t c = 0; c < C; ++c) {
-    const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + c * inner), m);
-    lo = _mm256_add_pd(lo, exp4(_mm256_cvtps_pd(_mm256_castps256_ps128(d))));
-    hi = _mm256_add_pd(hi, exp4(_mm256_cvtps_pd(_mm256_extractf128_ps(d, 1))));
+    add_exp_double(_mm256_sub_ps(_mm256_loadu_ps(x + c * inner), m), lo, hi);
   }
   _mm256_store_ps(m_out, m);
   _mm256_store_pd(s_out, lo);
   _mm256_store_pd(s_out + 4, hi);
 }
-#endif
 
-#ifdef SEQNET_VMATH_AVX2
 // Rows that are contiguous (inner = 1: the class dimension last, as the text tasks' logits): each
 // row on its own, eight classes per vector. The max is exact in any order; the sum of the exps is
 // taken in eight lanes (c ≡ j mod 8) and the lanes then added, which changes the order of the
@@ -85,16 +85,17 @@ inline float hmax8(__m256 v) {
   for (int j = 1; j < 8; ++j) m = std::max(m, a[j]);
   return m;
 }
-template <typename V, int L>
-double hsum(V v) {
-  alignas(32) std::conditional_t<L == 8, float, double> a[L];
-  if constexpr (L == 8)
-    _mm256_store_ps(a, v);
-  else
-    _mm256_store_pd(a, v);
+inline double hsum(__m256 v) {  // the eight lanes added in double
+  alignas(32) float a[8];
+  _mm256_store_ps(a, v);
   double s = 0;
-  for (int j = 0; j < L; ++j) s += a[j];
+  for (int j = 0; j < 8; ++j) s += a[j];
   return s;
+}
+inline double hsum(__m256d v) {
+  alignas(32) double a[4];
+  _mm256_store_pd(a, v);
+  return a[0] + a[1] + a[2] + a[3];
 }
 inline float row_max(const float* x, int64_t C) {
   int64_t c = 0;
@@ -117,7 +118,7 @@ inline void softmax_row_contiguous(float* y, const float* x, int64_t C, bool log
     sv = _mm256_add_ps(sv, e);
     if (!log) _mm256_storeu_ps(y + c, e);
   }
-  float s = float(hsum<__m256, 8>(sv));
+  float s = float(hsum(sv));
   for (; c < C; ++c) {
     const float e = std::exp(x[c] - m);
     s += e;
@@ -140,11 +141,9 @@ inline double log_sum_exp_contiguous(const float* x, int64_t C) {
   __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
   int64_t c = 0;
   for (; c + 8 <= C; c += 8) {
-    const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + c), mv);
-    lo = _mm256_add_pd(lo, exp4(_mm256_cvtps_pd(_mm256_castps256_ps128(d))));
-    hi = _mm256_add_pd(hi, exp4(_mm256_cvtps_pd(_mm256_extractf128_ps(d, 1))));
+    add_exp_double(_mm256_sub_ps(_mm256_loadu_ps(x + c), mv), lo, hi);
   }
-  double s = hsum<__m256d, 4>(_mm256_add_pd(lo, hi));
+  double s = hsum(_mm256_add_pd(lo, hi));
   for (; c < C; ++c) s += std::exp(double(x[c] - m));
   return double(m) + std::log(s);
 }

@@ -1,4 +1,4 @@
-// ops/cpu/vmath.h — tanh and the logistic sigmoid on float arrays, eight values at a time.
+// ops/cpu/vmath.h — tanh, the logistic sigmoid and exp on floats, eight values at a time.
 //
 // std::tanh and std::exp are scalar libm calls (about 15 and 4 ns each here): the WaveNet's and
 // the residual Seq-U-Net's gated units spent 9 % of a training step in them. glibc ships vector

@@ -139,10 +139,15 @@ TEST(Conv1d, ForwardMatchesReferenceF32) {
 // forward, input gradient and weight gradient against nested loops in double.
 TEST(Conv1d, Im2colAndPerTapPathsMatchTheReferenceForwardAndBackward) {
   const std::vector<ConvCfg> cfgs = {
-      {1, 70, 9, 23, 3, 1, 2, 4, 1, true},   // batch 1: im2col
-      {3, 70, 9, 23, 3, 1, 2, 4, 1, true},   // batch 3, 70 channels: per-tap GEMMs
-      {3, 8, 5, 23, 5, 1, 1, 0, 3, false},   // narrow: im2col
-      {2, 66, 4, 9, 4, 1, 3, 9, 0, true},    // dilated window mostly in padding, per-tap
+      {1, 70, 9, 23, 3, 1, 2, 4, 1, true},  // batch 1: im2col
+      {3, 70, 9, 23, 3, 1, 2, 4, 1, true},  // batch 3, 70 channels: per-tap GEMMs
+      {3, 8, 5, 23, 5, 1, 1, 0, 3, false},  // narrow: im2col
+      {2, 66, 4, 9, 4, 1, 3, 9, 0, true},   // dilated window mostly in padding, per-tap
+      // Batches big enough (≥ 1 MFLOP) to spread over the threads, each with its own weight-
+      // gradient accumulator written first with β = 0:
+      {4, 70, 20, 64, 3, 1, 2, 4, 0, true},    // causal: the last tap covers dX, written with β = 0
+      {4, 70, 20, 64, 3, 1, 8, 16, 0, false},  // causal, dilation 8: every tap valid somewhere
+      {4, 70, 40, 16, 3, 1, 8, 16, 0, true},   // tap 0 wholly in the padding: zero-filled accumulators
   };
   uint64_t seed = 500;
   for (const ConvCfg& c : cfgs) {

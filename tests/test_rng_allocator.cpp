@@ -76,19 +76,39 @@ TEST(Rng, EightBlocksAtOnceEqualOneAtATime) {
 }
 
 TEST(Rng, SixteenBlocksInElementOrderEqualOneAtATime) {
-  // philox_lanes16 (the CPU dropout's masks): out[4j + l] = lane l of block first + j, in AVX2
-  // (two interleaved sets of eight blocks, transposed by shuffles) and in the portable form.
-  for (uint64_t seed : {uint64_t(0), uint64_t(2024), ~uint64_t(0) - 5})
-    for (uint64_t first : {uint64_t(0), uint64_t(13), (uint64_t(1) << 32) - 9, ~uint64_t(0) - 20}) {
-      uint32_t out[64], portable[64];
-      philox_lanes16(seed, first, out);
-      philox_lanes16_portable(seed, first, portable);
-      for (int j = 0; j < 16; ++j) {
-        const PhiloxBlock b = philox_block(seed, first + uint64_t(j));
-        for (int l = 0; l < 4; ++l) {
-          EXPECT_EQ(out[4 * j + l], b.lane[l]) << "seed " << seed << " block " << first + j;
-          EXPECT_EQ(portable[4 * j + l], b.lane[l]) << "seed " << seed << " block " << first + j;
+  // philox_lanes16 (the CPU dropout's masks): out[4j + l] = lane l of block first + j, in every
+  // form the build has: portable, AVX2 (two interleaved sets of eight blocks, transposed by
+  // shuffles), AVX-512 (one set of sixteen, quarters transposed), and the one dropout calls.
+  std::vector<std::pair<const char*, void (*)(uint64_t, uint64_t, uint32_t*)>> forms = {
+      {"portable", philox_lanes16_portable}, {"philox_lanes16", philox_lanes16}};
+#if defined(__AVX2__)
+  forms.push_back({"avx2", philox_lanes16_avx2});
+#endif
+#if defined(__AVX512F__)
+  forms.push_back({"avx512", philox_lanes16_avx512});
+#endif
+  for (const auto& [name, fn] : forms)
+    for (uint64_t seed : {uint64_t(0), uint64_t(2024), ~uint64_t(0) - 5})
+      for (uint64_t first : {uint64_t(0), uint64_t(13), (uint64_t(1) << 32) - 9, ~uint64_t(0) - 20}) {
+        uint32_t out[64];
+        fn(seed, first, out);
+        for (int j = 0; j < 16; ++j) {
+          const PhiloxBlock b = philox_block(seed, first + uint64_t(j));
+          for (int l = 0; l < 4; ++l)
+            EXPECT_EQ(out[4 * j + l], b.lane[l]) << name << ": seed " << seed << " block " << first + j;
         }
+      }
+}
+
+TEST(Rng, ThirtyTwoBlocksInElementOrderEqualOneAtATime) {
+  // philox_lanes32 (the dropout group: with AVX-512, two interleaved sets of sixteen blocks).
+  for (uint64_t seed : {uint64_t(0), uint64_t(2024), ~uint64_t(0) - 5})
+    for (uint64_t first : {uint64_t(0), uint64_t(13), (uint64_t(1) << 32) - 17, ~uint64_t(0) - 40}) {
+      uint32_t out[128];
+      philox_lanes32(seed, first, out);
+      for (int j = 0; j < 32; ++j) {
+        const PhiloxBlock b = philox_block(seed, first + uint64_t(j));
+        for (int l = 0; l < 4; ++l) EXPECT_EQ(out[4 * j + l], b.lane[l]) << "seed " << seed << " block " << first + j;
       }
     }
 }

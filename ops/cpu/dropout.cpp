@@ -15,13 +15,14 @@ namespace seqnet::cpu {
 
 namespace {
 
-// Calls f(base, m, count) for consecutive groups of 64 elements (count < 64 only for the last
+// Calls f(base, m, count) for consecutive groups of 128 elements (count < 128 only for the last
 // group), m[j] = the mask value of element base + j: 1/(1 − p) where it is kept, 0 where dropped.
 // Element i uses lane i%4 of block first + i/4 (the uniform-f32 layout of core/rng.h) and is kept
 // iff u_i ≥ p, u_i = (lane >> 8) / 2^24; so u_i ≥ p ⟺ (lane >> 8) ≥ ⌈p · 2^24⌉, an exact
-// comparison on integers. Blocks are made sixteen at a time, already in element order
-// (philox_lanes16); groups are spread over threads.
-constexpr int kGroup = 64;
+// comparison on integers. Blocks are made 32 at a time, already in element order
+// (philox_lanes32: with AVX-512 two sets of sixteen side by side, which brought the mask's cost
+// down to that of a copy in bench/kernels); groups are spread over threads.
+constexpr int kGroup = 128;
 
 // m[j] = (lanes[j] >> 8) ≥ thr ? scale : 0 for one group. GCC leaves this loop (and the select
 // loops below) as a compare-and-branch per element, mispredicted at rate p or on random signs,
@@ -61,9 +62,9 @@ void for_each_group(uint64_t seed, uint64_t first, int64_t n, double p, F&& f) {
   const int64_t ngroups = (n + kGroup - 1) / kGroup;
   parallel_range(ngroups, kGrainCheap / kGroup, [&](int64_t glo, int64_t ghi) {
     for (int64_t grp = glo; grp < ghi; ++grp) {
-      alignas(32) uint32_t lanes[kGroup];
-      alignas(32) T m[kGroup];
-      philox_lanes16(seed, first + uint64_t(grp) * (kGroup / 4), lanes);
+      alignas(64) uint32_t lanes[kGroup];
+      alignas(64) T m[kGroup];
+      philox_lanes32(seed, first + uint64_t(grp) * (kGroup / 4), lanes);
       mask_values(lanes, thr, scale, m);
       const int64_t base = grp * kGroup;
       f(base, m, std::min<int64_t>(kGroup, n - base));

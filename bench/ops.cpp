@@ -15,7 +15,11 @@
 // sgemm GFLOP/s (ratio_best: the same from the fastest repeat of each). Target: ratio ≥ 0.6
 // wherever C_in·K ≥ 256.
 //
-//   build/bench/ops [--repeats N] [--quick] [--only NAME]
+// --shapes FILE reads the conv shapes from FILE (same format) instead, without the three audio
+// layers: bench/shapes/char_tcn.txt holds every conv of the char_tcn step, to put its convs'
+// time beside the whole step's (docs/performance.md).
+//
+//   build/bench/ops [--repeats N] [--quick] [--only NAME] [--shapes FILE]
 #include <cblas.h>
 #include <fmt/format.h>
 
@@ -62,13 +66,15 @@ double median(std::vector<double> v) {
 int main(int argc, char** argv) {
   int repeats = 7;
   bool quick = false;
-  std::string only;
+  std::string only, shapes_file;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--repeats") && i + 1 < argc) repeats = std::max(1, std::atoi(argv[++i]));
     else if (!std::strcmp(argv[i], "--quick")) quick = true;
     else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+    else if (!std::strcmp(argv[i], "--shapes") && i + 1 < argc)
+      shapes_file = argv[++i];
     else {
-      fmt::print(stderr, "usage: {} [--repeats N] [--quick] [--only NAME]\n", argv[0]);
+      fmt::print(stderr, "usage: {} [--repeats N] [--quick] [--only NAME] [--shapes FILE]\n", argv[0]);
       return 2;
     }
   }
@@ -78,14 +84,21 @@ int main(int argc, char** argv) {
 
   std::string source;
   std::vector<ConvShape> shapes;
-  for (const auto& g : bench::load_gemm_shapes(baselines_dir() + "/gemm_shapes.txt", source)) {
+  const bool own_shapes = !shapes_file.empty();
+  if (!own_shapes) shapes_file = baselines_dir() + "/gemm_shapes.txt";
+  const auto gemm_shapes = bench::load_gemm_shapes(shapes_file, source);
+  if (own_shapes && source != shapes_file) {  // (the loader falls back to its embedded copy)
+    fmt::print(stderr, "ops: --shapes {}: cannot read the file\n", shapes_file);
+    return 2;
+  }
+  for (const auto& g : gemm_shapes) {
     if (g.c_in <= 0 || g.kernel <= 0 || g.batch <= 0) continue;  // plain GEMM lines
     ConvShape s;
     s.name = g.name, s.N = g.batch, s.C_in = g.c_in, s.C_out = g.M, s.K = g.kernel, s.T = g.N / g.batch;
     s.pad_front = s.K - 1;  // causal: T_out = T
     shapes.push_back(s);
   }
-  {
+  if (!own_shapes) {
     ConvShape s;
     s.name = "wavenet_dilated", s.C_in = 128, s.C_out = 128, s.K = 2, s.T = 30000, s.dilation = 512;
     shapes.push_back(s);

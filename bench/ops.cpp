@@ -98,6 +98,10 @@ int main(int argc, char** argv) {
     s.pad_front = s.K - 1;  // causal: T_out = T
     shapes.push_back(s);
   }
+  if (own_shapes && shapes.empty()) {
+    fmt::print(stderr, "ops: --shapes {}: no conv lines (name M N K C_in kernel batch)\n", shapes_file);
+    return 2;
+  }
   if (!own_shapes) {
     ConvShape s;
     s.name = "wavenet_dilated", s.C_in = 128, s.C_out = 128, s.K = 2, s.T = 30000, s.dilation = 512;

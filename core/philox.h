@@ -138,8 +138,25 @@ inline void philox_lanes16_portable(uint64_t seed, uint64_t first, uint32_t out[
 }
 
 #if defined(__AVX512F__) && !defined(__CUDACC__)
+// GCC 12's plain forms of these AVX-512 intrinsics fill their unused merge source from an
+// uninitialised variable and warn (-Wuninitialized, GCC bug 105593); the zero-masked forms with
+// every lane selected are the same instructions without it.
+namespace avx512 {
+inline __m512i mul_epu32(__m512i a, __m512i b) { return _mm512_maskz_mul_epu32(0xFF, a, b); }
+inline __m512i srli64(__m512i a, unsigned n) { return _mm512_maskz_srli_epi64(0xFF, a, n); }
+inline __m512i slli64(__m512i a, unsigned n) { return _mm512_maskz_slli_epi64(0xFF, a, n); }
+inline __m512i unpacklo32(__m512i a, __m512i b) { return _mm512_maskz_unpacklo_epi32(0xFFFF, a, b); }
+inline __m512i unpackhi32(__m512i a, __m512i b) { return _mm512_maskz_unpackhi_epi32(0xFFFF, a, b); }
+inline __m512i unpacklo64(__m512i a, __m512i b) { return _mm512_maskz_unpacklo_epi64(0xFF, a, b); }
+inline __m512i unpackhi64(__m512i a, __m512i b) { return _mm512_maskz_unpackhi_epi64(0xFF, a, b); }
+template <int kImm>
+inline __m512i shuffle_i32x4(__m512i a, __m512i b) {
+  return _mm512_maskz_shuffle_i32x4(0xFFFF, a, b, kImm);
+}
+}  // namespace avx512
+
 // Sixteen Philox counters in AVX-512 registers, as Philox8 does eight: c[l] holds lane l of blocks
-// first .. first + 15. (_mm512_mul_epu32 forms eight 64-bit products, twice AVX2's four.)
+// first .. first + 15. (A multiply forms eight 64-bit products, twice AVX2's four.)
 struct Philox16 {
   __m512i c[4];
 
@@ -160,34 +177,33 @@ struct Philox16 {
     c[1] = lo1, c[3] = lo0;
   }
   static void mul(__m512i a, __m512i m, __m512i& hi_out, __m512i& lo_out) {
-    const __m512i even = _mm512_mul_epu32(a, m);                        // lanes 0, 2, …, 14
-    const __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), m);  // lanes 1, 3, …, 15
-    hi_out = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd);
-    lo_out = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+    const __m512i even = avx512::mul_epu32(a, m);                     // lanes 0, 2, …, 14
+    const __m512i odd = avx512::mul_epu32(avx512::srli64(a, 32), m);  // lanes 1, 3, …, 15
+    hi_out = _mm512_mask_blend_epi32(0xAAAA, avx512::srli64(even, 32), odd);
+    lo_out = _mm512_mask_blend_epi32(0xAAAA, even, avx512::slli64(odd, 32));
   }
   // out[4·j + l] = lane l of block j: in each 128-bit quarter q the unpacks give u_r = block 4q + r
   // (as Philox8::store_in_order), then the quarters are transposed: output k holds quarter k of
   // u0, u1, u2, u3.
   void store_in_order(uint32_t* out) const {
-    const __m512i t0 = _mm512_unpacklo_epi32(c[0], c[1]), t1 = _mm512_unpackhi_epi32(c[0], c[1]);
-    const __m512i t2 = _mm512_unpacklo_epi32(c[2], c[3]), t3 = _mm512_unpackhi_epi32(c[2], c[3]);
-    const __m512i u0 = _mm512_unpacklo_epi64(t0, t2), u1 = _mm512_unpackhi_epi64(t0, t2);
-    const __m512i u2 = _mm512_unpacklo_epi64(t1, t3), u3 = _mm512_unpackhi_epi64(t1, t3);
-    const __m512i v0 = _mm512_shuffle_i32x4(u0, u1, 0x44), v1 = _mm512_shuffle_i32x4(u2, u3, 0x44);  // quarters 0, 1
-    const __m512i v2 = _mm512_shuffle_i32x4(u0, u1, 0xEE), v3 = _mm512_shuffle_i32x4(u2, u3, 0xEE);  // quarters 2, 3
-    _mm512_storeu_si512(out, _mm512_shuffle_i32x4(v0, v1, 0x88));
-    _mm512_storeu_si512(out + 16, _mm512_shuffle_i32x4(v0, v1, 0xDD));
-    _mm512_storeu_si512(out + 32, _mm512_shuffle_i32x4(v2, v3, 0x88));
-    _mm512_storeu_si512(out + 48, _mm512_shuffle_i32x4(v2, v3, 0xDD));
+    using namespace avx512;
+    const __m512i t0 = unpacklo32(c[0], c[1]), t1 = unpackhi32(c[0], c[1]);
+    const __m512i t2 = unpacklo32(c[2], c[3]), t3 = unpackhi32(c[2], c[3]);
+    const __m512i u0 = unpacklo64(t0, t2), u1 = unpackhi64(t0, t2);
+    const __m512i u2 = unpacklo64(t1, t3), u3 = unpackhi64(t1, t3);
+    const __m512i v0 = shuffle_i32x4<0x44>(u0, u1), v1 = shuffle_i32x4<0x44>(u2, u3);  // quarters 0, 1
+    const __m512i v2 = shuffle_i32x4<0xEE>(u0, u1), v3 = shuffle_i32x4<0xEE>(u2, u3);  // quarters 2, 3
+    _mm512_storeu_si512(out, shuffle_i32x4<0x88>(v0, v1));
+    _mm512_storeu_si512(out + 16, shuffle_i32x4<0xDD>(v0, v1));
+    _mm512_storeu_si512(out + 32, shuffle_i32x4<0x88>(v2, v3));
+    _mm512_storeu_si512(out + 48, shuffle_i32x4<0xDD>(v2, v3));
   }
 };
 #endif
 
-// The same 64 values in vector registers. AVX2: two sets of eight blocks advance side by side, so
-// that each round's multiplies of one set overlap the other's (one set alone waits on the latency
-// of the multiply → blend → xor chain). AVX-512: the sixteen blocks in one set. The lanes are put
-// in element order by shuffles. philox_lanes16 below takes the widest the build has; the tests
-// check each form the build has against philox_block.
+// The same 64 values in AVX2 registers: two sets of eight blocks advance side by side, so that
+// each round's multiplies of one set overlap the other's (one set alone waits on the latency of
+// the multiply → blend → xor chain), and the lanes are put in element order by shuffles.
 #if defined(__AVX2__) && !defined(__CUDACC__)
 inline void philox_lanes16_avx2(uint64_t seed, uint64_t first, uint32_t out[64]) {
   uint32_t k0 = uint32_t(seed), k1 = uint32_t(seed >> 32);
@@ -197,19 +213,9 @@ inline void philox_lanes16_avx2(uint64_t seed, uint64_t first, uint32_t out[64])
   b.store_in_order(out + 32);
 }
 #endif
-#if defined(__AVX512F__) && !defined(__CUDACC__)
-inline void philox_lanes16_avx512(uint64_t seed, uint64_t first, uint32_t out[64]) {
-  uint32_t k0 = uint32_t(seed), k1 = uint32_t(seed >> 32);
-  Philox16 p(first);
-  for (int round = 0; round < 10; ++round, k0 += 0x9E3779B9u, k1 += 0xBB67AE85u) p.round(k0, k1);
-  p.store_in_order(out);
-}
-#endif
 
 inline void philox_lanes16(uint64_t seed, uint64_t first, uint32_t out[64]) {
-#if defined(__AVX512F__) && !defined(__CUDACC__)
-  philox_lanes16_avx512(seed, first, out);
-#elif defined(__AVX2__) && !defined(__CUDACC__)
+#if defined(__AVX2__) && !defined(__CUDACC__)
   philox_lanes16_avx2(seed, first, out);
 #else
   philox_lanes16_portable(seed, first, out);
@@ -218,7 +224,8 @@ inline void philox_lanes16(uint64_t seed, uint64_t first, uint32_t out[64]) {
 
 // Lanes of blocks first .. first + 31 in element order (128 values): the CPU dropout's group.
 // With AVX-512 two sets of sixteen blocks advance side by side (one set alone is bound by the
-// latency of each round's chain, as for AVX2 above); otherwise two calls of philox_lanes16.
+// latency of each round's chain, as for AVX2 above); otherwise two calls of philox_lanes16. The
+// tests check it, and philox_lanes16 in each form the build has, against philox_block.
 inline void philox_lanes32(uint64_t seed, uint64_t first, uint32_t out[128]) {
 #if defined(__AVX512F__) && !defined(__CUDACC__)
   uint32_t k0 = uint32_t(seed), k1 = uint32_t(seed >> 32);

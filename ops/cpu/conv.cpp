@@ -25,9 +25,10 @@
 //    form one strided axis), so a batch is a loop of per-sample GEMMs, spread over OpenMP
 //    threads when that beats multi-threaded BLAS (batch_threads).
 // Forward outputs are pre-filled (bias, or zero) and every GEMM accumulates with beta = 1.
-// Gradients skip the zero fill where one GEMM writes the whole output: the weight gradient's
-// first sample per thread, and the input gradient's covering tap (a causal conv's last), run with
-// beta = 0 and the rest accumulate — one pass less over each gradient.
+// Gradients skip the separate zero fill where one GEMM writes the whole output: the weight
+// gradient's first sample per thread, and the input gradient's covering tap (a causal conv's
+// last), run with beta = 0 and the rest accumulate. OpenBLAS then clears that GEMM's C itself,
+// one sample's slab at a time just before it is written, instead of a whole-tensor memset ahead.
 #include <omp.h>
 
 #include <algorithm>

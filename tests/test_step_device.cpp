@@ -8,7 +8,10 @@
 //   * WaveNet and residual Seq-U-Net steppers on the GPU against the same steppers on the CPU,
 //     every step over three clock cycles, dense and one-hot input (1e-5 of the largest |logit|);
 //   * step::generate on the GPU picks the same symbols as on the CPU (greedy and sampled), with
-//     and without recorded phases.
+//     and without recorded phases;
+//   * the WaveNet's persistent loop (ops/kernels/wavenet_loop.h): its CPU twin draws what
+//     step::generate draws and gives the same bits for every count and order of its emulated
+//     workers (a missing barrier would show); on the GPU, the CPU's symbols, rerun bit for bit.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -31,6 +34,7 @@
 #include "models/tcn.h"
 #include "models/wavenet.h"
 #include "ops/backend.h"
+#include "ops/cpu/cpu_backend.h"
 #include "tests/test_util.h"
 
 namespace seqnet {
@@ -584,6 +588,187 @@ TEST(GenerationLoop, GpuOnlyOptionsAreRefusedClearly) {
   const Tensor y = st.save(Tensor::randn({1, 9, wn.receptive_field()}, DType::F32, g));
   EXPECT_THAT(seqnet::testing::error_of([&] { step::generate(st, y.select(2, 0).to(DType::F64), 5, 1.0, g); }),
               ::testing::HasSubstr("step::generate: expected the first logits"));
+}
+
+// ---- the WaveNet's persistent loop (ops/kernels/wavenet_loop.h) ----------------------------------
+
+// The first draw of a loop run by hand: draw 0 from the newest save column into ids and history.
+Tensor first_draw(WaveNetStepper& st, const Tensor& y, int64_t steps, double T, uint64_t seed) {
+  const int64_t N = y.size(0), C = y.size(1);
+  const Tensor first = y.select(2, y.size(2) - 1).contiguous();
+  Tensor history = Tensor::zeros({steps, N}, DType::I64, st.device());
+  const Tensor count = Tensor::zeros({1}, DType::I64, st.device());
+  backend(st.device(), "test")
+      .step.sample(N, C, first.data<float>(), C, T, seed, 0, count.data<int64_t>(), st.ids_buffer(),
+                   history.data<int64_t>());
+  return history;
+}
+
+// The CPU twin of the loop draws what step::generate draws, leaves the stepper where step::generate
+// leaves it (the next steps agree), and consumes the same random numbers; in chunks of 7 samples
+// (the ring position carries over from one call to the next).
+TEST(WaveNetLoop, CpuTwinDrawsWhatStepGenerateDraws) {
+  NoGradGuard no_grad;
+  Generator g0(4), data(9);
+  WaveNet wn(small_wavenet(), g0);
+  wn.set_training(false);
+  for (int64_t batch : {1, 3, 8}) {
+    const Tensor prompt = Tensor::randn({batch, 9, wn.receptive_field() + 3}, DType::F32, data);
+    for (double T : {0.0, 1.0}) {
+      WaveNetStepper a(wn), b(wn);
+      const Tensor ya = a.save(prompt), yb = b.save(prompt);
+      Generator ga(12), gb(12);
+      const Tensor want = step::generate(a, ya.select(2, ya.size(2) - 1).contiguous(), 40, T, ga);
+      int64_t calls = 0;
+      const Tensor got = b.generate_persistent(
+          yb.select(2, yb.size(2) - 1).contiguous(), 40, T, gb, [&](int64_t) { ++calls; }, 0, 7);
+      EXPECT_EQ(got.to_vector<int64_t>(), want.to_vector<int64_t>()) << "batch " << batch << " temperature " << T;
+      EXPECT_EQ(gb.state(), ga.state());
+      EXPECT_EQ(calls, 6 + 1);  // before each of the 6 chunks (39 steps), and once at the end
+      EXPECT_LE(rel_diff(b.output(), a.output()), 1e-5);
+      for (int64_t k = 0; k < 4; ++k) {
+        std::vector<int64_t> ids(static_cast<size_t>(batch));
+        for (int64_t n = 0; n < batch; ++n) ids[size_t(n)] = (k * 5 + n * 2) % 9;
+        const Tensor oa = a.step_indices(ids.data()).clone();
+        ASSERT_LE(rel_diff(b.step_indices(ids.data()), oa), 1e-5) << "the step after the loop, " << k;
+      }
+    }
+  }
+}
+
+// Every stage reads only what earlier stages wrote: the emulated loop gives the same bits whatever
+// the number of workers and their order within a stage (a stage that read what a worker of the
+// same stage writes would depend on both).
+TEST(WaveNetLoop, EveryWorkerCountAndOrderGivesTheSameBits) {
+  NoGradGuard no_grad;
+  Generator g0(4), data(3);
+  WaveNet wn(small_wavenet(), g0);
+  wn.set_training(false);
+  for (int64_t batch : {1, 5}) {
+    const Tensor prompt = Tensor::randn({batch, 9, wn.receptive_field()}, DType::F32, data);
+    std::vector<int64_t> ref_hist;
+    std::vector<float> ref_out, ref_next;
+    for (auto [workers, reverse] : std::vector<std::pair<int64_t, bool>>{
+             {1, false}, {2, true}, {3, false}, {3, true}, {7, true}, {64, false}, {200, true}}) {
+      WaveNetStepper st(wn);
+      const Tensor y = st.save(prompt);
+      const Tensor history = first_draw(st, y, 25, 1.0, 5);
+      Tensor table;
+      WaveNetLoop a = st.loop_args(table);
+      a.history = history.data<int64_t>(), a.temperature = 1.0, a.seed = 5;
+      cpu::wavenet_loop_emulated(a, 1, 13, workers, reverse);
+      cpu::wavenet_loop_emulated(a, 13, 25, workers, reverse);
+      const std::vector<float> out = st.output().to_vector<float>();
+      std::vector<int64_t> ids(static_cast<size_t>(batch), 4);
+      const std::vector<float> next = st.step_indices(ids.data()).to_vector<float>();
+      if (ref_hist.empty()) {
+        ref_hist = history.to_vector<int64_t>(), ref_out = out, ref_next = next;
+        continue;
+      }
+      const std::string tag = fmt::format("batch {}, {} workers{}", batch, workers, reverse ? ", reversed" : "");
+      EXPECT_EQ(history.to_vector<int64_t>(), ref_hist) << tag;
+      EXPECT_EQ(out, ref_out) << tag;
+      EXPECT_EQ(next, ref_next) << tag << ": the step after the loop";
+    }
+  }
+}
+
+TEST(WaveNetLoop, ClearErrors) {
+  NoGradGuard no_grad;
+  Generator g0(4), data(3);
+  WaveNet wn(small_wavenet(), g0);
+  wn.set_training(false);
+  Generator g(1);
+  {
+    WaveNetStepper st(wn);
+    EXPECT_THAT(seqnet::testing::error_of([&] {
+                  st.generate_persistent(Tensor::zeros({1, 9}), 5, 1.0, g);
+                }),
+                ::testing::HasSubstr("call save first"));
+    const Tensor y = st.save(Tensor::randn({9, 9, wn.receptive_field()}, DType::F32, data));
+    EXPECT_THAT(
+        seqnet::testing::error_of([&] { st.generate_persistent(y.select(2, y.size(2) - 1).contiguous(), 5, 1.0, g); }),
+        ::testing::HasSubstr("batch 9 is above the loop's 8"));
+  }
+  {
+    WaveNetStepper st(wn, step::Weights::F16);
+    const Tensor y = st.save(Tensor::randn({1, 9, wn.receptive_field()}, DType::F32, data));
+    EXPECT_THAT(
+        seqnet::testing::error_of([&] { st.generate_persistent(y.select(2, y.size(2) - 1).contiguous(), 5, 1.0, g); }),
+        ::testing::HasSubstr("the loop multiplies f32 weights only, got f16"));
+  }
+}
+
+// The CUDA loop (one cooperative kernel per chunk) draws the CPU's symbols at batch 1, 3 and 8,
+// greedy and sampled, on the default grid and on a 2-block one (many rows per warp); its logits
+// within 1e-5 of the CPU's; a rerun gives the same bits; and the stepper goes on from there.
+TEST(GpuSteps, WaveNetPersistentLoopDrawsTheCpuSymbols) {
+  if (!have_gpu()) GTEST_SKIP() << "no GPU visible";
+  Generator g1(4), g2(4), data(8);
+  WaveNet a(small_wavenet(), g1), b(small_wavenet(), g2);
+  a.set_training(false), b.set_training(false);
+  b.params().store_on(Device::cuda(0));
+  NoGradGuard no_grad;
+  for (int64_t batch : {1, 3, 8})
+    for (double T : {0.0, 1.0}) {
+      const Tensor prompt = Tensor::randn({batch, 9, a.receptive_field()}, DType::F32, data);
+      WaveNetStepper cpu(a);
+      const Tensor y = cpu.save(prompt);
+      Generator gc(31);
+      const std::vector<int64_t> want =
+          step::generate(cpu, y.select(2, y.size(2) - 1).contiguous(), 60, T, gc).to_vector<int64_t>();
+      std::vector<float> first_run;
+      for (int64_t grid : {0, 0, 2}) {
+        WaveNetStepper gpu(b, step::Weights::F32, Device::cuda(0));
+        const Tensor yg = gpu.save(prompt);
+        Generator gg(31);
+        const Tensor got = gpu.generate_persistent(yg.select(2, yg.size(2) - 1).to(Device::cuda(0)).contiguous(), 60, T,
+                                                   gg, {}, grid, 16);
+        const std::string tag = fmt::format("batch {}, temperature {}, grid {}", batch, T, grid);
+        EXPECT_EQ(got.to_vector<int64_t>(), want) << tag;
+        EXPECT_LE(rel_diff(gpu.output(), cpu.output()), 1e-5) << tag;
+        const std::vector<float> out = gpu.output().to(Device::cpu()).to_vector<float>();
+        if (first_run.empty())
+          first_run = out;
+        else
+          EXPECT_EQ(out, first_run) << tag << ": a rerun (or another grid) gives other bits";
+      }
+    }
+  // After the loop the stepper goes on as after step::generate: both at batch 2.
+  const Tensor prompt = Tensor::randn({2, 9, a.receptive_field()}, DType::F32, data);
+  WaveNetStepper cpu(a), gpu(b, step::Weights::F32, Device::cuda(0));
+  const Tensor y = cpu.save(prompt), yg = gpu.save(prompt);
+  Generator gc(3), gg(3);
+  step::generate(cpu, y.select(2, y.size(2) - 1).contiguous(), 20, 1.0, gc);
+  gpu.generate_persistent(yg.select(2, yg.size(2) - 1).to(Device::cuda(0)).contiguous(), 20, 1.0, gg);
+  for (int64_t k = 0; k < 5; ++k) {
+    const int64_t ids[2] = {k % 9, (k * 4 + 1) % 9};
+    const Tensor oc = cpu.step_indices(ids).clone();
+    ASSERT_LE(rel_diff(gpu.step_indices(ids), oc), 1e-5) << "step " << k << " after the loop";
+  }
+}
+
+// The audio WaveNet (52 layers, 128 / 128 / 512, 256 classes) at batch 1: the loop on the GPU
+// draws the CPU's greedy symbols, logits within 1e-5.
+TEST(GpuSteps, WaveNetPersistentLoopAtTheAudioSize) {
+  if (!have_gpu()) GTEST_SKIP() << "no GPU visible";
+  WaveNetConfig c;
+  c.layers = 13, c.blocks = 4, c.dilation_channels = 128, c.residual_channels = 128, c.skip_channels = 512;
+  c.classes = 256, c.output_length = 1, c.kernel_size = 2, c.bias = true;
+  Generator g1(4), g2(4), data(8);
+  WaveNet a(c, g1), b(c, g2);
+  a.set_training(false), b.set_training(false);
+  b.params().store_on(Device::cuda(0));
+  NoGradGuard no_grad;
+  const Tensor prompt = Tensor::randn({1, 256, a.receptive_field()}, DType::F32, data);
+  WaveNetStepper cpu(a), gpu(b, step::Weights::F32, Device::cuda(0));
+  const Tensor y = cpu.save(prompt), yg = gpu.save(prompt);
+  Generator gc(1), gg(1);
+  const Tensor want = step::generate(cpu, y.select(2, y.size(2) - 1).contiguous(), 30, 0.0, gc);
+  const Tensor got =
+      gpu.generate_persistent(yg.select(2, yg.size(2) - 1).to(Device::cuda(0)).contiguous(), 30, 0.0, gg);
+  EXPECT_EQ(got.to_vector<int64_t>(), want.to_vector<int64_t>());
+  EXPECT_LE(rel_diff(gpu.output(), cpu.output()), 1e-5);
 }
 
 }  // namespace

@@ -8,6 +8,9 @@
 // sums the threads, bias included (batch-1 generation is a chain of such matrix–vector products,
 // where cuBLAS's general kernels and a separate bias pass cost more than the product). Larger
 // batches use cuBLAS.
+#include <cooperative_groups.h>
+
+#include <algorithm>
 #include <cmath>
 
 #include "core/philox.h"
@@ -194,14 +197,15 @@ __global__ void bernoulli_kernel(int64_t N, int64_t C, const float* logits, int6
   if (history) history[(s * uint64_t(N) + uint64_t(n)) * uint64_t(C) + uint64_t(c)] = v;
 }
 
-__global__ void sample_kernel(int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,
-                              uint64_t first_block, const int64_t* count, int64_t N, int64_t* ids, int64_t* history) {
+// The draw of sequence n at step s by the kSampleThreads threads of one block (the sample kernel,
+// and the draw stage of the WaveNet loop).
+__device__ void sample_row(int64_t n, int64_t s_, int64_t C, const float* logits, int64_t ld, double temperature,
+                           uint64_t seed, uint64_t first_block, int64_t N, int64_t* ids, int64_t* history) {
   __shared__ float best_v[kSampleThreads];
   __shared__ int64_t best_c[kSampleThreads];
   __shared__ double p[kSampleThreads];
   __shared__ double total_s;
   __shared__ int64_t pick_s;
-  const int64_t n = blockIdx.x;
   const int t = threadIdx.x;
   const float* l = logits + n * ld;
   // Per thread: its best (value, class) among c ≡ t, non-NaN only (c = −1: none yet).
@@ -223,7 +227,7 @@ __global__ void sample_kernel(int64_t C, const float* logits, int64_t ld, double
     __syncthreads();
   }
   const int64_t best = (l[0] != l[0] || best_c[0] < 0) ? 0 : best_c[0];
-  const uint64_t s = uint64_t(*count);
+  const uint64_t s = uint64_t(s_);
   if (temperature == 0) {
     if (t == 0) {
       ids[n] = best;
@@ -263,6 +267,65 @@ __global__ void sample_kernel(int64_t C, const float* logits, int64_t ld, double
     ids[n] = pick;
     if (history) history[s * uint64_t(N) + uint64_t(n)] = pick;
   }
+}
+
+__global__ void sample_kernel(int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,
+                              uint64_t first_block, const int64_t* count, int64_t N, int64_t* ids, int64_t* history) {
+  sample_row(blockIdx.x, *count, C, logits, ld, temperature, seed, first_block, N, ids, history);
+}
+
+// ---- the WaveNet generation loop as one persistent kernel (ops/kernels/wavenet_loop.h) ----------
+
+// A worker is a warp: its lanes stride over a row's weights (each weight read once for all N
+// sequences), and butterfly shuffles give every lane the row's sums.
+struct WarpLanes {
+  int64_t lane = 0, width = 32;
+  __device__ void partial(const float* w, const float* x, int64_t ldx, int64_t N, int64_t K, float* acc,
+                          bool relu_x) const {
+    for (int64_t k = lane; k < K; k += 32) {
+      const float wk = __ldg(w + k);
+#pragma unroll
+      for (int n = 0; n < kWaveNetLoopMaxBatch; ++n)
+        if (n < N) {
+          const float v = __ldcg(x + n * ldx + k);
+          acc[n] += wk * (relu_x ? fmaxf(v, 0.0f) : v);
+        }
+    }
+  }
+  __device__ void reduce(float* acc, int64_t N) const {
+#pragma unroll
+    for (int n = 0; n < kWaveNetLoopMaxBatch; ++n)
+      if (n < N)
+        for (int off = 16; off > 0; off /= 2) acc[n] += __shfl_xor_sync(0xffffffffu, acc[n], off);
+  }
+  template <class T>
+  __device__ T ld(const T* p) const {
+    return __ldcg(p);
+  }
+};
+
+// Every block stays resident for samples s_begin … s_end − 1 (a cooperative launch); grid.sync()
+// is the barrier between two stages. The draw: block b draws sequence b (kSampleThreads threads).
+constexpr int kLoopThreads = kSampleThreads;
+__global__ void __launch_bounds__(kLoopThreads) wavenet_loop_kernel(WaveNetLoop a, int64_t s_begin, int64_t s_end) {
+  cooperative_groups::grid_group grid = cooperative_groups::this_grid();
+  constexpr int64_t kWarps = kLoopThreads / 32;
+  const int64_t worker = int64_t(blockIdx.x) * kWarps + threadIdx.x / 32, workers = int64_t(gridDim.x) * kWarps;
+  const WarpLanes lanes{int64_t(threadIdx.x % 32)};
+  const int64_t p0 = *a.pos, stages = wavenet_loop_stages(a);
+  for (int64_t s = s_begin; s < s_end; ++s) {
+    const int64_t p = p0 + 1 + (s - s_begin);
+    for (int64_t stage = 0; stage + 1 < stages; ++stage) {
+      wavenet_loop_stage(a, p, stage, worker, workers, lanes);
+      grid.sync();
+    }
+    for (int64_t n = blockIdx.x; n < a.N; n += gridDim.x) {
+      sample_row(n, s, a.C, a.logits, a.C, a.temperature, a.seed, a.first_block, a.N, a.ids, a.history);
+      __syncthreads();
+    }
+    grid.sync();
+  }
+  if (blockIdx.x == 0 && threadIdx.x == 0) *a.pos = p0 + (s_end - s_begin);  // every read of *pos was before
 }
 
 __global__ void tick_kernel(int64_t* counter, int64_t modulo) {
@@ -384,6 +447,35 @@ void step_tick(int64_t* counter, int64_t modulo) {
   check_launch("step tick");
 }
 
+void step_wavenet_loop(const WaveNetLoop& a, int64_t s_begin, int64_t s_end) {
+  if (s_end <= s_begin) return;
+  if (!(a.N >= 1 && a.N <= kWaveNetLoopMaxBatch))
+    fail(fmt::format("step wavenet_loop: batch {} outside [1, {}]", a.N, kWaveNetLoopMaxBatch));
+  Context& ctx = current_context("step wavenet_loop");
+  int device = 0, cooperative = 0, sms = 0, per_sm = 0;
+  check_cuda(cudaGetDevice(&device), "step wavenet_loop", "cudaGetDevice");
+  check_cuda(cudaDeviceGetAttribute(&cooperative, cudaDevAttrCooperativeLaunch, device), "step wavenet_loop",
+             "cudaDeviceGetAttribute");
+  if (!cooperative) fail(fmt::format("step wavenet_loop: GPU {} does not support cooperative launches", device));
+  check_cuda(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "step wavenet_loop",
+             "cudaDeviceGetAttribute");
+  check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, wavenet_loop_kernel, kLoopThreads, 0),
+             "step wavenet_loop", "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
+  // Every block must be resident at once (the barrier waits for all of them).
+  const int64_t resident = int64_t(sms) * per_sm;
+  if (resident < a.N) fail(fmt::format("step wavenet_loop: only {} blocks fit on GPU {} at once", resident, device));
+  constexpr int64_t kWarps = kLoopThreads / 32;
+  const int64_t widest = std::max({a.D, a.R + a.S, a.C, int64_t(1)});
+  int64_t blocks = a.grid_blocks > 0 ? a.grid_blocks : std::min(int64_t(sms), (widest + kWarps - 1) / kWarps);
+  blocks = std::max(std::min(blocks, resident), a.N);
+  WaveNetLoop args = a;
+  void* params[] = {&args, &s_begin, &s_end};
+  check_cuda(cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(wavenet_loop_kernel), dim3(unsigned(blocks)),
+                                         dim3(kLoopThreads), params, 0, ctx.stream),
+             "step wavenet_loop", "cudaLaunchCooperativeKernel");
+  check_launch("step wavenet_loop");
+}
+
 StepKernels step_kernels() {
   return {.affine = step_affine,
           .gated = step_gated,
@@ -396,7 +488,8 @@ StepKernels step_kernels() {
           .lookup = step_lookup,
           .sample = step_sample,
           .bernoulli = step_bernoulli,
-          .tick = step_tick};
+          .tick = step_tick,
+          .wavenet_loop = step_wavenet_loop};
 }
 
 }  // namespace seqnet::cuda

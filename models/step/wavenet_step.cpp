@@ -7,6 +7,7 @@
 #include "autograd/variable.h"
 #include "core/device_api.h"
 #include "core/error.h"
+#include "models/step/sampling.h"
 #include "models/step/step_kernels.h"
 
 namespace seqnet {
@@ -189,6 +190,69 @@ void WaveNetStepper::step_ids() {
   check(ready(), "WaveNetStepper::step_ids: call save first");
   ops_->tick(pos_.data<int64_t>(), 0);
   team_.run([&](int tid, int nt) { step_column(tid, nt, nullptr, ids_.data<int64_t>()); });
+}
+
+WaveNetLoop WaveNetStepper::loop_args(Tensor& table) {
+  const char* what = "WaveNetStepper: the persistent loop";
+  check(ready(), "{}: call save first", what);
+  check(weights_ == step::Weights::F32, "{}: the loop multiplies f32 weights only, got {}", what,
+        step::weights_name(weights_));
+  check(batch_ <= kWaveNetLoopMaxBatch, "{}: batch {} is above the loop's {} (use step::generate)", what, batch_,
+        kWaveNetLoopMaxBatch);
+  WaveNetLoop a;
+  a.N = batch_, a.R = R_, a.D = D_, a.S = S_, a.C = classes_, a.layers = int64_t(layers_.size()), a.K = K_;
+  std::vector<WaveNetLoopLayer> host(layers_.size());
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    Layer& L = layers_[i];
+    host[i] = {L.w_fg.data(),
+               L.b_fg.data<float>(),
+               L.w_res.defined() ? L.w_res.data() : nullptr,
+               L.w_res.defined() ? L.b_res.data<float>() : nullptr,
+               L.queue.data<float>(),
+               L.slots,
+               L.dilation};
+  }
+  // The table as bytes in an i64 tensor on the stepper's device (the kernel reads it there).
+  const size_t bytes = host.size() * sizeof(WaveNetLoopLayer);
+  table = Tensor::zeros({int64_t((bytes + 7) / 8)}, DType::I64, device_);
+  device_api(device_).copy_from_host(table.data<int64_t>(), host.data(), bytes);
+  a.layer = reinterpret_cast<const WaveNetLoopLayer*>(table.data<int64_t>());
+  a.w_start = w_start_.data<float>(), a.b_start = b_start_.data<float>();
+  a.w_skip = w_skip_.data(), a.b_skip = b_skip_.data<float>();
+  a.w_end1 = w_end1_.data(), a.b_end1 = b_end1_.data<float>();
+  a.w_end2 = w_end2_.data(), a.b_end2 = b_end2_.data<float>();
+  a.h = h_.data<float>(), a.z = z_.data<float>(), a.skip = skip_.data<float>(), a.e1 = e1_.data<float>();
+  a.logits = out_.data<float>(), a.ids = ids_.data<int64_t>(), a.pos = pos_.data<int64_t>();
+  return a;
+}
+
+Tensor WaveNetStepper::generate_persistent(const Tensor& first, int64_t steps, double temperature, Generator& g,
+                                           const std::function<void(int64_t)>& progress, int64_t grid_blocks,
+                                           int64_t chunk) {
+  const char* what = "WaveNetStepper::generate_persistent";
+  check(ready(), "{}: call save first", what);
+  step::detail::check_first(*this, first, steps, temperature, what);
+  check(first.size(1) == classes_, "{}: expected {} logits per sequence, got {}", what, classes_, first.size(1));
+  check(chunk >= 1, "{}: chunk must be >= 1, got {}", what, chunk);
+  device_api(device_).make_current();
+  Tensor table;
+  WaveNetLoop a = loop_args(table);
+  const int64_t N = batch_, C = classes_;
+  Tensor history = Tensor::zeros({steps, N}, DType::I64, device_);
+  const Tensor count = Tensor::zeros({1}, DType::I64, device_);  // the first draw is draw 0
+  // The Philox blocks step::generate reserves (greedy reserves none).
+  const uint64_t seed = g.state().seed, block = temperature > 0 ? g.reserve(uint64_t(steps) * uint64_t(N)) : 0;
+  ops_->sample(N, C, first.data<float>(), C, temperature, seed, block, count.data<int64_t>(), ids_.data<int64_t>(),
+               history.data<int64_t>());
+  a.history = history.data<int64_t>(), a.temperature = temperature, a.seed = seed, a.first_block = block;
+  a.grid_blocks = grid_blocks;
+  for (int64_t s = 1; s < steps; s += chunk) {
+    if (progress) progress(s);
+    ops_->wavenet_loop(a, s, std::min(s + chunk, steps));
+  }
+  Tensor drawn = history.to(Device::cpu());
+  if (progress) progress(steps);
+  return drawn;
 }
 
 // Member `tid` of `nt` computes its share of every layer's output rows; sync() wherever a

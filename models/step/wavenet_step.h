@@ -23,8 +23,10 @@
 // float32 or (opt-in) half or int8.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
+#include "core/rng.h"
 #include "models/step/step_kernels.h"
 #include "models/wavenet.h"
 #include "ops/backend.h"
@@ -60,6 +62,18 @@ class WaveNetStepper {
   // host's state as a step would (nothing here) when a recording is replayed instead.
   void step_ids();
   int64_t* ids_buffer() { return ids_.data<int64_t>(); }
+  // step::generate's draws (the same symbols from the same seed), with the whole loop — every step
+  // and every draw — in calls of the `wavenet_loop` kernel (ops/kernels/wavenet_loop.h): on a GPU
+  // one persistent kernel per `chunk` samples instead of ~200 kernels per sample. f32 weights,
+  // batch ≤ 8. `grid_blocks`: the GPU's grid (0: one block per SM, capped by the widest stage).
+  // Returns the `steps` symbols (steps, N) i64 on the host, like step::generate.
+  Tensor generate_persistent(const Tensor& first, int64_t steps, double temperature, Generator& g,
+                             const std::function<void(int64_t)>& progress = {}, int64_t grid_blocks = 0,
+                             int64_t chunk = 4096);
+  // The loop's arguments over this stepper's weights and buffers (after save; f32 weights), its
+  // layer table put in `table` (which must outlive the calls): for generate_persistent, and for
+  // tests that drive the kernel directly. history, temperature, seed and first_block are unset.
+  WaveNetLoop loop_args(Tensor& table);
   const Tensor& output() const { return out_; }
   int64_t phase() const { return 0; }
   void skip_step() {}

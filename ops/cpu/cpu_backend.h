@@ -36,4 +36,9 @@ void step_affine(int64_t N, int64_t M, int64_t K, const float* X, int64_t ldx, c
 void step_gated(int64_t N, int64_t C, int64_t c0, int64_t c1, const float* fg, const float* id, int64_t ld_id,
                 float* out, int64_t ld_out);
 
+// The CPU twin of the WaveNet generation loop (ops/kernels/wavenet_loop.h) with `workers` emulated
+// workers, visited in reverse order within each stage when `reverse`: every choice must give
+// bitwise the same result (StepKernels::wavenet_loop is this with 1 worker).
+void wavenet_loop_emulated(const WaveNetLoop& a, int64_t s_begin, int64_t s_end, int64_t workers, bool reverse);
+
 }  // namespace seqnet::cpu

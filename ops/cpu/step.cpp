@@ -171,6 +171,44 @@ void step_bernoulli(int64_t N, int64_t C, const float* logits, int64_t ld, doubl
 
 void step_tick(int64_t* counter, int64_t modulo) { *counter = modulo > 0 ? (*counter + 1) % modulo : *counter + 1; }
 
+namespace {
+// A worker of the emulated loop is one lane: its dot products are plain sums in column order.
+struct HostLanes {
+  int64_t lane = 0, width = 1;
+  void partial(const float* w, const float* x, int64_t ldx, int64_t N, int64_t K, float* acc, bool relu_x) const {
+    for (int64_t n = 0; n < N; ++n) {
+      const float* xn = x + n * ldx;
+      float s = acc[n];
+      for (int64_t k = 0; k < K; ++k) s += w[k] * (relu_x ? std::max(xn[k], 0.0f) : xn[k]);
+      acc[n] = s;
+    }
+  }
+  void reduce(float*, int64_t) const {}
+  template <class T>
+  T ld(const T* p) const {
+    return *p;
+  }
+};
+}  // namespace
+
+void wavenet_loop_emulated(const WaveNetLoop& a, int64_t s_begin, int64_t s_end, int64_t workers, bool reverse) {
+  if (s_end <= s_begin) return;
+  const int64_t p0 = *a.pos, stages = wavenet_loop_stages(a);
+  for (int64_t s = s_begin; s < s_end; ++s) {
+    const int64_t p = p0 + 1 + (s - s_begin);
+    // every stage but the draw, its workers one after another (the barrier: the end of the loop)
+    for (int64_t stage = 0; stage + 1 < stages; ++stage)
+      for (int64_t j = 0; j < workers; ++j)
+        wavenet_loop_stage(a, p, stage, reverse ? workers - 1 - j : j, workers, HostLanes{});
+    step_sample(a.N, a.C, a.logits, a.C, a.temperature, a.seed, a.first_block, &s, a.ids, a.history);
+  }
+  *a.pos = p0 + (s_end - s_begin);
+}
+
+void step_wavenet_loop(const WaveNetLoop& a, int64_t s_begin, int64_t s_end) {
+  wavenet_loop_emulated(a, s_begin, s_end, 1, false);
+}
+
 StepKernels step_kernels() {
   return {.affine = step_affine,
           .gated = step_gated,
@@ -183,7 +221,8 @@ StepKernels step_kernels() {
           .lookup = step_lookup,
           .sample = step_sample,
           .bernoulli = step_bernoulli,
-          .tick = step_tick};
+          .tick = step_tick,
+          .wavenet_loop = step_wavenet_loop};
 }
 
 }  // namespace seqnet::cpu

@@ -37,8 +37,14 @@
 //                    1 / (1 + exp(−x / T)); and history[(s·N + n)·C + c] := frame[n, c] (history may be
 //                    null). The draw of the music models (one independent key per block, keys in order).
 //   tick             *counter := (*counter + 1) mod modulo (modulo 0: no wrap)
+//   wavenet_loop     samples s_begin … s_end − 1 of the WaveNet's generation loop in one call: per
+//                    sample the stepper's step from the last draw, then the draw (the `sample` rule,
+//                    Philox block first + s·N + n); *pos advances by s_end − s_begin. The stages,
+//                    their barriers and the arguments: ops/kernels/wavenet_loop.h. N ≤ 8.
 #pragma once
 #include <cstdint>
+
+#include "ops/kernels/wavenet_loop.h"
 
 namespace seqnet {
 
@@ -63,6 +69,7 @@ struct StepKernels {
   void (*bernoulli)(int64_t N, int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,
                     uint64_t first_block, const int64_t* count, float* frame, float* history);
   void (*tick)(int64_t* counter, int64_t modulo);
+  void (*wavenet_loop)(const WaveNetLoop& loop, int64_t s_begin, int64_t s_end);
 };
 
 }  // namespace seqnet

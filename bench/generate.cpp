@@ -35,11 +35,14 @@
 //                        [--bandwidth-mb 256]
 //   build/bench/generate --accuracy PRIME.wav [--accuracy-steps 2000] [--only ...]
 //   build/bench/generate --device cuda[:N] [--batches 1,16,256] [--repeats N] [--only wavenet|sequnet]
+//                        [--loop-grids 0,32]
 //
 // --device cuda: the two audio models' step modes on the GPU, f32 weights, through the device-side
 // generation loop of seqnet generate (models/step/sampling.h: the draw, the feed-back and the step
 // all on the GPU, temperature 1), with one recorded step per clock phase (CUDA graphs) and, for
-// comparison, with every step's kernels queued one by one. samples/s = batch · steps / seconds,
+// comparison, with every step's kernels queued one by one; the WaveNet at batch <= 8 also as one
+// persistent kernel per 4 096 samples (WaveNetStepper::generate_persistent), on each grid size of
+// --loop-grids (0: its default, one block per SM capped by the widest stage). samples/s = batch · steps / seconds,
 // median over --repeats runs, each run ending when the history is back on the host (WaveNet 2 048
 // steps; Seq-U-Net 4 096 = four clock cycles). The official step modes on the same GPU come from
 // ../shared/baselines/torch_bench.py --device cuda --configs gen_wavenet,gen_sequnet --gen-batch B.
@@ -88,6 +91,7 @@ struct Options {
   std::vector<int64_t> batches = {1, 16};
   std::vector<step::Weights> formats = {step::Weights::F32, step::Weights::F16, step::Weights::I8};
   std::vector<int> teams = {1};
+  std::vector<int64_t> loop_grids = {0, 32};  // --device: the WaveNet's persistent loop, grid sizes (0: default)
   size_t bandwidth_mb = 256;  // the DRAM test's buffer
   int64_t accuracy_steps = 2000;
 };
@@ -498,15 +502,16 @@ void print_bandwidth_json(const char* key, const std::vector<Bandwidth>& bw, con
 // ---- on a GPU ------------------------------------------------------------------------------------
 
 struct DeviceResult {
-  std::string model;
-  int64_t batch = 0, steps = 0, recordings = 0;
-  bool record = false;
+  std::string model, mode;  // mode: recorded, queued, persistent
+  int64_t batch = 0, steps = 0, recordings = 0, grid_blocks = -1;
   double save_s = 0, samples_per_s = 0, best_samples_per_s = 0;
 };
 
+// `grids`: the persistent loop's grid sizes to time (the WaveNet at batch <= 8; 0: its default).
 template <class Stepper>
 std::vector<DeviceResult> run_device(Stepper& gen, const std::string& name, int64_t classes, int64_t save_len,
-                                     int64_t batch, int64_t steps, int repeats, Device d, Generator& g) {
+                                     int64_t batch, int64_t steps, int repeats, Device d, Generator& g,
+                                     const std::vector<int64_t>& grids = {}) {
   NoGradGuard no_grad;
   // One random prompt, moved to the GPU once and shared by every sequence (a view): at batch 256
   // the one-hot prompts of the save pass would otherwise fill 8.6 GB of host memory.
@@ -518,9 +523,13 @@ std::vector<DeviceResult> run_device(Stepper& gen, const std::string& name, int6
   device_api(d).synchronize();
   const double save_s = seconds_since(t0);
   std::vector<DeviceResult> out;
-  for (bool record : {true, false}) {
+  std::vector<std::pair<std::string, int64_t>> modes = {{"recorded", -1}, {"queued", -1}};
+  if constexpr (requires { gen.generate_persistent(first, steps, 1.0, g); })
+    if (batch <= kWaveNetLoopMaxBatch)
+      for (int64_t grid : grids) modes.emplace_back("persistent", grid);
+  for (const auto& [mode, grid] : modes) {
     DeviceResult r;
-    r.model = name, r.batch = batch, r.steps = steps, r.record = record, r.save_s = save_s;
+    r.model = name, r.mode = mode, r.grid_blocks = grid, r.batch = batch, r.steps = steps, r.save_s = save_s;
     std::vector<double> rate;
     // Run 0 warms up. Every run continues from where the last one left the stepper (its state
     // stays a valid generation state), so the save is paid once; each run records its phases
@@ -528,17 +537,29 @@ std::vector<DeviceResult> run_device(Stepper& gen, const std::string& name, int6
     for (int rep = 0; rep <= repeats; ++rep) {
       step::GenerateStats stats;
       t0 = std::chrono::steady_clock::now();
-      const Tensor ids = step::generate(gen, first, steps, 1.0, g, record, &stats);  // ends on the host
+      Tensor ids;  // ends on the host
+      if (mode == "persistent") {
+        if constexpr (requires { gen.generate_persistent(first, steps, 1.0, g); })
+          ids = gen.generate_persistent(first, steps, 1.0, g, {}, grid);
+      } else {
+        ids = step::generate(gen, first, steps, 1.0, g, mode == "recorded", &stats);
+      }
       const double sec = seconds_since(t0);
-      if (rep > 0) rate.push_back(double(batch * steps) / sec);
       r.recordings = stats.recordings;
+      if (rep == 0 && sec > 10.0) {  // a pathologically slow mode: its warm-up run is the measurement
+        fmt::print(stderr, "generate on {}: {} batch {} {}: the warm-up took {:.1f} s; no repeats\n", d.str(), name,
+                   batch, mode, sec);
+        rate.push_back(double(batch * steps) / sec);
+        break;
+      }
+      if (rep > 0) rate.push_back(double(batch * steps) / sec);
     }
     r.samples_per_s = median(rate);
     r.best_samples_per_s = *std::max_element(rate.begin(), rate.end());
     fmt::print(stderr,
-               "generate on {}: {} batch {} {}: {:.0f} samples/s (best {:.0f}), {} recorded phases, save {:.2f} s\n",
-               d.str(), name, batch, record ? "recorded" : "queued", r.samples_per_s, r.best_samples_per_s,
-               r.recordings, save_s);
+               "generate on {}: {} batch {} {}{}: {:.0f} samples/s (best {:.0f}), {} recorded phases, save {:.2f} s\n",
+               d.str(), name, batch, mode, grid >= 0 ? fmt::format(" (grid {})", grid) : "", r.samples_per_s,
+               r.best_samples_per_s, r.recordings, save_s);
     out.push_back(r);
   }
   return out;
@@ -557,7 +578,8 @@ int bench_on_device(Device d, const Options& opt, const std::string& only) {
     model.params().store_on(d);
     for (int64_t b : batches) {
       WaveNetStepper gen(model, step::Weights::F32, d);
-      add(run_device(gen, "wavenet", 256, model.receptive_field(), b, opt.quick ? 256 : 2048, opt.repeats, d, g));
+      add(run_device(gen, "wavenet", 256, model.receptive_field(), b, opt.quick ? 256 : 2048, opt.repeats, d, g,
+                     opt.loop_grids));
     }
   }
   if (only.empty() || only == "sequnet") {
@@ -577,10 +599,11 @@ int bench_on_device(Device d, const Options& opt, const std::string& only) {
   for (size_t i = 0; i < rows.size(); ++i) {
     const DeviceResult& r = rows[i];
     fmt::print(
-        "    {{\"model\": \"{}\", \"batch\": {}, \"recorded\": {}, \"recorded_phases\": {}, \"steps\": {}, "
-        "\"save_s\": {:.4f}, \"samples_per_s\": {:.1f}, \"best_samples_per_s\": {:.1f}}}{}\n",
-        r.model, r.batch, r.record ? "true" : "false", r.recordings, r.steps, r.save_s, r.samples_per_s,
-        r.best_samples_per_s, i + 1 < rows.size() ? "," : "");
+        "    {{\"model\": \"{}\", \"batch\": {}, \"mode\": \"{}\", \"recorded\": {}, \"recorded_phases\": {}, "
+        "\"grid_blocks\": {}, \"steps\": {}, \"save_s\": {:.4f}, \"samples_per_s\": {:.1f}, "
+        "\"best_samples_per_s\": {:.1f}}}{}\n",
+        r.model, r.batch, r.mode, r.mode == "recorded" ? "true" : "false", r.recordings, r.grid_blocks, r.steps,
+        r.save_s, r.samples_per_s, r.best_samples_per_s, i + 1 < rows.size() ? "," : "");
   }
   fmt::print("  ]\n}}\n");
   return 0;
@@ -606,6 +629,10 @@ int main(int argc, char** argv) {
       batches_given = true;
       opt.batches.clear();
       for (const std::string& b : split(argv[++i])) opt.batches.push_back(std::max<int64_t>(1, std::atoll(b.c_str())));
+    } else if (!std::strcmp(argv[i], "--loop-grids") && i + 1 < argc) {
+      opt.loop_grids.clear();
+      for (const std::string& b : split(argv[++i]))
+        opt.loop_grids.push_back(std::max<int64_t>(0, std::atoll(b.c_str())));
     } else if (!std::strcmp(argv[i], "--weights") && i + 1 < argc) {
       opt.formats.clear();
       for (const std::string& w : split(argv[++i])) opt.formats.push_back(step::parse_weights(w));
@@ -615,7 +642,8 @@ int main(int argc, char** argv) {
           "usage: {} [--repeats N] [--save-repeats N] [--batches 1,16] [--weights f32,f16,i8] "
           "[--only wavenet|sequnet|char_tcn|char_sequnet|music_tcn|music_sequnet] [--quick] [--bandwidth-mb 256]\n"
           "       {} --accuracy PRIME.wav [--accuracy-steps 2000] [--only wavenet|sequnet]\n"
-          "       {} --device cuda[:N] [--batches 1,16,256] [--repeats N] [--only wavenet|sequnet] [--quick]\n",
+          "       {} --device cuda[:N] [--batches 1,16,256] [--repeats N] [--only wavenet|sequnet] [--quick] "
+          "[--loop-grids 0,32]\n",
           argv[0], argv[0], argv[0]);
       return 2;
     }

@@ -213,11 +213,28 @@ TEST(Generate, BadInputIsRefusedClearly) {
   EXPECT_THAT([&] { run_generate(c); }, ::testing::ThrowsMessage<Error>(HasSubstr("'copy' checkpoint")));
   GenerateOptions m = opts("/nonexistent/ck.safetensors", "c.txt", 5);
   EXPECT_THAT([&] { run_generate(m); }, ::testing::ThrowsMessage<Error>(HasSubstr("/nonexistent/ck.safetensors")));
-  // a WAV prime that is not 16 kHz mono
-  if (!seqnet::testing::kHaveWavMat) return;  // -DSEQNET_WAV_MAT=OFF: no WAV reading at all
   TaskModelOptions ao;
   ao.nhid = 8, ao.levels = 2, ao.depth = 1, ao.output_size = 1;
   const std::string audio = make_checkpoint("audio", "wavenet", ao);
+  // --persistent: the WaveNet's GPU loop only, at most 8 streams
+  GenerateOptions p = opts(audio, "p.wav", 5);
+  p.persistent = true;
+  EXPECT_THAT([&] { run_generate(p); }, ::testing::ThrowsMessage<Error>(HasSubstr("give --device cuda")));
+  p.slow = true;
+  EXPECT_THAT([&] { run_generate(p); }, ::testing::ThrowsMessage<Error>(HasSubstr("not go with --slow")));
+  TaskModelOptions so;
+  so.nhid = 8, so.levels = 3, so.depth = 1, so.ksize = 3, so.output_size = 1;
+  GenerateOptions ps = opts(make_checkpoint("audio", "sequnet_res", so), "ps.wav", 5);
+  ps.persistent = true;
+  EXPECT_THAT([&] { run_generate(ps); }, ::testing::ThrowsMessage<Error>(HasSubstr("the WaveNet's loop only")));
+  if (device_available(Device::cuda(0))) {
+    GenerateOptions pb = opts(audio, "pb.wav", 5);
+    pb.persistent = true, pb.device = Device::cuda(0), pb.batch = 9;
+    EXPECT_THAT([&] { run_generate(pb); },
+                ::testing::ThrowsMessage<Error>(HasSubstr("at most 8 streams, got --batch 9")));
+  }
+  // a WAV prime that is not 16 kHz mono
+  if (!seqnet::testing::kHaveWavMat) return;  // -DSEQNET_WAV_MAT=OFF: no WAV reading at all
   const std::string wav = (tmp_dir() / "stereo.wav").string();
   seqnet::testing::write_silent_wav(wav, 8000, 2, 10);
   GenerateOptions a = opts(audio, "a.wav", 5);
@@ -242,16 +259,22 @@ TEST(Generate, AudioOnTheGpuWritesTheCpuAudio) {
       const std::string ck = make_checkpoint("audio", model, o);
       const int64_t n = T == 0 ? 300 : 60;
       GenerateOptions cpu = opts(ck, model + "_cpu.wav", n), gpu = opts(ck, model + "_gpu.wav", n);
-      GenerateOptions queued = opts(ck, model + "_gpu_q.wav", n);
-      cpu.temperature = gpu.temperature = queued.temperature = T;
-      cpu.batch = gpu.batch = queued.batch = 2;
-      gpu.device = queued.device = Device::cuda(0);
+      GenerateOptions queued = opts(ck, model + "_gpu_q.wav", n), persistent = opts(ck, model + "_gpu_p.wav", n);
+      cpu.temperature = gpu.temperature = queued.temperature = persistent.temperature = T;
+      cpu.batch = gpu.batch = queued.batch = persistent.batch = 2;
+      gpu.device = queued.device = persistent.device = Device::cuda(0);
       queued.record = false;
+      persistent.persistent = true;
       const GenerateResult a = run_generate(cpu), b = run_generate(gpu), c = run_generate(queued);
       ASSERT_EQ(b.files.size(), 2u);
       for (size_t i = 0; i < 2; ++i) {
         EXPECT_EQ(read_file(b.files[i]), read_file(a.files[i])) << model << " temperature " << T << " stream " << i;
         EXPECT_EQ(read_file(c.files[i]), read_file(b.files[i])) << model << " queued vs recorded, stream " << i;
+      }
+      if (model == "wavenet") {  // the WaveNet's loop as one persistent kernel
+        const GenerateResult d = run_generate(persistent);
+        for (size_t i = 0; i < 2; ++i)
+          EXPECT_EQ(read_file(d.files[i]), read_file(a.files[i])) << "persistent, temperature " << T << " stream " << i;
       }
     }
 }

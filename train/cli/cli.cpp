@@ -515,6 +515,9 @@ void add_generate_command(CLI::App& app, CliArgs& a) {
   gen->add_flag("--no-record", a.g_no_record,
                 "on a GPU, queue every step's kernels one by one instead of replaying one recorded step (CUDA "
                 "graph) per clock phase (for comparison)");
+  gen->add_flag("--persistent", a.go.persistent,
+                "WaveNet on a GPU, batch <= 8: run the whole loop (every step and draw) as one persistent kernel "
+                "instead of one recorded step per sample (docs/generation.md)");
 }
 
 void add_demo_command(CLI::App& app, CliArgs& a) {

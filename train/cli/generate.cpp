@@ -107,6 +107,15 @@ GenerateResult generate_audio(const GenerateOptions& opt, AudioModel& model, Gen
   GenerateResult r;
   auto* wavenet = dynamic_cast<WaveNet*>(&bb);
   auto* sequnet = dynamic_cast<SequnetRes*>(&bb);
+  if (opt.persistent) {
+    check(!opt.slow, "generate: --persistent is a fast-path loop; it does not go with --slow");
+    check(wavenet,
+          "generate: --persistent runs the WaveNet's loop only; this checkpoint's model is the residual "
+          "Seq-U-Net (its clock phases are recorded steps already)");
+    check(!opt.device.is_cpu(), "generate: --persistent runs the loop as one GPU kernel; give --device cuda");
+    check(B <= kWaveNetLoopMaxBatch, "generate: --persistent carries at most {} streams, got --batch {}",
+          kWaveNetLoopMaxBatch, B);
+  }
   if (!opt.slow) {
     // Fast path (MODELS.md §9, docs/generation.md): one save pass over the newest input_size
     // samples, then one step per sample that touches each layer once.
@@ -142,8 +151,11 @@ GenerateResult generate_audio(const GenerateOptions& opt, AudioModel& model, Gen
     step::GenerateStats stats;
     auto progress = [&](int64_t done) { meter.update(done); };
     const Tensor drawn =
-        ws ? step::generate(*ws, first, N, opt.temperature, g, opt.record, &stats, progress)
-           : step::generate(*ss, first, N, opt.temperature, g, opt.record, &stats, progress);  // (N, B)
+        opt.persistent ? ws->generate_persistent(first, N, opt.temperature, g, progress)
+        : ws           ? step::generate(*ws, first, N, opt.temperature, g, opt.record, &stats, progress)
+                       : step::generate(*ss, first, N, opt.temperature, g, opt.record, &stats, progress);  // (N, B)
+    if (opt.verbosity >= 1 && opt.persistent)
+      fmt::print("fast path: the whole loop as one persistent kernel per 4096 samples\n");
     const int64_t* d = drawn.data<int64_t>();
     for (int64_t s = 0; s < N; ++s)
       for (int64_t b = 0; b < B; ++b) hist[size_t(b)].push_back(d[s * B + b]);

@@ -36,6 +36,7 @@ struct GenerateOptions {
   int step_threads = 1;         // fast path: threads splitting each step (faster on an idle machine only)
   Device device = Device::cpu();  // where the model and the steps run (audio models on cuda; text / music: cpu)
   bool record = true;             // fast path on a GPU: replay each clock phase's recorded step (CUDA graph)
+  bool persistent = false;        // fast path, WaveNet on a GPU, batch <= 8: the whole loop in one persistent kernel
   std::string out;             // .wav (audio), text file (char/word), .mid (music; also writes .svg)
   std::string data_dir;        // where the checkpoint's task data lives (text: the vocabulary is in the checkpoint)
   int verbosity = 1;

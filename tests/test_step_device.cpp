@@ -17,6 +17,7 @@
 
 #include <cmath>
 #include <limits>
+#include <tuple>
 #include <vector>
 
 #include "autograd/variable.h"
@@ -637,8 +638,9 @@ TEST(WaveNetLoop, CpuTwinDrawsWhatStepGenerateDraws) {
 }
 
 // Every stage reads only what earlier stages wrote: the emulated loop gives the same bits whatever
-// the number of workers and their order within a stage (a stage that read what a worker of the
-// same stage writes would depend on both).
+// the number of workers, their lanes and their order within a stage (a stage that read what a
+// worker of the same stage writes would depend on them; an element dealt to no lane, or to two,
+// would show too).
 TEST(WaveNetLoop, EveryWorkerCountAndOrderGivesTheSameBits) {
   NoGradGuard no_grad;
   Generator g0(4), data(3);
@@ -648,16 +650,25 @@ TEST(WaveNetLoop, EveryWorkerCountAndOrderGivesTheSameBits) {
     const Tensor prompt = Tensor::randn({batch, 9, wn.receptive_field()}, DType::F32, data);
     std::vector<int64_t> ref_hist;
     std::vector<float> ref_out, ref_next;
-    for (auto [workers, reverse] : std::vector<std::pair<int64_t, bool>>{
-             {1, false}, {2, true}, {3, false}, {3, true}, {7, true}, {64, false}, {200, true}}) {
+    // (workers, lanes per worker, reversed): lanes 32 deal a stage's elements as a GPU's warps do
+    for (auto [workers, lanes, reverse] : std::vector<std::tuple<int64_t, int64_t, bool>>{{1, 1, false},
+                                                                                          {2, 1, true},
+                                                                                          {3, 1, false},
+                                                                                          {3, 1, true},
+                                                                                          {7, 1, true},
+                                                                                          {64, 1, false},
+                                                                                          {200, 1, true},
+                                                                                          {1, 32, false},
+                                                                                          {5, 32, true},
+                                                                                          {80, 32, false}}) {
       WaveNetStepper st(wn);
       const Tensor y = st.save(prompt);
       const Tensor history = first_draw(st, y, 25, 1.0, 5);
       Tensor table;
       WaveNetLoop a = st.loop_args(table);
       a.history = history.data<int64_t>(), a.temperature = 1.0, a.seed = 5;
-      cpu::wavenet_loop_emulated(a, 1, 13, workers, reverse);
-      cpu::wavenet_loop_emulated(a, 13, 25, workers, reverse);
+      cpu::wavenet_loop_emulated(a, 1, 13, workers, reverse, lanes);
+      cpu::wavenet_loop_emulated(a, 13, 25, workers, reverse, lanes);
       const std::vector<float> out = st.output().to_vector<float>();
       std::vector<int64_t> ids(static_cast<size_t>(batch), 4);
       const std::vector<float> next = st.step_indices(ids.data()).to_vector<float>();
@@ -665,7 +676,8 @@ TEST(WaveNetLoop, EveryWorkerCountAndOrderGivesTheSameBits) {
         ref_hist = history.to_vector<int64_t>(), ref_out = out, ref_next = next;
         continue;
       }
-      const std::string tag = fmt::format("batch {}, {} workers{}", batch, workers, reverse ? ", reversed" : "");
+      const std::string tag =
+          fmt::format("batch {}, {} workers of {} lanes{}", batch, workers, lanes, reverse ? ", reversed" : "");
       EXPECT_EQ(history.to_vector<int64_t>(), ref_hist) << tag;
       EXPECT_EQ(out, ref_out) << tag;
       EXPECT_EQ(next, ref_next) << tag << ": the step after the loop";

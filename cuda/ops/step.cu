@@ -306,8 +306,10 @@ struct WarpLanes {
 
 // Every block stays resident for samples s_begin … s_end − 1 (a cooperative launch); grid.sync()
 // is the barrier between two stages. The draw: block b draws sequence b (kSampleThreads threads).
-constexpr int kLoopThreads = kSampleThreads;
-__global__ void __launch_bounds__(kLoopThreads) wavenet_loop_kernel(WaveNetLoop a, int64_t s_begin, int64_t s_end) {
+constexpr int kLoopThreads = 256;
+static_assert(kLoopThreads == kSampleThreads, "the draw stage runs sample_row on a whole block");
+// (One block per SM is all the loop asks for: 153 registers, no spills.)
+__global__ void __launch_bounds__(kLoopThreads, 1) wavenet_loop_kernel(WaveNetLoop a, int64_t s_begin, int64_t s_end) {
   cooperative_groups::grid_group grid = cooperative_groups::this_grid();
   constexpr int64_t kWarps = kLoopThreads / 32;
   const int64_t worker = int64_t(blockIdx.x) * kWarps + threadIdx.x / 32, workers = int64_t(gridDim.x) * kWarps;

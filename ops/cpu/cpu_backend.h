@@ -37,8 +37,10 @@ void step_gated(int64_t N, int64_t C, int64_t c0, int64_t c1, const float* fg, c
                 float* out, int64_t ld_out);
 
 // The CPU twin of the WaveNet generation loop (ops/kernels/wavenet_loop.h) with `workers` emulated
-// workers, visited in reverse order within each stage when `reverse`: every choice must give
-// bitwise the same result (StepKernels::wavenet_loop is this with 1 worker).
-void wavenet_loop_emulated(const WaveNetLoop& a, int64_t s_begin, int64_t s_end, int64_t workers, bool reverse);
+// workers of `lanes` lanes each (the GPU: warps of 32), visited in reverse order within each stage
+// when `reverse`: every choice must give bitwise the same result (StepKernels::wavenet_loop is
+// this with 1 worker of 1 lane).
+void wavenet_loop_emulated(const WaveNetLoop& a, int64_t s_begin, int64_t s_end, int64_t workers, bool reverse,
+                           int64_t lanes);
 
 }  // namespace seqnet::cpu

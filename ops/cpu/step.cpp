@@ -172,7 +172,9 @@ void step_bernoulli(int64_t N, int64_t C, const float* logits, int64_t ld, doubl
 void step_tick(int64_t* counter, int64_t modulo) { *counter = modulo > 0 ? (*counter + 1) % modulo : *counter + 1; }
 
 namespace {
-// A worker of the emulated loop is one lane: its dot products are plain sums in column order.
+// Lane `lane` of a worker of the emulated loop: each lane forms the whole of a dot product (a plain
+// sum in column order) — what every lane holds after the GPU's reduce — and takes its own share
+// of a stage's elements, as a GPU lane does.
 struct HostLanes {
   int64_t lane = 0, width = 1;
   void partial(const float* w, const float* x, int64_t ldx, int64_t N, int64_t K, float* acc, bool relu_x) const {
@@ -191,22 +193,25 @@ struct HostLanes {
 };
 }  // namespace
 
-void wavenet_loop_emulated(const WaveNetLoop& a, int64_t s_begin, int64_t s_end, int64_t workers, bool reverse) {
+void wavenet_loop_emulated(const WaveNetLoop& a, int64_t s_begin, int64_t s_end, int64_t workers, bool reverse,
+                           int64_t lanes) {
   if (s_end <= s_begin) return;
   const int64_t p0 = *a.pos, stages = wavenet_loop_stages(a);
   for (int64_t s = s_begin; s < s_end; ++s) {
     const int64_t p = p0 + 1 + (s - s_begin);
-    // every stage but the draw, its workers one after another (the barrier: the end of the loop)
+    // every stage but the draw, its workers (and their lanes) one after another (the barrier: the
+    // end of the loop)
     for (int64_t stage = 0; stage + 1 < stages; ++stage)
       for (int64_t j = 0; j < workers; ++j)
-        wavenet_loop_stage(a, p, stage, reverse ? workers - 1 - j : j, workers, HostLanes{});
+        for (int64_t l = 0; l < lanes; ++l)
+          wavenet_loop_stage(a, p, stage, reverse ? workers - 1 - j : j, workers, HostLanes{l, lanes});
     step_sample(a.N, a.C, a.logits, a.C, a.temperature, a.seed, a.first_block, &s, a.ids, a.history);
   }
   *a.pos = p0 + (s_end - s_begin);
 }
 
 void step_wavenet_loop(const WaveNetLoop& a, int64_t s_begin, int64_t s_end) {
-  wavenet_loop_emulated(a, s_begin, s_end, 1, false);
+  wavenet_loop_emulated(a, s_begin, s_end, 1, false, 1);
 }
 
 StepKernels step_kernels() {

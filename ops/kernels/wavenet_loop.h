@@ -28,7 +28,7 @@
 // The CPU twin (ops/cpu/step.cpp) is an emulation: each stage's workers run one after another,
 // between the barriers. Because an item may read only what earlier stages wrote, every worker count
 // and every order of the workers within a stage must give bitwise the same result — which the CPU
-// tests check, so that a missing barrier shows up without a GPU (tests/test_step_weights.cpp).
+// tests check, so that a missing barrier shows up without a GPU (tests/test_step_device.cpp).
 //
 // Both twins are called through StepKernels::wavenet_loop (ops/kernels/step.h); the stepper's
 // WaveNetStepper::generate_persistent fills a WaveNetLoop with its own buffers.

@@ -35,16 +35,17 @@
 //                        [--bandwidth-mb 256]
 //   build/bench/generate --accuracy PRIME.wav [--accuracy-steps 2000] [--only ...]
 //   build/bench/generate --device cuda[:N] [--batches 1,16,256] [--repeats N] [--only wavenet|sequnet]
-//                        [--loop-grids 0,32]
+//                        [--loop-grids 0,32,16]
 //
 // --device cuda: the two audio models' step modes on the GPU, f32 weights, through the device-side
 // generation loop of seqnet generate (models/step/sampling.h: the draw, the feed-back and the step
 // all on the GPU, temperature 1), with one recorded step per clock phase (CUDA graphs) and, for
 // comparison, with every step's kernels queued one by one; the WaveNet at batch <= 8 also as one
 // persistent kernel per 4 096 samples (WaveNetStepper::generate_persistent), on each grid size of
-// --loop-grids (0: its default, one block per SM capped by the widest stage). samples/s = batch · steps / seconds,
-// median over --repeats runs, each run ending when the history is back on the host (WaveNet 2 048
-// steps; Seq-U-Net 4 096 = four clock cycles). The official step modes on the same GPU come from
+// --loop-grids (0: its default, one block per SM capped by the widest stage; the JSON's
+// grid_blocks is the size asked for). samples/s = batch · steps / seconds, median over --repeats
+// runs, each run ending when the history is back on the host (WaveNet 2 048 steps; Seq-U-Net
+// 4 096 = four clock cycles; a mode whose warm-up run takes over 10 s is timed by that run alone). The official step modes on the same GPU come from
 // ../shared/baselines/torch_bench.py --device cuda --configs gen_wavenet,gen_sequnet --gen-batch B.
 #include <fmt/format.h>
 #if defined(__AVX2__)
@@ -91,7 +92,7 @@ struct Options {
   std::vector<int64_t> batches = {1, 16};
   std::vector<step::Weights> formats = {step::Weights::F32, step::Weights::F16, step::Weights::I8};
   std::vector<int> teams = {1};
-  std::vector<int64_t> loop_grids = {0, 32};  // --device: the WaveNet's persistent loop, grid sizes (0: default)
+  std::vector<int64_t> loop_grids = {0, 32, 16};  // --device: the WaveNet's persistent loop, grid sizes (0: default)
   size_t bandwidth_mb = 256;  // the DRAM test's buffer
   int64_t accuracy_steps = 2000;
 };
@@ -643,7 +644,7 @@ int main(int argc, char** argv) {
           "[--only wavenet|sequnet|char_tcn|char_sequnet|music_tcn|music_sequnet] [--quick] [--bandwidth-mb 256]\n"
           "       {} --accuracy PRIME.wav [--accuracy-steps 2000] [--only wavenet|sequnet]\n"
           "       {} --device cuda[:N] [--batches 1,16,256] [--repeats N] [--only wavenet|sequnet] [--quick] "
-          "[--loop-grids 0,32]\n",
+          "[--loop-grids 0,32,16]\n",
           argv[0], argv[0], argv[0]);
       return 2;
     }

@@ -510,8 +510,7 @@ void add_generate_command(CLI::App& app, CliArgs& a) {
       ->transform(whole(1, kMaxThreads));
   gen->add_option("--out", go.out, "output file: .wav (audio), .txt (text), .mid (music)")->required();
   gen->add_option("--device", a.g_device,
-                  "run on cpu (default) or cuda[:N] (audio models and the char / word TCN; the other step modes are "
-                  "CPU-only)");
+                  "run on cpu (default) or cuda[:N] (every task: the step modes and the draws run on the device)");
   gen->add_flag("--no-record", a.g_no_record,
                 "on a GPU, queue every step's kernels one by one instead of replaying one recorded step (CUDA "
                 "graph) per clock phase (for comparison)");

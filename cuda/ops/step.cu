@@ -118,8 +118,6 @@ __global__ void add_kernel(int64_t N, int64_t c0, int64_t width, const float* x,
   y[n * ldy + o] += x[n * ldx + o];
 }
 
-__device__ inline int64_t ring_slot(int64_t p, int64_t slots) { return ((p % slots) + slots) % slots; }
-
 // One thread per (n, c): it writes its element of the new slot and gathers the same element of
 // every tap (its own write included), so no thread reads what another writes.
 __global__ void ring_push_gather_kernel(int64_t N, int64_t C, int64_t c0, int64_t width, int64_t slots,

@@ -74,9 +74,6 @@ void step_add(int64_t N, int64_t c0, int64_t c1, const float* x, int64_t ldx, fl
     for (int64_t o = c0; o < c1; ++o) y[n * ldy + o] += x[n * ldx + o];
 }
 
-// Slot of time p in a ring of `slots` entries (p may be negative before the first sample).
-static inline int64_t ring_slot(int64_t p, int64_t slots) { return ((p % slots) + slots) % slots; }
-
 void step_ring_push_gather(int64_t N, int64_t C, int64_t c0, int64_t c1, int64_t slots, int64_t dilation, int64_t K,
                            float* queue, const int64_t* pos, const float* x, int64_t ldx, float* window) {
   const int64_t p = *pos, bytes = (c1 - c0) * int64_t(sizeof(float));

@@ -72,8 +72,9 @@ struct WaveNetLoop {
 
 SEQNET_HOST_DEVICE inline int64_t wavenet_loop_stages(const WaveNetLoop& a) { return 2 * a.layers + 4; }
 
-// Slot of time p in a ring of `slots` entries (p may be negative).
-SEQNET_HOST_DEVICE inline int64_t wavenet_loop_slot(int64_t p, int64_t slots) { return ((p % slots) + slots) % slots; }
+// Slot of time p in a ring of `slots` entries (p may be negative before the first sample): the
+// queues of the loop and of the step kernels' ring_push_gather (both twins).
+SEQNET_HOST_DEVICE inline int64_t ring_slot(int64_t p, int64_t slots) { return ((p % slots) + slots) % slots; }
 
 // Stage `stage` (not the draw, the last one) of sample position p, the share of worker `worker`
 // of `workers`. `Lanes` is how a worker computes: `lane`/`width` (its lanes; the CPU: 0 / 1),
@@ -107,7 +108,7 @@ SEQNET_HOST_DEVICE void wavenet_loop_stage(const WaveNetLoop& a, int64_t p, int6
     const WaveNetLoopLayer& L = a.layer[i];
     float* zi = a.z + i * D;  // rows LD apart
     if (stage % 2 == 1) {     // A: the push, and the gated filter/gate rows
-      float* head = L.queue + wavenet_loop_slot(p, L.slots) * N * R;
+      float* head = L.queue + ring_slot(p, L.slots) * N * R;
       for (int64_t e = e0; e < N * R; e += e_step) head[e] = lanes.ld(a.h + e);
       for (int64_t c = worker; c < D; c += workers) {
         clear(acc), clear(acc2);
@@ -115,8 +116,7 @@ SEQNET_HOST_DEVICE void wavenet_loop_stage(const WaveNetLoop& a, int64_t p, int6
         for (int64_t m = 0; m < a.K; ++m) {
           // tap m: the column d(K−1−m) samples back; the newest (m = K−1) is h, not yet in the queue
           // as far as this stage's other workers are concerned.
-          const float* tap =
-              m + 1 == a.K ? a.h : L.queue + wavenet_loop_slot(p - L.dilation * (a.K - 1 - m), L.slots) * N * R;
+          const float* tap = m + 1 == a.K ? a.h : L.queue + ring_slot(p - L.dilation * (a.K - 1 - m), L.slots) * N * R;
           lanes.partial(L.w_fg + c * KR + m * R, tap, R, N, R, acc, false);
           lanes.partial(L.w_fg + (D + c) * KR + m * R, tap, R, N, R, acc2, false);
         }

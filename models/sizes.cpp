@@ -71,17 +71,22 @@ ModelSize wavenet_size(int64_t layers, int64_t blocks, int64_t D, int64_t R, int
   if (bias) s.parameters = c.add(s.parameters, c.add(R, c.mul(n, c.add(c.mul(2, D), c.add(R, S)))));
   // The skip outputs are only summed (their values are never needed for backward): one running
   // sum of S channels, not one per layer.
+  // Multiply-adds as models/wavenet.cpp runs them: the gated convs and the residual conv on each
+  // layer's whole length (not the last layer's residual conv, whose output is unused), the skip
+  // conv on the output's length only (only those steps of the skip sum reach the output).
   const int64_t layer_features = c.add(c.mul(3, D), R);
-  const int64_t layer_macs = c.add(c.mul(2, D, c.mul(R, kernel)), c.mul(c.add(R, S), D));
+  const int64_t gated_macs = c.mul(2, D, c.mul(R, kernel));
   int64_t t = T;
   s.features = c.mul(R, T);  // start conv
   s.macs = c.mul(R, classes, T);
   for (int64_t b = 0; b < blocks; ++b)
     for (int64_t l = 0, d = 1; l < layers; ++l, d = l < 62 ? d * 2 : d) {
       t = std::max<int64_t>(t - c.mul(d, kernel - 1), 1);
+      const bool last = b + 1 == blocks && l + 1 == layers;
       s.features = c.add(s.features, c.mul(layer_features, t));
-      s.macs = c.add(s.macs, c.mul(layer_macs, t));
+      s.macs = c.add(s.macs, c.mul(last ? gated_macs : c.add(gated_macs, c.mul(R, D)), t));
     }
+  s.macs = c.add(s.macs, c.mul(n, c.mul(S, D), t));       // the skip convs, t = the output's length
   s.features = c.add(s.features, c.mul(c.mul(3, S), t));  // the skip sum, end convs
   s.macs = c.add(s.macs, c.mul(c.mul(S, c.add(S, classes)), t));
   return s;

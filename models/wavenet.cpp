@@ -78,6 +78,13 @@ Variable WaveNet::forward_impl(const Variable& x, const Tensor* codes, const Lay
   // start_conv is 1×1: on codes, a lookup (exact; the one-hot input is never built)
   Variable h = codes ? one_hot_conv1d(*codes, params_.get(prefix_ + "start_conv.weight"), bias("start_conv"))
                      : conv(x, "start_conv");
+  // The skip sum ends as long as the output (the last layer's length, T − RF + 1), and every
+  // layer's contribution is end-aligned with it: only the last out_len steps of each s reach the
+  // output. So each skip conv runs on those steps of z alone. Outputs and gradients are those of
+  // the official code, which convolves every layer's whole length and crops afterwards; here
+  // the skip path costs out_len columns per layer instead of the layer's length (for the audio
+  // model, 5 000 instead of 24 218 on average: 35 % of the multiply-adds of a training step).
+  const int64_t out_len = T - rf + 1;
   Variable skip;
   const int64_t n = c.layers * c.blocks;
   for (int64_t i = 0; i < n; ++i) {
@@ -85,8 +92,8 @@ Variable WaveNet::forward_impl(const Variable& x, const Tensor* codes, const Lay
     if (observe) observe(i, h.data());
     const Variable z =
         gated(conv(h, fmt::format("filter_convs.{}", i), d), conv(h, fmt::format("gate_convs.{}", i), d));
-    const Variable s = conv(z, fmt::format("skip_convs.{}", i));
-    skip = i == 0 ? s : s + crop(skip, s);
+    const Variable s = conv(crop(z, out_len), fmt::format("skip_convs.{}", i));
+    skip = i == 0 ? s : s + skip;
     // The last layer's residual output is never used (PyTorch computes it, but it gets no
     // gradient either way): skip the work; its parameters keep an undefined grad.
     if (i + 1 < n) h = conv(z, fmt::format("residual_convs.{}", i)) + crop(h, z);

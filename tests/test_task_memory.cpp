@@ -179,8 +179,9 @@ TEST(TaskMemory, ForwardMultiplyAddsByHand) {
   // TCN(3, [4, 4, 5], K3), T = 10: block 0: 4·(3 + 4)·3·10 + downsample 4·3·10 = 960; block 1:
   // 4·8·3·10 = 960; block 2: 5·(4 + 5)·3·10 + 5·4·10 = 1550.
   EXPECT_EQ(tcn_size(3, {4, 4, 5}, 3, 10).macs, 3470);
-  // WaveNet, 2 layers × 1 block, D = R = 2, S = 3, 4 classes, K 2, T = 5: start 2·4·5 = 40; layer 0
-  // (d 1, 4 steps): (2·2·2·2 + (2 + 3)·2)·4 = 104; layer 1 (d 2, 2 steps): 26·2 = 52; end convs
-  // 3·(3 + 4)·2 = 42.
-  EXPECT_EQ(wavenet_size(2, 1, 2, 2, 3, 4, 2, true, 5).macs, 238);
+  // WaveNet, 2 layers × 1 block, D = R = 2, S = 3, 4 classes, K 2, T = 5 (2 output steps): start
+  // 2·4·5 = 40; layer 0 (d 1, 4 steps): gated 2·2·2·2·4 = 64, residual 2·2·4 = 16, skip on the 2
+  // output steps 3·2·2 = 12; layer 1 (d 2, 2 steps, the last): gated 16·2 = 32, no residual, skip
+  // 12; end convs 3·(3 + 4)·2 = 42.
+  EXPECT_EQ(wavenet_size(2, 1, 2, 2, 3, 4, 2, true, 5).macs, 218);
 }

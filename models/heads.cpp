@@ -44,8 +44,11 @@ LanguageModel::LanguageModel(LanguageModelConfig cfg, Generator& gen) : cfg_(std
 int64_t LanguageModel::input_size(int64_t seq_len) const { return sequnet_ ? sequnet_->input_size() : seq_len; }
 int64_t LanguageModel::output_size(int64_t seq_len) const { return sequnet_ ? sequnet_->output_size() : seq_len; }
 
-// emb = dropout(E[tokens]) → (N, emsize, T) → backbone → (N, T_out, emsize) → ·Eᵀ + bias
-Variable LanguageModel::forward(const Variable& tokens) {
+Variable LanguageModel::forward(const Variable& tokens) { return forward(tokens, -1); }
+
+// emb = dropout(E[tokens]) → (N, emsize, T) → backbone → (N, T_out, emsize) → the newest
+// positions → ·Eᵀ + bias. newest = −1: all T_out.
+Variable LanguageModel::forward(const Variable& tokens, int64_t newest) {
   if (!(tokens.dtype() == DType::I64 && tokens.dim() == 2))
     fail(fmt::format("LanguageModel: expected token ids i64 (N, T), got {}", tokens.data().describe()));
   const Variable& E = params_.get("encoder.weight");
@@ -54,6 +57,15 @@ Variable LanguageModel::forward(const Variable& tokens) {
   backbone.set_training(training_);
   backbone.set_generator(gen_);
   Variable y = backbone.forward(to_nct(emb));
+  const int64_t T_out = y.size(2);
+  if (newest != -1) {
+    if (!(newest >= 1 && newest <= T_out))
+      fail(
+          fmt::format("LanguageModel: asked for the logits of the newest {} positions, but tokens {} give {} "
+                      "output positions",
+                      newest, tokens.data().describe(), T_out));
+    y = crop(y, newest);
+  }
   return linear(to_ntc(y), params_.get("decoder.weight"), params_.get("decoder.bias"));
 }
 

@@ -16,6 +16,7 @@
 
 #include "core/paths.h"
 #include "core/safetensors.h"
+#include "models/heads.h"
 #include "models/tcn.h"
 #include "models/wavenet.h"
 #include "ops/ops.h"
@@ -605,4 +606,55 @@ TEST(WaveNetCodes, LookupStartConvEqualsTheOneHotConv) {
   WaveNet w(WaveNetConfig{}, default_generator());
   EXPECT_THAT(error_of([&] { w.forward_codes(Tensor::zeros({2, 3}, DType::F32)); }), HasSubstr("codes i64 (N, T)"));
   EXPECT_THAT(error_of([&] { w.forward_codes(Tensor::zeros({1, 10}, DType::I64)); }), HasSubstr("too short"));
+}
+
+// ---- the text heads' newest-positions forward -------------------------------------------------
+
+// forward(tokens, k) is the last k rows of forward(tokens), with the same gradients for a loss on
+// those rows (the decoder runs on k positions only; models/heads.h). f64, dropout on: both
+// forwards draw the same masks from generators with the same seed.
+TEST(LanguageModelNewest, EqualsTheLastRowsOfTheFullForwardWithTheSameGradients) {
+  struct Case {
+    LanguageModelConfig cfg;
+    int64_t T, newest;
+  };
+  const Case cases[] = {{{"tcn", 13, 6, {9, 7, 6}, 3, 0.2, 0.1, 320, true, false}, 17, 5},
+                        {{"tcn", 11, 4, {5, 4}, 2, 0.0, 0.0, 320, false, true}, 9, 9},
+                        {{"sequnet", 11, 5, {7, 6, 5}, 3, 0.2, 0.1, 6, true, false}, 0, 4}};
+  for (const Case& c : cases) {
+    Generator init(41);
+    LanguageModel lm(c.cfg, init);
+    lm.params().store_as(DType::F64);
+    const int64_t T = c.cfg.model == "sequnet" ? lm.input_size(0) : c.T;
+    const Tensor tokens = Tensor::uniform({3, T}, 0, double(c.cfg.vocab) - 1e-9, DType::F32, init).to(DType::I64);
+    const int64_t T_out = lm.output_size(T);
+    const Tensor weights = Tensor::uniform({3, c.newest, c.cfg.vocab}, -1, 1, DType::F64, init);
+    auto run = [&](bool newest_only, std::vector<std::vector<double>>& grads) {
+      Generator masks(7);
+      lm.set_generator(&masks);
+      lm.params().zero_grad();
+      Variable y = newest_only ? lm.forward(Variable(tokens), c.newest)
+                               : narrow(lm.forward(Variable(tokens)), 1, T_out - c.newest, c.newest);
+      sum(y * Variable(weights)).backward();
+      grads.clear();
+      for (const Variable& p : lm.params().unique()) grads.push_back(p.grad().to_vector<double>());
+      return y.data().contiguous().to_vector<double>();
+    };
+    std::vector<std::vector<double>> g_full, g_newest;
+    const std::vector<double> full = run(false, g_full), newest = run(true, g_newest);
+    ASSERT_EQ(full.size(), newest.size()) << c.cfg.model;
+    for (size_t i = 0; i < full.size(); ++i) ASSERT_NEAR(newest[i], full[i], 1e-12) << c.cfg.model << " logit " << i;
+    ASSERT_EQ(g_full.size(), g_newest.size());
+    for (size_t k = 0; k < g_full.size(); ++k)
+      for (size_t i = 0; i < g_full[k].size(); ++i)
+        ASSERT_NEAR(g_newest[k][i], g_full[k][i], 1e-12) << c.cfg.model << " parameter " << k << " entry " << i;
+  }
+  Generator init(42);
+  LanguageModel lm({"tcn", 13, 6, {9, 6}, 3, 0.0, 0.0, 320, true, false}, init);
+  const Variable tokens(Tensor::zeros({2, 8}, DType::I64));
+  for (int64_t bad : {int64_t(0), int64_t(9), int64_t(-2)})
+    EXPECT_THAT(
+        error_of([&] { lm.forward(tokens, bad); }),
+        HasSubstr(fmt::format(
+            "asked for the logits of the newest {} positions, but tokens i64[2, 8] give 8 output positions", bad)));
 }

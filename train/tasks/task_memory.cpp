@@ -49,7 +49,7 @@ Shape text_shape(const TrainConfig& cfg, const TaskModelOptions& o) {
   std::vector<int64_t> ch = repeat(o.levels.value(), o.nhid.value());  // levels − 1 of nhid, then emsize
   ch.back() = emsize;
   Shape s;
-  int64_t out = cfg.seq_len;
+  int64_t out = cfg.validseqlen;  // the decoder runs on the predicted positions only
   if (cfg.model == "sequnet") {
     const BasicPlan p = plan_basic_sequnet(K, int64_t(ch.size()), o.validseqlen.value(), false);
     s.window = p.input_size, out = p.output_size;

@@ -95,9 +95,7 @@ class TextTask final : public Task {
     Tensor input, target;
     make_window(batched_[s], start, window_, input, target);
     const Device dev = device_of(*lm_);
-    Variable logits = lm_->forward(Variable(input.to(dev)));  // (N, T_out, vocab)
-    const int64_t T_out = logits.size(1);
-    Variable last = narrow(logits, 1, T_out - predicted_, predicted_);
+    Variable last = lm_->forward(Variable(input.to(dev)), predicted_);  // (N, predicted, vocab)
     Tensor tgt = target.narrow(1, window_ - predicted_, predicted_).contiguous().to(dev);
     return cross_entropy(last, tgt, Reduction::Mean, /*class_dim=*/2);
   }

@@ -51,21 +51,19 @@ Variable LanguageModel::forward(const Variable& tokens) { return forward(tokens,
 Variable LanguageModel::forward(const Variable& tokens, int64_t newest) {
   if (!(tokens.dtype() == DType::I64 && tokens.dim() == 2))
     fail(fmt::format("LanguageModel: expected token ids i64 (N, T), got {}", tokens.data().describe()));
+  // (A Seq-U-Net refuses a window other than its input size itself, naming the size it needs.)
+  const int64_t T = tokens.size(1);
+  if (newest != -1 && (tcn_ || T == input_size(T)) && !(newest >= 1 && newest <= output_size(T)))
+    fail(
+        fmt::format("LanguageModel: asked for the logits of the newest {} positions, but tokens {} give {} "
+                    "output positions",
+                    newest, tokens.data().describe(), output_size(T)));
   const Variable& E = params_.get("encoder.weight");
   Variable emb = dropout(embedding(tokens.data(), E), cfg_.emb_dropout, training_, generator());
   Module& backbone = tcn_ ? static_cast<Module&>(*tcn_) : static_cast<Module&>(*sequnet_);
   backbone.set_training(training_);
   backbone.set_generator(gen_);
-  Variable y = backbone.forward(to_nct(emb));
-  const int64_t T_out = y.size(2);
-  if (newest != -1) {
-    if (!(newest >= 1 && newest <= T_out))
-      fail(
-          fmt::format("LanguageModel: asked for the logits of the newest {} positions, but tokens {} give {} "
-                      "output positions",
-                      newest, tokens.data().describe(), T_out));
-    y = crop(y, newest);
-  }
+  const Variable y = newest == -1 ? backbone.forward(to_nct(emb)) : backbone.forward_newest(to_nct(emb), newest);
   return linear(to_ntc(y), params_.get("decoder.weight"), params_.get("decoder.bias"));
 }
 
@@ -162,9 +160,7 @@ Variable CopyMemoryModel::forward(const Variable& x) {
   }
   backbone_->set_training(training_);
   backbone_->set_generator(gen_);
-  Variable y = backbone_->forward(in);
-  check(y.size(2) >= 10, "CopyMemoryModel: backbone produced only {} steps", y.size(2));
-  Variable last = to_ntc(crop(y, 10));
+  Variable last = to_ntc(backbone_->forward_newest(in, 10));
   return linear(last, params_.get("linear.weight"), params_.get("linear.bias"));
 }
 
@@ -190,8 +186,7 @@ Variable AddingModel::forward(const Variable& x) {
     fail(fmt::format("AddingModel: expected (N, 2, T) values and markers, got {}", x.data().describe()));
   tcn_->set_training(training_);
   tcn_->set_generator(gen_);
-  Variable y = tcn_->forward(x);
-  Variable last = squeeze(narrow(y, 2, y.size(2) - 1, 1), 2);
+  Variable last = squeeze(tcn_->forward_newest(x, 1), 2);
   return linear(last, params_.get("linear.weight"), params_.get("linear.bias"));
 }
 

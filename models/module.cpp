@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/json.h"
+#include "ops/time.h"
 
 namespace seqnet {
 
@@ -155,6 +156,15 @@ Tensor default_uniform_init(const Shape& shape, int64_t fan_in, Generator& gen, 
   check(fan_in > 0, "default_uniform_init: fan_in must be positive, got {}", fan_in);
   const double bound = 1.0 / std::sqrt(double(fan_in));
   return Tensor::uniform(shape, -bound, bound, dtype, gen);
+}
+
+Variable Module::forward_newest(const Variable& x, int64_t newest) {
+  Variable y = forward(x);
+  const int64_t T_out = y.size(-1);
+  if (!(newest >= 1 && newest <= T_out))
+    fail(fmt::format("{}: asked for the newest {} output steps of {}, which gives {}", describe(), newest,
+                     x.data().describe(), T_out));
+  return newest == T_out ? y : crop(y, newest);
 }
 
 }  // namespace seqnet

@@ -71,6 +71,10 @@ class Module {
   virtual ~Module() = default;
   // (N, C_in, T) → (N, C_out, T_out) for the backbones; task heads document their own layout.
   virtual Variable forward(const Variable& x) = 0;
+  // The newest `newest` output steps of forward(x), for the heads that read only those (the text
+  // losses, copy memory, adding): (N, C_out, newest), 1 ≤ newest ≤ T_out. Here forward(x)
+  // cropped; the TCN overrides it to compute only the steps the output needs (models/tcn.h).
+  virtual Variable forward_newest(const Variable& x, int64_t newest);
   virtual std::string describe() const = 0;
 
   ParameterSet& params() { return params_; }

@@ -29,24 +29,35 @@ void check_positive(const char* who, const char* what, int64_t v) {
 
 // Per block: C_out(C_in K + 2) + C_out(C_out K + 2) + [C_in ≠ C_out] C_out(C_in + 1) (weight_v,
 // weight_g and bias of two weight-normed convs, the 1×1 downsample). Features: the two convs'
-// outputs (and the downsample's) over T steps, plus the block's sum.
-ModelSize tcn_size(int64_t inputs, const std::vector<int64_t>& channels, int64_t kernel, int64_t T) {
+// outputs (and the downsample's), plus the block's sum, over the steps each is computed on: all T,
+// or for the newest `newest` outputs (TCN::forward_newest) block i's n_i, its conv1's
+// min(T, n_i + P_i), with n_{L−1} = newest and n_{i−1} = min(T, n_i + 2P_i), P_i = (K − 1)·2^i.
+ModelSize tcn_size(int64_t inputs, const std::vector<int64_t>& channels, int64_t kernel, int64_t T, int64_t newest) {
   const CheckedSize c{"TCN"};
   check_positive("TCN", "the kernel size", kernel), check_positive("TCN", "the window", T);
+  check(newest >= 0 && newest <= T, "TCN: the newest steps must be in 0..{} (0: all), got {}", T, newest);
+  check(channels.size() <= 62, "TCN: at most 62 levels, got {}", channels.size());
+  std::vector<int64_t> need(channels.size(), T);
+  if (newest > 0 && !need.empty()) {
+    need.back() = newest;
+    for (size_t i = need.size() - 1; i > 0; --i)
+      need[i - 1] = std::min(T, c.add(need[i], c.mul(2, c.mul(kernel - 1, int64_t{1} << i))));
+  }
   ModelSize s;
   int64_t in = inputs;
-  for (int64_t out : channels) {
+  for (size_t i = 0; i < channels.size(); ++i) {
+    const int64_t out = channels[i];
     check_positive("TCN", "every channel count", out);
+    const int64_t n = need[i], m = std::min(T, c.add(n, c.mul(kernel - 1, int64_t{1} << i)));
     s.parameters = c.add(s.parameters, c.mul(out, c.add(c.mul(in, kernel), 2)));
     s.parameters = c.add(s.parameters, c.mul(out, c.add(c.mul(out, kernel), 2)));
-    int64_t per_step = c.mul(out, 3);
+    s.features = c.add(s.features, c.add(c.mul(out, m), c.mul(2, out, n)));
+    s.macs = c.add(s.macs, c.add(c.mul(out, in, c.mul(kernel, m)), c.mul(out, out, c.mul(kernel, n))));
     if (in != out) {
       s.parameters = c.add(s.parameters, c.mul(out, c.add(in, 1)));
-      per_step = c.add(per_step, out);
+      s.features = c.add(s.features, c.mul(out, n));
+      s.macs = c.add(s.macs, c.mul(out, in, n));
     }
-    s.features = c.add(s.features, c.mul(per_step, T));
-    const int64_t macs = c.add(c.mul(out, c.add(in, out), kernel), in != out ? c.mul(out, in) : 0);
-    s.macs = c.add(s.macs, c.mul(macs, T));
     in = out;
   }
   return s;

@@ -21,7 +21,8 @@ struct ModelSize {
 };
 
 // TemporalConvNet(inputs, channels, K) on windows of T steps (§5).
-ModelSize tcn_size(int64_t inputs, const std::vector<int64_t>& channels, int64_t kernel, int64_t T);
+// newest > 0: the sizes of TCN::forward_newest(x, newest), which computes fewer steps per level.
+ModelSize tcn_size(int64_t inputs, const std::vector<int64_t>& channels, int64_t kernel, int64_t T, int64_t newest = 0);
 // WaveNetModel on inputs of T steps (§6; T ≥ the receptive field).
 ModelSize wavenet_size(int64_t layers, int64_t blocks, int64_t dilation_channels, int64_t residual_channels,
                        int64_t skip_channels, int64_t classes, int64_t kernel, bool bias, int64_t T);

@@ -74,30 +74,56 @@ int64_t TCN::receptive_field() const {
   return tcn_receptive_field(cfg_.kernel_size, int64_t(cfg_.num_channels.size()));
 }
 
-Variable TCN::forward(const Variable& x) { return forward(x, ConvInputObserver()); }
+Variable TCN::forward(const Variable& x) { return forward_impl(x, ConvInputObserver(), -1); }
 
-Variable TCN::forward(const Variable& x, const ConvInputObserver& observe) {
+Variable TCN::forward(const Variable& x, const ConvInputObserver& observe) { return forward_impl(x, observe, -1); }
+
+Variable TCN::forward_newest(const Variable& x, int64_t newest) {
+  check(x.defined(), "TCN: input is undefined");
+  if (!(x.dim() == 3 && newest >= 1 && newest <= x.size(2)))
+    fail(fmt::format("TCN: asked for the newest {} output steps of input {}; expected (N, C, T) and 1 <= newest <= T",
+                     newest, x.data().describe()));
+  return forward_impl(x, ConvInputObserver(), newest);
+}
+
+// newest = −1: every step. Otherwise need[i] = the steps of level i's output that are computed
+// (the newest ones): need[L−1] = newest, need[i−1] = min(T, need[i] + 2P_i).
+Variable TCN::forward_impl(const Variable& x, const ConvInputObserver& observe, int64_t newest) {
   check(x.defined(), "TCN: input is undefined");
   if (!(x.dim() == 3 && x.size(1) == cfg_.num_inputs && x.size(2) >= 1))
     fail(fmt::format("TCN: expected input (N, {}, T) with T >= 1 for {}, got {}", cfg_.num_inputs, describe(),
                      x.data().describe()));
-  const int64_t K = cfg_.kernel_size;
+  const int64_t K = cfg_.kernel_size, T = x.size(2), L = int64_t(cfg_.num_channels.size());
+  std::vector<int64_t> need(size_t(L), T);
+  if (newest != -1) {
+    need.back() = newest;
+    for (int64_t i = L - 1; i > 0; --i)
+      need[size_t(i - 1)] = std::min(T, need[size_t(i)] + 2 * (K - 1) * (int64_t(1) << i));
+  }
   Variable h = x;
-  for (size_t i = 0; i < cfg_.num_channels.size(); ++i) {
-    const std::string p = level_prefix(prefix_, i);
+  for (int64_t i = 0; i < L; ++i) {
+    const std::string p = level_prefix(prefix_, size_t(i));
     const int64_t d = int64_t(1) << i;
-    const int64_t pad = (K - 1) * d;  // causal: front padding only (pad both + Chomp1d ≡ this)
-    auto wn_conv = [&](const Variable& in, const std::string& conv) {
+    const int64_t P = (K - 1) * d;  // causal: front padding only (pad both + Chomp1d ≡ this)
+    // The newest `len` steps of the causal conv of `in`, which holds the newest in.size(2) of the
+    // T steps: it reads the newest len + P of them, and pads with zeros only in front of step 0
+    // (in is then all T steps).
+    auto wn_conv = [&](const Variable& in, const std::string& conv, int64_t len) {
       Variable w = weight_norm(params_.get(p + conv + ".weight_g"), params_.get(p + conv + ".weight_v"));
-      return conv1d(in, w, params_.get(p + conv + ".bias"), 1, d, pad, 0);
+      const int64_t have = in.size(2), use = std::min(have, len + P);
+      check(use == len + P || have == T, "TCN: level {} has {} of {} steps, fewer than the {} its {} reads", i, have, T,
+            len + P, conv);
+      return conv1d(use < have ? crop(in, use) : in, w, params_.get(p + conv + ".bias"), 1, d, len + P - use, 0);
     };
-    if (observe) observe(int64_t(i), 1, h.data());
-    Variable y = relu_dropout(wn_conv(h, "conv1"), cfg_.dropout, training_, generator());
-    if (observe) observe(int64_t(i), 2, y.data());
-    y = relu_dropout(wn_conv(y, "conv2"), cfg_.dropout, training_, generator());
+    const int64_t n = need[size_t(i)], m = std::min(T, n + P);  // the block's output steps; conv1's
+    if (observe) observe(i, 1, h.data());
+    Variable y = relu_dropout(wn_conv(h, "conv1", m), cfg_.dropout, training_, generator());
+    if (observe) observe(i, 2, y.data());
+    y = relu_dropout(wn_conv(y, "conv2", n), cfg_.dropout, training_, generator());
+    const Variable h_n = n < h.size(2) ? crop(h, n) : h;
     const Variable res = params_.contains(p + "downsample.weight")
-                             ? conv1d(h, params_.get(p + "downsample.weight"), params_.get(p + "downsample.bias"))
-                             : h;
+                             ? conv1d(h_n, params_.get(p + "downsample.weight"), params_.get(p + "downsample.bias"))
+                             : h_n;
     h = add_relu(y, res);
   }
   return h;

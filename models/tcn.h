@@ -33,12 +33,19 @@ class TCN : public Module {
   // every level in order: how the step mode (models/step/tcn_step.h) fills its queues in "save".
   using ConvInputObserver = std::function<void(int64_t level, int conv, const Tensor& in)>;
   Variable forward(const Variable& x, const ConvInputObserver& observe);
+  // The newest `newest` output steps, computed alone: level i's output is needed on n_i steps,
+  // so its conv2 runs on n_i, its conv1 on n_i + P_i and it reads n_i + 2P_i steps of its input
+  // (P_i = (K − 1)·2^i, each at most T): level i − 1 computes only those. The values are those of
+  // forward(x)'s last steps; with dropout, the masks are drawn for the smaller tensors, so they
+  // are other (equally likely) masks than forward(x) draws.
+  Variable forward_newest(const Variable& x, int64_t newest) override;
   std::string describe() const override;
   const TCNConfig& config() const { return cfg_; }
   int64_t receptive_field() const;  // 1 + 2(K−1)(2^L − 1)
   const std::string& prefix() const { return prefix_; }  // of every parameter key
 
  private:
+  Variable forward_impl(const Variable& x, const ConvInputObserver& observe, int64_t newest);
   TCNConfig cfg_;
   std::string prefix_;
 };

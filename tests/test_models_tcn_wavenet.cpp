@@ -9,17 +9,20 @@
 
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "core/allocator.h"
 #include "core/paths.h"
 #include "core/safetensors.h"
 #include "models/heads.h"
 #include "models/tcn.h"
 #include "models/wavenet.h"
 #include "ops/ops.h"
+#include "ops/time.h"
 #include "tests/gradcheck.h"
 #include "tests/test_util.h"
 
@@ -608,46 +611,116 @@ TEST(WaveNetCodes, LookupStartConvEqualsTheOneHotConv) {
   EXPECT_THAT(error_of([&] { w.forward_codes(Tensor::zeros({1, 10}, DType::I64)); }), HasSubstr("too short"));
 }
 
-// ---- the text heads' newest-positions forward -------------------------------------------------
+// ---- the newest output steps alone ----------------------------------------------------------------
 
-// forward(tokens, k) is the last k rows of forward(tokens), with the same gradients for a loss on
-// those rows (the decoder runs on k positions only; models/heads.h). f64, dropout on: both
-// forwards draw the same masks from generators with the same seed.
+namespace {
+
+// Runs `forward` (a closure giving (N, C, k) outputs), a loss Σ y ⊙ weights, and returns the outputs
+// followed by every parameter's gradient, flattened.
+std::vector<double> outputs_and_grads(ParameterSet& params, const Tensor& weights,
+                                      const std::function<Variable()>& forward) {
+  params.zero_grad();
+  Variable y = forward();
+  sum(y * Variable(weights)).backward();
+  std::vector<double> all = y.data().contiguous().to_vector<double>();
+  for (const Variable& p : params.unique()) {
+    const std::vector<double> g = p.grad().to_vector<double>();
+    all.insert(all.end(), g.begin(), g.end());
+  }
+  return all;
+}
+
+void expect_all_near(const std::vector<double>& a, const std::vector<double>& b, double tol, const std::string& what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], tol) << what << ", value " << i;
+}
+
+}  // namespace
+
+// TCN::forward_newest computes only the steps the output needs (each level fewer); its outputs and
+// gradients are those of forward's newest steps. f64, training mode with dropout 0 (the masks of
+// a smaller tensor are other draws), over kernel sizes, level counts, and lengths shorter and
+// longer than the receptive field, newest from 1 to T.
+TEST(TCNNewest, EqualsTheNewestStepsOfTheFullForwardWithTheSameGradients) {
+  struct Case {
+    int64_t K;
+    std::vector<int64_t> channels;
+    int64_t T;
+  };
+  const Case cases[] = {{3, {5, 4, 6}, 40}, {2, {3, 3, 3, 2}, 9}, {7, {4, 5}, 30}, {1, {3, 2}, 6}, {3, {4}, 1}};
+  for (const Case& c : cases) {
+    Generator init(51);
+    TCN m({3, c.channels, c.K, 0.0}, init);
+    m.params().store_as(DType::F64);
+    const Variable x(Tensor::uniform({2, 3, c.T}, -1, 1, DType::F64, init));
+    for (int64_t newest : {int64_t(1), std::min<int64_t>(c.T, 2), (c.T + 1) / 2, c.T - 1, c.T}) {
+      if (newest < 1) continue;
+      const Tensor w = Tensor::uniform({2, c.channels.back(), newest}, -1, 1, DType::F64, init);
+      const std::string what = fmt::format("K {} levels {} T {} newest {}", c.K, c.channels.size(), c.T, newest);
+      const auto full = outputs_and_grads(m.params(), w, [&] { return crop(m.forward(x), newest); });
+      const auto part = outputs_and_grads(m.params(), w, [&] { return m.forward_newest(x, newest); });
+      expect_all_near(part, full, 1e-12, what);
+    }
+  }
+  // The work shrinks: 3 levels, K 2, T 4000, the newest step: level 2 computes 1 step, level 1 9
+  // and level 0 13 (need[i − 1] = need[i] + 2·(K − 1)·2^i), so no (N, C, T) tensor is ever made.
+  {
+    Generator init(53);
+    TCN m({2, {8, 8, 8}, 2, 0.0}, init);
+    m.set_training(false);
+    NoGradGuard ng;
+    const Variable x(Tensor::uniform({1, 2, 4000}, -1, 1, DType::F32, init));
+    cpu_allocator().reset_peak();
+    const int64_t live = cpu_allocator().stats().live_bytes;
+    const Tensor full = m.forward(x).data().contiguous();
+    const int64_t full_peak = cpu_allocator().stats().peak_bytes - live;
+    cpu_allocator().reset_peak();
+    const int64_t live_now = cpu_allocator().stats().live_bytes;  // `full` too
+    const Tensor one = m.forward_newest(x, 1).data().contiguous();
+    const int64_t newest_peak = cpu_allocator().stats().peak_bytes - live_now;
+    EXPECT_GE(full_peak, 8 * 4000 * 4);
+    EXPECT_LT(newest_peak * 20, full_peak) << "forward_newest held " << newest_peak << " bytes, forward " << full_peak;
+    EXPECT_NEAR(one.data<float>()[7], full.data<float>()[7 * 4000 + 3999], 1e-6);
+  }
+  Generator init(52);
+  TCN m({2, {3, 3}, 3, 0.0}, init);
+  const Variable x(Tensor::zeros({1, 2, 12}));
+  EXPECT_THAT(error_of([&] { m.forward_newest(x, 0); }), HasSubstr("TCN: asked for the newest 0 output steps"));
+  EXPECT_THAT(error_of([&] { m.forward_newest(x, 13); }), HasSubstr("1 <= newest <= T"));
+}
+
+// LanguageModel::forward(tokens, k) is the last k rows of forward(tokens), with the same gradients
+// for a loss on those rows (the decoder, and for the TCN the levels, run on fewer positions;
+// models/heads.h). f64, eval mode; the Seq-U-Net (whose forward_newest crops) in training mode with
+// dropout too, both forwards drawing from generators with the same seed.
 TEST(LanguageModelNewest, EqualsTheLastRowsOfTheFullForwardWithTheSameGradients) {
   struct Case {
     LanguageModelConfig cfg;
     int64_t T, newest;
+    bool training;
   };
-  const Case cases[] = {{{"tcn", 13, 6, {9, 7, 6}, 3, 0.2, 0.1, 320, true, false}, 17, 5},
-                        {{"tcn", 11, 4, {5, 4}, 2, 0.0, 0.0, 320, false, true}, 9, 9},
-                        {{"sequnet", 11, 5, {7, 6, 5}, 3, 0.2, 0.1, 6, true, false}, 0, 4}};
+  const Case cases[] = {{{"tcn", 13, 6, {9, 7, 6}, 3, 0.2, 0.1, 320, true, false}, 17, 5, false},
+                        {{"tcn", 11, 4, {5, 4}, 2, 0.0, 0.0, 320, false, true}, 9, 9, true},
+                        {{"tcn", 11, 4, {5, 4}, 2, 0.0, 0.0, 320, false, true}, 30, 1, true},
+                        {{"sequnet", 11, 5, {7, 6, 5}, 3, 0.2, 0.1, 6, true, false}, 0, 4, true}};
   for (const Case& c : cases) {
     Generator init(41);
     LanguageModel lm(c.cfg, init);
     lm.params().store_as(DType::F64);
+    lm.set_training(c.training);
     const int64_t T = c.cfg.model == "sequnet" ? lm.input_size(0) : c.T;
     const Tensor tokens = Tensor::uniform({3, T}, 0, double(c.cfg.vocab) - 1e-9, DType::F32, init).to(DType::I64);
     const int64_t T_out = lm.output_size(T);
     const Tensor weights = Tensor::uniform({3, c.newest, c.cfg.vocab}, -1, 1, DType::F64, init);
-    auto run = [&](bool newest_only, std::vector<std::vector<double>>& grads) {
+    auto run = [&](bool newest_only) {
       Generator masks(7);
       lm.set_generator(&masks);
-      lm.params().zero_grad();
-      Variable y = newest_only ? lm.forward(Variable(tokens), c.newest)
-                               : narrow(lm.forward(Variable(tokens)), 1, T_out - c.newest, c.newest);
-      sum(y * Variable(weights)).backward();
-      grads.clear();
-      for (const Variable& p : lm.params().unique()) grads.push_back(p.grad().to_vector<double>());
-      return y.data().contiguous().to_vector<double>();
+      return outputs_and_grads(lm.params(), weights, [&] {
+        return newest_only ? lm.forward(Variable(tokens), c.newest)
+                           : narrow(lm.forward(Variable(tokens)), 1, T_out - c.newest, c.newest);
+      });
     };
-    std::vector<std::vector<double>> g_full, g_newest;
-    const std::vector<double> full = run(false, g_full), newest = run(true, g_newest);
-    ASSERT_EQ(full.size(), newest.size()) << c.cfg.model;
-    for (size_t i = 0; i < full.size(); ++i) ASSERT_NEAR(newest[i], full[i], 1e-12) << c.cfg.model << " logit " << i;
-    ASSERT_EQ(g_full.size(), g_newest.size());
-    for (size_t k = 0; k < g_full.size(); ++k)
-      for (size_t i = 0; i < g_full[k].size(); ++i)
-        ASSERT_NEAR(g_newest[k][i], g_full[k][i], 1e-12) << c.cfg.model << " parameter " << k << " entry " << i;
+    expect_all_near(run(true), run(false), 1e-12, fmt::format("{} T {} newest {}", c.cfg.model, T, c.newest));
   }
   Generator init(42);
   LanguageModel lm({"tcn", 13, 6, {9, 6}, 3, 0.0, 0.0, 320, true, false}, init);

@@ -179,6 +179,14 @@ TEST(TaskMemory, ForwardMultiplyAddsByHand) {
   // TCN(3, [4, 4, 5], K3), T = 10: block 0: 4·(3 + 4)·3·10 + downsample 4·3·10 = 960; block 1:
   // 4·8·3·10 = 960; block 2: 5·(4 + 5)·3·10 + 5·4·10 = 1550.
   EXPECT_EQ(tcn_size(3, {4, 4, 5}, 3, 10).macs, 3470);
+  // The newest 2 steps (TCN::forward_newest): block 2 (P 8) computes conv2 and the downsample on 2
+  // steps, conv1 on min(10, 2 + 8) = 10: 5·4·3·10 + 5·5·3·2 + 5·4·2 = 790; blocks 0 and 1 need all
+  // 10 steps (2 + 2·8 ≥ 10): 960 + 960.
+  EXPECT_EQ(tcn_size(3, {4, 4, 5}, 3, 10, 2).macs, 2710);
+  // K 2 (P 1, 2, 4), the newest step: block 2 on 1 step (conv1 on 5): 5·4·2·5 + 5·5·2·1 + 5·4·1 = 270;
+  // block 1 on 1 + 2·4 = 9 (conv1 on 10): 4·4·2·10 + 4·4·2·9 = 608; block 0 on min(10, 9 + 4):
+  // 4·3·2·10 + 4·4·2·10 + 4·3·10 = 680.
+  EXPECT_EQ(tcn_size(3, {4, 4, 5}, 2, 10, 1).macs, 1558);
   // WaveNet, 2 layers × 1 block, D = R = 2, S = 3, 4 classes, K 2, T = 5 (2 output steps): start
   // 2·4·5 = 40; layer 0 (d 1, 4 steps): gated 2·2·2·2·4 = 64, residual 2·2·4 = 16, skip on the 2
   // output steps 3·2·2 = 12; layer 1 (d 2, 2 steps, the last): gated 16·2 = 32, no residual, skip

@@ -49,14 +49,15 @@ Shape text_shape(const TrainConfig& cfg, const TaskModelOptions& o) {
   std::vector<int64_t> ch = repeat(o.levels.value(), o.nhid.value());  // levels − 1 of nhid, then emsize
   ch.back() = emsize;
   Shape s;
-  int64_t out = cfg.validseqlen;  // the decoder runs on the predicted positions only
+  // The decoder (and the TCN, TCN::forward_newest) runs for the predicted positions only.
+  int64_t out = cfg.validseqlen > 0 ? std::min(cfg.validseqlen, cfg.seq_len) : cfg.seq_len;
   if (cfg.model == "sequnet") {
     const BasicPlan p = plan_basic_sequnet(K, int64_t(ch.size()), o.validseqlen.value(), false);
     s.window = p.input_size, out = p.output_size;
     s.size = sequnet_size(emsize, ch, emsize, K, s.window, false);
   } else {
     s.window = cfg.seq_len;
-    s.size = tcn_size(emsize, ch, K, s.window);
+    s.size = tcn_size(emsize, ch, K, s.window, out);
   }
   // encoder, decoder (tied: bias only); the embedded input is a feature map too
   s.size.parameters = c.add(s.size.parameters, c.add(c.mul(vocab, emsize), o.tied.value() ? vocab : c.mul(vocab, emsize + 1)));
@@ -96,7 +97,7 @@ Shape copy_shape(const TrainConfig& cfg, const TaskModelOptions& o) {
     s.window = std::max(s.window, plan_residual_sequnet(K, levels, 1, 10).input_size);
     s.size = sequnet_res_size(1, nhid, levels, 1, nhid, K, s.window);
   } else {
-    s.size = tcn_size(1, repeat(levels, nhid), K, s.window);
+    s.size = tcn_size(1, repeat(levels, nhid), K, s.window, 10);
   }
   s.size.parameters = c.add(s.size.parameters, c.mul(10, nhid + 1));
   s.logits = 100;
@@ -108,7 +109,7 @@ Shape adding_shape(const TrainConfig& cfg, const TaskModelOptions& o) {
   const CheckedSize c{"adding model"};
   Shape s;
   s.window = cfg.seq_len;
-  s.size = tcn_size(2, repeat(o.levels.value(), o.nhid.value()), o.ksize.value(), s.window);
+  s.size = tcn_size(2, repeat(o.levels.value(), o.nhid.value()), o.ksize.value(), s.window, 1);
   s.size.parameters = c.add(s.size.parameters, o.nhid.value() + 1);
   s.logits = 1;
   return s;

@@ -301,6 +301,29 @@ TEST(Conv1d, BackwardThroughSum) {
     }
 }
 
+// The bias gradient sums each channel left to right over n and t in f32 (ops/cpu/conv.cpp): its
+// channels run in groups of 8 side by side, and every channel's result must be bitwise that
+// single running sum, for whole groups, a remainder, and the threaded size.
+TEST(Conv1d, BiasGradientIsEachChannelsRunningSumBitwise) {
+  struct Case {
+    int64_t N, C, T;
+  };
+  for (const Case& c : {Case{3, 5, 37}, Case{2, 8, 11}, Case{1, 21, 9}, Case{2, 19, 1000}, Case{1, 128, 300}}) {
+    Generator gen(61);
+    Variable x(Tensor::uniform({c.N, 2, c.T}, -1, 1, DType::F32, gen));
+    Variable w(Tensor::uniform({c.C, 2, 1}, -1, 1, DType::F32, gen)), b(Tensor::zeros({c.C}), true);
+    const Tensor g = Tensor::uniform({c.N, c.C, c.T}, -1, 1, DType::F32, gen);
+    conv1d(x, w, b).backward(g);
+    const std::vector<float> gv = g.to_vector<float>(), db = b.grad().to_vector<float>();
+    for (int64_t ch = 0; ch < c.C; ++ch) {
+      float acc = 0;
+      for (int64_t n = 0; n < c.N; ++n)
+        for (int64_t t = 0; t < c.T; ++t) acc += gv[size_t((n * c.C + ch) * c.T + t)];
+      EXPECT_EQ(db[size_t(ch)], acc) << "N " << c.N << " C " << c.C << " T " << c.T << " channel " << ch;
+    }
+  }
+}
+
 // ---- argument errors ------------------------------------------------------------------------
 
 TEST(Conv1d, Errors) {

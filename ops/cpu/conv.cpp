@@ -247,7 +247,8 @@ void fill_with_bias(Tensor& y, const Tensor& b) {
 // Overfit.SequnetResCopyBatch trajectory (Adam at lr 1e-2, chaotic) over a loss spike; kept as is.
 // A single running sum waits on each add's latency, so channels go in groups of kChains: each
 // channel keeps its own accumulator and its own order (the result is bitwise the one-channel
-// loop's), and the group's kChains independent sums overlap (audio_wavenet: 4 % of the step).
+// loop's), and the group's kChains independent sums overlap (one chain per channel was 4 % of an
+// audio_wavenet step).
 void bias_grad(const Tensor& dy_any, Tensor& db) {
   const Tensor dy = dy_any.contiguous();
   const int64_t N = dy.size(0), C = dy.size(1), len = dy.size(2);

@@ -51,6 +51,10 @@ void elementwise_and_activations(Table& t) {
     // CUDA sum_to's one-block-per-output path).
     t.add(op, "[4, 96, 3] with [3]", fn, {rand64({4, 96, 3}, 7), rand64({3}, 8, 0.5, 2.0)});
   }
+  // That path with the last axis summed too: b's gradient sums N = 4 and T = 97 (388 elements per
+  // output, the reduced axes not adjacent).
+  t.add("add", "[4, 3, 97] with [3, 1]", [](const V& v) { return add(v[0], v[1]); },
+        {rand64({4, 3, 97}, 9), rand64({3, 1}, 10)});
   const Shape s{2, 3, 5};
   t.add("neg", "[2, 3, 5]", [](const V& v) { return neg(v[0]); }, {rand64(s, 1)});
   t.add("exp", "[2, 3, 5]", [](const V& v) { return exp(v[0]); }, {rand64(s, 2)});
@@ -77,6 +81,8 @@ void elementwise_and_activations(Table& t) {
   t.add("add_relu", "views: transposed + cropped",
         [](const V& v) { return add_relu(transpose(v[0], 1, 2), crop(v[1], 5)); },
         {away_from_zero({2, 5, 3}, 45), rand64({2, 3, 7}, 47, -0.04, 0.04)});
+  // More elements than one CUDA block of threads covers (1 065 > 256).
+  t.add("add_relu", "[3, 5, 71]", add_relu_fn, {away_from_zero({3, 5, 71}, 48), rand64({3, 5, 71}, 49, -0.04, 0.04)});
   t.add("gated", "views: to_nct and crop", [](const V& v) { return gated(to_nct(v[0]), crop(v[1], 4)); },
         {rand64({2, 4, 3}, 33), rand64({2, 3, 6}, 34)});
 }
@@ -89,6 +95,8 @@ void reductions_matmul_views(Table& t) {
     t.add("sum", fmt::format("dim {}", d), [d](const V& v) { return sum(v[0], d); }, {rand64(s, 3)});
     t.add("mean", fmt::format("dim {} keepdim", d), [d](const V& v) { return mean(v[0], d, true); }, {rand64(s, 4)});
   }
+  // 300 elements per output: the CUDA sum_to's one-block-per-output path, last axis summed.
+  t.add("mean", "dim -1 of [3, 5, 300]", [](const V& v) { return mean(v[0], -1); }, {rand64({3, 5, 300}, 5)});
   auto mm = [](const V& v) { return matmul(v[0], v[1]); };
   t.add("matmul", "2-D [5, 7] x [7, 3]", mm, {rand64({5, 7}, 1), rand64({7, 3}, 2)});
   t.add("matmul", "3-D x 2-D", mm, {rand64({2, 5, 7}, 3), rand64({7, 3}, 4)});
@@ -323,6 +331,26 @@ void embedding_dropout_weight_norm(Table& t) {
             return leaky_relu_dropout(v[0], slope, 0.2, true, g);
           },
           {away_from_zero({2, 9, 7}, 77)});
+  // Beyond one CUDA block (a thread draws one Philox block of 4 elements, 256 threads a block) and
+  // beyond one CPU group of 128, on a transposed view, with numel % 4 == 3 (a tail ending on lane 2).
+  t.add("relu_dropout", "p 0.4 on a transposed view [7, 157]",
+        [](const V& v) {
+          Generator g(10);
+          return relu_dropout(transpose(v[0], 0, 1), 0.4, true, g);
+        },
+        {away_from_zero({157, 7}, 78)});
+  t.add("leaky_relu_dropout", "slope 0.1, p 0.4 on a transposed view [7, 157]",
+        [](const V& v) {
+          Generator g(11);
+          return leaky_relu_dropout(transpose(v[0], 0, 1), 0.1, 0.4, true, g);
+        },
+        {away_from_zero({157, 7}, 79)});
+  t.add("dropout", "p 0.4, [7, 157]",
+        [](const V& v) {
+          Generator g(12);
+          return dropout(v[0], 0.4, true, g);
+        },
+        {rand64({7, 157}, 80)});
   auto wn = [](const V& v) { return weight_norm(v[0], v[1]); };
   t.add("weight_norm", "g [3, 1, 1], v [3, 2, 5]", wn, {rand64({3, 1, 1}, 82, 0.5, 2), rand64({3, 2, 5}, 83)});
   t.add("weight_norm", "g (C_out) [5], v [5, 3, 3]", wn, {rand64({5}, 84, -2, 2), rand64({5, 3, 3}, 85)});

@@ -712,7 +712,8 @@ TEST(WaveNetLoop, ClearErrors) {
 }
 
 // The CUDA loop (one cooperative kernel per chunk) draws the CPU's symbols at batch 1, 3 and 8,
-// greedy and sampled, on the default grid and on a 2-block one (many rows per warp); its logits
+// greedy and sampled, on the default grid, on a 2-block one (many rows per warp) and on 16 and 32
+// blocks (the bench's grids: more warps than rows, most lanes idle in the small stages); its logits
 // within 1e-5 of the CPU's; a rerun gives the same bits; and the stepper goes on from there.
 TEST(GpuSteps, WaveNetPersistentLoopDrawsTheCpuSymbols) {
   if (!have_gpu()) GTEST_SKIP() << "no GPU visible";
@@ -730,7 +731,7 @@ TEST(GpuSteps, WaveNetPersistentLoopDrawsTheCpuSymbols) {
       const std::vector<int64_t> want =
           step::generate(cpu, y.select(2, y.size(2) - 1).contiguous(), 60, T, gc).to_vector<int64_t>();
       std::vector<float> first_run;
-      for (int64_t grid : {0, 0, 2}) {
+      for (int64_t grid : {0, 0, 2, 16, 32}) {
         WaveNetStepper gpu(b, step::Weights::F32, Device::cuda(0));
         const Tensor yg = gpu.save(prompt);
         Generator gg(31);
@@ -762,7 +763,8 @@ TEST(GpuSteps, WaveNetPersistentLoopDrawsTheCpuSymbols) {
 
 // The audio WaveNet's widths (128 / 128 / 512, 256 classes: rows of every stage spread over many
 // warps) on 2 × 10 layers (a short save) at batch 1: the loop on the GPU draws the CPU's greedy
-// symbols, logits within 1e-5.
+// symbols, logits within 1e-5, in one launch on the default grid and in launches of 8 samples on
+// 16 blocks; sampled at temperature 1, the CPU's symbols too.
 TEST(GpuSteps, WaveNetPersistentLoopAtTheAudioWidths) {
   if (!have_gpu()) GTEST_SKIP() << "no GPU visible";
   WaveNetConfig c;
@@ -774,14 +776,21 @@ TEST(GpuSteps, WaveNetPersistentLoopAtTheAudioWidths) {
   b.params().store_on(Device::cuda(0));
   NoGradGuard no_grad;
   const Tensor prompt = Tensor::randn({1, 256, a.receptive_field()}, DType::F32, data);
-  WaveNetStepper cpu(a), gpu(b, step::Weights::F32, Device::cuda(0));
-  const Tensor y = cpu.save(prompt), yg = gpu.save(prompt);
-  Generator gc(1), gg(1);
-  const Tensor want = step::generate(cpu, y.select(2, y.size(2) - 1).contiguous(), 30, 0.0, gc);
-  const Tensor got =
-      gpu.generate_persistent(yg.select(2, yg.size(2) - 1).to(Device::cuda(0)).contiguous(), 30, 0.0, gg);
-  EXPECT_EQ(got.to_vector<int64_t>(), want.to_vector<int64_t>());
-  EXPECT_LE(rel_diff(gpu.output(), cpu.output()), 1e-5);
+  struct Run {
+    double temperature;
+    int64_t grid, chunk;
+  };
+  for (const Run& r : {Run{0.0, 0, 4096}, Run{0.0, 16, 8}, Run{1.0, 0, 8}}) {
+    const std::string tag = fmt::format("temperature {}, grid {}, chunk {}", r.temperature, r.grid, r.chunk);
+    WaveNetStepper cpu(a), gpu(b, step::Weights::F32, Device::cuda(0));
+    const Tensor y = cpu.save(prompt), yg = gpu.save(prompt);
+    Generator gc(1), gg(1);
+    const Tensor want = step::generate(cpu, y.select(2, y.size(2) - 1).contiguous(), 30, r.temperature, gc);
+    const Tensor got = gpu.generate_persistent(yg.select(2, yg.size(2) - 1).to(Device::cuda(0)).contiguous(), 30,
+                                               r.temperature, gg, {}, r.grid, r.chunk);
+    EXPECT_EQ(got.to_vector<int64_t>(), want.to_vector<int64_t>()) << tag;
+    EXPECT_LE(rel_diff(gpu.output(), cpu.output()), 1e-5) << tag;
+  }
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "cuda/block_reduce.cuh"
 #include "cuda/context.h"
 #include "cuda/ops/loss_index.h"
+#include "cuda/round_nearest.cuh"
 
 namespace seqnet::cuda {
 
@@ -237,12 +238,14 @@ __global__ void ce_backward_kernel(const T* probs, const int64_t* t, const T* w,
   const int64_t base = softmax_row_base(p, R);
   T s = red == Reduction::None ? g[p] : red == Reduction::Sum ? g[0] : (count > 0 ? g[0] / T(count) : T(0));
   s *= w[p];
-  for (int64_t c = 0; c < R.C; ++c) dx[base + c * R.inner] = s * probs[base + c * R.inner];
+  for (int64_t c = 0; c < R.C; ++c) dx[base + c * R.inner] = mul_rn(s, probs[base + c * R.inner]);
   if (w[p] != T(0)) dx[base + t[p] * R.inner] -= s;
 }
 
 // ce_backward_kernel with one block per position p (inner = 1): the same arithmetic per element
-// (s · probs_c, minus s at the target), spread over the block's threads.
+// (s · probs_c, minus s at the target), spread over the block's threads. mul_rn keeps nvcc from
+// fusing s · probs_c − s into one FMA at the target, which would round once where the CPU and
+// the kernel above round twice.
 template <typename T>
 __global__ void ce_backward_rows_kernel(const T* probs, const int64_t* t, const T* w, const T* g, T* dx, int64_t C,
                                         Reduction red, double count) {
@@ -253,7 +256,7 @@ __global__ void ce_backward_rows_kernel(const T* probs, const int64_t* t, const 
   const T* pr = probs + p * C;
   T* dr = dx + p * C;
   for (int64_t c = threadIdx.x; c < C; c += kThreads) {
-    const T v = s * pr[c];
+    const T v = mul_rn(s, pr[c]);
     dr[c] = c == target ? v - s : v;
   }
 }

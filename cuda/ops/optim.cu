@@ -3,7 +3,7 @@
 //
 // sgd_step, adam_step and scale: one thread per element, the CPU loop's arithmetic in its order
 // with the scalars rounded to T on the host as the CPU rounds them. The arithmetic goes through
-// the round-to-nearest intrinsics (__fmul_rn, __dadd_rn, ...), which nvcc never fuses into FMAs:
+// the round-to-nearest intrinsics (cuda/round_nearest.cuh), which nvcc never fuses into FMAs:
 // each product and sum is rounded separately, as the source expression reads (GCC with
 // -march=native may contract a·b + c into an FMA on the CPU, so the last bit can differ there);
 // sqrt and division are the correctly rounded ones.
@@ -19,22 +19,11 @@
 #include "cuda/backend.h"
 #include "cuda/block_reduce.cuh"
 #include "cuda/context.h"
+#include "cuda/round_nearest.cuh"
 
 namespace seqnet::cuda {
 
 namespace {
-
-// Unfused, round-to-nearest arithmetic (see the file comment).
-__device__ inline float add_rn(float a, float b) { return __fadd_rn(a, b); }
-__device__ inline double add_rn(double a, double b) { return __dadd_rn(a, b); }
-__device__ inline float sub_rn(float a, float b) { return __fsub_rn(a, b); }
-__device__ inline double sub_rn(double a, double b) { return __dsub_rn(a, b); }
-__device__ inline float mul_rn(float a, float b) { return __fmul_rn(a, b); }
-__device__ inline double mul_rn(double a, double b) { return __dmul_rn(a, b); }
-__device__ inline float div_rn(float a, float b) { return __fdiv_rn(a, b); }
-__device__ inline double div_rn(double a, double b) { return __ddiv_rn(a, b); }
-__device__ inline float sqrt_rn(float a) { return __fsqrt_rn(a); }
-__device__ inline double sqrt_rn(double a) { return __dsqrt_rn(a); }
 
 // v = momentum·v + g;  p −= lr·v
 template <typename T>

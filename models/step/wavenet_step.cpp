@@ -250,6 +250,14 @@ Tensor WaveNetStepper::generate_persistent(const Tensor& first, int64_t steps, d
     if (progress) progress(s);
     ops_->wavenet_loop(a, s, std::min(s + chunk, steps));
   }
+  // A fault inside the kernel surfaces at the next wait; name the loop rather than the copy below.
+  // (A CUDA fault leaves the GPU's context unusable: the process has to end. A failed launch
+  // above leaves the stepper part-way: save again before generating.)
+  try {
+    device_api(device_).synchronize();
+  } catch (const Error& e) {
+    fail(fmt::format("{}: the loop kernel failed at batch {} on {}: {}", what, N, device_.str(), e.what()));
+  }
   Tensor drawn = history.to(Device::cpu());
   if (progress) progress(steps);
   return drawn;

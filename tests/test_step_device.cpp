@@ -89,10 +89,18 @@ void expect_twins(const char* what, const std::vector<Tensor>& inputs, Call call
   call(backend(Device::cuda(0), what).step, gpu_b.t);
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Tensor a = gpu_b.t[i].to(Device::cpu());
-    if (a.dtype() == DType::I64)
+    if (a.dtype() == DType::I64) {
       EXPECT_EQ(a.to_vector<int64_t>(), cpu_b.t[i].to_vector<int64_t>()) << what << " buffer " << i;
-    else
-      EXPECT_LE(rel_diff(a, cpu_b.t[i]), 1e-6) << what << " buffer " << i;
+      continue;
+    }
+    // NaN where the CPU has NaN, and nowhere else; the other elements within 1e-6.
+    std::vector<float> av = a.to_vector<float>(), bv = cpu_b.t[i].to_vector<float>();
+    for (size_t j = 0; j < av.size(); ++j) {
+      ASSERT_EQ(std::isnan(av[j]), std::isnan(bv[j])) << what << " buffer " << i << " element " << j;
+      if (std::isnan(av[j])) av[j] = bv[j] = 0.0f;
+    }
+    EXPECT_LE(rel_diff(Tensor::from_vector<float>(av, a.shape()), Tensor::from_vector<float>(bv, a.shape())), 1e-6)
+        << what << " buffer " << i;
   }
 }
 
@@ -101,25 +109,32 @@ TEST(StepKernels, CudaTwinsMatchTheCpu) {
   Generator g(5);
   auto randn = [&](const Shape& s) { return Tensor::randn(s, DType::F32, g); };
   // affine: warp kernel (N ≤ 8) and cuBLAS (N > 8), bias or none, accumulate or not, odd lds.
-  for (int64_t N : {1, 3, 8, 9, 17})
-    for (bool acc : {false, true})
-      for (bool bias : {false, true}) {
-        const int64_t M = 37, K = 70, ldx = 73, ldw = 75, ldy = 41;
-        expect_twins("affine", {randn({N, ldx}), randn({M, ldw}), randn({M}), randn({N, ldy})},
-                     [&](const StepKernels& k, std::vector<Tensor>& b) {
-                       k.affine(N, M, K, b[0].data<float>(), ldx, b[1].data<float>(), ldw,
-                                bias ? b[2].data<float>() : nullptr, b[3].data<float>(), ldy, acc);
-                     });
-      }
+  // K = 300: more than the row kernel's 128 threads, so each thread sums several columns.
+  for (int64_t K : {70, 300})
+    for (int64_t N : {1, 3, 8, 9, 17})
+      for (bool acc : {false, true})
+        for (bool bias : {false, true}) {
+          const int64_t M = 37, ldx = K + 3, ldw = K + 5, ldy = 41;
+          expect_twins("affine", {randn({N, ldx}), randn({M, ldw}), randn({M}), randn({N, ldy})},
+                       [&](const StepKernels& k, std::vector<Tensor>& b) {
+                         k.affine(N, M, K, b[0].data<float>(), ldx, b[1].data<float>(), ldw,
+                                  bias ? b[2].data<float>() : nullptr, b[3].data<float>(), ldy, acc);
+                       });
+        }
   for (bool id : {false, true})
     expect_twins("gated", {randn({3, 2 * 11}), randn({3, 13}), randn({3, 17})},
                  [&](const StepKernels& k, std::vector<Tensor>& b) {
                    k.gated(3, 11, 2, 9, b[0].data<float>(), id ? b[1].data<float>() : nullptr, 13, b[2].data<float>(),
                            17);
                  });
-  expect_twins("relu", {randn({4, 9}), randn({4, 10})}, [&](const StepKernels& k, std::vector<Tensor>& b) {
-    k.relu(4, 1, 8, b[0].data<float>(), 9, b[1].data<float>(), 10);
-  });
+  {  // a NaN stays NaN, as std::max(NaN, 0) leaves it on the CPU
+    std::vector<float> xv = randn({4, 9}).to_vector<float>();
+    xv[11] = std::numeric_limits<float>::quiet_NaN();
+    expect_twins("relu", {Tensor::from_vector<float>(xv, {4, 9}), randn({4, 10})},
+                 [&](const StepKernels& k, std::vector<Tensor>& b) {
+                   k.relu(4, 1, 8, b[0].data<float>(), 9, b[1].data<float>(), 10);
+                 });
+  }
   expect_twins("leaky_relu", {randn({4, 9}), randn({4, 10})}, [&](const StepKernels& k, std::vector<Tensor>& b) {
     k.leaky_relu(4, 1, 8, b[0].data<float>(), 9, b[1].data<float>(), 10, 0.01f);
   });
@@ -174,6 +189,20 @@ TEST(StepKernels, CudaTwinsMatchTheCpu) {
                      k.sample(4, 300, b[0].data<float>(), 300, T, 77, 1000, b[1].data<int64_t>(), b[2].data<int64_t>(),
                               b[3].data<int64_t>());
                    });
+  // One chunk of classes (C ≤ 256: the exps of the sum are reused for the draw), at 9 and 256.
+  for (int64_t C : {9, 256}) {
+    std::vector<float> cv = randn({3, C}).to_vector<float>();
+    for (float& v : cv) v *= 3.0f;
+    const Tensor lc = Tensor::from_vector<float>(cv, {3, C});
+    for (double T : {0.0, 1.0})
+      expect_twins(
+          "sample, one chunk",
+          {lc, Tensor::full({1}, 2.0, DType::I64), Tensor::zeros({3}, DType::I64), Tensor::zeros({4, 3}, DType::I64)},
+          [&](const StepKernels& k, std::vector<Tensor>& b) {
+            k.sample(3, C, b[0].data<float>(), C, T, 78, 500, b[1].data<int64_t>(), b[2].data<int64_t>(),
+                     b[3].data<int64_t>());
+          });
+  }
   // 88 keys in (−6, 6): temperature 0 thresholds at 0, the others draw from σ(x / T)
   for (double T : {0.0, 1.0, 0.37})
     for (int64_t count : {0, 5})

@@ -99,7 +99,8 @@ __global__ void relu_kernel(int64_t N, int64_t c0, int64_t width, const float* x
   const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= N * width) return;
   const int64_t n = i / width, o = c0 + i % width;
-  y[n * ldy + o] = fmaxf(x[n * ldx + o], 0.0f);
+  const float v = x[n * ldx + o];
+  y[n * ldy + o] = v < 0.0f ? 0.0f : v;  // std::max(v, 0) as the CPU twin: NaN stays NaN (fmaxf gives 0)
 }
 
 __global__ void leaky_relu_kernel(int64_t N, int64_t c0, int64_t width, const float* x, int64_t ldx, float* y,
@@ -245,9 +246,9 @@ __device__ void sample_row(int64_t n, int64_t s_, int64_t C, const float* logits
   const PhiloxBlock b = philox_block(seed, first_block + s * uint64_t(N) + uint64_t(n));
   double u = u64_to_unit_double((uint64_t(b.lane[0]) << 32) | b.lane[1]) * total_s;
   if (t == 0) pick_s = -1;
+  // Every thread reads pick_s only after the barrier that follows thread 0's scan, and thread 0
+  // writes it again only after the next chunk's barrier: no read shares an interval with a write.
   for (int64_t c0 = 0; c0 < C; c0 += kSampleThreads) {
-    __syncthreads();
-    if (pick_s >= 0) break;
     if (C > kSampleThreads) {  // (one chunk: p still holds its values from the sum)
       if (c0 + t < C) p[t] = exp((double(l[c0 + t]) - m) / temperature);
       __syncthreads();
@@ -258,8 +259,9 @@ __device__ void sample_row(int64_t n, int64_t s_, int64_t C, const float* logits
           pick_s = c0 + j;
           break;
         }
+    __syncthreads();
+    if (pick_s >= 0) break;
   }
-  __syncthreads();
   if (t == 0) {
     const int64_t pick = pick_s >= 0 ? pick_s : C - 1;
     ids[n] = pick;
@@ -286,7 +288,7 @@ struct WarpLanes {
       for (int n = 0; n < kWaveNetLoopMaxBatch; ++n)
         if (n < N) {
           const float v = __ldcg(x + n * ldx + k);
-          acc[n] += wk * (relu_x ? fmaxf(v, 0.0f) : v);
+          acc[n] += wk * (relu_x ? (v < 0.0f ? 0.0f : v) : v);
         }
     }
   }

@@ -422,9 +422,6 @@ const std::vector<OpCase>& op_cases() {
 
 Tensor to_device(const Tensor& t, Device dev) { return t.to(dev); }
 
-// A GPU is visible and the CUDA backend has registered its op kernels (ops/backend.cpp).
-bool cuda_usable() { return device_available(Device::cuda(0)) && has_backend(Device::cuda(0)); }
-
 ::testing::AssertionResult check_parity(const OpCase& c, Device dev, DType dt, double rtol, double atol,
                                         double* worst_rel) {
   const std::string what = c.op + " [" + c.label + "] on " + dev.str() + " in " + dtype_name(dt);

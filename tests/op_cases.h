@@ -30,11 +30,7 @@ struct OpCase {
 const std::vector<OpCase>& op_cases();
 
 // The one way a test tensor reaches a device (and comes back: to_device(t, Device::cpu())).
-// Today only the CPU exists: returns t when dev.is_cpu(), otherwise throws.
 Tensor to_device(const Tensor& t, Device dev);
-
-// Whether a CUDA device with backend kernels is available (false until the CUDA backend lands).
-bool cuda_usable();
 
 // Runs c on the CPU in f64 (the oracle) and on `dev` in `dt` (float inputs converted with .to(dt),
 // i64 inputs kept), backward with the same fixed random output gradient R, and checks the output

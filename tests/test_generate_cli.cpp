@@ -247,7 +247,7 @@ TEST(Generate, BadInputIsRefusedClearly) {
 // the draws use the same Philox blocks), greedy and sampled, for both audio models, with and
 // without recorded step phases.
 TEST(Generate, AudioOnTheGpuWritesTheCpuAudio) {
-  if (!device_available(Device::cuda(0))) GTEST_SKIP() << "no GPU visible";
+  SEQNET_SKIP_WITHOUT_GPU();
   TaskModelOptions w;
   w.nhid = 8, w.levels = 3, w.depth = 1, w.output_size = 1;
   TaskModelOptions s;
@@ -262,7 +262,7 @@ TEST(Generate, AudioOnTheGpuWritesTheCpuAudio) {
       GenerateOptions queued = opts(ck, model + "_gpu_q.wav", n), persistent = opts(ck, model + "_gpu_p.wav", n);
       cpu.temperature = gpu.temperature = queued.temperature = persistent.temperature = T;
       cpu.batch = gpu.batch = queued.batch = persistent.batch = 2;
-      gpu.device = queued.device = persistent.device = Device::cuda(0);
+      gpu.device = queued.device = persistent.device = seqnet::testing::test_gpu();
       queued.record = false;
       persistent.persistent = true;
       const GenerateResult a = run_generate(cpu), b = run_generate(gpu), c = run_generate(queued);
@@ -271,7 +271,7 @@ TEST(Generate, AudioOnTheGpuWritesTheCpuAudio) {
         EXPECT_EQ(read_file(b.files[i]), read_file(a.files[i])) << model << " temperature " << T << " stream " << i;
         EXPECT_EQ(read_file(c.files[i]), read_file(b.files[i])) << model << " queued vs recorded, stream " << i;
       }
-      if (model == "wavenet") {  // the WaveNet's loop as one persistent kernel
+      if (model == "wavenet" && seqnet::testing::gpu_is_real()) {  // the WaveNet's loop as one persistent kernel
         const GenerateResult d = run_generate(persistent);
         for (size_t i = 0; i < 2; ++i)
           EXPECT_EQ(read_file(d.files[i]), read_file(a.files[i])) << "persistent, temperature " << T << " stream " << i;
@@ -283,7 +283,7 @@ TEST(Generate, AudioOnTheGpuWritesTheCpuAudio) {
 // through the fast path (the step mode and the draws on the device).
 void expect_gpu_writes_the_cpu_file(const std::string& ck, const std::string& ext, int64_t n, const char* what) {
   GenerateOptions cpu = opts(ck, "cpu" + ext, n), gpu = opts(ck, "gpu" + ext, n);
-  gpu.device = Device::cuda(0);
+  gpu.device = seqnet::testing::test_gpu();
   const GenerateResult a = run_generate(cpu), b = run_generate(gpu);
   EXPECT_EQ(b.path, "fast") << what;
   EXPECT_EQ(read_file(b.files[0]), read_file(a.files[0])) << what;
@@ -291,14 +291,14 @@ void expect_gpu_writes_the_cpu_file(const std::string& ck, const std::string& ex
 
 // The char TCN and Seq-U-Net on the GPU write the CPU's text.
 TEST(Generate, TextOnTheGpuWritesTheCpuText) {
-  if (!device_available(Device::cuda(0))) GTEST_SKIP() << "no GPU visible";
+  SEQNET_SKIP_WITHOUT_GPU();
   for (const char* model : {"tcn", "sequnet"})
     expect_gpu_writes_the_cpu_file(char_checkpoint(model), ".txt", 80, model);
 }
 
 // The music models on the GPU write the CPU's MIDI file.
 TEST(Generate, MusicOnTheGpuWritesTheCpuMidi) {
-  if (!device_available(Device::cuda(0))) GTEST_SKIP() << "no GPU visible";
+  SEQNET_SKIP_WITHOUT_GPU();
   for (const char* model : {"tcn", "sequnet"}) {
     TaskModelOptions o;
     o.nhid = 8, o.levels = 2;

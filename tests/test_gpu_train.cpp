@@ -25,7 +25,9 @@ namespace {
 using seqnet::testing::expect_same_checkpoint;
 using seqnet::testing::TempDir;
 
-bool have_gpu() { return device_available(Device::cuda(0)); }
+// The GPU of these tests: cuda:0, or the CPU in ctest's dry run (tests/test_util.h).
+bool have_gpu() { return seqnet::testing::have_test_gpu(); }
+using seqnet::testing::test_gpu;
 
 TrainOptions on(Device d, bool resume = false) {
   TrainOptions o;
@@ -88,8 +90,8 @@ std::vector<double> step_losses(const std::string& dir) {
 void expect_gpu_trajectory_matches_cpu(const std::function<TrainConfig(const std::string&)>& make, size_t steps) {
   TempDir cpu("gpu_traj_cpu"), gpu("gpu_traj_gpu"), again("gpu_traj_again");
   run_training(make(cpu.str()), on(Device::cpu()));
-  run_training(make(gpu.str()), on(Device::cuda(0)));
-  run_training(make(again.str()), on(Device::cuda(0)));
+  run_training(make(gpu.str()), on(test_gpu()));
+  run_training(make(again.str()), on(test_gpu()));
   const std::vector<double> c = step_losses(cpu.str()), g = step_losses(gpu.str()), g2 = step_losses(again.str());
   ASSERT_EQ(c.size(), steps);
   ASSERT_EQ(g.size(), steps);
@@ -119,9 +121,9 @@ TEST(GpuTrain, ResumeOnTheGpuIsBitExact) {
   if (!have_gpu()) GTEST_SKIP() << "no GPU visible";
   TempDir a("gpu_full"), b("gpu_resumed");
   auto cfg = short_copy_sequnet;
-  run_training(cfg(a.str(), 3), on(Device::cuda(0)));
-  run_training(cfg(b.str(), 1), on(Device::cuda(0)));
-  run_training(cfg(b.str(), 3), on(Device::cuda(0), /*resume=*/true));
+  run_training(cfg(a.str(), 3), on(test_gpu()));
+  run_training(cfg(b.str(), 1), on(test_gpu()));
+  run_training(cfg(b.str(), 3), on(test_gpu(), /*resume=*/true));
   expect_same_checkpoint(a.str() + "/last.safetensors", b.str() + "/last.safetensors");
 }
 
@@ -129,12 +131,12 @@ TEST(GpuTrain, CheckpointsMoveBetweenCpuAndGpu) {
   if (!have_gpu()) GTEST_SKIP() << "no GPU visible";
   TempDir g("gpu_ckpt"), c("cpu_ckpt");
   auto cfg = short_copy_sequnet;
-  run_training(cfg(g.str(), 1), on(Device::cuda(0)));
+  run_training(cfg(g.str(), 1), on(test_gpu()));
   // evaluated on the CPU and on the GPU: the same numbers up to float rounding
   LoadedRun cpu_run = load_run(g.str() + "/last.safetensors");
   const FullEval fc = evaluate_all(*cpu_run.task, *cpu_run.model.model, 0);
   LoadedRun gpu_run = load_run(g.str() + "/last.safetensors");
-  gpu_run.model.model->params().store_on(Device::cuda(0));
+  gpu_run.model.model->params().store_on(test_gpu());
   const FullEval fg = evaluate_all(*gpu_run.task, *gpu_run.model.model, 0);
   EXPECT_NEAR(fg.valid.loss, fc.valid.loss, 1e-5 * std::abs(fc.valid.loss));
   EXPECT_NEAR(fg.test.loss, fc.test.loss, 1e-5 * std::abs(fc.test.loss));
@@ -143,7 +145,7 @@ TEST(GpuTrain, CheckpointsMoveBetweenCpuAndGpu) {
   std::filesystem::copy(g.path(), c.path(),
                         std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
   run_training(cfg(c.str(), 2), on(Device::cpu(), /*resume=*/true));
-  run_training(cfg(g.str(), 2), on(Device::cuda(0), /*resume=*/true));
+  run_training(cfg(g.str(), 2), on(test_gpu(), /*resume=*/true));
   const Checkpoint A = load_checkpoint(c.str() + "/last.safetensors"),
                    B = load_checkpoint(g.str() + "/last.safetensors");
   EXPECT_EQ(A.state.epoch, 2);
@@ -156,7 +158,7 @@ TEST(GpuTrain, CheckpointsMoveBetweenCpuAndGpu) {
 // The up-front memory check sees the GPU's free memory (plus the allocator's cache), and refuses a
 // configuration whose estimate exceeds it, naming the device.
 TEST(GpuTrain, MemoryCheckSeesTheGpu) {
-  if (!have_gpu()) GTEST_SKIP() << "no GPU visible";
+  if (!seqnet::testing::gpu_is_real()) GTEST_SKIP() << "no GPU visible (a dry run has no GPU memory to see)";
   const double avail = available_memory_bytes(Device::cuda(0));
   EXPECT_GT(avail, double(1 << 30));
   MemoryEstimate huge;
@@ -168,7 +170,7 @@ TEST(GpuTrain, MemoryCheckSeesTheGpu) {
 }
 
 TEST(GpuTrain, CudaDeviceWithoutAGpuSaysWhy) {
-  if (have_gpu()) GTEST_SKIP() << "a GPU is visible: this test is for machines without one";
+  if (device_available(Device::cuda(0))) GTEST_SKIP() << "a GPU is visible: this test is for machines without one";
   TempDir d("gpu_none");
   const std::string msg = seqnet::testing::error_of([&] { run_training(copy_sequnet(d.str()), on(Device::cuda(0))); });
   EXPECT_NE(msg.find("cuda:0"), std::string::npos) << msg;

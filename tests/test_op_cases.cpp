@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "tests/op_cases.h"
+#include "tests/test_util.h"
 
 using namespace seqnet;
 using namespace seqnet::testing;
@@ -37,12 +38,12 @@ TEST(OpCases, ParityF32VsF64OnCpu) {
 // Every case on the GPU against the CPU in f64 (forward and backward); prints the worst error of
 // each op (relative to the largest |value| of the reference) for docs/cuda.md.
 TEST(OpCases, ParityCuda) {
-  if (!cuda_usable()) GTEST_SKIP() << "no GPU visible (or no CUDA backend in this build)";
+  SEQNET_SKIP_WITHOUT_GPU();
   std::map<std::string, std::pair<double, double>> worst;  // op → (f64, f32)
   for (const OpCase& c : op_cases()) {
     double w64 = 0, w32 = 0;
-    EXPECT_TRUE(check_parity(c, Device::cuda(), DType::F64, 1e-10, 1e-12, &w64));
-    EXPECT_TRUE(check_parity(c, Device::cuda(), DType::F32, 1e-5, 1e-6, &w32));
+    EXPECT_TRUE(check_parity(c, test_gpu(), DType::F64, 1e-10, 1e-12, &w64));
+    EXPECT_TRUE(check_parity(c, test_gpu(), DType::F32, 1e-5, 1e-6, &w32));
     auto& [a, b] = worst[c.op];
     a = std::max(a, w64), b = std::max(b, w32);
   }
@@ -52,10 +53,10 @@ TEST(OpCases, ParityCuda) {
 
 // Every case twice on the GPU, f32 and f64: bitwise the same outputs and gradients.
 TEST(OpCases, CudaRerunsAreBitwise) {
-  if (!cuda_usable()) GTEST_SKIP() << "no GPU visible (or no CUDA backend in this build)";
+  SEQNET_SKIP_WITHOUT_GPU();
   for (const OpCase& c : op_cases()) {
-    EXPECT_TRUE(check_rerun_bitwise(c, Device::cuda(), DType::F32));
-    EXPECT_TRUE(check_rerun_bitwise(c, Device::cuda(), DType::F64));
+    EXPECT_TRUE(check_rerun_bitwise(c, test_gpu(), DType::F32));
+    EXPECT_TRUE(check_rerun_bitwise(c, test_gpu(), DType::F64));
   }
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -13,9 +14,11 @@
 #include <system_error>
 #include <vector>
 
-#include "core/error.h"
 #include "autograd/variable.h"
+#include "core/device_api.h"
+#include "core/error.h"
 #include "core/tensor.h"
+#include "ops/backend.h"
 
 namespace seqnet::testing {
 
@@ -24,6 +27,24 @@ namespace seqnet::testing {
 constexpr bool kHaveWavMat = SEQNET_HAVE_WAV_MAT;
 #define SEQNET_SKIP_WITHOUT_WAV_MAT() \
   if (!::seqnet::testing::kHaveWavMat) GTEST_SKIP() << "built with -DSEQNET_WAV_MAT=OFF (no WAV / .mat I/O)"
+
+// The GPU tests run on test_gpu(): cuda:0 where a GPU is visible and the build has the CUDA
+// backend. With SEQNET_GPU_TESTS_ON=cpu they run on the CPU instead (ctest's gpu_tests_dry_run),
+// so their own code (shapes, buffers, the flows they drive) is exercised on machines without a
+// GPU. A dry run compares the CPU with itself: it checks the tests, not the kernels; assertions
+// about what only a GPU does (recorded steps, the persistent loop, the GPU's memory) are made only
+// when gpu_is_real().
+inline bool gpu_dry_run() {
+  const char* e = std::getenv("SEQNET_GPU_TESTS_ON");
+  return e != nullptr && std::string(e) == "cpu";
+}
+inline bool gpu_is_real() {
+  return !gpu_dry_run() && device_available(Device::cuda(0)) && has_backend(Device::cuda(0));
+}
+inline bool have_test_gpu() { return gpu_dry_run() || gpu_is_real(); }
+inline Device test_gpu() { return gpu_dry_run() ? Device::cpu() : Device::cuda(0); }
+#define SEQNET_SKIP_WITHOUT_GPU() \
+  if (!::seqnet::testing::have_test_gpu()) GTEST_SKIP() << "no GPU visible (or no CUDA backend in this build)"
 
 // Runs `f` (any callable taking no arguments) and returns the message of the seqnet::Error it
 // throws, or "<no error>" when it throws nothing; other exceptions propagate.

@@ -22,8 +22,8 @@ Tensor blas_friendly(const Tensor& x) {
 }
 
 // Argument errors. check() would format its message arguments (describe() builds strings) on
-// every call, and these ops run thousands of times per generated sample, so messages are
-// formatted only on failure.
+// every call, and these ops run on every layer of every step (of every generated sample under
+// --slow), so messages are formatted only on failure.
 #define CONV_CHECK(cond, ...)                              \
   do {                                                     \
     if (!(cond)) ::seqnet::fail(fmt::format(__VA_ARGS__)); \

@@ -620,8 +620,9 @@ int run_cli(int argc, const char* const* argv) {
   app.require_subcommand(1);
   app.fallthrough();  // --threads may come after the subcommand too
   std::optional<int> threads;
-  app.add_option_function<int>("--threads", [&](const int& n) { threads = n; },
-                               "CPU threads (default: SEQNET_THREADS or all cores)")
+  app.add_option_function<int>(
+         "--threads", [&](const int& n) { threads = n; },
+         "CPU threads (default: SEQNET_THREADS, else the cores not busy with other processes)")
       ->transform(whole(1, kMaxThreads));
   CliArgs args;
   add_info_command(app, args);

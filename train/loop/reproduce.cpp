@@ -439,7 +439,7 @@ std::string render_results_page(const nlohmann::json& results) {
        "  epoch (32) came early and the paper's setting may differ. Not investigated further.\n"
        "- PTB characters: the alphabet has **49 symbols** — the official loader turns every newline into the\n"
        "  five characters `<eos>` — so the char models have 5 923 249 (TCN) and 5 905 139 (Seq-U-Net)\n"
-       "  parameters (MODELS.md §11); `seqnet info --task char` and training agree.\n"
+       "  parameters (MODELS.md §11); `seqnet info --task char --model tcn` (or `sequnet`) and training agree.\n"
        "- PTB shortened runs (1 epoch of each Seq-U-Net, 250 steps of each TCN, one thread each): they give\n"
        "  the start of the curve, not the paper's number. They shared the 2-core machine with other runs, a CI\n"
        "  check and builds (the word TCN was also paused for about 10 minutes while benchmarks ran), so their\n"

@@ -35,7 +35,7 @@
 //                        [--bandwidth-mb 256]
 //   build/bench/generate --accuracy PRIME.wav [--accuracy-steps 2000] [--only ...]
 //   build/bench/generate --device cuda[:N] [--batches 1,16,256] [--repeats N] [--only wavenet|sequnet]
-//                        [--loop-grids 0,32,16]
+//                        [--loop-grids 0,32,16] [--json FILE]
 //
 // --device cuda: the two audio models' step modes on the GPU, f32 weights, through the device-side
 // generation loop of seqnet generate (models/step/sampling.h: the draw, the feed-back and the step
@@ -45,8 +45,11 @@
 // --loop-grids (0: its default, one block per SM capped by the widest stage; the JSON's
 // grid_blocks is the size asked for). samples/s = batch · steps / seconds, median over --repeats
 // runs, each run ending when the history is back on the host (WaveNet 2 048 steps; Seq-U-Net
-// 4 096 = four clock cycles; a mode whose warm-up run takes over 10 s is timed by that run alone). The official step modes on the same GPU come from
+// 4 096 = four clock cycles; a mode whose warm-up run takes over 10 s is timed by that run alone). The official step
+// modes on the same GPU come from
 // ../shared/baselines/torch_bench.py --device cuda --configs gen_wavenet,gen_sequnet --gen-batch B.
+// --json FILE: the same JSON also written to FILE after every model and batch (atomically, with
+// "complete": false until the last), so a run stopped by a time limit keeps what it measured.
 #include <fmt/format.h>
 #if defined(__AVX2__)
 #include <immintrin.h>
@@ -64,6 +67,7 @@
 #include <vector>
 
 #include "autograd/variable.h"
+#include "core/atomic_file.h"
 #include "core/device_api.h"
 #include "core/runtime.h"
 #include "models/heads.h"
@@ -95,6 +99,7 @@ struct Options {
   std::vector<int64_t> loop_grids = {0, 32, 16};  // --device: the WaveNet's persistent loop, grid sizes (0: default)
   size_t bandwidth_mb = 256;  // the DRAM test's buffer
   int64_t accuracy_steps = 2000;
+  std::string json;  // --device: also written here after every model and batch
 };
 
 // ---- memory bandwidth ------------------------------------------------------------------------------
@@ -571,7 +576,27 @@ int bench_on_device(Device d, const Options& opt, const std::string& only) {
   device_api(d);  // fails at once, saying why, without a usable GPU
   Generator g(2020);
   std::vector<DeviceResult> rows;
-  auto add = [&](const std::vector<DeviceResult>& v) { rows.insert(rows.end(), v.begin(), v.end()); };
+  auto document = [&](bool complete) {
+    std::string out = fmt::format(
+        "{{\n  \"bench\": \"generate_device\",\n  \"device\": \"{}\",\n  \"device_name\": \"{}\",\n"
+        "  \"weights\": \"f32\",\n  \"temperature\": 1,\n  \"repeats\": {},\n  \"complete\": {},\n  \"results\": [\n",
+        d.str(), device_description(d), opt.repeats, complete ? "true" : "false");
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const DeviceResult& r = rows[i];
+      out += fmt::format(
+          "    {{\"model\": \"{}\", \"batch\": {}, \"mode\": \"{}\", \"recorded\": {}, \"recorded_phases\": {}, "
+          "\"grid_blocks\": {}, \"steps\": {}, \"save_s\": {:.4f}, \"samples_per_s\": {:.1f}, "
+          "\"best_samples_per_s\": {:.1f}}}{}\n",
+          r.model, r.batch, r.mode, r.mode == "recorded" ? "true" : "false", r.recordings, r.grid_blocks, r.steps,
+          r.save_s, r.samples_per_s, r.best_samples_per_s, i + 1 < rows.size() ? "," : "");
+    }
+    return out + "  ]\n}\n";
+  };
+  auto add = [&](const std::vector<DeviceResult>& v) {
+    rows.insert(rows.end(), v.begin(), v.end());
+    if (!opt.json.empty()) write_file_atomic(opt.json, document(false), "bench/generate --json");
+  };
+  if (!opt.json.empty()) write_file_atomic(opt.json, document(false), "bench/generate --json");  // writable?
   std::vector<int64_t> batches = opt.batches;
   if (only.empty() || only == "wavenet") {
     WaveNet model(wavenet_config(), g);
@@ -593,20 +618,9 @@ int bench_on_device(Device d, const Options& opt, const std::string& only) {
                      d, g));
     }
   }
-  fmt::print(
-      "{{\n  \"bench\": \"generate_device\",\n  \"device\": \"{}\",\n  \"device_name\": \"{}\",\n"
-      "  \"weights\": \"f32\",\n  \"temperature\": 1,\n  \"repeats\": {},\n  \"results\": [\n",
-      d.str(), device_description(d), opt.repeats);
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const DeviceResult& r = rows[i];
-    fmt::print(
-        "    {{\"model\": \"{}\", \"batch\": {}, \"mode\": \"{}\", \"recorded\": {}, \"recorded_phases\": {}, "
-        "\"grid_blocks\": {}, \"steps\": {}, \"save_s\": {:.4f}, \"samples_per_s\": {:.1f}, "
-        "\"best_samples_per_s\": {:.1f}}}{}\n",
-        r.model, r.batch, r.mode, r.mode == "recorded" ? "true" : "false", r.recordings, r.grid_blocks, r.steps,
-        r.save_s, r.samples_per_s, r.best_samples_per_s, i + 1 < rows.size() ? "," : "");
-  }
-  fmt::print("  ]\n}}\n");
+  const std::string doc = document(true);
+  if (!opt.json.empty()) write_file_atomic(opt.json, doc, "bench/generate --json");
+  fmt::print("{}", doc);
   return 0;
 }
 
@@ -624,6 +638,8 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--accuracy") && i + 1 < argc) accuracy_wav = argv[++i];
     else if (!std::strcmp(argv[i], "--device") && i + 1 < argc)
       device = argv[++i];
+    else if (!std::strcmp(argv[i], "--json") && i + 1 < argc)
+      opt.json = argv[++i];
     else if (!std::strcmp(argv[i], "--accuracy-steps") && i + 1 < argc)
       opt.accuracy_steps = std::max<int64_t>(1, std::atoll(argv[++i]));
     else if (!std::strcmp(argv[i], "--batches") && i + 1 < argc) {
@@ -644,7 +660,7 @@ int main(int argc, char** argv) {
           "[--only wavenet|sequnet|char_tcn|char_sequnet|music_tcn|music_sequnet] [--quick] [--bandwidth-mb 256]\n"
           "       {} --accuracy PRIME.wav [--accuracy-steps 2000] [--only wavenet|sequnet]\n"
           "       {} --device cuda[:N] [--batches 1,16,256] [--repeats N] [--only wavenet|sequnet] [--quick] "
-          "[--loop-grids 0,32,16]\n",
+          "[--loop-grids 0,32,16] [--json FILE]\n",
           argv[0], argv[0], argv[0]);
       return 2;
     }

@@ -20,6 +20,9 @@
 // not counted), `tensor_peak` = their sum (torch_bench.py's tensor_peak_MB). With --device cuda
 // the model, the batch and the optimiser live on the GPU, the accounting is the GPU allocator's,
 // and a step ends when its loss has been read back to the host (which waits for the stream).
+// --json FILE is rewritten after every configuration ("complete": false until the last), so a run
+// stopped by a time limit keeps what it measured; a configuration that fails gets a row with its
+// "error" and the others still run (exit status 1).
 // `host_ms` is the median time until the step's last work is queued, before that final read:
 // on a GPU, a host_ms close to median_ms means the host (launches, waits inside the step such as
 // the clipping norm) bounds the step, not the GPU.
@@ -34,7 +37,9 @@
 #include <vector>
 
 #include "core/allocator.h"
+#include "core/atomic_file.h"
 #include "core/device_api.h"
+#include "core/json.h"
 #include "core/runtime.h"
 #include "models/heads.h"
 #include "ops/ops.h"
@@ -266,30 +271,49 @@ int main(int argc, char** argv) {
     init_runtime();
     device_api(opt.device);  // fails at once, saying why, when the device cannot be used
     const BlasInfo blas = blas_info();
-    std::string out = fmt::format(
+    const std::string head = fmt::format(
         "{{\n  \"bench\": \"train\",\n  \"device\": \"{}\",\n  \"threads\": {},\n  \"blas\": "
-        "\"{}\",\n  \"blas_config\": \"{}\",\n  \"steps\": {},\n  \"warmup\": {},\n  \"results\": [\n",
+        "\"{}\",\n  \"blas_config\": \"{}\",\n  \"steps\": {},\n  \"warmup\": {},\n",
         opt.device.str(), num_threads(), opt.device.is_cpu() ? blas.library : std::string("cuBLAS"),
         opt.device.is_cpu() ? blas.config : std::string(), opt.steps, opt.warmup);
+    // One row per configuration; a configuration that fails (out of memory, say) gets a row with
+    // its error and the others still run. --json FILE is rewritten (atomically) after every row,
+    // "complete": false until the last, so a run stopped by a time limit keeps what it measured.
+    std::vector<std::string> rows;
+    auto document = [&](bool complete) {
+      std::string out = head + fmt::format("  \"complete\": {},\n  \"results\": [\n", complete ? "true" : "false");
+      for (size_t k = 0; k < rows.size(); ++k) out += "    " + rows[k] + (k + 1 < rows.size() ? ",\n" : "\n");
+      return out + "  ]\n}\n";
+    };
+    if (!opt.json.empty()) write_file_atomic(opt.json, document(false), "bench/train --json");  // writable?
+    int failed = 0;
     for (size_t k = 0; k < opt.configs.size(); ++k) {
-      Generator gen(1111);
-      Case c = build_case(opt.configs[k], opt, gen);
-      const Result r = run_case(c, opt);
-      out += fmt::format(
-          "    {{\"config\": \"{}\", \"task\": \"{}\", \"model\": \"{}\", \"params\": {}, \"batch\": \"{}\", "
-          "\"median_ms\": {:.3f}, \"host_ms\": {:.3f}, \"min_ms\": {:.3f}, \"max_ms\": {:.3f}, \"iqr_ms\": {:.3f}, "
-          "\"gflops_per_s\": {:.2f}, "
-          "\"persistent_mib\": {:.2f}, \"transient_mib\": {:.2f}, \"tensor_peak_mib\": {:.2f}, \"final_loss\": "
-          "{:.6g}}}{}\n",
-          r.name, c.task, c.model, r.params, r.shape, r.median_ms, r.host_ms, r.min_ms, r.max_ms, r.iqr_ms, r.gflops,
-          r.persistent_mib, r.transient_mib, r.persistent_mib + r.transient_mib, r.final_loss,
-          k + 1 < opt.configs.size() ? "," : "");
-      fmt::print(stderr, "{:<17} {:>9.2f} ms/step (host {:.2f})  {:>6.1f} GFLOP/s  peak {:>8.1f} MiB  ({})\n", r.name,
-                 r.median_ms, r.host_ms, r.gflops, r.persistent_mib + r.transient_mib, r.shape);
+      try {
+        Generator gen(1111);
+        Case c = build_case(opt.configs[k], opt, gen);
+        const Result r = run_case(c, opt);
+        rows.push_back(fmt::format(
+            "{{\"config\": \"{}\", \"task\": \"{}\", \"model\": \"{}\", \"params\": {}, \"batch\": \"{}\", "
+            "\"median_ms\": {:.3f}, \"host_ms\": {:.3f}, \"min_ms\": {:.3f}, \"max_ms\": {:.3f}, \"iqr_ms\": {:.3f}, "
+            "\"gflops_per_s\": {:.2f}, "
+            "\"persistent_mib\": {:.2f}, \"transient_mib\": {:.2f}, \"tensor_peak_mib\": {:.2f}, \"final_loss\": "
+            "{:.6g}}}",
+            r.name, c.task, c.model, r.params, r.shape, r.median_ms, r.host_ms, r.min_ms, r.max_ms, r.iqr_ms, r.gflops,
+            r.persistent_mib, r.transient_mib, r.persistent_mib + r.transient_mib, r.final_loss));
+        fmt::print(stderr, "{:<17} {:>9.2f} ms/step (host {:.2f})  {:>6.1f} GFLOP/s  peak {:>8.1f} MiB  ({})\n", r.name,
+                   r.median_ms, r.host_ms, r.gflops, r.persistent_mib + r.transient_mib, r.shape);
+      } catch (const Error& e) {
+        ++failed;
+        rows.push_back(fmt::format("{{\"config\": \"{}\", \"error\": {}}}", opt.configs[k],
+                                   nlohmann::json(std::string(e.what())).dump()));
+        fmt::print(stderr, "{:<17} error: {}\n", opt.configs[k], e.what());
+      }
+      if (!opt.json.empty()) write_file_atomic(opt.json, document(false), "bench/train --json");
     }
-    out += "  ]\n}\n";
+    const std::string out = document(true);
     fmt::print("{}", out);
-    if (!opt.json.empty()) std::ofstream(opt.json) << out;
+    if (!opt.json.empty()) write_file_atomic(opt.json, out, "bench/train --json");
+    if (failed > 0) return 1;
   } catch (const std::exception& e) {
     fmt::print(stderr, "bench/train: error: {}\n", e.what());
     return 1;

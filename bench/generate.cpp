@@ -40,7 +40,9 @@
 // --device cuda: the two audio models' step modes on the GPU, f32 weights, through the device-side
 // generation loop of seqnet generate (models/step/sampling.h: the draw, the feed-back and the step
 // all on the GPU, temperature 1), with one recorded step per clock phase (CUDA graphs) and, for
-// comparison, with every step's kernels queued one by one; the WaveNet at batch <= 8 also as one
+// comparison, with every step's kernels queued one by one, and at batch <= 8 recorded with each
+// gated conv as two kernels (recorded_unfused; the default fuses product and gate into one,
+// StepKernels::gated_affine); the WaveNet at batch <= 8 also as one
 // persistent kernel per 4 096 samples (WaveNetStepper::generate_persistent), on each grid size of
 // --loop-grids (0: its default, one block per SM capped by the widest stage; the JSON's
 // grid_blocks is the size asked for). samples/s = batch · steps / seconds, median over --repeats
@@ -530,6 +532,9 @@ std::vector<DeviceResult> run_device(Stepper& gen, const std::string& name, int6
   const double save_s = seconds_since(t0);
   std::vector<DeviceResult> out;
   std::vector<std::pair<std::string, int64_t>> modes = {{"recorded", -1}, {"queued", -1}};
+  // At batch ≤ 8 a gated conv's product and gate are one kernel (gated_affine); recorded_unfused
+  // times the same recorded steps with the two kernels, which is what fusing buys.
+  if (gen.fused_gates()) modes.emplace_back("recorded_unfused", -1);
   if constexpr (requires { gen.generate_persistent(first, steps, 1.0, g); })
     if (batch <= kWaveNetLoopMaxBatch)
       for (int64_t grid : grids) modes.emplace_back("persistent", grid);
@@ -548,7 +553,9 @@ std::vector<DeviceResult> run_device(Stepper& gen, const std::string& name, int6
         if constexpr (requires { gen.generate_persistent(first, steps, 1.0, g); })
           ids = gen.generate_persistent(first, steps, 1.0, g, {}, grid);
       } else {
-        ids = step::generate(gen, first, steps, 1.0, g, mode == "recorded", &stats);
+        gen.set_fused_gates(mode != "recorded_unfused");
+        ids = step::generate(gen, first, steps, 1.0, g, mode != "queued", &stats);
+        gen.set_fused_gates(true);
       }
       const double sec = seconds_since(t0);
       r.recordings = stats.recordings;
@@ -587,8 +594,8 @@ int bench_on_device(Device d, const Options& opt, const std::string& only) {
           "    {{\"model\": \"{}\", \"batch\": {}, \"mode\": \"{}\", \"recorded\": {}, \"recorded_phases\": {}, "
           "\"grid_blocks\": {}, \"steps\": {}, \"save_s\": {:.4f}, \"samples_per_s\": {:.1f}, "
           "\"best_samples_per_s\": {:.1f}}}{}\n",
-          r.model, r.batch, r.mode, r.mode == "recorded" ? "true" : "false", r.recordings, r.grid_blocks, r.steps,
-          r.save_s, r.samples_per_s, r.best_samples_per_s, i + 1 < rows.size() ? "," : "");
+          r.model, r.batch, r.mode, r.mode.starts_with("recorded") ? "true" : "false", r.recordings, r.grid_blocks,
+          r.steps, r.save_s, r.samples_per_s, r.best_samples_per_s, i + 1 < rows.size() ? "," : "");
     }
     return out + "  ]\n}\n";
   };

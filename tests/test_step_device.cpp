@@ -124,6 +124,32 @@ TEST(StepKernels, CudaTwinsMatchTheCpu) {
                                   bias ? b[2].data<float>() : nullptr, b[3].data<float>(), ldy, acc);
                        });
         }
+  // gated_affine: the fused product and gate (one block per channel), K below and above the
+  // block's 128 threads, with and without the identity.
+  for (int64_t K : {70, 300})
+    for (int64_t N : {1, 3, 8})
+      for (bool id : {false, true}) {
+        const int64_t C = 37, ldx = K + 3, ldw = K + 5;
+        expect_twins("gated_affine",
+                     {randn({N, ldx}), randn({2 * C, ldw}), randn({2 * C}), randn({N, C + 2}), randn({N, C + 4})},
+                     [&](const StepKernels& k, std::vector<Tensor>& b) {
+                       k.gated_affine(N, C, K, b[0].data<float>(), ldx, b[1].data<float>(), ldw, b[2].data<float>(),
+                                      id ? b[3].data<float>() : nullptr, C + 2, b[4].data<float>(), C + 4);
+                     });
+      }
+  if (gpu_is_real()) {  // on the GPU, the fused kernel gives the bits of the two it replaces
+    const int64_t N = 3, C = 37, K = 300;
+    const Tensor X = randn({N, K}).to(gpu_device()), W = randn({2 * C, K}).to(gpu_device());
+    const Tensor b = randn({2 * C}).to(gpu_device()), I = randn({N, C}).to(gpu_device());
+    Tensor fg = Tensor::zeros({N, 2 * C}, DType::F32, gpu_device());
+    Tensor two = Tensor::zeros({N, C}, DType::F32, gpu_device()), one = Tensor::zeros({N, C}, DType::F32, gpu_device());
+    const StepKernels& k = backend(gpu_device(), "test").step;
+    k.affine(N, 2 * C, K, X.data<float>(), K, W.data<float>(), K, b.data<float>(), fg.data<float>(), 2 * C, false);
+    k.gated(N, C, 0, C, fg.data<float>(), I.data<float>(), C, two.data<float>(), C);
+    k.gated_affine(N, C, K, X.data<float>(), K, W.data<float>(), K, b.data<float>(), I.data<float>(), C,
+                   one.data<float>(), C);
+    EXPECT_EQ(one.to(Device::cpu()).to_vector<float>(), two.to(Device::cpu()).to_vector<float>());
+  }
   for (bool id : {false, true})
     expect_twins("gated", {randn({3, 2 * 11}), randn({3, 13}), randn({3, 17})},
                  [&](const StepKernels& k, std::vector<Tensor>& b) {
@@ -291,6 +317,60 @@ void expect_gpu_steps_match(Model& cpu_model, Model& gpu_model, int64_t input_si
   }
   std::printf("[ gpu step ] %lld steps at batch %lld: max |gpu − cpu| / max |cpu| %.2e\n", (long long)steps,
               (long long)batch, worst);
+}
+
+// Two steppers of one model on the CPU, teacher-forced alike, the second with its gated convs
+// fused (StepKernels::gated_affine, the path a GPU takes at batch ≤ 8): every output within 1e-5
+// of the largest |logit|.
+template <class Stepper, class Model>
+void expect_fused_steps_match(Model& model, int64_t input_size, int64_t classes, int64_t steps, int64_t batch) {
+  Generator g(22);
+  NoGradGuard no_grad;
+  const Tensor prompt = Tensor::randn({batch, classes, input_size}, DType::F32, g);
+  Stepper plain(model), fused(model);
+  fused.set_fused_gates(true);
+  const Tensor a = plain.save(prompt), b = fused.save(prompt);
+  EXPECT_FALSE(plain.fused_gates());
+  ASSERT_EQ(fused.fused_gates(), batch <= kGatedAffineMaxBatch) << "batch " << batch;
+  EXPECT_LE(rel_diff(b, a), 1e-5) << "save";
+  for (int64_t s = 0; s < steps; ++s) {
+    const Tensor col = Tensor::randn({batch, classes}, DType::F32, g);
+    ASSERT_LE(rel_diff(fused.step(col), plain.step(col).clone()), 1e-5) << "batch " << batch << " step " << s;
+  }
+}
+
+TEST(FusedGates, StepsMatchTheTwoKernelsOnTheCpu) {
+  Generator g1(4), g2(6);
+  WaveNet wn(small_wavenet(), g1);
+  SequnetRes su(small_sequnet(), g2);
+  wn.set_training(false), su.set_training(false);
+  for (int64_t batch : {1, 3, 8, 9}) {  // (9: above gated_affine's batch, the two kernels again)
+    expect_fused_steps_match<WaveNetStepper>(wn, wn.receptive_field(), 9, 40, batch);
+    expect_fused_steps_match<SequnetResStepper>(su, su.input_size(), 9, 3 * su.cycles() + 3, batch);
+  }
+}
+
+// The CPU twin of gated_affine is the two kernels it replaces, chunk by chunk (C = 300 > its
+// chunk of 128 channels), with and without the identity.
+TEST(StepKernels, GatedAffineIsAffineThenGated) {
+  Generator g(9);
+  const StepKernels& k = backend(Device::cpu(), "test").step;
+  for (int64_t N : {1, 5})
+    for (bool id : {false, true}) {
+      const int64_t C = 300, K = 70, ldx = 73, ldw = 75, ld_out = 303;
+      const Tensor X = Tensor::randn({N, ldx}, DType::F32, g), W = Tensor::randn({2 * C, ldw}, DType::F32, g);
+      const Tensor b = Tensor::randn({2 * C}, DType::F32, g), I = Tensor::randn({N, C + 1}, DType::F32, g);
+      Tensor fg = Tensor::zeros({N, 2 * C}), want = Tensor::zeros({N, ld_out}), got = Tensor::zeros({N, ld_out});
+      k.affine(N, 2 * C, K, X.data<float>(), ldx, W.data<float>(), ldw, b.data<float>(), fg.data<float>(), 2 * C,
+               false);
+      k.gated(N, C, 0, C, fg.data<float>(), id ? I.data<float>() : nullptr, C + 1, want.data<float>(), ld_out);
+      k.gated_affine(N, C, K, X.data<float>(), ldx, W.data<float>(), ldw, b.data<float>(),
+                     id ? I.data<float>() : nullptr, C + 1, got.data<float>(), ld_out);
+      EXPECT_LE(rel_diff(got, want), 1e-6) << "N " << N << (id ? " with the identity" : "");
+    }
+  EXPECT_THAT(seqnet::testing::error_of(
+                  [&] { k.gated_affine(9, 1, 1, nullptr, 1, nullptr, 1, nullptr, nullptr, 0, nullptr, 1); }),
+              ::testing::HasSubstr("step gated_affine: batch 9 outside [0, 8]"));
 }
 
 TEST(GpuSteps, WaveNetMatchesTheCpu) {

@@ -17,12 +17,14 @@
 #include "core/rng.h"
 #include "cuda/backend.h"
 #include "cuda/context.h"
+#include "cuda/round_nearest.cuh"
 
 namespace seqnet::cuda {
 
 namespace {
 
 constexpr int kMaxWarpBatch = 8;  // affine: our row kernel up to this batch, cuBLAS above
+static_assert(kGatedAffineMaxBatch <= kMaxWarpBatch, "gated_affine sums like the row kernel");
 
 // The stream of the calling thread's current GPU (the steppers make their device current,
 // DeviceApi::make_current). Contexts live as long as the process, so each thread keeps the last one
@@ -75,6 +77,51 @@ __global__ void affine_rows_kernel(int64_t N, int64_t K, const float* X, int64_t
   }
 }
 
+// out[n, o] = tanh(f) · σ(g) + id[n, o] with f, g rows o and C + o of bias + W·X[n]: one block of
+// kRowThreads per channel o, each row summed exactly as affine_rows_kernel sums it (the same
+// strides, shuffles and fixed warp order, bias last) and the gate computed as gated_kernel does,
+// so the fused step gives the bits of affine + gated on the GPU.
+__global__ void gated_affine_kernel(int64_t N, int64_t C, int64_t K, const float* X, int64_t ldx, const float* W,
+                                    int64_t ldw, const float* bias, const float* id, int64_t ld_id, float* out,
+                                    int64_t ld_out) {
+  __shared__ float part[2][kRowThreads / 32][kMaxWarpBatch];
+  const int64_t o = blockIdx.x;
+  const int t = threadIdx.x, lane = t % 32, warp = t / 32;
+  float acc[2][kMaxWarpBatch];
+#pragma unroll
+  for (int n = 0; n < kMaxWarpBatch; ++n) acc[0][n] = acc[1][n] = 0.0f;
+  const float* wf = W + o * ldw;
+  const float* wg = W + (C + o) * ldw;
+#pragma unroll 4
+  for (int64_t k = t; k < K; k += kRowThreads) {
+    const float f = __ldg(wf + k), g = __ldg(wg + k);
+#pragma unroll
+    for (int n = 0; n < kMaxWarpBatch; ++n)
+      if (n < N) {
+        const float x = X[n * ldx + k];
+        acc[0][n] += f * x;
+        acc[1][n] += g * x;
+      }
+  }
+#pragma unroll
+  for (int r = 0; r < 2; ++r)
+#pragma unroll
+    for (int n = 0; n < kMaxWarpBatch; ++n) {
+      float v = acc[r][n];
+      for (int off = 16; off > 0; off /= 2) v += __shfl_down_sync(0xffffffffu, v, off);
+      if (lane == 0) part[r][warp][n] = v;
+    }
+  __syncthreads();
+  if (t < N) {
+    float f = 0.0f, g = 0.0f;
+    for (int j = 0; j < kRowThreads / 32; ++j) f += part[0][j][t], g += part[1][j][t];
+    if (bias) f += bias[o], g += bias[C + o];
+    float y = mul_rn(tanhf(f), 1.0f / (1.0f + expf(-g)));  // not fused with the + id below, as on the CPU
+    if (id) y += id[t * ld_id + o];
+    out[t * ld_out + o] = y;
+  }
+}
+
 // Y[n, o] := bias[o] (or += bias[o]), before a cuBLAS product with β = 1.
 __global__ void bias_rows_kernel(int64_t N, int64_t M, const float* bias, float* Y, int64_t ldy, bool accumulate) {
   const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -90,7 +137,7 @@ __global__ void gated_kernel(int64_t N, int64_t C, int64_t c0, int64_t width, co
   if (i >= N * width) return;
   const int64_t n = i / width, o = c0 + i % width;
   const float f = fg[n * 2 * C + o], g = fg[n * 2 * C + C + o];
-  float y = tanhf(f) * (1.0f / (1.0f + expf(-g)));
+  float y = mul_rn(tanhf(f), 1.0f / (1.0f + expf(-g)));  // not fused with the + id below, as on the CPU
   if (id) y += id[n * ld_id + o];
   out[n * ld_out + o] = y;
 }
@@ -478,9 +525,21 @@ void step_wavenet_loop(const WaveNetLoop& a, int64_t s_begin, int64_t s_end) {
   check_launch("step wavenet_loop");
 }
 
+void step_gated_affine(int64_t N, int64_t C, int64_t K, const float* X, int64_t ldx, const float* W, int64_t ldw,
+                       const float* bias, const float* id, int64_t ld_id, float* out, int64_t ld_out) {
+  if (!(N >= 0 && N <= kGatedAffineMaxBatch))
+    fail(fmt::format("step gated_affine: batch {} outside [0, {}]", N, kGatedAffineMaxBatch));
+  if (N == 0 || C <= 0) return;
+  Context& ctx = current_context("step gated_affine");
+  gated_affine_kernel<<<unsigned(C), kRowThreads, 0, ctx.stream>>>(N, C, K, X, ldx, W, ldw, bias, id, ld_id, out,
+                                                                   ld_out);
+  check_launch("step gated_affine");
+}
+
 StepKernels step_kernels() {
   return {.affine = step_affine,
           .gated = step_gated,
+          .gated_affine = step_gated_affine,
           .relu = step_relu,
           .leaky_relu = step_leaky_relu,
           .add = step_add,

@@ -124,10 +124,21 @@ double SequnetResStepper::step_weight_bytes() const {
   return bytes;
 }
 
+void SequnetResStepper::set_fused_gates(bool on) {
+  fused_request_ = on ? 1 : 0;
+  choose_fused();
+}
+
+void SequnetResStepper::choose_fused() {
+  fused_ = batch_ > 0 && (fused_request_ < 0 ? !device_.is_cpu() : fused_request_ == 1) &&
+           batch_ <= kGatedAffineMaxBatch && weights_ == step::Weights::F32 && team_.wanted() == 1;
+}
+
 void SequnetResStepper::set_team_threads(int threads) {
   check(device_.is_cpu() || threads == 1, "SequnetResStepper: a step on {} runs as one member, got {} threads",
         device_.str(), threads);
   team_.set_threads(threads);
+  choose_fused();
 }
 
 void SequnetResStepper::reset() {
@@ -175,6 +186,7 @@ Tensor SequnetResStepper::save(const Tensor& x) {
   // next_output of every upsampling layer: its odd-tap output one high-resolution step past the
   // newest saved sample (the save call's extra output, cropped from what it returns).
   batch_ = N;
+  choose_fused();
   for (Layer& L : layers_)
     if (L.kind == ResLayerKind::Upsample) fire_upsampling(L, 0, C_);
   // Which input rows are one-hot (their index) or not (−1), worked out on the host once.
@@ -215,6 +227,11 @@ void SequnetResStepper::push(Layer& L, const float* x, const float* cond) {
 void SequnetResStepper::fire(Layer& L, int64_t c0, int64_t c1) {
   const int64_t ld = K_ * L.width;
   const float* win = L.window.data<float>();
+  if (fused_ && c0 == 0 && c1 == C_) {  // product and gate in one kernel
+    ops_->gated_affine(batch_, C_, ld, win, ld, L.w.f32(), L.w.cols(), L.b.data<float>(), win + (K_ - 1) * L.width, ld,
+                       L.out.data<float>(), C_);
+    return;
+  }
   float* fg = fg_.data<float>();
   if (c0 == 0 && c1 == C_)  // all 2C rows in one product
     L.w.affine(batch_, 0, 2 * C_, 0, ld, win, ld, L.b.data<float>(), fg, 2 * C_, false);
@@ -234,6 +251,11 @@ void SequnetResStepper::fire_upsampling(Layer& L, int64_t c0, int64_t c1) {
   for (bool odd : {false, true}) {
     const int64_t q = odd ? L.q_odd : L.q_even;
     const step::Matrix& w = odd ? L.w_odd : L.w;
+    if (fused_ && c0 == 0 && c1 == C_) {
+      ops_->gated_affine(batch_, C_, q * C_, win + (K_ - q) * C_, ld, w.f32(), w.cols(), L.b.data<float>(), newest, ld,
+                         odd ? L.next.data<float>() : L.out.data<float>(), C_);
+      continue;
+    }
     if (c0 == 0 && c1 == C_)
       w.affine(batch_, 0, 2 * C_, 0, q * C_, win + (K_ - q) * C_, ld, L.b.data<float>(), fg, 2 * C_, false);
     else

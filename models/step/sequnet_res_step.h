@@ -76,6 +76,13 @@ class SequnetResStepper {
   // (A GPU step is one member: more is refused.)
   void set_team_threads(int threads);
   int team_threads() const { return team_.wanted(); }
+  // How a gated conv's step runs: the product then the gate (two kernels), or both in one kernel
+  // (StepKernels::gated_affine; batch ≤ 8, f32 weights, one team member). Default: fused on a GPU,
+  // where a step is bound by its number of kernels (docs/generation.md §5), not on the CPU, whose
+  // BLAS products and team are faster. Takes effect from the next step; the tests compare both
+  // ways on the CPU, bench/generate --device both on a GPU.
+  void set_fused_gates(bool on);
+  bool fused_gates() const { return fused_; }  // whether steps now take the fused kernel
 
   step::Weights weights() const { return weights_; }
   int64_t input_classes() const { return num_inputs_; }  // the indices a step takes: [0, num_inputs)
@@ -114,6 +121,9 @@ class SequnetResStepper {
   SequnetRes* model_;
   Device device_;
   const StepKernels* ops_;  // the step kernels of device_ (ops/kernels/step.h)
+  int fused_request_ = -1;  // set_fused_gates: −1 the default, 0 off, 1 on (where it applies)
+  bool fused_ = false;      // gated convs through gated_affine (choose_fused: at save, set_fused_gates)
+  void choose_fused();
   int64_t C_ = 0, K_ = 0, n_ = 0, depth_ = 0, num_inputs_ = 0, num_outputs_ = 0, cycles_ = 1;
   int64_t batch_ = 0, clock_ = 1;
   // Layers in forward order: down block i = [convs.0..D−1, downconv], bottlenecks, up block i =

@@ -272,6 +272,11 @@ float* Matrix::data() {
   return storage_.data<float>();
 }
 
+const float* Matrix::f32() const {
+  check(format_ == Weights::F32, "step::Matrix::f32: the matrix is stored as {}, not f32", weights_name(format_));
+  return storage_.data<float>();
+}
+
 const int8_t* Matrix::i8_row(int64_t r) const {
   check(format_ == Weights::I8 && r >= 0 && r < rows_, "step::Matrix::i8_row: row {} of a {} matrix of {} rows", r,
         weights_name(format_), rows_);

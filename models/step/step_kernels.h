@@ -71,6 +71,7 @@ class Matrix {
     return format_ == Weights::F32 ? 4 * n : format_ == Weights::F16 ? 2 * n : n + 4 * size_t(rows_);
   }
   float* data();  // float32 storage (packing); an error after store_as(F16 / I8)
+  const float* f32() const;  // the same, read-only, on the matrix's device (rows cols() floats apart)
   // I8 only: row r's int8 values (cols() of them) and its scale; the stored weight is q · scale.
   const int8_t* i8_row(int64_t r) const;
   float i8_scale(int64_t r) const;

@@ -103,10 +103,21 @@ size_t WaveNetStepper::step_weight_bytes() const {
 
 void WaveNetStepper::reset() { batch_ = 0; }
 
+void WaveNetStepper::set_fused_gates(bool on) {
+  fused_request_ = on ? 1 : 0;
+  choose_fused();
+}
+
+void WaveNetStepper::choose_fused() {
+  fused_ = batch_ > 0 && (fused_request_ < 0 ? !device_.is_cpu() : fused_request_ == 1) &&
+           batch_ <= kGatedAffineMaxBatch && weights_ == step::Weights::F32 && team_.wanted() == 1;
+}
+
 void WaveNetStepper::set_team_threads(int threads) {
   check(device_.is_cpu() || threads == 1, "WaveNetStepper: a step on {} runs as one member, got {} threads",
         device_.str(), threads);
   team_.set_threads(threads);
+  choose_fused();
 }
 
 Tensor WaveNetStepper::save(const Tensor& x) {
@@ -147,6 +158,7 @@ Tensor WaveNetStepper::save(const Tensor& x) {
   // slots_i − 1 for every layer, i.e. pos ≡ −1.
   pos_.fill_(-1);
   batch_ = N;
+  choose_fused();
   return y.data();
 }
 
@@ -295,13 +307,17 @@ void WaveNetStepper::step_column(int tid, int nt, const float* x, const int64_t*
     // [f; g] = W · window + b: the filter rows, then the matching gate rows (all 2D rows at once
     // when one member computes them all).
     const float* b = L.b_fg.data<float>();
-    if (d0 == 0 && d1 == D_)
-      L.w_fg.affine(N, 0, 2 * D_, 0, K_ * R_, win, K_ * R_, b, fg, 2 * D_, false);
-    else
-      for (int64_t row0 : {d0, D_ + d0})
-        L.w_fg.affine(N, row0, d1 - d0, 0, K_ * R_, win, K_ * R_, b + row0, fg + row0, 2 * D_, false);
     float* zi = z + int64_t(i) * D_;  // this layer's block of z_ (rows L·D apart)
-    k.gated(N, D_, d0, d1, fg, nullptr, 0, zi, LD);
+    if (fused_ && d0 == 0 && d1 == D_) {  // product and gate in one kernel
+      k.gated_affine(N, D_, K_ * R_, win, K_ * R_, L.w_fg.f32(), L.w_fg.cols(), b, nullptr, 0, zi, LD);
+    } else {
+      if (d0 == 0 && d1 == D_)
+        L.w_fg.affine(N, 0, 2 * D_, 0, K_ * R_, win, K_ * R_, b, fg, 2 * D_, false);
+      else
+        for (int64_t row0 : {d0, D_ + d0})
+          L.w_fg.affine(N, row0, d1 - d0, 0, K_ * R_, win, K_ * R_, b + row0, fg + row0, 2 * D_, false);
+      k.gated(N, D_, d0, d1, fg, nullptr, 0, zi, LD);
+    }
     team_.sync();
     // h += W_r z + b_r (identity = the newest input).
     if (L.w_res.defined())

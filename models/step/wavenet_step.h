@@ -86,6 +86,13 @@ class WaveNetStepper {
   // (A GPU step is one member: more is refused.)
   void set_team_threads(int threads);
   int team_threads() const { return team_.wanted(); }
+  // How a layer's gated conv runs: the product then the gate (two kernels), or both in one kernel
+  // (StepKernels::gated_affine; batch ≤ 8, f32 weights, one team member). Default: fused on a GPU,
+  // where a recorded step is bound by its number of kernels (docs/generation.md §5), not on the
+  // CPU, whose BLAS products and team are faster. Takes effect from the next step; the tests
+  // compare both ways on the CPU, bench/generate --device both on a GPU.
+  void set_fused_gates(bool on);
+  bool fused_gates() const { return fused_; }  // whether steps now take the fused kernel
 
   step::Weights weights() const { return weights_; }
   int64_t input_classes() const { return classes_; }  // the indices a step takes: [0, classes)
@@ -112,6 +119,9 @@ class WaveNetStepper {
   WaveNet* model_;
   Device device_;
   const StepKernels* ops_;  // the step kernels of device_ (ops/kernels/step.h)
+  int fused_request_ = -1;  // set_fused_gates: −1 the default, 0 off, 1 on (where it applies)
+  bool fused_ = false;      // gated convs through gated_affine (choose_fused: at save, set_fused_gates)
+  void choose_fused();
   int64_t classes_ = 0, R_ = 0, D_ = 0, S_ = 0, K_ = 0, batch_ = 0;
   // The time index of the newest sample (one i64 on device_, so that a recorded step reads the
   // current value): layer i's newest queue entry is slot pos mod slots_i; −1 after save.

@@ -14,6 +14,11 @@
 //                    (accumulate: Y[n, o] += that); bias may be null
 //   gated            out[n, o] = tanh(fg[n, o]) · σ(fg[n, C + o]) + id[n, o]   o ∈ [c0, c1)
 //                    (fg rows 2C apart; id may be null: no identity)
+//   gated_affine     affine then gated in one kernel, for N ≤ kGatedAffineMaxBatch:
+//                    out[n, o] = tanh(b[o] + Σ_k W[o, k] X[n, k]) · σ(b[C + o] + Σ_k W[C + o, k] X[n, k])
+//                                + id[n, o]                                o ∈ [0, C)
+//                    (W: the 2C filter then gate rows, ldw apart; id may be null). A gated conv's
+//                    step on a GPU at small batch: one launch instead of two, no fg round trip.
 //   relu             y[n, o] = max(x[n, o], 0)                              o ∈ [c0, c1)
 //   leaky_relu       y[n, o] = x[n, o] ≥ 0 ? x[n, o] : slope · x[n, o]       o ∈ [c0, c1)   (x may be y)
 //   add              y[n, o] += x[n, o]                                     o ∈ [c0, c1)
@@ -48,11 +53,15 @@
 
 namespace seqnet {
 
+constexpr int64_t kGatedAffineMaxBatch = 8;  // gated_affine's largest batch
+
 struct StepKernels {
   void (*affine)(int64_t N, int64_t M, int64_t K, const float* X, int64_t ldx, const float* W, int64_t ldw,
                  const float* bias, float* Y, int64_t ldy, bool accumulate);
   void (*gated)(int64_t N, int64_t C, int64_t c0, int64_t c1, const float* fg, const float* id, int64_t ld_id,
                 float* out, int64_t ld_out);
+  void (*gated_affine)(int64_t N, int64_t C, int64_t K, const float* X, int64_t ldx, const float* W, int64_t ldw,
+                       const float* bias, const float* id, int64_t ld_id, float* out, int64_t ld_out);
   void (*relu)(int64_t N, int64_t c0, int64_t c1, const float* x, int64_t ldx, float* y, int64_t ldy);
   void (*leaky_relu)(int64_t N, int64_t c0, int64_t c1, const float* x, int64_t ldx, float* y, int64_t ldy,
                      float slope);

@@ -144,6 +144,7 @@ void SequnetResStepper::set_team_threads(int threads) {
 void SequnetResStepper::reset() {
   batch_ = 0;
   clock_ = 1;
+  choose_fused();
 }
 
 Tensor SequnetResStepper::save(const Tensor& x) {

@@ -101,7 +101,10 @@ size_t WaveNetStepper::step_weight_bytes() const {
   return bytes;
 }
 
-void WaveNetStepper::reset() { batch_ = 0; }
+void WaveNetStepper::reset() {
+  batch_ = 0;
+  choose_fused();
+}
 
 void WaveNetStepper::set_fused_gates(bool on) {
   fused_request_ = on ? 1 : 0;

@@ -31,7 +31,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>

@@ -130,8 +130,7 @@ void SequnetResStepper::set_fused_gates(bool on) {
 }
 
 void SequnetResStepper::choose_fused() {
-  fused_ = batch_ > 0 && (fused_request_ < 0 ? !device_.is_cpu() : fused_request_ == 1) &&
-           batch_ <= kGatedAffineMaxBatch && weights_ == step::Weights::F32 && team_.wanted() == 1;
+  fused_ = step::use_fused_gates(fused_request_, device_, batch_, weights_, team_.wanted());
 }
 
 void SequnetResStepper::set_team_threads(int threads) {

@@ -364,6 +364,11 @@ void Matrix::affine(int64_t N, int64_t row0, int64_t M, int64_t col0, int64_t Kd
 
 bool i8_kernel_is_simd() { return kI8Simd; }
 
+bool use_fused_gates(int request, Device device, int64_t batch, Weights weights, int team_threads) {
+  return batch > 0 && (request < 0 ? !device.is_cpu() : request == 1) && batch <= kGatedAffineMaxBatch &&
+         weights == Weights::F32 && team_threads == 1;
+}
+
 void i8_affine_portable(int64_t N, int64_t M, int64_t Kd, const float* X, int64_t ldx, const int8_t* Q, int64_t ldq,
                         const float* scale, const float* bias, float* Y, int64_t ldy, bool accumulate) {
   if (M > 0) i8_affine<false>(N, M, Kd, X, ldx, Q, ldq, scale, bias, Y, ldy, accumulate);

@@ -105,6 +105,12 @@ void i8_affine_portable(int64_t N, int64_t M, int64_t Kd, const float* X, int64_
                         const float* scale, const float* bias, float* Y, int64_t ldy, bool accumulate);
 bool i8_kernel_is_simd();  // whether Matrix::affine multiplies I8 with the AVX2 kernel in this build
 
+// Whether a stepper runs its gated convs through StepKernels::gated_affine (product and gate in
+// one kernel). `request`: −1 the default (on a GPU, where a step is bound by its kernel count; not
+// on the CPU, whose BLAS products and team are faster), 0 never, 1 wherever it applies — after a
+// save (batch > 0), at batch ≤ kGatedAffineMaxBatch, with f32 weights and a team of one.
+bool use_fused_gates(int request, Device device, int64_t batch, Weights weights, int team_threads);
+
 // out[n, o] = tanh(fg[n, o]) · sigmoid(fg[n, C + o]) + identity[n, o] for the channels [o0, o1)
 // (fg: (N, 2C), filter rows first; identity rows `ld_id` apart, null for none; out rows `ld_out`
 // floats apart, 0: C).

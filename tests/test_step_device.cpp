@@ -17,6 +17,7 @@
 
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <tuple>
 #include <vector>
 
@@ -144,7 +145,7 @@ TEST(StepKernels, CudaTwinsMatchTheCpu) {
              randn({N, C + 4})},
             [&](const StepKernels& k, std::vector<Tensor>& b) {
               k.gated_affine(N, C, K, b[0].data<float>(), ldx, b[1].data<float>(), ldw, b[2].data<float>(),
-                             id ? b[3].data<float>() : nullptr, C + 2, b[4].data<float>(), C + 4);
+                             id ? b[3].data<float>() : nullptr, C + 2, b[4].data<float>(), C + 4, {});
             },
             1e-5);
       }
@@ -158,8 +159,30 @@ TEST(StepKernels, CudaTwinsMatchTheCpu) {
     k.affine(N, 2 * C, K, X.data<float>(), K, W.data<float>(), K, b.data<float>(), fg.data<float>(), 2 * C, false);
     k.gated(N, C, 0, C, fg.data<float>(), I.data<float>(), C, two.data<float>(), C);
     k.gated_affine(N, C, K, X.data<float>(), K, W.data<float>(), K, b.data<float>(), I.data<float>(), C,
-                   one.data<float>(), C);
+                   one.data<float>(), C, {});
     EXPECT_EQ(one.to(Device::cpu()).to_vector<float>(), two.to(Device::cpu()).to_vector<float>());
+  }
+  // gated_affine with its window pushes: the output into a C-wide window and into the first half of
+  // a [x, cond] window whose second half comes from memory the kernel does not write (through a
+  // relu in the one-row case); 5 rows and 1.
+  for (int64_t rows : {5, 1}) {
+    const int64_t N = 3, C = 37, K = 70;
+    std::vector<float> wv = randn({2 * C, K}).to_vector<float>();
+    for (float& v : wv) v /= std::sqrt(float(K));
+    expect_twins(
+        "gated_affine (pushes)",
+        {randn({N, K}), Tensor::from_vector<float>(wv, {2 * C, K}), randn({2 * C}), randn({N, C + 2}), randn({N, C}),
+         randn({N, rows, C}), randn({N, rows, 2 * C})},
+        [&](const StepKernels& k, std::vector<Tensor>& b) {
+          StepPushes p;
+          p.count = 3;
+          p.push[0] = StepPush{b[5].data<float>(), rows, C, 0, b[4].data<float>(), C};
+          p.push[1] = StepPush{b[6].data<float>(), rows, 2 * C, 0, b[4].data<float>(), C};
+          p.push[2] = StepPush{b[6].data<float>(), rows, 2 * C, C, b[3].data<float>(), C + 2, rows == 1};  // (relu)
+          k.gated_affine(N, C, K, b[0].data<float>(), K, b[1].data<float>(), K, b[2].data<float>(), nullptr, 0,
+                         b[4].data<float>(), C, p);
+        },
+        1e-5);
   }
   for (bool id : {false, true})
     expect_twins("gated", {randn({3, 2 * 11}), randn({3, 13}), randn({3, 17})},
@@ -378,12 +401,127 @@ TEST(StepKernels, GatedAffineIsAffineThenGated) {
                false);
       k.gated(N, C, 0, C, fg.data<float>(), id ? I.data<float>() : nullptr, C + 1, want.data<float>(), ld_out);
       k.gated_affine(N, C, K, X.data<float>(), ldx, W.data<float>(), ldw, b.data<float>(),
-                     id ? I.data<float>() : nullptr, C + 1, got.data<float>(), ld_out);
+                     id ? I.data<float>() : nullptr, C + 1, got.data<float>(), ld_out, {});
       EXPECT_LE(rel_diff(got, want), 1e-6) << "N " << N << (id ? " with the identity" : "");
     }
   EXPECT_THAT(seqnet::testing::error_of(
-                  [&] { k.gated_affine(9, 1, 1, nullptr, 1, nullptr, 1, nullptr, nullptr, 0, nullptr, 1); }),
+                  [&] { k.gated_affine(9, 1, 1, nullptr, 1, nullptr, 1, nullptr, nullptr, 0, nullptr, 1, {}); }),
               ::testing::HasSubstr("step gated_affine: batch 9 outside [0, 8]"));
+}
+
+// gated_affine's pushes are the window_push calls they replace, bit for bit: its own output
+// (src = out) into a window of C columns and into the first half of a [x, cond] window whose
+// second half comes from memory the kernel does not write; windows of 5 rows and of 1; C = 300
+// spans three of the CPU twin's chunks. A window overlapping the input or the output, or a fourth
+// push, is refused with the op's name.
+TEST(StepKernels, GatedAffinePushesAreWindowPushes) {
+  Generator g(10);
+  const StepKernels& k = backend(Device::cpu(), "test").step;
+  auto randn = [&](const Shape& s) { return Tensor::randn(s, DType::F32, g); };
+  const int64_t N = 3, C = 300, K = 70;
+  const Tensor X = randn({N, K}), W = randn({2 * C, K}), b = randn({2 * C}), cond = randn({N, C + 2});
+  for (int64_t rows : {5, 1}) {
+    Tensor out = Tensor::zeros({N, C}), want_out = Tensor::zeros({N, C});
+    Tensor w1 = randn({N, rows, C}), w2 = randn({N, rows, 2 * C});
+    Tensor want_w1 = w1.clone(), want_w2 = w2.clone();
+    StepPushes p;
+    p.count = 3;
+    p.push[0] = StepPush{w1.data<float>(), rows, C, 0, out.data<float>(), C};
+    p.push[1] = StepPush{w2.data<float>(), rows, 2 * C, 0, out.data<float>(), C};
+    p.push[2] = StepPush{w2.data<float>(), rows, 2 * C, C, cond.data<float>(), C + 2};
+    k.gated_affine(N, C, K, X.data<float>(), K, W.data<float>(), K, b.data<float>(), nullptr, 0, out.data<float>(), C,
+                   p);
+    k.gated_affine(N, C, K, X.data<float>(), K, W.data<float>(), K, b.data<float>(), nullptr, 0, want_out.data<float>(),
+                   C, {});
+    k.window_push(N, rows, C, want_w1.data<float>(), want_out.data<float>(), C, C, nullptr, 0);
+    k.window_push(N, rows, 2 * C, want_w2.data<float>(), want_out.data<float>(), C, C, cond.data<float>(), C + 2);
+    EXPECT_EQ(out.to_vector<float>(), want_out.to_vector<float>()) << rows << " rows";
+    EXPECT_EQ(w1.to_vector<float>(), want_w1.to_vector<float>()) << rows << " rows";
+    EXPECT_EQ(w2.to_vector<float>(), want_w2.to_vector<float>()) << rows << " rows";
+  }
+  {  // a relu push is the relu kernel on the output, NaN kept
+    Tensor Xn = X.clone();
+    Xn.data<float>()[7] = std::numeric_limits<float>::quiet_NaN();  // every output of sequence 0 is NaN
+    Tensor out = Tensor::zeros({N, C}), r = Tensor::full({N, C}, 5.0), want = Tensor::zeros({N, C});
+    StepPushes p;
+    p.count = 1, p.push[0] = StepPush{r.data<float>(), 1, C, 0, out.data<float>(), C, true};
+    k.gated_affine(N, C, K, Xn.data<float>(), K, W.data<float>(), K, b.data<float>(), nullptr, 0, out.data<float>(), C,
+                   p);
+    k.relu(N, 0, C, out.data<float>(), C, want.data<float>(), C);
+    const std::vector<float> got = r.to_vector<float>(), expected = want.to_vector<float>();
+    ASSERT_EQ(got.size(), expected.size());
+    int64_t nans = 0, zeros = 0;
+    for (size_t j = 0; j < got.size(); ++j) {
+      ASSERT_EQ(std::isnan(got[j]), std::isnan(expected[j])) << j;
+      if (std::isnan(got[j]))
+        ++nans;
+      else
+        ASSERT_EQ(got[j], expected[j]) << j;
+      zeros += got[j] == 0.0f;
+    }
+    EXPECT_EQ(nans, C);       // sequence 0
+    EXPECT_GT(zeros, C / 4);  // about half of the others
+  }
+  Tensor out = Tensor::zeros({N, C}), win = Tensor::zeros({N, 5, C}), tall = Tensor::zeros({N, kMaxPushRows + 1, C});
+  auto run = [&](const float* x, StepPushes p) {
+    return seqnet::testing::error_of([&] {
+      k.gated_affine(N, C, K, x, K, W.data<float>(), K, b.data<float>(), nullptr, 0, out.data<float>(), C, p);
+    });
+  };
+  const StepPush ok{win.data<float>(), 5, C, 0, out.data<float>(), C};
+  StepPushes into_out, too_tall, too_narrow, four, fine;
+  into_out.count = 1, into_out.push[0] = StepPush{out.data<float>(), 1, C, 0, cond.data<float>(), C + 2};
+  too_tall.count = 1, too_tall.push[0] = StepPush{tall.data<float>(), kMaxPushRows + 1, C, 0, out.data<float>(), C};
+  too_narrow.count = 1, too_narrow.push[0] = StepPush{win.data<float>(), 5, C, 1, out.data<float>(), C};
+  four.count = kMaxStepPushes + 1;
+  for (int i = 0; i < kMaxStepPushes; ++i) four.push[i] = ok;
+  fine.count = 1, fine.push[0] = ok;
+  const std::pair<const StepPushes*, const char*> wrong[] = {
+      {&into_out, "step gated_affine: a window push into memory that overlaps the input, the identity or the output"},
+      {&too_tall, "step gated_affine: a window push of rows outside [1, kMaxPushRows = 16] (1 pushes of 300 channels)"},
+      {&too_narrow, "step gated_affine: a window push whose C columns fall outside the window's rows"},
+      {&four, "step gated_affine: a count of window pushes outside [0, kMaxStepPushes = 3] (4 pushes"}};
+  for (const auto& [p, message] : wrong) EXPECT_THAT(run(X.data<float>(), *p), ::testing::HasSubstr(message));
+  EXPECT_THAT(run(win.data<float>(), fine), ::testing::HasSubstr("overlaps the input"));  // X inside the window
+  EXPECT_EQ(run(X.data<float>(), fine), "<no error>");
+}
+
+// With its gated convs fused, a residual Seq-U-Net step also pushes each output into the windows
+// it feeds from inside the kernel that makes it, so a step queues far fewer kernels (the count
+// that bounds batch-1 generation on a GPU, docs/generation.md §5); the output's relu rides in the
+// last conv's kernel too. Per step of clock phase j (the levels 1 … j fire, n the deepest):
+// unfused 17 + 20 per level below n + 13 for level n; fused 8 + 7 per level below n + 5 for level
+// n. Over the audio model's cycle (11 levels, depth 2, K = 5; narrow here) that is 36.97 a step
+// unfused and 14.99 fused, plus the draw and the counter tick of a generation loop: 39 → 17. At
+// batch 9, above gated_affine's, nothing is fused.
+TEST(FusedGates, SequnetPushesRideInTheGatedConvs) {
+  auto counts = [](SequnetRes& model, int64_t batch, bool fused) {
+    Generator g(23);
+    NoGradGuard no_grad;
+    SequnetResStepper st(model);
+    st.set_fused_gates(fused);
+    st.save(Tensor::randn({batch, 9, model.input_size()}, DType::F32, g));
+    std::vector<int64_t> per_step;
+    for (int64_t s = 0; s < model.cycles(); ++s) {
+      st.step(Tensor::randn({batch, 9}, DType::F32, g));
+      per_step.push_back(st.kernels_last_step());
+    }
+    return per_step;
+  };
+  auto sum = [](const std::vector<int64_t>& v) { return std::accumulate(v.begin(), v.end(), int64_t(0)); };
+  Generator g1(6), g2(7);
+  SequnetRes small(small_sequnet(), g1);  // 4 levels: clocks 1 … 7, 0 after save
+  small.set_training(false);
+  // Clock t = 1, 2, …, 7, 0: phases 0 1 0 2 0 1 0 3.
+  EXPECT_EQ(counts(small, 1, false), (std::vector<int64_t>{17, 37, 17, 57, 17, 37, 17, 70}));
+  EXPECT_EQ(counts(small, 1, true), (std::vector<int64_t>{8, 15, 8, 22, 8, 15, 8, 27}));
+  EXPECT_EQ(counts(small, 9, true), counts(small, 9, false));
+  SequnetResConfig audio = small_sequnet();
+  audio.num_channels = 3, audio.num_levels = 11;
+  SequnetRes deep(audio, g2);
+  deep.set_training(false);
+  EXPECT_EQ(sum(counts(deep, 1, false)), 17 * 1024 + 20 * 1022 + 13);  // 36.97 a step
+  EXPECT_EQ(sum(counts(deep, 1, true)), 8 * 1024 + 7 * 1022 + 5);      // 14.99 a step
 }
 
 TEST(GpuSteps, WaveNetMatchesTheCpu) {

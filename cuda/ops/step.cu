@@ -80,13 +80,27 @@ __global__ void affine_rows_kernel(int64_t N, int64_t K, const float* X, int64_t
 // out[n, o] = tanh(f) · σ(g) + id[n, o] with f, g rows o and C + o of bias + W·X[n]: one block of
 // kRowThreads per channel o, each row summed exactly as affine_rows_kernel sums it (the same
 // strides, shuffles and fixed warp order, bias last) and the gate computed as gated_kernel does,
-// so the fused step gives the bits of affine + gated on the GPU.
+// so the fused step gives the bits of affine + gated on the GPU. Then thread n < N pushes
+// sequence n's column col + o of every window this output feeds (its older rows were read at the
+// start, so that their latency hides behind the product); no other block touches those columns.
 __global__ void gated_affine_kernel(int64_t N, int64_t C, int64_t K, const float* X, int64_t ldx, const float* W,
                                     int64_t ldw, const float* bias, const float* id, int64_t ld_id, float* out,
-                                    int64_t ld_out) {
+                                    int64_t ld_out, StepPushes pushes) {
   __shared__ float part[2][kRowThreads / 32][kMaxWarpBatch];
   const int64_t o = blockIdx.x;
   const int t = threadIdx.x, lane = t % 32, warp = t / 32;
+  float old[kMaxStepPushes][kMaxPushRows - 1];
+  if (t < N) {
+#pragma unroll
+    for (int i = 0; i < kMaxStepPushes; ++i)
+      if (i < pushes.count) {
+        const StepPush& p = pushes.push[i];
+        const float* w = p.window + (t * p.rows * p.width + p.col + o);
+#pragma unroll
+        for (int r = 0; r + 1 < kMaxPushRows; ++r)
+          if (r + 1 < p.rows) old[i][r] = w[(r + 1) * p.width];
+      }
+  }
   float acc[2][kMaxWarpBatch];
 #pragma unroll
   for (int n = 0; n < kMaxWarpBatch; ++n) acc[0][n] = acc[1][n] = 0.0f;
@@ -119,6 +133,17 @@ __global__ void gated_affine_kernel(int64_t N, int64_t C, int64_t K, const float
     float y = mul_rn(tanhf(f), 1.0f / (1.0f + expf(-g)));  // not fused with the + id below, as on the CPU
     if (id) y += id[t * ld_id + o];
     out[t * ld_out + o] = y;
+#pragma unroll
+    for (int i = 0; i < kMaxStepPushes; ++i)
+      if (i < pushes.count) {
+        const StepPush& p = pushes.push[i];
+        float* w = p.window + (t * p.rows * p.width + p.col + o);
+#pragma unroll
+        for (int r = 0; r + 1 < kMaxPushRows; ++r)
+          if (r + 1 < p.rows) w[r * p.width] = old[i][r];
+        const float v = p.src == out && p.ld_src == ld_out ? y : p.src[t * p.ld_src + o];
+        w[(p.rows - 1) * p.width] = p.relu && v < 0.0f ? 0.0f : v;  // as relu_kernel: NaN stays NaN
+      }
   }
 }
 
@@ -526,13 +551,16 @@ void step_wavenet_loop(const WaveNetLoop& a, int64_t s_begin, int64_t s_end) {
 }
 
 void step_gated_affine(int64_t N, int64_t C, int64_t K, const float* X, int64_t ldx, const float* W, int64_t ldw,
-                       const float* bias, const float* id, int64_t ld_id, float* out, int64_t ld_out) {
+                       const float* bias, const float* id, int64_t ld_id, float* out, int64_t ld_out,
+                       const StepPushes& pushes) {
   if (!(N >= 0 && N <= kGatedAffineMaxBatch))
     fail(fmt::format("step gated_affine: batch {} outside [0, {}]", N, kGatedAffineMaxBatch));
   if (N == 0 || C <= 0) return;
+  if (const char* wrong = step_pushes_error(pushes, N, C, K, X, ldx, id, ld_id, out, ld_out))
+    fail(fmt::format("step gated_affine: {} ({} pushes of {} channels)", wrong, pushes.count, C));
   Context& ctx = current_context("step gated_affine");
   gated_affine_kernel<<<unsigned(C), kRowThreads, 0, ctx.stream>>>(N, C, K, X, ldx, W, ldw, bias, id, ld_id, out,
-                                                                   ld_out);
+                                                                   ld_out, pushes);
   check_launch("step gated_affine");
 }
 

@@ -141,6 +141,7 @@ void SequnetResStepper::set_team_threads(int threads) {
 }
 
 void SequnetResStepper::reset() {
+  pending_ = PendingGate{};
   batch_ = 0;
   clock_ = 1;
   choose_fused();
@@ -189,6 +190,7 @@ Tensor SequnetResStepper::save(const Tensor& x) {
   choose_fused();
   for (Layer& L : layers_)
     if (L.kind == ResLayerKind::Upsample) fire_upsampling(L, 0, C_);
+  flush();
   // Which input rows are one-hot (their index) or not (−1), worked out on the host once.
   const Tensor host_window = in_window_.to(Device::cpu());
   Tensor host_ids = Tensor::zeros({N, K_}, DType::I64);
@@ -218,7 +220,33 @@ Tensor SequnetResStepper::save(const Tensor& x) {
 
 void SequnetResStepper::push(Layer& L, const float* x, const float* cond) {
   const int64_t cx = cond ? L.width / 2 : L.width;
+  // Ride along in the held-back gated conv: its output is x or cond, or both were made before it
+  // (gated_affine reads src after its own product); its window is not L's; enough pushes left.
+  PendingGate& p = pending_;
+  if (fused_ && p.active && cx == C_ && L.window.data<float>() != p.window && K_ <= kMaxPushRows &&
+      p.pushes.count + (cond ? 2 : 1) <= kMaxStepPushes) {
+    float* win = L.window.data<float>();
+    p.pushes.push[p.pushes.count++] = StepPush{win, K_, L.width, 0, x, C_};
+    if (cond) p.pushes.push[p.pushes.count++] = StepPush{win, K_, L.width, C_, cond, C_};
+    return;
+  }
+  flush();
   ops_->window_push(batch_, K_, L.width, L.window.data<float>(), x, C_, cx, cond, C_);
+  ++kernels_;
+}
+
+void SequnetResStepper::gate(const float* window, int64_t K, const float* X, int64_t ldx, const step::Matrix& w,
+                             const float* bias, const float* id, int64_t ld_id, float* out) {
+  flush();
+  pending_ = PendingGate{true, K, ldx, w.cols(), ld_id, X, w.f32(), bias, id, window, out, {}};
+}
+
+void SequnetResStepper::flush() {
+  PendingGate& p = pending_;
+  if (!p.active) return;
+  p.active = false;
+  ops_->gated_affine(batch_, C_, p.K, p.X, p.ldx, p.W, p.ldw, p.bias, p.id, p.ld_id, p.out, C_, p.pushes);
+  ++kernels_;
 }
 
 // out[c0:c1] = tanh(W_f·window + b_f) ⊙ σ(W_g·window + b_g) + newest input, for the channels
@@ -227,9 +255,8 @@ void SequnetResStepper::push(Layer& L, const float* x, const float* cond) {
 void SequnetResStepper::fire(Layer& L, int64_t c0, int64_t c1) {
   const int64_t ld = K_ * L.width;
   const float* win = L.window.data<float>();
-  if (fused_ && c0 == 0 && c1 == C_) {  // product and gate in one kernel
-    ops_->gated_affine(batch_, C_, ld, win, ld, L.w.f32(), L.w.cols(), L.b.data<float>(), win + (K_ - 1) * L.width, ld,
-                       L.out.data<float>(), C_);
+  if (fused_ && c0 == 0 && c1 == C_) {  // product and gate in one kernel, launched with the next push
+    gate(win, ld, win, ld, L.w, L.b.data<float>(), win + (K_ - 1) * L.width, ld, L.out.data<float>());
     return;
   }
   float* fg = fg_.data<float>();
@@ -239,6 +266,7 @@ void SequnetResStepper::fire(Layer& L, int64_t c0, int64_t c1) {
     for (int64_t row0 : {c0, C_ + c0})  // filter rows, then the matching gate rows
       L.w.affine(batch_, row0, c1 - c0, 0, ld, win, ld, L.b.data<float>() + row0, fg + row0, 2 * C_, false);
   ops_->gated(batch_, C_, c0, c1, fg, win + (K_ - 1) * L.width, ld, L.out.data<float>(), C_);
+  if (c0 == 0) kernels_ += 2;  // (counted by team member 0, whose share starts at 0)
 }
 
 // The transposed gated conv at the newest low-res sample s: output 2s (even taps) → out, output
@@ -252,8 +280,8 @@ void SequnetResStepper::fire_upsampling(Layer& L, int64_t c0, int64_t c1) {
     const int64_t q = odd ? L.q_odd : L.q_even;
     const step::Matrix& w = odd ? L.w_odd : L.w;
     if (fused_ && c0 == 0 && c1 == C_) {
-      ops_->gated_affine(batch_, C_, q * C_, win + (K_ - q) * C_, ld, w.f32(), w.cols(), L.b.data<float>(), newest, ld,
-                         odd ? L.next.data<float>() : L.out.data<float>(), C_);
+      gate(win, q * C_, win + (K_ - q) * C_, ld, w, L.b.data<float>(), newest, ld,
+           odd ? L.next.data<float>() : L.out.data<float>());
       continue;
     }
     if (c0 == 0 && c1 == C_)
@@ -263,6 +291,7 @@ void SequnetResStepper::fire_upsampling(Layer& L, int64_t c0, int64_t c1) {
         w.affine(batch_, row0, c1 - c0, 0, q * C_, win + (K_ - q) * C_, ld, L.b.data<float>() + row0, fg + row0, 2 * C_,
                  false);
     ops_->gated(batch_, C_, c0, c1, fg, newest, ld, odd ? L.next.data<float>() : L.out.data<float>(), C_);
+    if (c0 == 0) kernels_ += 2;
   }
 }
 
@@ -318,6 +347,7 @@ void SequnetResStepper::skip_step() {
 }
 
 void SequnetResStepper::run(const float* x, const int64_t* indices) {
+  kernels_ = 0;
   push_input(x, indices);
   team_.run([&](int tid, int nt) { run_step(tid, nt); });
 }
@@ -331,6 +361,7 @@ void SequnetResStepper::push_input(const float* x, const int64_t* indices) {
     ops_->window_push(batch_, K_, num_inputs_, in_window_.data<float>(), x, num_inputs_, num_inputs_, nullptr, 0);
     one_hot_rows_ = 0;
   }
+  ++kernels_;
 }
 
 // Member `tid` of `nt` threads: every member walks the same layers with the same clock and
@@ -348,6 +379,7 @@ void SequnetResStepper::run_step(int tid, int nt) {
   else
     k.affine(N, c1 - c0, KI, in_window_.data<float>(), KI, w_in_.data<float>() + c0 * KI, KI, b_in_.data<float>() + c0,
              h0 + c0, C_, false);
+  if (tid == 0) ++kernels_;
   team_.sync();
 
   size_t li = 0;
@@ -395,11 +427,25 @@ void SequnetResStepper::run_step(int tid, int nt) {
     for (int64_t j = 0; j < depth_; ++j) plain(layers_[li++], u);
   }
   // y = output_conv(relu(h)); the top up block produces at every step.
+  // On the fused path (a team of one) the relu rides in the last conv's kernel as one more push.
   float* r = relu_.data<float>();
-  k.relu(N, c0, c1, cur, C_, r, C_);
-  team_.sync();
+  bool relu_done = false;
+  if (tid == 0) {
+    PendingGate& p = pending_;
+    if (p.active && p.out == cur && p.pushes.count < kMaxStepPushes) {
+      p.pushes.push[p.pushes.count++] = StepPush{r, 1, C_, 0, cur, C_, true};
+      relu_done = true;
+    }
+    flush();
+  }
+  if (!relu_done) {
+    k.relu(N, c0, c1, cur, C_, r, C_);
+    if (tid == 0) ++kernels_;
+    team_.sync();
+  }
   w_out_.affine(N, o0, o1 - o0, 0, C_, r, C_, b_out_.data<float>() + o0, out_.data<float>() + o0, num_outputs_,
                 false);
+  if (tid == 0) ++kernels_;
   team_.sync();
   if (tid == 0) clock_ = (t + 1) % cycles_;
 }

@@ -77,12 +77,16 @@ class SequnetResStepper {
   void set_team_threads(int threads);
   int team_threads() const { return team_.wanted(); }
   // How a gated conv's step runs: the product then the gate (two kernels), or both in one kernel
-  // (StepKernels::gated_affine; batch ≤ 8, f32 weights, one team member). Default: fused on a GPU,
-  // where a step is bound by its number of kernels (docs/generation.md §5), not on the CPU, whose
-  // BLAS products and team are faster. Takes effect from the next step; the tests compare both
-  // ways on the CPU, bench/generate --device both on a GPU.
+  // (StepKernels::gated_affine; batch ≤ 8, f32 weights, one team member) that also pushes its
+  // output into the windows of the layers it feeds, so that those pushes cost no kernel of their
+  // own. Default: fused on a GPU, where a step is bound by its number of kernels
+  // (docs/generation.md §5), not on the CPU, whose BLAS products and team are faster. Takes
+  // effect from the next step; the tests compare both ways on the CPU, bench/generate --device
+  // both on a GPU.
   void set_fused_gates(bool on);
   bool fused_gates() const { return fused_; }  // whether steps now take the fused kernel
+  // Kernels the last step queued (its own: a generation loop adds its draw and counter tick).
+  int64_t kernels_last_step() const { return kernels_; }
 
   step::Weights weights() const { return weights_; }
   int64_t input_classes() const { return num_inputs_; }  // the indices a step takes: [0, num_inputs)
@@ -107,7 +111,9 @@ class SequnetResStepper {
     Tensor window;                  // (N, K, width), newest row last
     Tensor out, next;               // (N, C): this step's output; upsampling: cached next_output
   };
-  void push(Layer& L, const float* x, const float* cond);  // window ← (x, cond), oldest drops out
+  // window ← (x, cond), oldest drops out: on the fused path, a push of the pending gated conv's
+  // launch where it can ride along, else a window_push of its own.
+  void push(Layer& L, const float* x, const float* cond);
   // Channels [c0, c1) of: out ← gated layer on its window; upsampling: out ← even taps,
   // next ← odd taps.
   void fire(Layer& L, int64_t c0, int64_t c1);
@@ -124,6 +130,21 @@ class SequnetResStepper {
   int fused_request_ = -1;  // set_fused_gates: −1 the default, 0 off, 1 on (where it applies)
   bool fused_ = false;      // gated convs through gated_affine (choose_fused: at save, set_fused_gates)
   void choose_fused();
+  // The fused path holds a gated conv's launch back until the next kernel, so that the pushes of
+  // its output into the layers it feeds can ride along in it (StepKernels::gated_affine's pushes).
+  struct PendingGate {
+    bool active = false;
+    int64_t K = 0, ldx = 0, ldw = 0, ld_id = 0;
+    const float *X = nullptr, *W = nullptr, *bias = nullptr, *id = nullptr;
+    const float* window = nullptr;  // the window X lies in: never one of its pushes
+    float* out = nullptr;
+    StepPushes pushes;
+  };
+  PendingGate pending_;
+  void gate(const float* window, int64_t K, const float* X, int64_t ldx, const step::Matrix& w, const float* bias,
+            const float* id, int64_t ld_id, float* out);  // fused: flush, then hold this launch back
+  void flush();                                           // queue the held-back launch, if any
+  int64_t kernels_ = 0;                                   // queued by the last step
   int64_t C_ = 0, K_ = 0, n_ = 0, depth_ = 0, num_inputs_ = 0, num_outputs_ = 0, cycles_ = 1;
   int64_t batch_ = 0, clock_ = 1;
   // Layers in forward order: down block i = [convs.0..D−1, downconv], bottlenecks, up block i =

@@ -311,7 +311,7 @@ void WaveNetStepper::step_column(int tid, int nt, const float* x, const int64_t*
     const float* b = L.b_fg.data<float>();
     float* zi = z + int64_t(i) * D_;  // this layer's block of z_ (rows L·D apart)
     if (fused_ && d0 == 0 && d1 == D_) {  // product and gate in one kernel
-      k.gated_affine(N, D_, K_ * R_, win, K_ * R_, L.w_fg.f32(), L.w_fg.cols(), b, nullptr, 0, zi, LD);
+      k.gated_affine(N, D_, K_ * R_, win, K_ * R_, L.w_fg.f32(), L.w_fg.cols(), b, nullptr, 0, zi, LD, {});
     } else {
       if (d0 == 0 && d1 == D_)
         L.w_fg.affine(N, 0, 2 * D_, 0, K_ * R_, win, K_ * R_, b, fg, 2 * D_, false);

@@ -58,10 +58,16 @@ void step_gated(int64_t N, int64_t C, int64_t c0, int64_t c1, const float* fg, c
 
 // affine then gated, chunk by chunk of channels through buffers on the stack (nothing allocates):
 // the same products (step_affine) and the same gate (step_gated) as the two kernels in a row.
+// Each chunk's window pushes follow its gate, as the GPU's blocks push their channel's columns
+// right after their product.
 void step_gated_affine(int64_t N, int64_t C, int64_t K, const float* X, int64_t ldx, const float* W, int64_t ldw,
-                       const float* bias, const float* id, int64_t ld_id, float* out, int64_t ld_out) {
+                       const float* bias, const float* id, int64_t ld_id, float* out, int64_t ld_out,
+                       const StepPushes& pushes) {
   if (!(N >= 0 && N <= kGatedAffineMaxBatch))
     fail(fmt::format("step gated_affine: batch {} outside [0, {}]", N, kGatedAffineMaxBatch));
+  if (N == 0 || C <= 0) return;
+  if (const char* wrong = step_pushes_error(pushes, N, C, K, X, ldx, id, ld_id, out, ld_out))
+    fail(fmt::format("step gated_affine: {} ({} pushes of {} channels)", wrong, pushes.count, C));
   constexpr int64_t kChunk = 128;
   float fg[kGatedAffineMaxBatch * 2 * kChunk];
   for (int64_t o0 = 0; o0 < C; o0 += kChunk) {
@@ -70,6 +76,20 @@ void step_gated_affine(int64_t N, int64_t C, int64_t K, const float* X, int64_t 
     step_affine(N, m, K, X, ldx, W + o0 * ldw, ldw, bias ? bias + o0 : nullptr, fg, 2 * m, false);
     step_affine(N, m, K, X, ldx, W + (C + o0) * ldw, ldw, bias ? bias + C + o0 : nullptr, fg + m, 2 * m, false);
     step_gated(N, m, 0, m, fg, id ? id + o0 : nullptr, ld_id, out + o0, ld_out);
+    for (int i = 0; i < pushes.count; ++i) {  // this chunk's columns of every window it feeds
+      const StepPush& p = pushes.push[i];
+      for (int64_t n = 0; n < N; ++n) {
+        float* w = p.window + n * p.rows * p.width + p.col + o0;
+        for (int64_t r = 0; r + 1 < p.rows; ++r)
+          std::memmove(w + r * p.width, w + (r + 1) * p.width, size_t(m) * sizeof(float));
+        float* last = w + (p.rows - 1) * p.width;
+        const float* src = p.src + n * p.ld_src + o0;
+        if (p.relu)
+          for (int64_t j = 0; j < m; ++j) last[j] = std::max(src[j], 0.0f);  // as step_relu: NaN stays NaN
+        else
+          std::memmove(last, src, size_t(m) * sizeof(float));
+      }
+    }
   }
 }
 

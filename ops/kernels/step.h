@@ -19,6 +19,14 @@
 //                                + id[n, o]                                o ∈ [0, C)
 //                    (W: the 2C filter then gate rows, ldw apart; id may be null). A gated conv's
 //                    step on a GPU at small batch: one launch instead of two, no fg round trip.
+//                    Then the `pushes` (at most kMaxStepPushes): each is a window_push of C
+//                    columns into the window of a layer this output feeds — columns [col, col + C)
+//                    of every row move one row up and the newest row's get src[n, 0..C) — done
+//                    channel by channel (channel o moves column col + o and reads src[n, o]), so
+//                    that the push costs no launch of its own. src may be `out` (channel o is then
+//                    this kernel's own result) or memory the kernel does not write; a window may
+//                    not overlap X, id, out or another push's columns; rows ≤ kMaxPushRows. A push
+//                    with `relu` writes max(src, 0) (NaN stays NaN, as relu): the output conv's input.
 //   relu             y[n, o] = max(x[n, o], 0)                              o ∈ [c0, c1)
 //   leaky_relu       y[n, o] = x[n, o] ≥ 0 ? x[n, o] : slope · x[n, o]       o ∈ [c0, c1)   (x may be y)
 //   add              y[n, o] += x[n, o]                                     o ∈ [c0, c1)
@@ -54,6 +62,46 @@
 namespace seqnet {
 
 constexpr int64_t kGatedAffineMaxBatch = 8;  // gated_affine's largest batch
+constexpr int kMaxStepPushes = 3;            // gated_affine's window pushes per call
+constexpr int64_t kMaxPushRows = 16;         // and the rows of a window it pushes
+
+// One window push that gated_affine does after its product (see above): the window (N, rows,
+// width) gets src[n, 0..C) as the newest row's columns [col, col + C), its older rows moved up.
+struct StepPush {
+  float* window = nullptr;
+  int64_t rows = 0, width = 0, col = 0;
+  const float* src = nullptr;
+  int64_t ld_src = 0;
+  bool relu = false;  // the newest row gets max(src, 0)
+};
+struct StepPushes {
+  int count = 0;
+  StepPush push[kMaxStepPushes];
+};
+// What both backends check before gated_affine runs (N ≥ 1, C ≥ 1): the count; every push a
+// window of 1 … kMaxPushRows rows with its columns inside the row and a source; and no window
+// overlapping what the kernel reads (X, id) or writes (out). Pointer ranges only: a check of the
+// caller's arithmetic, not of what the memory holds. Null if fine, else what is wrong.
+inline const char* step_pushes_error(const StepPushes& p, int64_t N, int64_t C, int64_t K, const float* X, int64_t ldx,
+                                     const float* id, int64_t ld_id, const float* out, int64_t ld_out) {
+  if (p.count < 0 || p.count > kMaxStepPushes) return "a count of window pushes outside [0, kMaxStepPushes = 3]";
+  auto overlaps = [](const float* a0, const float* a1, const float* b0, const float* b1) {
+    return a0 && b0 && a0 < b1 && b0 < a1;
+  };
+  for (int i = 0; i < p.count; ++i) {
+    const StepPush& q = p.push[i];
+    if (!q.window || !q.src) return "a window push without a window or a source";
+    if (q.rows < 1 || q.rows > kMaxPushRows) return "a window push of rows outside [1, kMaxPushRows = 16]";
+    if (q.col < 0 || q.col + C > q.width) return "a window push whose C columns fall outside the window's rows";
+    const float* w0 = q.window;
+    const float* w1 = q.window + N * q.rows * q.width;
+    if (overlaps(w0, w1, X, X + (N - 1) * ldx + K) || overlaps(w0, w1, id, id + (N - 1) * ld_id + C) ||
+        overlaps(w0, w1, out, out + (N - 1) * ld_out + C))
+      return "a window push into memory that overlaps the input, the identity or the output";
+  }
+  return nullptr;
+}
+static_assert(kMaxStepPushes == 3 && kMaxPushRows == 16, "step_pushes_error's messages name the limits");
 
 struct StepKernels {
   void (*affine)(int64_t N, int64_t M, int64_t K, const float* X, int64_t ldx, const float* W, int64_t ldw,
@@ -61,7 +109,8 @@ struct StepKernels {
   void (*gated)(int64_t N, int64_t C, int64_t c0, int64_t c1, const float* fg, const float* id, int64_t ld_id,
                 float* out, int64_t ld_out);
   void (*gated_affine)(int64_t N, int64_t C, int64_t K, const float* X, int64_t ldx, const float* W, int64_t ldw,
-                       const float* bias, const float* id, int64_t ld_id, float* out, int64_t ld_out);
+                       const float* bias, const float* id, int64_t ld_id, float* out, int64_t ld_out,
+                       const StepPushes& pushes);
   void (*relu)(int64_t N, int64_t c0, int64_t c1, const float* x, int64_t ldx, float* y, int64_t ldy);
   void (*leaky_relu)(int64_t N, int64_t c0, int64_t c1, const float* x, int64_t ldx, float* y, int64_t ldy,
                      float slope);

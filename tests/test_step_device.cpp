@@ -164,7 +164,7 @@ TEST(StepKernels, CudaTwinsMatchTheCpu) {
   }
   // gated_affine with its window pushes: the output into a C-wide window and into the first half of
   // a [x, cond] window whose second half comes from memory the kernel does not write (through a
-  // relu in the one-row case); 5 rows and 1.
+  // relu from both kinds of source in the one-row case); 5 rows and 1.
   for (int64_t rows : {5, 1}) {
     const int64_t N = 3, C = 37, K = 70;
     std::vector<float> wv = randn({2 * C, K}).to_vector<float>();
@@ -176,9 +176,10 @@ TEST(StepKernels, CudaTwinsMatchTheCpu) {
         [&](const StepKernels& k, std::vector<Tensor>& b) {
           StepPushes p;
           p.count = 3;
-          p.push[0] = StepPush{b[5].data<float>(), rows, C, 0, b[4].data<float>(), C};
+          const bool relu = rows == 1;  // from the output (the kernel's own value) and from other memory
+          p.push[0] = StepPush{b[5].data<float>(), rows, C, 0, b[4].data<float>(), C, relu};
           p.push[1] = StepPush{b[6].data<float>(), rows, 2 * C, 0, b[4].data<float>(), C};
-          p.push[2] = StepPush{b[6].data<float>(), rows, 2 * C, C, b[3].data<float>(), C + 2, rows == 1};  // (relu)
+          p.push[2] = StepPush{b[6].data<float>(), rows, 2 * C, C, b[3].data<float>(), C + 2, relu};
           k.gated_affine(N, C, K, b[0].data<float>(), K, b[1].data<float>(), K, b[2].data<float>(), nullptr, 0,
                          b[4].data<float>(), C, p);
         },
@@ -382,6 +383,13 @@ TEST(FusedGates, StepsMatchTheTwoKernelsOnTheCpu) {
     expect_fused_steps_match<WaveNetStepper>(wn, wn.receptive_field(), 9, 40, batch);
     expect_fused_steps_match<SequnetResStepper>(su, su.input_size(), 9, 3 * su.cycles() + 3, batch);
   }
+  // Windows taller than a push may move (K = 17 > kMaxPushRows): fused products, pushes of their own.
+  SequnetResConfig tall = small_sequnet();
+  tall.kernel_size = 17, tall.num_levels = 3;
+  Generator g3(8);
+  SequnetRes su17(tall, g3);
+  su17.set_training(false);
+  expect_fused_steps_match<SequnetResStepper>(su17, su17.input_size(), 9, 2 * su17.cycles() + 1, 2);
 }
 
 // The CPU twin of gated_affine is the two kernels it replaces, chunk by chunk (C = 300 > its
@@ -469,18 +477,24 @@ TEST(StepKernels, GatedAffinePushesAreWindowPushes) {
     });
   };
   const StepPush ok{win.data<float>(), 5, C, 0, out.data<float>(), C};
-  StepPushes into_out, too_tall, too_narrow, four, fine;
+  StepPushes into_out, too_tall, too_narrow, four, fine, twice, strided_out, from_window;
   into_out.count = 1, into_out.push[0] = StepPush{out.data<float>(), 1, C, 0, cond.data<float>(), C + 2};
   too_tall.count = 1, too_tall.push[0] = StepPush{tall.data<float>(), kMaxPushRows + 1, C, 0, out.data<float>(), C};
   too_narrow.count = 1, too_narrow.push[0] = StepPush{win.data<float>(), 5, C, 1, out.data<float>(), C};
   four.count = kMaxStepPushes + 1;
   for (int i = 0; i < kMaxStepPushes; ++i) four.push[i] = ok;
   fine.count = 1, fine.push[0] = ok;
+  twice.count = 2, twice.push[0] = ok, twice.push[1] = ok;
+  strided_out.count = 1, strided_out.push[0] = StepPush{win.data<float>(), 5, C, 0, out.data<float>(), 1};
+  from_window.count = 1, from_window.push[0] = StepPush{win.data<float>(), 5, C, 0, win.data<float>() + C, C};
   const std::pair<const StepPushes*, const char*> wrong[] = {
       {&into_out, "step gated_affine: a window push into memory that overlaps the input, the identity or the output"},
       {&too_tall, "step gated_affine: a window push of rows outside [1, kMaxPushRows = 16] (1 pushes of 300 channels)"},
       {&too_narrow, "step gated_affine: a window push whose C columns fall outside the window's rows"},
-      {&four, "step gated_affine: a count of window pushes outside [0, kMaxStepPushes = 3] (4 pushes"}};
+      {&four, "step gated_affine: a count of window pushes outside [0, kMaxStepPushes = 3] (4 pushes"},
+      {&twice, "step gated_affine: two window pushes into the same columns of a window (2 pushes"},
+      {&strided_out, "step gated_affine: a window push whose source overlaps the output without being it"},
+      {&from_window, "step gated_affine: a window push whose source lies in a pushed window"}};
   for (const auto& [p, message] : wrong) EXPECT_THAT(run(X.data<float>(), *p), ::testing::HasSubstr(message));
   EXPECT_THAT(run(win.data<float>(), fine), ::testing::HasSubstr("overlaps the input"));  // X inside the window
   EXPECT_EQ(run(X.data<float>(), fine), "<no error>");
@@ -489,7 +503,7 @@ TEST(StepKernels, GatedAffinePushesAreWindowPushes) {
 // With its gated convs fused, a residual Seq-U-Net step also pushes each output into the windows
 // it feeds from inside the kernel that makes it, so a step queues far fewer kernels (the count
 // that bounds batch-1 generation on a GPU, docs/generation.md §5); the output's relu rides in the
-// last conv's kernel too. Per step of clock phase j (the levels 1 … j fire, n the deepest):
+// last conv's kernel too. Per step where the levels 0 … j fire (n the deepest):
 // unfused 17 + 20 per level below n + 13 for level n; fused 8 + 7 per level below n + 5 for level
 // n. Over the audio model's cycle (11 levels, depth 2, K = 5; narrow here) that is 36.97 a step
 // unfused and 14.99 fused, plus the draw and the counter tick of a generation loop: 39 → 17. At
@@ -512,7 +526,7 @@ TEST(FusedGates, SequnetPushesRideInTheGatedConvs) {
   Generator g1(6), g2(7);
   SequnetRes small(small_sequnet(), g1);  // 4 levels: clocks 1 … 7, 0 after save
   small.set_training(false);
-  // Clock t = 1, 2, …, 7, 0: phases 0 1 0 2 0 1 0 3.
+  // Clock t = 1, 2, …, 7, 0: the deepest level that fires is 0 1 0 2 0 1 0 3.
   EXPECT_EQ(counts(small, 1, false), (std::vector<int64_t>{17, 37, 17, 57, 17, 37, 17, 70}));
   EXPECT_EQ(counts(small, 1, true), (std::vector<int64_t>{8, 15, 8, 22, 8, 15, 8, 27}));
   EXPECT_EQ(counts(small, 9, true), counts(small, 9, false));

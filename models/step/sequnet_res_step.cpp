@@ -155,6 +155,7 @@ Tensor SequnetResStepper::save(const Tensor& x) {
     fail(fmt::format("SequnetResStepper::save: step mode is float32, got {}", x.describe()));
   const int64_t N = x.size(0);
   device_api(device_).make_current();
+  pending_ = PendingGate{};  // (a step that failed half-way may have left a launch held back)
   if (N != batch_) {  // (re)allocate every buffer for this batch size
     const Device d = device_;
     for (Layer& L : layers_) {
@@ -189,7 +190,7 @@ Tensor SequnetResStepper::save(const Tensor& x) {
   batch_ = N;
   choose_fused();
   for (Layer& L : layers_)
-    if (L.kind == ResLayerKind::Upsample) fire_upsampling(L, 0, C_);
+    if (L.kind == ResLayerKind::Upsample) fire_upsampling(L, 0, C_, true);
   flush();
   // Which input rows are one-hot (their index) or not (−1), worked out on the host once.
   const Tensor host_window = in_window_.to(Device::cpu());
@@ -252,7 +253,7 @@ void SequnetResStepper::flush() {
 // out[c0:c1] = tanh(W_f·window + b_f) ⊙ σ(W_g·window + b_g) + newest input, for the channels
 // [c0, c1) (stride 1 and decimating alike: the window ends at the current grid point and the
 // identity keeps the newest sample).
-void SequnetResStepper::fire(Layer& L, int64_t c0, int64_t c1) {
+void SequnetResStepper::fire(Layer& L, int64_t c0, int64_t c1, bool lead) {
   const int64_t ld = K_ * L.width;
   const float* win = L.window.data<float>();
   if (fused_ && c0 == 0 && c1 == C_) {  // product and gate in one kernel, launched with the next push
@@ -260,18 +261,19 @@ void SequnetResStepper::fire(Layer& L, int64_t c0, int64_t c1) {
     return;
   }
   float* fg = fg_.data<float>();
-  if (c0 == 0 && c1 == C_)  // all 2C rows in one product
+  const bool whole = c0 == 0 && c1 == C_;
+  if (whole)  // all 2C rows in one product
     L.w.affine(batch_, 0, 2 * C_, 0, ld, win, ld, L.b.data<float>(), fg, 2 * C_, false);
   else
     for (int64_t row0 : {c0, C_ + c0})  // filter rows, then the matching gate rows
       L.w.affine(batch_, row0, c1 - c0, 0, ld, win, ld, L.b.data<float>() + row0, fg + row0, 2 * C_, false);
   ops_->gated(batch_, C_, c0, c1, fg, win + (K_ - 1) * L.width, ld, L.out.data<float>(), C_);
-  if (c0 == 0) kernels_ += 2;  // (counted by team member 0, whose share starts at 0)
+  if (lead) kernels_ += whole ? 2 : 3;
 }
 
 // The transposed gated conv at the newest low-res sample s: output 2s (even taps) → out, output
 // 2s + 1 (odd taps) → next; the duplicated identity is the newest sample for both.
-void SequnetResStepper::fire_upsampling(Layer& L, int64_t c0, int64_t c1) {
+void SequnetResStepper::fire_upsampling(Layer& L, int64_t c0, int64_t c1, bool lead) {
   const int64_t ld = K_ * C_;
   const float* win = L.window.data<float>();
   const float* newest = win + (K_ - 1) * C_;
@@ -284,14 +286,15 @@ void SequnetResStepper::fire_upsampling(Layer& L, int64_t c0, int64_t c1) {
            odd ? L.next.data<float>() : L.out.data<float>());
       continue;
     }
-    if (c0 == 0 && c1 == C_)
+    const bool whole = c0 == 0 && c1 == C_;
+    if (whole)
       w.affine(batch_, 0, 2 * C_, 0, q * C_, win + (K_ - q) * C_, ld, L.b.data<float>(), fg, 2 * C_, false);
     else
       for (int64_t row0 : {c0, C_ + c0})
         w.affine(batch_, row0, c1 - c0, 0, q * C_, win + (K_ - q) * C_, ld, L.b.data<float>() + row0, fg + row0, 2 * C_,
                  false);
     ops_->gated(batch_, C_, c0, c1, fg, newest, ld, odd ? L.next.data<float>() : L.out.data<float>(), C_);
-    if (c0 == 0) kernels_ += 2;
+    if (lead) kernels_ += whole ? 2 : 3;
   }
 }
 
@@ -394,7 +397,7 @@ void SequnetResStepper::run_step(int tid, int nt) {
     }
     have = t % L.cycles == 0;
     if (have) {
-      fire(L, c0, c1);
+      fire(L, c0, c1, tid == 0);
       team_.sync();
       cur = L.out.data<float>();
     }
@@ -411,7 +414,7 @@ void SequnetResStepper::run_step(int tid, int nt) {
     if (have) {  // a new low-res sample: evaluate the transposed conv, keep the odd output for later
       if (tid == 0) push(U, cur, nullptr);
       team_.sync();
-      fire_upsampling(U, c0, c1);
+      fire_upsampling(U, c0, c1, tid == 0);
       team_.sync();
       u = U.out.data<float>();
     } else if (t % U.cycles == 0) {

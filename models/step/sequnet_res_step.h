@@ -115,9 +115,9 @@ class SequnetResStepper {
   // launch where it can ride along, else a window_push of its own.
   void push(Layer& L, const float* x, const float* cond);
   // Channels [c0, c1) of: out ← gated layer on its window; upsampling: out ← even taps,
-  // next ← odd taps.
-  void fire(Layer& L, int64_t c0, int64_t c1);
-  void fire_upsampling(Layer& L, int64_t c0, int64_t c1);
+  // next ← odd taps. `lead`: the team member that counts the kernels (kernels_last_step).
+  void fire(Layer& L, int64_t c0, int64_t c1, bool lead);
+  void fire_upsampling(Layer& L, int64_t c0, int64_t c1, bool lead);
   // Dense column or one-hot indices (in device_'s memory) into the input window.
   void push_input(const float* x, const int64_t* indices);
   void run(const float* x, const int64_t* indices);  // push_input and one step, as a team

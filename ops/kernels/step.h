@@ -79,25 +79,44 @@ struct StepPushes {
   StepPush push[kMaxStepPushes];
 };
 // What both backends check before gated_affine runs (N ≥ 1, C ≥ 1): the count; every push a
-// window of 1 … kMaxPushRows rows with its columns inside the row and a source; and no window
-// overlapping what the kernel reads (X, id) or writes (out). Pointer ranges only: a check of the
-// caller's arithmetic, not of what the memory holds. Null if fine, else what is wrong.
+// window of 1 … kMaxPushRows rows with its columns inside the row and a source; no window
+// overlapping what the kernel reads (X, id) or writes (out) or another push's columns; and every
+// source either `out` itself (with out's row stride) or memory that neither out nor a window
+// touches. Pointer ranges only: a check of the caller's arithmetic, not of what the memory holds.
+// Null if fine, else what is wrong.
 inline const char* step_pushes_error(const StepPushes& p, int64_t N, int64_t C, int64_t K, const float* X, int64_t ldx,
                                      const float* id, int64_t ld_id, const float* out, int64_t ld_out) {
   if (p.count < 0 || p.count > kMaxStepPushes) return "a count of window pushes outside [0, kMaxStepPushes = 3]";
-  auto overlaps = [](const float* a0, const float* a1, const float* b0, const float* b1) {
-    return a0 && b0 && a0 < b1 && b0 < a1;
+  struct Range {  // [begin, end) of the floats a pointer's rows span (empty for null)
+    const float* b = nullptr;
+    const float* e = nullptr;
+    bool overlaps(const Range& o) const { return b && o.b && b < o.e && o.b < e; }
   };
-  for (int i = 0; i < p.count; ++i) {
-    const StepPush& q = p.push[i];
+  auto rows = [&](const float* q, int64_t ld, int64_t width) {
+    return q ? Range{q, q + (N - 1) * ld + width} : Range{};
+  };
+  const Range x = rows(X, ldx, K), i = rows(id, ld_id, C), o = rows(out, ld_out, C);
+  for (int a = 0; a < p.count; ++a) {
+    const StepPush& q = p.push[a];
     if (!q.window || !q.src) return "a window push without a window or a source";
     if (q.rows < 1 || q.rows > kMaxPushRows) return "a window push of rows outside [1, kMaxPushRows = 16]";
     if (q.col < 0 || q.col + C > q.width) return "a window push whose C columns fall outside the window's rows";
-    const float* w0 = q.window;
-    const float* w1 = q.window + N * q.rows * q.width;
-    if (overlaps(w0, w1, X, X + (N - 1) * ldx + K) || overlaps(w0, w1, id, id + (N - 1) * ld_id + C) ||
-        overlaps(w0, w1, out, out + (N - 1) * ld_out + C))
+    const Range w{q.window, q.window + N * q.rows * q.width};
+    if (w.overlaps(x) || w.overlaps(i) || w.overlaps(o))
       return "a window push into memory that overlaps the input, the identity or the output";
+    const Range src = rows(q.src, q.ld_src, C);
+    if (q.src == out ? q.ld_src != ld_out : src.overlaps(o))
+      return "a window push whose source overlaps the output without being it";
+    for (int c = 0; c < p.count; ++c) {
+      const StepPush& r = p.push[c];
+      if (!r.window) continue;
+      const Range v{r.window, r.window + N * r.rows * r.width};
+      if (src.overlaps(v)) return "a window push whose source lies in a pushed window";
+      if (c == a || !w.overlaps(v)) continue;
+      const bool same_rows = r.window == q.window && r.rows == q.rows && r.width == q.width;
+      if (!same_rows || (q.col < r.col + C && r.col < q.col + C))
+        return "two window pushes into the same columns of a window";
+    }
   }
   return nullptr;
 }

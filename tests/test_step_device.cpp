@@ -234,8 +234,21 @@ TEST(StepKernels, CudaTwinsMatchTheCpu) {
       {randn({11, 3 * 10}), Tensor::from_vector<int64_t>({1, 2, 3, 9, 0, 5}, {2, 3}), randn({11}), randn({2, 13})},
       [&](const StepKernels& k, std::vector<Tensor>& b) {
         k.lookup(2, 2, 10, 3, 10, b[0].data<float>(), 30, b[1].data<int64_t>(), b[2].data<float>(), b[3].data<float>(),
-                 13);
+                 13, {});
       });
+  // lookup with pushes of its channels [2, 10) into a window of 10 columns (from its output) and
+  // into columns 1 … of a wider one through a relu (from other memory); 4 rows.
+  expect_twins("lookup (pushes)",
+               {randn({11, 3 * 10}), Tensor::from_vector<int64_t>({1, 2, 3, 9, 0, 5}, {2, 3}), randn({11}),
+                randn({2, 13}), randn({2, 4, 10}), randn({2, 4, 12}), randn({2, 10})},
+               [&](const StepKernels& k, std::vector<Tensor>& b) {
+                 StepPushes p;
+                 p.count = 2;
+                 p.push[0] = StepPush{b[4].data<float>(), 4, 10, 0, b[3].data<float>(), 13};
+                 p.push[1] = StepPush{b[5].data<float>(), 4, 12, 1, b[6].data<float>(), 10, true};
+                 k.lookup(2, 2, 10, 3, 10, b[0].data<float>(), 30, b[1].data<int64_t>(), b[2].data<float>(),
+                          b[3].data<float>(), 13, p);
+               });
   // sample: more classes than the kernel's 256 threads, NaN in class 0 of one row and elsewhere
   // in another, greedy and two temperatures, at two step counts.
   std::vector<float> lv = randn({4, 300}).to_vector<float>();
@@ -372,6 +385,14 @@ void expect_fused_steps_match(Model& model, int64_t input_size, int64_t classes,
     const Tensor col = Tensor::randn({batch, classes}, DType::F32, g);
     ASSERT_LE(rel_diff(fused.step(col), plain.step(col).clone()), 1e-5) << "batch " << batch << " step " << s;
   }
+  // Then one-hot inputs, as generation feeds them (the input conv becomes a lookup once its window
+  // is all one-hot, and on the fused path pushes its output itself).
+  for (int64_t s = 0; s < steps; ++s) {
+    std::vector<int64_t> ids(static_cast<size_t>(batch));
+    for (int64_t n = 0; n < batch; ++n) ids[size_t(n)] = (s * 7 + n * 3) % classes;
+    ASSERT_LE(rel_diff(fused.step_indices(ids.data()), plain.step_indices(ids.data()).clone()), 1e-5)
+        << "batch " << batch << " one-hot step " << s;
+  }
 }
 
 TEST(FusedGates, StepsMatchTheTwoKernelsOnTheCpu) {
@@ -503,39 +524,65 @@ TEST(StepKernels, GatedAffinePushesAreWindowPushes) {
 // With its gated convs fused, a residual Seq-U-Net step also pushes each output into the windows
 // it feeds from inside the kernel that makes it, so a step queues far fewer kernels (the count
 // that bounds batch-1 generation on a GPU, docs/generation.md §5); the output's relu rides in the
-// last conv's kernel too. Per step where the levels 0 … j fire (n the deepest):
-// unfused 17 + 20 per level below n + 13 for level n; fused 8 + 7 per level below n + 5 for level
-// n. Over the audio model's cycle (11 levels, depth 2, K = 5; narrow here) that is 36.97 a step
-// unfused and 14.99 fused, plus the draw and the counter tick of a generation loop: 39 → 17. At
-// batch 9, above gated_affine's, nothing is fused.
+// last conv's kernel, and the input lookup pushes its own output too. Per generation step (one-hot
+// input) where the levels 0 … j fire (n the deepest): unfused 17 + 20 per level below n + 13 for
+// level n; fused 7 + 7 per level below n + 5 for level n. Over the audio model's cycle (11
+// levels, depth 2, K = 5; narrow here) that is 36.97 a step unfused and 13.99 fused, plus the draw
+// and the counter tick of a generation loop: 39 → 16. At batch 9, above gated_affine's, nothing
+// is fused; a dense input column (an affine, not a lookup) costs the fused step one kernel more.
 TEST(FusedGates, SequnetPushesRideInTheGatedConvs) {
-  auto counts = [](SequnetRes& model, int64_t batch, bool fused) {
+  // Kernels per step over one clock cycle, after K one-hot steps (the input conv then looks its
+  // weight columns up), each paired with the deepest level that fires at its clock.
+  auto counts = [](SequnetRes& model, int64_t batch, bool fused, bool one_hot) {
     Generator g(23);
     NoGradGuard no_grad;
     SequnetResStepper st(model);
     st.set_fused_gates(fused);
     st.save(Tensor::randn({batch, 9, model.input_size()}, DType::F32, g));
-    std::vector<int64_t> per_step;
+    const std::vector<int64_t> ids(static_cast<size_t>(batch), 4);
+    const int64_t n = model.config().num_levels - 1;
+    for (int64_t s = 0; s < model.config().kernel_size; ++s) st.step_indices(ids.data());
+    std::vector<std::pair<int64_t, int64_t>> per_step;  // (deepest level firing, kernels)
     for (int64_t s = 0; s < model.cycles(); ++s) {
-      st.step(Tensor::randn({batch, 9}, DType::F32, g));
-      per_step.push_back(st.kernels_last_step());
+      const int64_t t = st.clock();
+      int64_t deepest = 0;
+      while (deepest < n && (t == 0 || t % (int64_t(2) << deepest) == 0)) ++deepest;
+      if (one_hot)
+        st.step_indices(ids.data());
+      else
+        st.step(Tensor::randn({batch, 9}, DType::F32, g));
+      per_step.emplace_back(deepest, st.kernels_last_step());
     }
     return per_step;
   };
-  auto sum = [](const std::vector<int64_t>& v) { return std::accumulate(v.begin(), v.end(), int64_t(0)); };
+  auto expect_per_level = [](const std::vector<std::pair<int64_t, int64_t>>& got, std::vector<int64_t> by_level,
+                             const char* what) {
+    std::vector<int64_t> levels_seen(by_level.size(), 0);
+    for (const auto& [level, kernels] : got) {
+      ASSERT_LT(size_t(level), by_level.size()) << what;
+      EXPECT_EQ(kernels, by_level[size_t(level)]) << what << ": a step whose deepest firing level is " << level;
+      ++levels_seen[size_t(level)];
+    }
+    for (int64_t seen : levels_seen) EXPECT_GT(seen, 0) << what << ": every level fires in a cycle";
+  };
+  auto sum = [](const std::vector<std::pair<int64_t, int64_t>>& v) {
+    int64_t total = 0;
+    for (const auto& [level, kernels] : v) total += kernels;
+    return total;
+  };
   Generator g1(6), g2(7);
-  SequnetRes small(small_sequnet(), g1);  // 4 levels: clocks 1 … 7, 0 after save
+  SequnetRes small(small_sequnet(), g1);  // 4 levels: n = 3
   small.set_training(false);
-  // Clock t = 1, 2, …, 7, 0: the deepest level that fires is 0 1 0 2 0 1 0 3.
-  EXPECT_EQ(counts(small, 1, false), (std::vector<int64_t>{17, 37, 17, 57, 17, 37, 17, 70}));
-  EXPECT_EQ(counts(small, 1, true), (std::vector<int64_t>{8, 15, 8, 22, 8, 15, 8, 27}));
-  EXPECT_EQ(counts(small, 9, true), counts(small, 9, false));
+  expect_per_level(counts(small, 1, false, true), {17, 37, 57, 70}, "unfused");
+  expect_per_level(counts(small, 1, true, true), {7, 14, 21, 26}, "fused");
+  expect_per_level(counts(small, 1, true, false), {8, 15, 22, 27}, "fused, dense input");
+  EXPECT_EQ(counts(small, 9, true, true), counts(small, 9, false, true));
   SequnetResConfig audio = small_sequnet();
   audio.num_channels = 3, audio.num_levels = 11;
   SequnetRes deep(audio, g2);
   deep.set_training(false);
-  EXPECT_EQ(sum(counts(deep, 1, false)), 17 * 1024 + 20 * 1022 + 13);  // 36.97 a step
-  EXPECT_EQ(sum(counts(deep, 1, true)), 8 * 1024 + 7 * 1022 + 5);      // 14.99 a step
+  EXPECT_EQ(sum(counts(deep, 1, false, true)), 17 * 1024 + 20 * 1022 + 13);  // 36.97 a step
+  EXPECT_EQ(sum(counts(deep, 1, true, true)), 7 * 1024 + 7 * 1022 + 5);      // 13.99 a step
 }
 
 TEST(GpuSteps, WaveNetMatchesTheCpu) {

@@ -233,14 +233,23 @@ __global__ void one_hot_push_kernel(int64_t N, int64_t rows, int64_t V, float* w
   }
 }
 
+// One thread per (n, o): its sum of K weight columns, then its column of every window it pushes
+// (gated_affine's pushes, done by the thread that owns the element).
 __global__ void lookup_kernel(int64_t N, int64_t c0, int64_t width, int64_t K, int64_t V, const float* W, int64_t ldw,
-                              const int64_t* ids, const float* bias, float* Y, int64_t ldy) {
+                              const int64_t* ids, const float* bias, float* Y, int64_t ldy, StepPushes pushes) {
   const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= N * width) return;
   const int64_t n = i / width, o = c0 + i % width;
   float acc = bias ? bias[o] : 0.0f;
   for (int64_t m = 0; m < K; ++m) acc += W[o * ldw + m * V + ids[n * K + m]];
   Y[n * ldy + o] = acc;
+  for (int j = 0; j < pushes.count; ++j) {
+    const StepPush& p = pushes.push[j];
+    float* w = p.window + (n * p.rows * p.width + p.col + o);
+    for (int64_t r = 0; r + 1 < p.rows; ++r) w[r * p.width] = w[(r + 1) * p.width];
+    const float v = p.src == Y && p.ld_src == ldy ? acc : p.src[n * p.ld_src + o];
+    w[(p.rows - 1) * p.width] = p.relu && v < 0.0f ? 0.0f : v;
+  }
 }
 
 // One block per row n. The arg-max follows the CPU's sequential rule (the first maximum; a NaN
@@ -489,11 +498,13 @@ void step_one_hot_push(int64_t N, int64_t rows, int64_t V, float* window, int64_
 }
 
 void step_lookup(int64_t N, int64_t c0, int64_t c1, int64_t K, int64_t V, const float* W, int64_t ldw,
-                 const int64_t* ids, const float* bias, float* Y, int64_t ldy) {
+                 const int64_t* ids, const float* bias, float* Y, int64_t ldy, const StepPushes& pushes) {
   if (c1 <= c0 || N <= 0) return;
+  if (const char* wrong = step_pushes_error(pushes, N, c1, 0, nullptr, 0, nullptr, 0, Y, ldy))
+    fail(fmt::format("step lookup: {} ({} pushes of {} channels)", wrong, pushes.count, c1));
   Context& ctx = current_context("step lookup");
-  lookup_kernel<<<blocks_for(N * (c1 - c0)), kThreads, 0, ctx.stream>>>(N, c0, c1 - c0, K, V, W, ldw, ids, bias, Y,
-                                                                        ldy);
+  lookup_kernel<<<blocks_for(N * (c1 - c0)), kThreads, 0, ctx.stream>>>(N, c0, c1 - c0, K, V, W, ldw, ids, bias, Y, ldy,
+                                                                        pushes);
   check_launch("step lookup");
 }
 

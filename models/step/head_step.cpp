@@ -135,7 +135,7 @@ void LanguageModelStepper::step_ids() {
   } else {
     backend(device_, "LanguageModelStepper")
         .step.lookup(batch_, 0, emsize_, 1, vocab_, emb_t_.data<float>(), vocab_, ids_.data<int64_t>(), nullptr,
-                     col_.data<float>(), emsize_);
+                     col_.data<float>(), emsize_, {});
   }
   decode(backbone_.step(col_));
 }

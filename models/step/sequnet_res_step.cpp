@@ -377,9 +377,17 @@ void SequnetResStepper::run_step(int tid, int nt) {
   const StepKernels& k = *ops_;
   // h0 = input_conv(window); for one-hot rows Σ_m W[:, m, id_m] + b (K weight columns).
   float* h0 = h0_.data<float>();
-  if (one_hot_rows_ >= K_)
-    k.lookup(N, c0, c1, K_, num_inputs_, w_in_.data<float>(), KI, in_ids_.data<int64_t>(), b_in_.data<float>(), h0, C_);
-  else
+  // On the fused path the lookup also pushes h0 into the first conv's window (which always takes
+  // it): one kernel fewer per generated sample.
+  Layer& first = layers_.front();
+  const bool lookup = one_hot_rows_ >= K_;
+  const bool lookup_pushes = lookup && fused_ && K_ <= kMaxPushRows && first.width == C_;
+  if (lookup) {
+    StepPushes pushes;
+    if (lookup_pushes) pushes.count = 1, pushes.push[0] = StepPush{first.window.data<float>(), K_, C_, 0, h0, C_};
+    k.lookup(N, c0, c1, K_, num_inputs_, w_in_.data<float>(), KI, in_ids_.data<int64_t>(), b_in_.data<float>(), h0, C_,
+             pushes);
+  } else
     k.affine(N, c1 - c0, KI, in_window_.data<float>(), KI, w_in_.data<float>() + c0 * KI, KI, b_in_.data<float>() + c0,
              h0 + c0, C_, false);
   if (tid == 0) ++kernels_;
@@ -391,7 +399,7 @@ void SequnetResStepper::run_step(int tid, int nt) {
   std::array<const float*, 64> shortcuts{};  // per down block: its skip value this step (or null)
   // A layer that receives a value appends it to its window; it produces one when t mod cycles = 0.
   auto plain = [&](Layer& L, const float* cond) {
-    if (have) {
+    if (have && !(lookup_pushes && &L == &first)) {
       if (tid == 0) push(L, cur, cond);
       team_.sync();
     }

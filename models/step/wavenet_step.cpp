@@ -296,7 +296,7 @@ void WaveNetStepper::step_column(int tid, int nt, const float* x, const int64_t*
 
   // h = start_conv(x); for a one-hot column that is one weight column plus the bias.
   if (indices)
-    k.lookup(N, r0, r1, 1, classes_, w_start_.data<float>(), classes_, indices, b_start_.data<float>(), h, R_);
+    k.lookup(N, r0, r1, 1, classes_, w_start_.data<float>(), classes_, indices, b_start_.data<float>(), h, R_, {});
   else
     k.affine(N, r1 - r0, classes_, x, classes_, w_start_.data<float>() + r0 * classes_, classes_,
              b_start_.data<float>() + r0, h + r0, R_, false);

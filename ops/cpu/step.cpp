@@ -56,6 +56,26 @@ void step_gated(int64_t N, int64_t C, int64_t c0, int64_t c1, const float* fg, c
   }
 }
 
+// The channels [o0, o1) of gated_affine's and lookup's window pushes (ops/kernels/step.h): column
+// col + o of each window moves one row up and gets src[n, o] (relu'd where asked) as its newest.
+static void push_columns(const StepPushes& pushes, int64_t N, int64_t o0, int64_t o1) {
+  const int64_t m = o1 - o0;
+  for (int i = 0; i < pushes.count; ++i) {
+    const StepPush& p = pushes.push[i];
+    for (int64_t n = 0; n < N; ++n) {
+      float* w = p.window + n * p.rows * p.width + p.col + o0;
+      for (int64_t r = 0; r + 1 < p.rows; ++r)
+        std::memmove(w + r * p.width, w + (r + 1) * p.width, size_t(m) * sizeof(float));
+      float* last = w + (p.rows - 1) * p.width;
+      const float* src = p.src + n * p.ld_src + o0;
+      if (p.relu)
+        for (int64_t j = 0; j < m; ++j) last[j] = std::max(src[j], 0.0f);  // as step_relu: NaN stays NaN
+      else
+        std::memmove(last, src, size_t(m) * sizeof(float));
+    }
+  }
+}
+
 // affine then gated, chunk by chunk of channels through buffers on the stack (nothing allocates):
 // the same products (step_affine) and the same gate (step_gated) as the two kernels in a row.
 // Each chunk's window pushes follow its gate, as the GPU's blocks push their channel's columns
@@ -76,20 +96,7 @@ void step_gated_affine(int64_t N, int64_t C, int64_t K, const float* X, int64_t 
     step_affine(N, m, K, X, ldx, W + o0 * ldw, ldw, bias ? bias + o0 : nullptr, fg, 2 * m, false);
     step_affine(N, m, K, X, ldx, W + (C + o0) * ldw, ldw, bias ? bias + C + o0 : nullptr, fg + m, 2 * m, false);
     step_gated(N, m, 0, m, fg, id ? id + o0 : nullptr, ld_id, out + o0, ld_out);
-    for (int i = 0; i < pushes.count; ++i) {  // this chunk's columns of every window it feeds
-      const StepPush& p = pushes.push[i];
-      for (int64_t n = 0; n < N; ++n) {
-        float* w = p.window + n * p.rows * p.width + p.col + o0;
-        for (int64_t r = 0; r + 1 < p.rows; ++r)
-          std::memmove(w + r * p.width, w + (r + 1) * p.width, size_t(m) * sizeof(float));
-        float* last = w + (p.rows - 1) * p.width;
-        const float* src = p.src + n * p.ld_src + o0;
-        if (p.relu)
-          for (int64_t j = 0; j < m; ++j) last[j] = std::max(src[j], 0.0f);  // as step_relu: NaN stays NaN
-        else
-          std::memmove(last, src, size_t(m) * sizeof(float));
-      }
-    }
+    push_columns(pushes, N, o0, o0 + m);  // this chunk's columns of every window it feeds
   }
 }
 
@@ -147,13 +154,17 @@ void step_one_hot_push(int64_t N, int64_t rows, int64_t V, float* window, int64_
 }
 
 void step_lookup(int64_t N, int64_t c0, int64_t c1, int64_t K, int64_t V, const float* W, int64_t ldw,
-                 const int64_t* ids, const float* bias, float* Y, int64_t ldy) {
+                 const int64_t* ids, const float* bias, float* Y, int64_t ldy, const StepPushes& pushes) {
+  if (c1 <= c0 || N <= 0) return;
+  if (const char* wrong = step_pushes_error(pushes, N, c1, 0, nullptr, 0, nullptr, 0, Y, ldy))
+    fail(fmt::format("step lookup: {} ({} pushes of {} channels)", wrong, pushes.count, c1));
   for (int64_t n = 0; n < N; ++n)
     for (int64_t o = c0; o < c1; ++o) {
       float acc = bias ? bias[o] : 0.0f;
       for (int64_t m = 0; m < K; ++m) acc += W[o * ldw + m * V + ids[n * K + m]];
       Y[n * ldy + o] = acc;
     }
+  push_columns(pushes, N, c0, c1);
 }
 
 // The draw of seqnet generate (train/cli/generate.cpp, sample_categorical), from a given block.

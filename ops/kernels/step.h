@@ -38,7 +38,8 @@
 //   one_hot_push     the same for a one-hot input column: window (N, rows, V) gets the row
 //                    one_hot(ids[n]), and ids_window (N, rows) i64 the index itself
 //   lookup           Y[n, o] = bias[o] + Σ_m W[o, m·V + ids[n·K + m]]       o ∈ [c0, c1)
-//                    (a conv of K taps over one-hot columns: K weight columns instead of a product)
+//                    (a conv of K taps over one-hot columns: K weight columns instead of a product),
+//                    then the `pushes` as gated_affine's, channel o of each for o ∈ [c0, c1)
 //   sample           with s = *count: ids[n] := a draw from softmax(logits[n, :] / T) using Philox
 //                    block (first_block + s·N + n) of `seed` (T = 0: the first arg-max), and
 //                    history[s·N + n] := ids[n] (history may be null). The draw is exactly
@@ -140,7 +141,7 @@ struct StepKernels {
                       const float* cond, int64_t ldc);
   void (*one_hot_push)(int64_t N, int64_t rows, int64_t V, float* window, int64_t* ids_window, const int64_t* ids);
   void (*lookup)(int64_t N, int64_t c0, int64_t c1, int64_t K, int64_t V, const float* W, int64_t ldw,
-                 const int64_t* ids, const float* bias, float* Y, int64_t ldy);
+                 const int64_t* ids, const float* bias, float* Y, int64_t ldy, const StepPushes& pushes);
   void (*sample)(int64_t N, int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,
                  uint64_t first_block, const int64_t* count, int64_t* ids, int64_t* history);
   void (*bernoulli)(int64_t N, int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,

@@ -447,7 +447,14 @@ std::string render_results_page(const nlohmann::json& results) {
        "- Copy memory: accuracy on the 10 recalled digits, and the first epoch whose validation accuracy\n"
        "  exceeds 99 %. Both Seq-U-Nets stay at chance (1/8: the digits are 1–8; loss ln 8) for all 20 epochs,\n"
        "  and so does the official PyTorch code under the same settings\n"
-       "  (docs/measurements/copy-sequnet-official-2026-12-01/): the models, not seqnet.\n";
+       "  (docs/measurements/copy-sequnet-official-2026-12-01/): the models, not seqnet.\n"
+       "- Dates: a row is exact for the code of its date. Since 2026-12-01 the code has changed what a run\n"
+       "  draws, not the protocol (among other changes, the TCN heads compute only the steps the loss reads,\n"
+       "  6469fef, so their dropout masks cover smaller tensors). The same command gives another draw:\n"
+       "  re-run on 2026-12-03, JSB TCN 8.200 → 8.167, JSB Seq-U-Net 8.185 → 8.178, copy Seq-U-Net\n"
+       "  12.57 % → 12.64 % (still chance). The rows dated before 2026-12-02 have not been re-run. The\n"
+       "  2026-12-03 runs shared the 2-core machine with builds and test runs, so their wall times\n"
+       "  overstate a quiet machine's (JSB: 2 min before, 11–12 min then).\n";
 
   if (!not_run.empty()) {
     s += "\n## Rows not run in full yet\n\nNot run, or only shortened (the table above has the shortened run).\n\n"

@@ -66,8 +66,9 @@ constexpr int64_t kGatedAffineMaxBatch = 8;  // gated_affine's largest batch
 constexpr int kMaxStepPushes = 3;            // gated_affine's window pushes per call
 constexpr int64_t kMaxPushRows = 16;         // and the rows of a window it pushes
 
-// One window push that gated_affine does after its product (see above): the window (N, rows,
-// width) gets src[n, 0..C) as the newest row's columns [col, col + C), its older rows moved up.
+// One window push that gated_affine (or lookup) does after its product (see above): the window
+// (N, rows, width) gets src[n, 0..C) as the newest row's columns [col, col + C), its older rows
+// moved up.
 struct StepPush {
   float* window = nullptr;
   int64_t rows = 0, width = 0, col = 0;
@@ -79,7 +80,8 @@ struct StepPushes {
   int count = 0;
   StepPush push[kMaxStepPushes];
 };
-// What both backends check before gated_affine runs (N ≥ 1, C ≥ 1): the count; every push a
+// What both backends check before gated_affine or lookup runs (N ≥ 1, C ≥ 1; lookup passes its
+// c1 as C and no X or id: a check of more columns than its [c0, c1) touches): the count; every push a
 // window of 1 … kMaxPushRows rows with its columns inside the row and a source; no window
 // overlapping what the kernel reads (X, id) or writes (out) or another push's columns; and every
 // source either `out` itself (with out's row stride) or memory that neither out nor a window

@@ -3,14 +3,18 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <regex>
 #include <set>
 #include <sstream>
 
+#include "ops/backend.h"
+#include "ops/conv.h"
 #include "tests/op_cases.h"
 #include "tests/test_util.h"
 
@@ -49,6 +53,80 @@ TEST(OpCases, ParityCuda) {
   }
   std::printf("%zu cases, %zu ops; worst |GPU − CPU| / max|CPU| per op (f64, f32):\n", op_cases().size(), worst.size());
   for (const auto& [op, w] : worst) std::printf("  %-24s %9.2e %9.2e\n", op.c_str(), w.first, w.second);
+}
+
+// The conv kernels straight from the backends' tables, on outputs first filled with NaN: every
+// element of Y, dX, dW and db must be written (the contract: "fully overwritten"), which the op
+// cases cannot show — their outputs come fresh from the allocator, often zeroed. The geometries
+// take every way the CUDA kernels avoid a zero fill and every way they still need one: a causal
+// dilated conv without bias (the unshifted tap runs first with beta = 0, forward and input
+// gradient), a stride-2 forward whose first tap covers Y, a 1-tap conv, a conv with a bias, the
+// transposed conv's bias in backward_input, no input channels (C_in = 0) and no output channels
+// (C_out = 0), a weight-gradient tap that reaches no input (T = 1, K = 3), and a weight gradient of
+// 1024 × 1024 × 17 samples (two chunks of per-sample products: the second adds to the first).
+// GPU against CPU within 1e-5 of the largest |value| (f32), no NaN anywhere.
+TEST(OpCases, ConvKernelsWriteEveryOutputElement) {
+  SEQNET_SKIP_WITHOUT_GPU();
+  struct Geo {
+    const char* what;
+    int64_t N, C_in, T, C_out, K, s, d, pf, pb;
+    bool bias, input_bias;
+  };
+  const std::vector<Geo> geos = {
+      {"causal dilated, no bias", 3, 5, 11, 4, 3, 1, 2, 4, 0, false, false},
+      {"stride 2, covering first tap", 2, 3, 10, 4, 3, 2, 1, 0, 0, false, false},
+      {"stride 3, padded", 2, 3, 10, 4, 2, 3, 1, 1, 1, false, false},
+      {"one tap", 2, 6, 7, 3, 1, 1, 1, 0, 0, false, false},
+      {"causal with bias", 2, 4, 9, 5, 2, 1, 1, 1, 0, true, true},
+      {"centred, transposed bias", 2, 4, 9, 5, 3, 1, 1, 1, 1, false, true},
+      {"no input channels", 2, 0, 6, 3, 2, 1, 1, 1, 0, true, false},
+      {"no output channels", 2, 3, 6, 0, 2, 1, 1, 1, 0, false, false},
+      {"a tap past the input", 2, 3, 1, 4, 3, 1, 1, 2, 0, false, false},
+      {"two weight chunks", 17, 1024, 3, 1024, 2, 1, 1, 1, 0, false, false},
+  };
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (const Geo& e : geos) {
+    SCOPED_TRACE(e.what);
+    ConvGeom g;
+    g.N = e.N, g.C_in = e.C_in, g.T = e.T, g.C_out = e.C_out, g.K = e.K, g.s = e.s, g.d = e.d, g.pf = e.pf;
+    g.T_out = conv1d_out_len(e.T, e.K, e.s, e.d, e.pf, e.pb);
+    ASSERT_GT(g.T_out, 0);
+    Generator gen(3);
+    const Tensor X = Tensor::uniform({g.N, g.C_in, g.T}, -1, 1, DType::F32, gen);
+    const Tensor W = Tensor::uniform({g.C_out, g.C_in, g.K}, -1, 1, DType::F32, gen);
+    const Tensor b = Tensor::uniform({g.C_out}, -1, 1, DType::F32, gen);
+    const Tensor bt = Tensor::uniform({g.C_in}, -1, 1, DType::F32, gen);  // a transposed conv's bias
+    const Tensor dY = Tensor::uniform({g.N, g.C_out, g.T_out}, -1, 1, DType::F32, gen);
+    // Y, dX, dW, db on device d, from NaN-filled outputs.
+    const auto run = [&](Device d) {
+      const ConvKernels& k = backend(d, "conv1d").conv;
+      const Tensor x = X.to(d), w = W.to(d), dy = dY.to(d);
+      const Tensor bias = e.bias ? b.to(d) : Tensor(), in_bias = e.input_bias ? bt.to(d) : Tensor();
+      Tensor Y = Tensor::full({g.N, g.C_out, g.T_out}, nan, DType::F32, d);
+      Tensor dX = Tensor::full({g.N, g.C_in, g.T}, nan, DType::F32, d);
+      Tensor dW = Tensor::full({g.C_out, g.C_in, g.K}, nan, DType::F32, d);
+      Tensor db = Tensor::full({g.C_out}, nan, DType::F32, d);
+      const Tensor wp = k.prepare_weight(w, g);
+      k.forward(x, wp, bias, Y, g);
+      k.backward_input(dy, wp, in_bias, dX, g);
+      k.backward_weight(dy, x, dW, g);
+      k.bias_grad(dy, db);
+      return std::vector<Tensor>{Y.to(Device::cpu()), dX.to(Device::cpu()), dW.to(Device::cpu()), db.to(Device::cpu())};
+    };
+    const std::vector<Tensor> cpu = run(Device::cpu()), gpu = run(test_gpu());
+    const char* names[] = {"Y", "dX", "dW", "db"};
+    for (size_t i = 0; i < cpu.size(); ++i) {
+      const std::vector<float> c = cpu[i].to_vector<float>(), q = gpu[i].to_vector<float>();
+      double scale = 0, diff = 0;
+      for (size_t j = 0; j < c.size(); ++j) {
+        ASSERT_FALSE(std::isnan(c[j])) << names[i] << " element " << j << " unwritten on the CPU";
+        ASSERT_FALSE(std::isnan(q[j])) << names[i] << " element " << j << " unwritten on the GPU";
+        scale = std::max(scale, double(std::fabs(c[j])));
+        diff = std::max(diff, double(std::fabs(c[j] - q[j])));
+      }
+      EXPECT_LE(diff, 1e-5 * std::max(scale, 1.0)) << names[i];
+    }
+  }
 }
 
 // Every case twice on the GPU, f32 and f64: bitwise the same outputs and gradients.

@@ -14,9 +14,16 @@
 //    slice of a workspace (chunks of at most 64 MiB), then one kernel adds the slices in sample
 //    order (no atomics). A view without a unit stride falls back to a loop of GEMMs.
 //  * bias_grad: one block per channel, a fixed-order shared-memory tree reduction (deterministic).
-// Outputs are pre-filled (bias, or zero) and every GEMM accumulates with beta = 1, as on the CPU.
+// Outputs are pre-filled with the bias, or zero, and the GEMMs accumulate with beta = 1, as on the
+// CPU — except where no bias is added and one tap's product covers the whole output
+// (forward_covering_tap, input_covering_tap: the unshifted tap of a causal conv): that tap runs
+// first with beta = 0 and the fill is skipped (a write pass of the output fewer, and the first GEMM
+// does not read it; the taps are then summed covering tap first, an order other than the CPU's —
+// within the twins' tolerance, and as deterministic). backward_weight's first chunk of samples
+// writes its tap rather than adding to zeros (the same bits).
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "cuda/backend.h"
 #include "cuda/context.h"
@@ -79,13 +86,14 @@ __global__ void add_phases_kernel(T* dx, const T* buf, int64_t C, int64_t len, i
   if (mask.has(pc.p)) dx[i] += buf[((b * s + pc.p) * C + c) * L + pc.j];
 }
 
-// out[i] += Σ_{b < nb} parts[b·len + i], b in order (the per-sample weight-gradient products of
-// backward_weight, reduced in a fixed order: no atomics, a rerun is bitwise identical).
+// out[i] (+)= Σ_{b < nb} parts[b·len + i], b in order (the per-sample weight-gradient products of
+// backward_weight, reduced in a fixed order: no atomics, a rerun is bitwise identical); out is
+// read only when `accumulate` (else the sum starts at 0, as from a zeroed out).
 template <typename T>
-__global__ void add_parts_kernel(T* out, const T* parts, int64_t nb, int64_t len) {
+__global__ void add_parts_kernel(T* out, const T* parts, int64_t nb, int64_t len, bool accumulate) {
   const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= len) return;
-  T acc = out[i];
+  T acc = accumulate ? out[i] : T(0);
   for (int64_t b = 0; b < nb; ++b) acc += parts[b * len + i];
   out[i] = acc;
 }
@@ -188,41 +196,52 @@ void gemm_per_sample(Item item, int64_t sa, bool ta, int64_t sb, bool tb, int64_
 // ---- the GEMM loops: one batched GEMM per tap over all samples (X and dY: any views; Y and dX
 // contiguous and pre-filled) -------------------------------------------------------------------
 
+// The taps in the order the GEMM loops run them: `first` (a covering tap, or -1) before the others.
+std::vector<int64_t> tap_order(int64_t K, int64_t first) {
+  std::vector<int64_t> order;
+  if (first >= 0) order.push_back(first);
+  for (int64_t m = 0; m < K; ++m)
+    if (m != first) order.push_back(m);
+  return order;
+}
+
 // Y += conv(X, W): per tap, for every sample, Y[:, lo:hi] += W_m · X_phase(m)[:, lo+shift(m) : hi+shift(m)].
-void forward_taps(const Tensor& X, const Tensor& Wk, Tensor& Y, const ConvGeom& g) {
+// Tap `first` (forward_covering_tap, or -1), if any, runs first and overwrites Y (beta = 0).
+void forward_taps(const Tensor& X, const Tensor& Wk, Tensor& Y, const ConvGeom& g, int64_t first) {
   if (g.N == 0) return;
   const PhaseMask mask = used_phase_mask(g);
   dispatch_float(X.dtype(), "conv1d", [&]<typename T>() {
     const Tensor Xp = split_phases<T>(X, g, mask);
-    for (int64_t m = 0; m < g.K; ++m) {
+    for (const int64_t m : tap_order(g.K, first)) {
       const auto [lo, hi] = g.valid(m);
       if (lo == hi) continue;
       const auto item = [&, lo = lo, hi = hi](int64_t n) {
         return SampleGemm{Wk.select(0, m), Xp.select(0, n).select(0, g.phase(m)).narrow(1, lo + g.shift(m), hi - lo),
                           Y.select(0, n).narrow(1, lo, hi - lo)};
       };
-      gemm_per_sample(item, 0, false, Xp.stride(0), false, Y.stride(0), g.N, 1.0);
+      gemm_per_sample(item, 0, false, Xp.stride(0), false, Y.stride(0), g.N, m == first ? 0.0 : 1.0);
     }
   });
 }
 
 // dX += convᵀ(dY, W): per tap, for every sample, dX_phase(m)[:, lo+shift(m) : hi+shift(m)] += W_mᵀ · dY[:, lo:hi]
 // (stride 1: straight into dX; else into a zeroed whole-batch phase buffer, then interleaved into dX).
-void backward_input_taps(const Tensor& dY, const Tensor& Wk, Tensor& dX, const ConvGeom& g) {
+// Tap `first` (input_covering_tap, or -1; stride 1 only), if any, runs first and overwrites dX.
+void backward_input_taps(const Tensor& dY, const Tensor& Wk, Tensor& dX, const ConvGeom& g, int64_t first) {
   if (g.N == 0) return;
   const PhaseMask mask = used_phase_mask(g);
   if (g.s > 1 && !mask.any()) return;  // no tap reaches the input: dX keeps its bias
   dispatch_float(dY.dtype(), "conv1d", [&]<typename T>() {
     Tensor dXp = dX.unsqueeze(1);
     if (g.s > 1) dXp = Tensor::zeros({g.N, g.s, g.C_in, g.phase_len()}, dY.dtype(), dY.device());
-    for (int64_t m = 0; m < g.K; ++m) {
+    for (const int64_t m : tap_order(g.K, first)) {
       const auto [lo, hi] = g.valid(m);
       if (lo == hi) continue;
       const auto item = [&, lo = lo, hi = hi](int64_t n) {
         return SampleGemm{Wk.select(0, m), dY.select(0, n).narrow(1, lo, hi - lo),
                           dXp.select(0, n).select(0, g.phase(m)).narrow(1, lo + g.shift(m), hi - lo)};
       };
-      gemm_per_sample(item, 0, true, dY.stride(0), false, dXp.stride(0), g.N, 1.0);
+      gemm_per_sample(item, 0, true, dY.stride(0), false, dXp.stride(0), g.N, m == first ? 0.0 : 1.0);
     }
     if (g.s > 1) add_phases<T>(dXp, dX, g, mask);
   });
@@ -234,13 +253,16 @@ constexpr int64_t kWeightPartsElems = int64_t(16) << 20;
 // dWk[m] = Σ_n dY[n][:, lo:hi] · X_phase(m)[n][:, lo+shift(m) : hi+shift(m)]ᵀ. Per tap and chunk
 // of samples, one batched GEMM writes each sample's product into its own slice of a workspace,
 // and a kernel adds the slices to dWk[m] in sample order (fixed order: bitwise reruns; the CPU
-// sums in the same sample order inside its GEMMs). dWk (K, C_out, C_in) contiguous.
+// sums in the same sample order inside its GEMMs). dWk (K, C_out, C_in) contiguous; every tap is
+// written (the first chunk's kernel starts from 0, a tap that reaches no input is zeroed), so dWk
+// needs no fill first.
 void backward_weight_taps(const Tensor& dY, const Tensor& X, Tensor& dWk, const ConvGeom& g) {
-  dWk.fill_(0.0);
-  if (g.N == 0) return;
-  const PhaseMask mask = used_phase_mask(g);
   const int64_t len = g.C_out * g.C_in;
-  if (len == 0) return;
+  if (g.N == 0 || len == 0) {
+    dWk.fill_(0.0);
+    return;
+  }
+  const PhaseMask mask = used_phase_mask(g);
   const int64_t chunk = std::clamp<int64_t>(kWeightPartsElems / len, 1, g.N);
   dispatch_float(X.dtype(), "conv1d", [&]<typename T>() {
     const Tensor Xp = split_phases<T>(X, g, mask);
@@ -248,8 +270,11 @@ void backward_weight_taps(const Tensor& dY, const Tensor& X, Tensor& dWk, const 
     const Context& ctx = context_of(dWk);
     for (int64_t m = 0; m < g.K; ++m) {
       const auto [lo, hi] = g.valid(m);
-      if (lo == hi) continue;
       Tensor dWm = dWk.select(0, m);
+      if (lo == hi) {
+        dWm.fill_(0.0);
+        continue;
+      }
       for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {
         const int64_t nb = std::min(chunk, g.N - n0);
         const auto item = [&, lo = lo, hi = hi](int64_t n) {
@@ -258,7 +283,8 @@ void backward_weight_taps(const Tensor& dY, const Tensor& X, Tensor& dWk, const 
                             parts.select(0, n)};
         };
         gemm_per_sample(item, dY.stride(0), false, Xp.stride(0), true, len, nb, 0.0);
-        add_parts_kernel<T><<<blocks_for(len), kThreads, 0, ctx.stream>>>(dWm.data<T>(), parts.data<T>(), nb, len);
+        add_parts_kernel<T>
+            <<<blocks_for(len), kThreads, 0, ctx.stream>>>(dWm.data<T>(), parts.data<T>(), nb, len, n0 > 0);
         check_launch("conv1d");
       }
     }
@@ -285,14 +311,18 @@ Tensor conv_prepare_weight(const Tensor& W, const ConvGeom&) {
   return Wk;
 }
 
+// Without a bias, a covering tap (if any) overwrites Y instead of a zero fill.
 void conv_forward(const Tensor& X, const Tensor& Wk, const Tensor& b, Tensor& Y, const ConvGeom& g) {
-  fill_with_bias(Y, b);
-  forward_taps(X, Wk, Y, g);
+  const int64_t first = b.defined() || g.N == 0 ? -1 : forward_covering_tap(g);
+  if (first < 0) fill_with_bias(Y, b);
+  forward_taps(X, Wk, Y, g, first);
 }
 
+// The same for dX (a conv1d's input gradient has no bias; a transposed conv's forward does).
 void conv_backward_input(const Tensor& dY, const Tensor& Wk, const Tensor& b, Tensor& dX, const ConvGeom& g) {
-  fill_with_bias(dX, b);
-  backward_input_taps(dY, Wk, dX, g);
+  const int64_t first = b.defined() || g.N == 0 ? -1 : input_covering_tap(g);
+  if (first < 0) fill_with_bias(dX, b);
+  backward_input_taps(dY, Wk, dX, g, first);
 }
 
 // Accumulated taps-major, then laid out as (C_out, C_in, K); for K = 1 the two layouts coincide

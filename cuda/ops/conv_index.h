@@ -4,9 +4,12 @@
 //  * taps-major weight: Wk[m, o, c] = W[o, c, m] (both contiguous), and its inverse;
 //  * polyphase split (stride s > 1): buf[p, c, j] = x[c, s·j + p]; the interleave back reads, for
 //    input column t, phase p = t mod s at column j = t div s (one source per dX element: a gather);
-//  * which phases some tap reads (PhaseMask): the others are neither split nor added back.
+//  * which phases some tap reads (PhaseMask): the others are neither split nor added back;
+//  * a tap whose product alone writes every column of the output (the forward's Y, a stride-1
+//    input gradient's dX): run first with beta = 0, it replaces the zero fill of that output.
 #pragma once
 #include <cstdint>
+#include <utility>
 
 #include "core/host_device.h"
 #include "ops/kernels/conv.h"
@@ -55,6 +58,28 @@ inline PhaseMask used_phase_mask(const ConvGeom& g) {
   for (int64_t m = 0; m < g.K; ++m)
     if (auto [lo, hi] = g.valid(m); lo < hi) mask.bits |= uint64_t(1) << g.phase(m);
   return mask;
+}
+
+// The tap whose product alone covers every output column, Y[:, 0 : T_out) (its valid range is all
+// of [0, T_out)), or -1 when none does (or T_out = 0). The last such tap: in a causal conv, the
+// newest, unshifted one.
+inline int64_t forward_covering_tap(const ConvGeom& g) {
+  if (g.T_out <= 0) return -1;
+  for (int64_t m = g.K - 1; m >= 0; --m)
+    if (g.valid(m) == std::pair<int64_t, int64_t>{0, g.T_out}) return m;
+  return -1;
+}
+
+// The tap whose transposed product alone covers every input-gradient column, dX[:, 0 : T) (stride
+// 1: tap m writes dX[:, lo + off(m) : hi + off(m))), or -1 when none does (stride > 1: the phases
+// accumulate in a buffer of their own).
+inline int64_t input_covering_tap(const ConvGeom& g) {
+  if (g.s != 1 || g.T <= 0) return -1;
+  for (int64_t m = g.K - 1; m >= 0; --m) {
+    const auto [lo, hi] = g.valid(m);
+    if (lo < hi && lo + g.off(m) == 0 && hi + g.off(m) == g.T) return m;
+  }
+  return -1;
 }
 
 }  // namespace seqnet::cuda

@@ -6,19 +6,20 @@
 
 namespace seqnet::cpu {
 
-// v = momentum·v + g;  p −= lr·v   (momentum 0: p −= lr·g)
-void optim_sgd_step(Tensor& p, const Tensor& g, Tensor& velocity, double lr, double momentum) {
-  dispatch_float(p.dtype(), "SGD", [&]<typename T>() {
-    T* w = p.data<T>();
-    const T* gp = g.data<T>();
-    const int64_t n = p.numel();
-    if (momentum != 0.0) {
-      T* v = velocity.data<T>();
-      for (int64_t k = 0; k < n; ++k) v[k] = T(momentum) * v[k] + gp[k];
-      gp = velocity.data<T>();
-    }
-    for (int64_t k = 0; k < n; ++k) w[k] -= T(lr) * gp[k];
-  });
+// v = momentum·v + g;  p −= lr·v   (momentum 0: p −= lr·g), slot by slot
+void optim_sgd_step(const std::vector<SgdSlot>& slots, double lr, double momentum) {
+  for (const SgdSlot& slot : slots)
+    dispatch_float(slot.p.dtype(), "SGD", [&]<typename T>() {
+      T* w = slot.p.data<T>();
+      const T* gp = slot.g.data<T>();
+      const int64_t n = slot.p.numel();
+      if (momentum != 0.0) {
+        T* v = slot.velocity.data<T>();
+        for (int64_t k = 0; k < n; ++k) v[k] = T(momentum) * v[k] + gp[k];
+        gp = slot.velocity.data<T>();
+      }
+      for (int64_t k = 0; k < n; ++k) w[k] -= T(lr) * gp[k];
+    });
 }
 
 namespace {
@@ -39,20 +40,21 @@ void adam_range(T* __restrict w, const T* __restrict g, T* __restrict m, T* __re
 }
 }  // namespace
 
-void optim_adam_step(Tensor& p, const Tensor& g, Tensor& mt, Tensor& vt, const AdamStep& s) {
-  dispatch_float(p.dtype(), "Adam", [&]<typename T>() {
-    // One pass over the four arrays; large tensors split over the threads (elementwise, so the
-    // result does not depend on the split).
-    T* w = p.data<T>();
-    const T* gp = g.data<T>();
-    T* m = mt.data<T>();
-    T* v = vt.data<T>();
-    const T b1 = T(s.beta1), b2 = T(s.beta2), step = T(s.lr / s.bias_correction1),
-            sq = T(std::sqrt(s.bias_correction2)), eps = T(s.eps);
-    parallel_range(p.numel(), kGrainCheap, [&](int64_t lo, int64_t hi) {
-      adam_range<T>(w + lo, gp + lo, m + lo, v + lo, hi - lo, b1, b2, step, sq, eps);
+void optim_adam_step(const std::vector<AdamSlot>& slots, const AdamStep& s) {
+  for (const AdamSlot& slot : slots)
+    dispatch_float(slot.p.dtype(), "Adam", [&]<typename T>() {
+      // One pass over the four arrays; large tensors split over the threads (elementwise, so the
+      // result does not depend on the split).
+      T* w = slot.p.data<T>();
+      const T* gp = slot.g.data<T>();
+      T* m = slot.m.data<T>();
+      T* v = slot.v.data<T>();
+      const T b1 = T(s.beta1), b2 = T(s.beta2), step = T(s.lr / s.bias_correction1),
+              sq = T(std::sqrt(s.bias_correction2)), eps = T(s.eps);
+      parallel_range(slot.p.numel(), kGrainCheap, [&](int64_t lo, int64_t hi) {
+        adam_range<T>(w + lo, gp + lo, m + lo, v + lo, hi - lo, b1, b2, step, sq, eps);
+      });
     });
-  });
 }
 
 // total += x² for x = double(g_k), tensor by tensor, in order
@@ -69,13 +71,14 @@ double optim_sum_squares(const std::vector<Tensor>& gs, double total) {
   return total;
 }
 
-void optim_scale(Tensor& g, double scale) {
-  dispatch_float(g.dtype(), "clip_grad_norm", [&]<typename T>() {
-    T* d = g.data<T>();
-    const int64_t n = g.numel();
-    const T f = T(scale);
-    for (int64_t k = 0; k < n; ++k) d[k] *= f;
-  });
+void optim_scale(const std::vector<Tensor>& gs, double scale) {
+  for (const Tensor& g : gs)
+    dispatch_float(g.dtype(), "clip_grad_norm", [&]<typename T>() {
+      T* d = g.data<T>();
+      const int64_t n = g.numel();
+      const T f = T(scale);
+      for (int64_t k = 0; k < n; ++k) d[k] *= f;
+    });
 }
 
 OptimKernels optim_kernels() {

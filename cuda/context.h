@@ -20,6 +20,10 @@ struct Context {
   cudaStream_t stream = nullptr;
   cublasHandle_t blas = nullptr;
   void* workspace = nullptr;  // cuBLAS's workspace (cublasSetWorkspace), 32 MiB
+  // A counter the last-block-done pattern uses (the step kernels' draws that also tick their
+  // loop's counter, cuda/ops/step.cu): 0 between kernels, which the last block restores. One per
+  // GPU suffices: the GPU's kernels run one after another on its one stream.
+  unsigned* arrived = nullptr;
 };
 
 // The handles of GPU `index` (created on first use); the same checks as cuda::device_api.

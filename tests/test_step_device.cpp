@@ -264,7 +264,7 @@ TEST(StepKernels, CudaTwinsMatchTheCpu) {
                     Tensor::zeros({8, 4}, DType::I64)},
                    [&](const StepKernels& k, std::vector<Tensor>& b) {
                      k.sample(4, 300, b[0].data<float>(), 300, T, 77, 1000, b[1].data<int64_t>(), b[2].data<int64_t>(),
-                              b[3].data<int64_t>());
+                              b[3].data<int64_t>(), false);
                    });
   // One chunk of classes (C ≤ 256: the exps of the sum are reused for the draw), at 9 and 256.
   for (int64_t C : {9, 256}) {
@@ -277,7 +277,7 @@ TEST(StepKernels, CudaTwinsMatchTheCpu) {
           {lc, Tensor::full({1}, 2.0, DType::I64), Tensor::zeros({3}, DType::I64), Tensor::zeros({4, 3}, DType::I64)},
           [&](const StepKernels& k, std::vector<Tensor>& b) {
             k.sample(3, C, b[0].data<float>(), C, T, 78, 500, b[1].data<int64_t>(), b[2].data<int64_t>(),
-                     b[3].data<int64_t>());
+                     b[3].data<int64_t>(), false);
           });
   }
   // 88 keys in (−6, 6): temperature 0 thresholds at 0, the others draw from σ(x / T)
@@ -288,8 +288,37 @@ TEST(StepKernels, CudaTwinsMatchTheCpu) {
                     Tensor::zeros({3, 88}), Tensor::zeros({8, 3, 88})},
                    [&](const StepKernels& k, std::vector<Tensor>& b) {
                      k.bernoulli(3, 88, b[0].data<float>(), 90, T, 77, 1000, b[1].data<int64_t>(), b[2].data<float>(),
-                                 b[3].data<float>());
+                                 b[3].data<float>(), false);
                    });
+  // The draws with their loop's counter tick, three in a row: each draws with the count the last
+  // one left (5, 6, 7 → 8 on each device; in the dry run both share one buffer), and on a GPU finds the block counter
+  // the last one restored — one block (sample at N = 1) and several (sample at N = 4; bernoulli's 8 × 88 keys: 3 blocks
+  // of 256).
+  for (double T : {0.0, 1.0})
+    for (int64_t N : {1, 4}) {
+      const Tensor ln = logits.narrow(0, 0, N).contiguous();
+      expect_twins("sample with tick",
+                   {ln, Tensor::full({1}, 5.0, DType::I64), Tensor::zeros({N}, DType::I64),
+                    Tensor::zeros({16, N}, DType::I64)},  // rows for counts up to 10: the dry run's
+                   [&](const StepKernels& k, std::vector<Tensor>& b) {
+                     const int64_t before = b[1].to(Device::cpu()).to_vector<int64_t>()[0];
+                     for (int r = 0; r < 3; ++r)
+                       k.sample(N, 300, b[0].data<float>(), 300, T, 77, 1000, b[1].data<int64_t>(),
+                                b[2].data<int64_t>(), b[3].data<int64_t>(), true);
+                     ASSERT_EQ(b[1].to(Device::cpu()).to_vector<int64_t>()[0], before + 3);
+                   });
+    }
+  for (double T : {0.0, 0.37})
+    expect_twins("bernoulli with tick",
+                 {Tensor::uniform({8, 90}, -6.0, 6.0, DType::F32, g), Tensor::full({1}, 5.0, DType::I64),
+                  Tensor::zeros({8, 88}), Tensor::zeros({16, 8, 88})},
+                 [&](const StepKernels& k, std::vector<Tensor>& b) {
+                   const int64_t before = b[1].to(Device::cpu()).to_vector<int64_t>()[0];
+                   for (int r = 0; r < 3; ++r)
+                     k.bernoulli(8, 88, b[0].data<float>(), 90, T, 77, 1000, b[1].data<int64_t>(), b[2].data<float>(),
+                                 b[3].data<float>(), true);
+                   ASSERT_EQ(b[1].to(Device::cpu()).to_vector<int64_t>()[0], before + 3);
+                 });
   expect_twins("tick", {Tensor::full({1}, 6.0, DType::I64)}, [&](const StepKernels& k, std::vector<Tensor>& b) {
     k.tick(b[0].data<int64_t>(), 7);
     k.tick(b[0].data<int64_t>(), 0);
@@ -310,10 +339,10 @@ TEST(StepKernels, CpuSampleDrawsWhatTheHostLoopDraws) {
       for (int64_t n = 0; n < N; ++n) want.push_back(host_draw(l + (s * N + n) * C, C, T, host));
     const uint64_t first = T > 0 ? dev.reserve(uint64_t(S * N)) : 0;
     const StepKernels& k = backend(Device::cpu(), "test").step;
-    for (int64_t s = 0; s < S; ++s) {
-      const int64_t count = s;
-      k.sample(N, C, l + s * N * C, C, T, dev.state().seed, first, &count, ids.data(), got.data());
-    }
+    int64_t count = 0;  // ticked by every draw, as a generation loop's
+    for (int64_t s = 0; s < S; ++s)
+      k.sample(N, C, l + s * N * C, C, T, dev.state().seed, first, &count, ids.data(), got.data(), true);
+    EXPECT_EQ(count, S);
     EXPECT_EQ(got, want) << "temperature " << T;
     EXPECT_EQ(dev.state(), host.state()) << "the generator ends where the host loop's ended";
   }
@@ -529,7 +558,7 @@ TEST(StepKernels, GatedAffinePushesAreWindowPushes) {
 // input) where the levels 0 … j fire (n the deepest): unfused 17 + 20 per level below n + 13 for
 // level n; fused 7 + 7 per level below n + 5 for level n. Over the audio model's cycle (11
 // levels, depth 2, K = 5; narrow here) that is 36.97 a step unfused and 13.99 fused, plus the draw
-// and the counter tick of a generation loop: 39 → 16. At batch 9, above gated_affine's, nothing
+// of a generation loop (whose kernel also ticks the loop's counter): 38 → 15. At batch 9, above gated_affine's, nothing
 // is fused; a dense input column (an affine, not a lookup) costs the fused step one kernel more.
 TEST(FusedGates, SequnetPushesRideInTheGatedConvs) {
   // Kernels per step over one clock cycle, after K one-hot steps (the input conv then looks its
@@ -929,7 +958,7 @@ Tensor first_draw(WaveNetStepper& st, const Tensor& y, int64_t steps, double T, 
   const Tensor count = Tensor::zeros({1}, DType::I64, st.device());
   backend(st.device(), "test")
       .step.sample(N, C, first.data<float>(), C, T, seed, 0, count.data<int64_t>(), st.ids_buffer(),
-                   history.data<int64_t>());
+                   history.data<int64_t>(), false);
   return history;
 }
 

@@ -257,24 +257,45 @@ __global__ void lookup_kernel(int64_t N, int64_t c0, int64_t width, int64_t K, i
 // by thread 0 in class order from a shared chunk, exactly as the CPU sums them.
 constexpr int kSampleThreads = 256;
 // One thread per key: frame[n, c] = u < σ(x / T) (T = 0: x > 0), u from block first + (s·N + n)·C + c
-__global__ void bernoulli_kernel(int64_t N, int64_t C, const float* logits, int64_t ld, double temperature,
-                                 uint64_t seed, uint64_t first_block, const int64_t* count, float* frame,
-                                 float* history) {
-  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= N * C) return;
-  const int64_t n = i / C, c = i % C;
-  const uint64_t s = uint64_t(*count);
-  const double x = logits[n * ld + c];
-  bool on;
-  if (temperature == 0) {
-    on = x > 0;
-  } else {
-    const PhiloxBlock b = philox_block(seed, first_block + (s * uint64_t(N) + uint64_t(n)) * uint64_t(C) + uint64_t(c));
-    on = u64_to_unit_double((uint64_t(b.lane[0]) << 32) | b.lane[1]) < 1.0 / (1.0 + exp(-x / temperature));
+// *count := s + 1 once every block of the grid has read *count (as s): each block's thread 0, after
+// the block's barrier, counts the block in `arrived`; the last to arrive ticks and restores
+// `arrived` to 0 for the next kernel (the last-block-done pattern; the fence orders the block's
+// reads of *count before its arrival). Every thread of the block must call it.
+__device__ void tick_when_all_blocks_read(int64_t* count, int64_t s, unsigned* arrived) {
+  __syncthreads();
+  if (threadIdx.x != 0) return;
+  if (gridDim.x == 1) {
+    *count = s + 1;
+    return;
   }
-  const float v = on ? 1.0f : 0.0f;
-  frame[n * C + c] = v;
-  if (history) history[(s * uint64_t(N) + uint64_t(n)) * uint64_t(C) + uint64_t(c)] = v;
+  __threadfence();
+  if (atomicAdd(arrived, 1u) == gridDim.x - 1) {
+    *arrived = 0;
+    *count = s + 1;
+  }
+}
+
+__global__ void bernoulli_kernel(int64_t N, int64_t C, const float* logits, int64_t ld, double temperature,
+                                 uint64_t seed, uint64_t first_block, int64_t* count, float* frame, float* history,
+                                 unsigned* tick_arrived) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  const uint64_t s = uint64_t(*count);
+  if (i < N * C) {  // (no early return: every thread reaches the tick's barrier)
+    const int64_t n = i / C, c = i % C;
+    const double x = logits[n * ld + c];
+    bool on;
+    if (temperature == 0) {
+      on = x > 0;
+    } else {
+      const PhiloxBlock b =
+          philox_block(seed, first_block + (s * uint64_t(N) + uint64_t(n)) * uint64_t(C) + uint64_t(c));
+      on = u64_to_unit_double((uint64_t(b.lane[0]) << 32) | b.lane[1]) < 1.0 / (1.0 + exp(-x / temperature));
+    }
+    const float v = on ? 1.0f : 0.0f;
+    frame[n * C + c] = v;
+    if (history) history[(s * uint64_t(N) + uint64_t(n)) * uint64_t(C) + uint64_t(c)] = v;
+  }
+  if (tick_arrived) tick_when_all_blocks_read(count, int64_t(s), tick_arrived);
 }
 
 // The draw of sequence n at step s by the kSampleThreads threads of one block (the sample kernel,
@@ -350,9 +371,13 @@ __device__ void sample_row(int64_t n, int64_t s_, int64_t C, const float* logits
   }
 }
 
+// tick_arrived: null, or the context's counter (then *count ticks after every block's draw).
 __global__ void sample_kernel(int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,
-                              uint64_t first_block, const int64_t* count, int64_t N, int64_t* ids, int64_t* history) {
-  sample_row(blockIdx.x, *count, C, logits, ld, temperature, seed, first_block, N, ids, history);
+                              uint64_t first_block, int64_t* count, int64_t N, int64_t* ids, int64_t* history,
+                              unsigned* tick_arrived) {
+  const int64_t s = *count;
+  sample_row(blockIdx.x, s, C, logits, ld, temperature, seed, first_block, N, ids, history);
+  if (tick_arrived) tick_when_all_blocks_read(count, s, tick_arrived);
 }
 
 // ---- the WaveNet generation loop as one persistent kernel (ops/kernels/wavenet_loop.h) ----------
@@ -508,21 +533,29 @@ void step_lookup(int64_t N, int64_t c0, int64_t c1, int64_t K, int64_t V, const 
   check_launch("step lookup");
 }
 
+void step_tick(int64_t* counter, int64_t modulo);
+
 void step_sample(int64_t N, int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,
-                 uint64_t first_block, const int64_t* count, int64_t* ids, int64_t* history) {
-  if (N <= 0 || C <= 0) return;
+                 uint64_t first_block, int64_t* count, int64_t* ids, int64_t* history, bool tick) {
+  if (N <= 0 || C <= 0) {
+    if (tick) step_tick(count, 0);
+    return;
+  }
   Context& ctx = current_context("step sample");
   sample_kernel<<<unsigned(N), kSampleThreads, 0, ctx.stream>>>(C, logits, ld, temperature, seed, first_block, count, N,
-                                                                ids, history);
+                                                                ids, history, tick ? ctx.arrived : nullptr);
   check_launch("step sample");
 }
 
 void step_bernoulli(int64_t N, int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,
-                    uint64_t first_block, const int64_t* count, float* frame, float* history) {
-  if (N <= 0 || C <= 0) return;
+                    uint64_t first_block, int64_t* count, float* frame, float* history, bool tick) {
+  if (N <= 0 || C <= 0) {
+    if (tick) step_tick(count, 0);
+    return;
+  }
   Context& ctx = current_context("step bernoulli");
   bernoulli_kernel<<<blocks_for(N * C), kThreads, 0, ctx.stream>>>(N, C, logits, ld, temperature, seed, first_block,
-                                                                   count, frame, history);
+                                                                   count, frame, history, tick ? ctx.arrived : nullptr);
   check_launch("step bernoulli");
 }
 

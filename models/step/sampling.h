@@ -10,9 +10,9 @@
 // Queuing one step's kernels one by one costs the host a few microseconds per kernel, which at
 // batch 1 is more than the GPU needs to run them. So, where the device can record (CUDA graphs),
 // the first step of every phase (Stepper::phase(): steps that queue the same kernels on the same
-// buffers) is recorded once — step, sample, tick — and every later step of that phase is one
-// replay. The WaveNet has one phase (its queue position lives on the device); the residual
-// Seq-U-Net one per power of two that divides its clock.
+// buffers) is recorded once — the step, then the draw, whose kernel also ticks the counter — and
+// every later step of that phase is one replay. The WaveNet has one phase (its queue position lives on the device); the
+// residual Seq-U-Net one per power of two that divides its clock.
 //
 //   Stepper st(model, step::Weights::F32, Device::cuda(0));
 //   Tensor y = st.save(prompt);                           // (N, C, T_out) on the model's device
@@ -46,8 +46,8 @@ struct GenerateStats {
 // little behind the host: the launch queue is bounded).
 namespace detail {
 
-// The loop both draws share: steps 1 … steps − 1, each one_step() (the stepper's step, the draw,
-// the counter tick), recorded once per stepper phase and replayed where the device records.
+// The loop both draws share: steps 1 … steps − 1, each one_step() (the stepper's step, the draw
+// with its counter tick), recorded once per stepper phase and replayed where the device records.
 template <class Stepper, class OneStep>
 void drive(Stepper& st, int64_t steps, bool record, GenerateStats* stats, const std::function<void(int64_t)>& progress,
            OneStep&& one_step) {
@@ -101,7 +101,7 @@ void check_first(const Stepper& st, const Tensor& first, int64_t steps, double t
 }
 
 // Draws from `first`, then steps − 1 times: step(), then a draw from the stepper's output; each
-// draw(logits) queues the draw kernel and the counter tick. Returns `history` on the host.
+// draw(logits) queues the draw kernel, which also ticks the counter. Returns `history` on the host.
 template <class Stepper, class Draw, class Step>
 Tensor draw_loop(Stepper& st, const Tensor& first, int64_t steps, bool record, GenerateStats* stats,
                  const std::function<void(int64_t)>& progress, const Tensor& history, Draw&& draw, Step&& step) {
@@ -145,10 +145,7 @@ Tensor generate(Stepper& st, const Tensor& first, int64_t steps, double temperat
   int64_t* cnt = count.data<int64_t>();
   return detail::draw_loop(
       st, first, steps, record, stats, progress, history,
-      [&](const float* logits) {
-        k.sample(N, C, logits, C, temperature, seed, block, cnt, ids, hist);
-        k.tick(cnt, 0);
-      },
+      [&](const float* logits) { k.sample(N, C, logits, C, temperature, seed, block, cnt, ids, hist, /*tick=*/true); },
       [&] { st.step_ids(); });
 }
 
@@ -178,8 +175,7 @@ Tensor generate_frames(Stepper& st, const Tensor& first, int64_t steps, double t
   return detail::draw_loop(
       st, first, steps, record, stats, progress, history,
       [&](const float* logits) {
-        k.bernoulli(N, C, logits, C, temperature, seed, block, cnt, frame, hist);
-        k.tick(cnt, 0);
+        k.bernoulli(N, C, logits, C, temperature, seed, block, cnt, frame, hist, /*tick=*/true);
       },
       [&] { st.step_frame(); });
 }

@@ -257,7 +257,7 @@ Tensor WaveNetStepper::generate_persistent(const Tensor& first, int64_t steps, d
   // The Philox blocks step::generate reserves (greedy reserves none).
   const uint64_t seed = g.state().seed, block = temperature > 0 ? g.reserve(uint64_t(steps) * uint64_t(N)) : 0;
   ops_->sample(N, C, first.data<float>(), C, temperature, seed, block, count.data<int64_t>(), ids_.data<int64_t>(),
-               history.data<int64_t>());
+               history.data<int64_t>(), false);
   a.history = history.data<int64_t>(), a.temperature = temperature, a.seed = seed, a.first_block = block;
   a.grid_blocks = grid_blocks;
   for (int64_t s = 1; s < steps; s += chunk) {

@@ -169,7 +169,7 @@ void step_lookup(int64_t N, int64_t c0, int64_t c1, int64_t K, int64_t V, const 
 
 // The draw of seqnet generate (train/cli/generate.cpp, sample_categorical), from a given block.
 void step_sample(int64_t N, int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,
-                 uint64_t first_block, const int64_t* count, int64_t* ids, int64_t* history) {
+                 uint64_t first_block, int64_t* count, int64_t* ids, int64_t* history, bool tick) {
   const uint64_t s = uint64_t(*count);
   for (int64_t n = 0; n < N; ++n) {
     const float* l = logits + n * ld;
@@ -193,11 +193,12 @@ void step_sample(int64_t N, int64_t C, const float* logits, int64_t ld, double t
     ids[n] = pick;
     if (history) history[s * uint64_t(N) + uint64_t(n)] = pick;
   }
+  if (tick) *count = int64_t(s) + 1;
 }
 
 // The key draw of seqnet generate's music path: key c of sequence n at step s from its own block.
 void step_bernoulli(int64_t N, int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,
-                    uint64_t first_block, const int64_t* count, float* frame, float* history) {
+                    uint64_t first_block, int64_t* count, float* frame, float* history, bool tick) {
   const uint64_t s = uint64_t(*count);
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c) {
@@ -213,6 +214,7 @@ void step_bernoulli(int64_t N, int64_t C, const float* logits, int64_t ld, doubl
       frame[n * C + c] = on ? 1.0f : 0.0f;
       if (history) history[(s * uint64_t(N) + uint64_t(n)) * uint64_t(C) + uint64_t(c)] = frame[n * C + c];
     }
+  if (tick) *count = int64_t(s) + 1;
 }
 
 void step_tick(int64_t* counter, int64_t modulo) { *counter = modulo > 0 ? (*counter + 1) % modulo : *counter + 1; }
@@ -251,7 +253,7 @@ void wavenet_loop_emulated(const WaveNetLoop& a, int64_t s_begin, int64_t s_end,
       for (int64_t j = 0; j < workers; ++j)
         for (int64_t l = 0; l < lanes; ++l)
           wavenet_loop_stage(a, p, stage, reverse ? workers - 1 - j : j, workers, HostLanes{l, lanes});
-    step_sample(a.N, a.C, a.logits, a.C, a.temperature, a.seed, a.first_block, &s, a.ids, a.history);
+    step_sample(a.N, a.C, a.logits, a.C, a.temperature, a.seed, a.first_block, &s, a.ids, a.history, false);
   }
   *a.pos = p0 + (s_end - s_begin);
 }

@@ -50,6 +50,9 @@
 //                    (first_block + (s·N + n)·C + c) of `seed`, σ computed in double as
 //                    1 / (1 + exp(−x / T)); and history[(s·N + n)·C + c] := frame[n, c] (history may be
 //                    null). The draw of the music models (one independent key per block, keys in order).
+//                    sample and bernoulli with `tick`: afterwards *count := s + 1, a generation loop's
+//                    draw and its counter in one kernel (a GPU: the last of the kernel's blocks to
+//                    finish, once every block has read s).
 //   tick             *counter := (*counter + 1) mod modulo (modulo 0: no wrap)
 //   wavenet_loop     samples s_begin … s_end − 1 of the WaveNet's generation loop in one call: per
 //                    sample the stepper's step from the last draw, then the draw (the `sample` rule,
@@ -145,9 +148,9 @@ struct StepKernels {
   void (*lookup)(int64_t N, int64_t c0, int64_t c1, int64_t K, int64_t V, const float* W, int64_t ldw,
                  const int64_t* ids, const float* bias, float* Y, int64_t ldy, const StepPushes& pushes);
   void (*sample)(int64_t N, int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,
-                 uint64_t first_block, const int64_t* count, int64_t* ids, int64_t* history);
+                 uint64_t first_block, int64_t* count, int64_t* ids, int64_t* history, bool tick);
   void (*bernoulli)(int64_t N, int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,
-                    uint64_t first_block, const int64_t* count, float* frame, float* history);
+                    uint64_t first_block, int64_t* count, float* frame, float* history, bool tick);
   void (*tick)(int64_t* counter, int64_t modulo);
   void (*wavenet_loop)(const WaveNetLoop& loop, int64_t s_begin, int64_t s_end);
 };

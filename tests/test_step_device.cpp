@@ -468,6 +468,29 @@ TEST(StepKernels, GatedAffineIsAffineThenGated) {
               ::testing::HasSubstr("step gated_affine: batch 9 outside [0, 8]"));
 }
 
+// lookup refuses a push whose window overlaps what it reads — its weight rows, its ids, its bias —
+// as well as what step_pushes_error refuses; a window beside them is fine.
+TEST(StepKernels, LookupPushesRefuseWindowsOverItsInputs) {
+  const StepKernels& k = backend(Device::cpu(), "test").step;
+  const int64_t N = 2, C = 6, K = 3, V = 4;
+  Tensor W = Tensor::zeros({C, K * V}), bias = Tensor::zeros({C}), Y = Tensor::zeros({N, C});
+  Tensor ids = Tensor::zeros({N, K}, DType::I64), win = Tensor::zeros({N, 2, C});
+  const auto run = [&](float* window) {
+    StepPushes p;
+    p.count = 1, p.push[0] = StepPush{window, 2, C, 0, Y.data<float>(), C};
+    return seqnet::testing::error_of([&] {
+      k.lookup(N, 0, C, K, V, W.data<float>(), K * V, ids.data<int64_t>(), bias.data<float>(), Y.data<float>(), C, p);
+    });
+  };
+  EXPECT_EQ(run(win.data<float>()), "<no error>");
+  EXPECT_THAT(run(W.data<float>() + 5),
+              ::testing::HasSubstr("step lookup: a window push into memory that overlaps the weights"));
+  EXPECT_THAT(run(reinterpret_cast<float*>(ids.data<int64_t>())),
+              ::testing::HasSubstr("overlaps the weights, the ids or the bias"));
+  EXPECT_THAT(run(bias.data<float>()), ::testing::HasSubstr("overlaps the weights, the ids or the bias"));
+  EXPECT_THAT(run(Y.data<float>()), ::testing::HasSubstr("overlaps the input, the identity or the output"));
+}
+
 // gated_affine's pushes are the window_push calls they replace, bit for bit: its own output
 // (src = out) into a window of C columns and into the first half of a [x, cond] window whose
 // second half comes from memory the kernel does not write; windows of 5 rows and of 1; C = 300

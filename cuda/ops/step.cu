@@ -525,7 +525,7 @@ void step_one_hot_push(int64_t N, int64_t rows, int64_t V, float* window, int64_
 void step_lookup(int64_t N, int64_t c0, int64_t c1, int64_t K, int64_t V, const float* W, int64_t ldw,
                  const int64_t* ids, const float* bias, float* Y, int64_t ldy, const StepPushes& pushes) {
   if (c1 <= c0 || N <= 0) return;
-  if (const char* wrong = step_pushes_error(pushes, N, c1, 0, nullptr, 0, nullptr, 0, Y, ldy))
+  if (const char* wrong = lookup_pushes_error(pushes, N, c0, c1, K, V, W, ldw, ids, bias, Y, ldy))
     fail(fmt::format("step lookup: {} ({} pushes of {} channels)", wrong, pushes.count, c1));
   Context& ctx = current_context("step lookup");
   lookup_kernel<<<blocks_for(N * (c1 - c0)), kThreads, 0, ctx.stream>>>(N, c0, c1 - c0, K, V, W, ldw, ids, bias, Y, ldy,

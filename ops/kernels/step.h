@@ -83,8 +83,8 @@ struct StepPushes {
   int count = 0;
   StepPush push[kMaxStepPushes];
 };
-// What both backends check before gated_affine or lookup runs (N ≥ 1, C ≥ 1; lookup passes its
-// c1 as C and no X or id: a check of more columns than its [c0, c1) touches): the count; every push a
+// What both backends check before gated_affine runs, and lookup through lookup_pushes_error
+// (N ≥ 1, C ≥ 1): the count; every push a
 // window of 1 … kMaxPushRows rows with its columns inside the row and a source; no window
 // overlapping what the kernel reads (X, id) or writes (out) or another push's columns; and every
 // source either `out` itself (with out's row stride) or memory that neither out nor a window
@@ -127,6 +127,32 @@ inline const char* step_pushes_error(const StepPushes& p, int64_t N, int64_t C, 
   return nullptr;
 }
 static_assert(kMaxStepPushes == 3 && kMaxPushRows == 16, "step_pushes_error's messages name the limits");
+
+// lookup's check: step_pushes_error's for its output Y (channels [0, c1): a superset of the
+// [c0, c1) it writes), and no window overlapping what it reads — the weight rows [c0, c1) of W,
+// the ids (N·K), the bias [c0, c1). Null if fine, else what is wrong.
+inline const char* lookup_pushes_error(const StepPushes& p, int64_t N, int64_t c0, int64_t c1, int64_t K, int64_t V,
+                                       const float* W, int64_t ldw, const int64_t* ids, const float* bias,
+                                       const float* Y, int64_t ldy) {
+  if (const char* wrong = step_pushes_error(p, N, c1, 0, nullptr, 0, nullptr, 0, Y, ldy)) return wrong;
+  const auto at = [](const void* q) { return reinterpret_cast<uintptr_t>(q); };
+  struct Bytes {
+    uintptr_t b = 0, e = 0;  // [b, e); empty for b == e
+  };
+  const Bytes reads[3] = {
+      W ? Bytes{at(W + c0 * ldw), at(W + (c1 - 1) * ldw + K * V)} : Bytes{},
+      ids ? Bytes{at(ids), at(ids + N * K)} : Bytes{},
+      bias ? Bytes{at(bias + c0), at(bias + c1)} : Bytes{},
+  };
+  for (int a = 0; a < p.count; ++a) {
+    const StepPush& q = p.push[a];
+    const Bytes w{at(q.window), at(q.window + N * q.rows * q.width)};
+    for (const Bytes& r : reads)
+      if (r.b < r.e && w.b < r.e && r.b < w.e)
+        return "a window push into memory that overlaps the weights, the ids or the bias";
+  }
+  return nullptr;
+}
 
 struct StepKernels {
   void (*affine)(int64_t N, int64_t M, int64_t K, const float* X, int64_t ldx, const float* W, int64_t ldw,

@@ -1,5 +1,6 @@
 // tests/test_op_cases.cpp — the op-case table (tests/op_cases.h) driving f64 gradchecks and
 // backend-vs-CPU parity, plus a check that every op exported by ops/ops.h has a case.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -127,6 +128,50 @@ TEST(OpCases, ConvKernelsWriteEveryOutputElement) {
       EXPECT_LE(diff, 1e-5 * std::max(scale, 1.0)) << names[i];
     }
   }
+}
+
+// The dropout kernels straight from the tables, bit for bit against the CPU: arrays that start on
+// a 16-byte boundary (the GPU moves four elements at a time) and one element past it (element by
+// element), 151 elements (a partial last quad), f32 and f64, p = 0.3, slope 0 and 0.1.
+TEST(OpCases, DropoutKernelsMatchTheCpuOnAnyAlignment) {
+  SEQNET_SKIP_WITHOUT_GPU();
+  const int64_t n = 4 * 37 + 3;
+  for (const DType dt : {DType::F32, DType::F64})
+    for (const int64_t off : {0, 1}) {
+      SCOPED_TRACE(fmt::format("{}, offset {}", dtype_name(dt), off));
+      Generator gen(8);
+      const Tensor x = Tensor::uniform({n + 1}, -1, 1, dt, gen), dy = Tensor::uniform({n + 1}, -1, 1, dt, gen);
+      // Every kernel's outputs on device d, each written into an offset view of a larger buffer.
+      const auto run = [&](Device d) {
+        const DropoutKernels& k = backend(d, "dropout").dropout;
+        const auto view = [&](const Tensor& t) { return t.to(d).clone().narrow(0, off, n); };
+        const auto out = [&] { return Tensor::full({n + 1}, 7.0, dt, d).narrow(0, off, n); };
+        const Tensor xv = view(x), dyv = view(dy);
+        Tensor m = out(), y = out(), r0 = out(), r1 = out(), b0 = out(), b1 = out();
+        k.mask(5, 100, 0.3, m);
+        k.apply(5, 100, 0.3, xv, y);
+        k.leaky_relu_apply(5, 100, 0.3, 0.0, xv, r0);
+        k.leaky_relu_apply(5, 100, 0.3, 0.1, xv, r1);
+        k.leaky_relu_backward(5, 100, 0.3, 0.0, r0, dyv, b0);
+        k.leaky_relu_backward(5, 100, 0.3, 0.1, r1, dyv, b1);
+        std::vector<std::vector<double>> got;
+        for (const Tensor& t : {m, y, r0, r1, b0, b1})
+          got.push_back(t.to(Device::cpu()).to(DType::F64).to_vector<double>());
+        return got;
+      };
+      const auto cpu = run(Device::cpu()), gpu = run(test_gpu());
+      const char* names[] = {"mask",
+                             "apply",
+                             "leaky_relu_apply (0)",
+                             "leaky_relu_apply (0.1)",
+                             "leaky_relu_backward (0)",
+                             "leaky_relu_backward (0.1)"};
+      for (size_t i = 0; i < cpu.size(); ++i) EXPECT_EQ(gpu[i], cpu[i]) << names[i];
+      int64_t zeros = 0;
+      for (const double v : cpu[0]) zeros += v == 0.0;
+      EXPECT_GT(zeros, n / 6) << "p = 0.3 drops about 45 of 151";
+      EXPECT_LT(zeros, n / 2);
+    }
 }
 
 // Every case twice on the GPU, f32 and f64: bitwise the same outputs and gradients.

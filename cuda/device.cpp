@@ -77,7 +77,8 @@ class CudaDeviceApi final : public DeviceApi {
     check_cuda(cudaMalloc(&ctx_.workspace, kWorkspace), "cuda device", "cudaMalloc (cuBLAS workspace)");
     check_cublas(cublasSetWorkspace(ctx_.blas, ctx_.workspace, kWorkspace), "cuda device", "cublasSetWorkspace");
     check_cuda(cudaMalloc(&ctx_.arrived, sizeof(unsigned)), "cuda device", "cudaMalloc (block counter)");
-    check_cuda(cudaMemset(ctx_.arrived, 0, sizeof(unsigned)), "cuda device", "cudaMemset (block counter)");
+    check_cuda(cudaMemsetAsync(ctx_.arrived, 0, sizeof(unsigned), ctx_.stream), "cuda device",
+               "cudaMemsetAsync (block counter)");  // on the stream: before every kernel that uses it
     // FP32 GEMMs in full FP32 (no TF32), as the CPU and the parity tests expect.
     check_cublas(cublasSetMathMode(ctx_.blas, CUBLAS_DEFAULT_MATH), "cuda device", "cublasSetMathMode");
   }

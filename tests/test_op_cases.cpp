@@ -141,11 +141,16 @@ TEST(OpCases, DropoutKernelsMatchTheCpuOnAnyAlignment) {
       SCOPED_TRACE(fmt::format("{}, offset {}", dtype_name(dt), off));
       Generator gen(8);
       const Tensor x = Tensor::uniform({n + 1}, -1, 1, dt, gen), dy = Tensor::uniform({n + 1}, -1, 1, dt, gen);
-      // Every kernel's outputs on device d, each written into an offset view of a larger buffer.
+      // Every kernel's output on device d, written into an offset view of a buffer of n + 2 sevens;
+      // the whole buffers come back (the sevens around the view must stay: no overrun).
       const auto run = [&](Device d) {
         const DropoutKernels& k = backend(d, "dropout").dropout;
         const auto view = [&](const Tensor& t) { return t.to(d).clone().narrow(0, off, n); };
-        const auto out = [&] { return Tensor::full({n + 1}, 7.0, dt, d).narrow(0, off, n); };
+        std::vector<Tensor> buffers;
+        const auto out = [&] {
+          buffers.push_back(Tensor::full({n + 2}, 7.0, dt, d));
+          return buffers.back().narrow(0, off, n);
+        };
         const Tensor xv = view(x), dyv = view(dy);
         Tensor m = out(), y = out(), r0 = out(), r1 = out(), b0 = out(), b1 = out();
         k.mask(5, 100, 0.3, m);
@@ -155,8 +160,7 @@ TEST(OpCases, DropoutKernelsMatchTheCpuOnAnyAlignment) {
         k.leaky_relu_backward(5, 100, 0.3, 0.0, r0, dyv, b0);
         k.leaky_relu_backward(5, 100, 0.3, 0.1, r1, dyv, b1);
         std::vector<std::vector<double>> got;
-        for (const Tensor& t : {m, y, r0, r1, b0, b1})
-          got.push_back(t.to(Device::cpu()).to(DType::F64).to_vector<double>());
+        for (const Tensor& t : buffers) got.push_back(t.to(Device::cpu()).to(DType::F64).to_vector<double>());
         return got;
       };
       const auto cpu = run(Device::cpu()), gpu = run(test_gpu());
@@ -166,9 +170,16 @@ TEST(OpCases, DropoutKernelsMatchTheCpuOnAnyAlignment) {
                              "leaky_relu_apply (0.1)",
                              "leaky_relu_backward (0)",
                              "leaky_relu_backward (0.1)"};
-      for (size_t i = 0; i < cpu.size(); ++i) EXPECT_EQ(gpu[i], cpu[i]) << names[i];
+      ASSERT_EQ(cpu.size(), 6u);
+      for (size_t i = 0; i < cpu.size(); ++i) {
+        EXPECT_EQ(gpu[i], cpu[i]) << names[i];
+        for (int64_t j = 0; j < n + 2; ++j)
+          if (j < off || j >= off + n) {
+            EXPECT_EQ(gpu[i][size_t(j)], 7.0) << names[i] << ": element " << j << " overrun";
+          }
+      }
       int64_t zeros = 0;
-      for (const double v : cpu[0]) zeros += v == 0.0;
+      for (int64_t j = off; j < off + n; ++j) zeros += cpu[0][size_t(j)] == 0.0;
       EXPECT_GT(zeros, n / 6) << "p = 0.3 drops about 45 of 151";
       EXPECT_LT(zeros, n / 2);
     }

@@ -308,6 +308,22 @@ TEST(StepKernels, CudaTwinsMatchTheCpu) {
                      ASSERT_EQ(b[1].to(Device::cpu()).to_vector<int64_t>()[0], before + 3);
                    });
     }
+  // Many blocks, many draws: a tick that came before every block had read the count would draw
+  // some rows with the next step's Philox block and history row (sample at N = 64: 64 blocks, 40
+  // draws; the history has rows for the dry run's 85).
+  {
+    const Tensor wide = Tensor::randn({64, 300}, DType::F32, g);
+    expect_twins("sample with tick, 64 blocks",
+                 {wide, Tensor::full({1}, 5.0, DType::I64), Tensor::zeros({64}, DType::I64),
+                  Tensor::zeros({96, 64}, DType::I64)},
+                 [&](const StepKernels& k, std::vector<Tensor>& b) {
+                   const int64_t before = b[1].to(Device::cpu()).to_vector<int64_t>()[0];
+                   for (int r = 0; r < 40; ++r)
+                     k.sample(64, 300, b[0].data<float>(), 300, 1.0, 79, 1000, b[1].data<int64_t>(),
+                              b[2].data<int64_t>(), b[3].data<int64_t>(), true);
+                   ASSERT_EQ(b[1].to(Device::cpu()).to_vector<int64_t>()[0], before + 40);
+                 });
+  }
   for (double T : {0.0, 0.37})
     expect_twins("bernoulli with tick",
                  {Tensor::uniform({8, 90}, -6.0, 6.0, DType::F32, g), Tensor::full({1}, 5.0, DType::I64),

@@ -7,7 +7,8 @@
 // 1/(1 − p), computed on the host in double and rounded to the mask's dtype once, or 0 — the
 // CPU's mask bit for bit. A thread's four elements move as one 16-byte access (f32; two for f64)
 // when every array of the call is 16-byte aligned and the quad lies inside it (the last, partial
-// quad element by element): the same arithmetic, a quarter of the memory instructions.
+// quad element by element): the same arithmetic, a quarter (f32) or half (f64) of the memory
+// instructions.
 #include <cstdint>
 #include <initializer_list>
 #include <type_traits>

@@ -270,6 +270,7 @@ __device__ void tick_when_all_blocks_read(int64_t* count, int64_t s, unsigned* a
   }
   __threadfence();
   if (atomicAdd(arrived, 1u) == gridDim.x - 1) {
+    __threadfence();  // the stores after the atomic (free on real hardware; the model asks for it)
     *arrived = 0;
     *count = s + 1;
   }

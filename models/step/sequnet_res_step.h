@@ -85,7 +85,8 @@ class SequnetResStepper {
   // both on a GPU.
   void set_fused_gates(bool on);
   bool fused_gates() const { return fused_; }  // whether steps now take the fused kernel
-  // Kernels the last step queued (its own: a generation loop adds its draw and counter tick).
+  // Kernels the last step queued (its own: a generation loop adds its draw, which also ticks the
+  // loop's counter).
   int64_t kernels_last_step() const { return kernels_; }
 
   step::Weights weights() const { return weights_; }

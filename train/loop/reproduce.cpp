@@ -434,9 +434,10 @@ std::string render_results_page(const nlohmann::json& results) {
        "- MuseData Seq-U-Net (+2.9 %): its validation loss was still falling when the 100 epochs ended (7.130 at\n"
        "  epoch 75, 7.089 at epoch 99, the best), after two learning-rate halvings; the fixed 100-epoch protocol\n"
        "  stops it before it converges, while the paper's number came from the hyper mode's search.\n"
-       "- Piano-midi.de Seq-U-Net (−2.1 %, lower than the paper's): the official README gives no Piano command, so\n"
+       "- Piano-midi.de Seq-U-Net (−2.9 %, lower than the paper's): the official README gives no Piano command, so\n"
        "  these rows use the Nottingham / MuseData settings (MODELS.md §10.2); with 87 training pieces the best\n"
-       "  epoch (32) came early and the paper's setting may differ. Not investigated further.\n"
+       "  epoch came early (32 in the 2026-11-30 run, 52 in the 2026-12-03 re-run) and the paper's setting may\n"
+       "  differ. Not investigated further.\n"
        "- PTB characters: the alphabet has **49 symbols** — the official loader turns every newline into the\n"
        "  five characters `<eos>` — so the char models have 5 923 249 (TCN) and 5 905 139 (Seq-U-Net)\n"
        "  parameters (MODELS.md §11); `seqnet info --task char --model tcn` (or `sequnet`) and training agree.\n"
@@ -452,9 +453,10 @@ std::string render_results_page(const nlohmann::json& results) {
        "  draws, not the protocol (among other changes, the TCN heads compute only the steps the loss reads,\n"
        "  6469fef, so their dropout masks cover smaller tensors). The same command gives another draw:\n"
        "  re-run on 2026-12-03, JSB TCN 8.200 → 8.167, JSB Seq-U-Net 8.185 → 8.178, copy Seq-U-Net\n"
-       "  12.57 % → 12.64 % (still chance). The rows dated before 2026-12-02 have not been re-run. The\n"
-       "  2026-12-03 runs shared the 2-core machine with builds and test runs, so their wall times\n"
-       "  overstate a quiet machine's (JSB: 2 min before, 11–12 min then).\n";
+       "  12.57 % → 12.64 % (still chance), Piano-midi.de Seq-U-Net 7.764 → 7.698. The rows dated before\n"
+       "  2026-12-02 have not been re-run. The 2026-12-03 runs shared the 2-core machine with builds, test\n"
+       "  runs and CI checks, so their wall times overstate a quiet machine's (JSB: 2 min before, 11–12 min\n"
+       "  then; Piano-midi.de Seq-U-Net: 16 min before, 1.6 h then).\n";
 
   if (!not_run.empty()) {
     s += "\n## Rows not run in full yet\n\nNot run, or only shortened (the table above has the shortened run).\n\n"

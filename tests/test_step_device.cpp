@@ -227,7 +227,14 @@ TEST(StepKernels, CudaTwinsMatchTheCpu) {
                {randn({3, 4, 10}), Tensor::from_vector<int64_t>({1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2}, {3, 4}),
                 Tensor::from_vector<int64_t>({9, 0, 4}, {3})},
                [&](const StepKernels& k, std::vector<Tensor>& b) {
-                 k.one_hot_push(3, 4, 10, b[0].data<float>(), b[1].data<int64_t>(), b[2].data<int64_t>());
+                 k.one_hot_push(3, 4, 10, b[0].data<float>(), b[1].data<int64_t>(), b[2].data<int64_t>(), 1);
+               });
+  // The float window alone, its indices read from the newest entries of an ids window (stride 4),
+  // which the call leaves as it is (a generation loop's draw pushed them there).
+  expect_twins("one_hot_push (window of ids given)",
+               {randn({3, 4, 10}), Tensor::from_vector<int64_t>({1, 2, 3, 9, 5, 6, 7, 0, 9, 0, 1, 4}, {3, 4})},
+               [&](const StepKernels& k, std::vector<Tensor>& b) {
+                 k.one_hot_push(3, 4, 10, b[0].data<float>(), nullptr, b[1].data<int64_t>() + 3, 4);
                });
   expect_twins(
       "lookup",
@@ -264,8 +271,21 @@ TEST(StepKernels, CudaTwinsMatchTheCpu) {
                     Tensor::zeros({8, 4}, DType::I64)},
                    [&](const StepKernels& k, std::vector<Tensor>& b) {
                      k.sample(4, 300, b[0].data<float>(), 300, T, 77, 1000, b[1].data<int64_t>(), b[2].data<int64_t>(),
-                              b[3].data<int64_t>(), false);
+                              1, b[3].data<int64_t>(), false);
                    });
+  // The draw pushed into a window of the last 5 ids per sequence (the residual Seq-U-Net's input
+  // lookup reads it): each row moves up one entry, the draw last; twice in a row.
+  for (double T : {0.0, 1.0})
+    expect_twins("sample into a window of ids",
+                 {logits, Tensor::full({1}, 3.0, DType::I64),
+                  Tensor::from_vector<int64_t>(
+                      {0, 1, 2, 3, 4, 10, 11, 12, 13, 14, 20, 21, 22, 23, 24, 30, 31, 32, 33, 34}, {4, 5}),
+                  Tensor::zeros({8, 4}, DType::I64)},
+                 [&](const StepKernels& k, std::vector<Tensor>& b) {
+                   for (int r = 0; r < 2; ++r)
+                     k.sample(4, 300, b[0].data<float>(), 300, T, 77, 1000, b[1].data<int64_t>(), b[2].data<int64_t>(),
+                              5, b[3].data<int64_t>(), true);
+                 });
   // One chunk of classes (C ≤ 256: the exps of the sum are reused for the draw), at 9 and 256.
   for (int64_t C : {9, 256}) {
     std::vector<float> cv = randn({3, C}).to_vector<float>();
@@ -276,7 +296,7 @@ TEST(StepKernels, CudaTwinsMatchTheCpu) {
           "sample, one chunk",
           {lc, Tensor::full({1}, 2.0, DType::I64), Tensor::zeros({3}, DType::I64), Tensor::zeros({4, 3}, DType::I64)},
           [&](const StepKernels& k, std::vector<Tensor>& b) {
-            k.sample(3, C, b[0].data<float>(), C, T, 78, 500, b[1].data<int64_t>(), b[2].data<int64_t>(),
+            k.sample(3, C, b[0].data<float>(), C, T, 78, 500, b[1].data<int64_t>(), b[2].data<int64_t>(), 1,
                      b[3].data<int64_t>(), false);
           });
   }
@@ -304,7 +324,7 @@ TEST(StepKernels, CudaTwinsMatchTheCpu) {
                      const int64_t before = b[1].to(Device::cpu()).to_vector<int64_t>()[0];
                      for (int r = 0; r < 3; ++r)
                        k.sample(N, 300, b[0].data<float>(), 300, T, 77, 1000, b[1].data<int64_t>(),
-                                b[2].data<int64_t>(), b[3].data<int64_t>(), true);
+                                b[2].data<int64_t>(), 1, b[3].data<int64_t>(), true);
                      ASSERT_EQ(b[1].to(Device::cpu()).to_vector<int64_t>()[0], before + 3);
                    });
     }
@@ -320,7 +340,7 @@ TEST(StepKernels, CudaTwinsMatchTheCpu) {
                    const int64_t before = b[1].to(Device::cpu()).to_vector<int64_t>()[0];
                    for (int r = 0; r < 40; ++r)
                      k.sample(64, 300, b[0].data<float>(), 300, 1.0, 79, 1000, b[1].data<int64_t>(),
-                              b[2].data<int64_t>(), b[3].data<int64_t>(), true);
+                              b[2].data<int64_t>(), 1, b[3].data<int64_t>(), true);
                    ASSERT_EQ(b[1].to(Device::cpu()).to_vector<int64_t>()[0], before + 40);
                  });
   }
@@ -357,9 +377,23 @@ TEST(StepKernels, CpuSampleDrawsWhatTheHostLoopDraws) {
     const StepKernels& k = backend(Device::cpu(), "test").step;
     int64_t count = 0;  // ticked by every draw, as a generation loop's
     for (int64_t s = 0; s < S; ++s)
-      k.sample(N, C, l + s * N * C, C, T, dev.state().seed, first, &count, ids.data(), got.data(), true);
+      k.sample(N, C, l + s * N * C, C, T, dev.state().seed, first, &count, ids.data(), 1, got.data(), true);
     EXPECT_EQ(count, S);
     EXPECT_EQ(got, want) << "temperature " << T;
+    // Into a window of the last 3 ids per sequence: it holds draws S − 3 … S − 1 of each.
+    std::vector<int64_t> window(static_cast<size_t>(N * 3), -1), wgot(got.size());
+    Generator again(99);
+    const uint64_t first_again = T > 0 ? again.reserve(uint64_t(S * N)) : 0;
+    count = 0;
+    for (int64_t s = 0; s < S; ++s)
+      k.sample(N, C, l + s * N * C, C, T, again.state().seed, first_again, &count, window.data(), 3, wgot.data(), true);
+    EXPECT_EQ(wgot, want);
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t r = 0; r < 3; ++r)
+        EXPECT_EQ(window[size_t(n * 3 + r)], want[size_t((S - 3 + r) * N + n)]) << "sequence " << n << ", row " << r;
+    EXPECT_THAT(
+        seqnet::testing::error_of([&] { k.sample(N, C, l, C, T, 1, 0, &count, window.data(), 0, nullptr, false); }),
+        ::testing::HasSubstr("step sample: ids_rows must be at least 1, got 0"));
     EXPECT_EQ(dev.state(), host.state()) << "the generator ends where the host loop's ended";
   }
 }
@@ -597,12 +631,17 @@ TEST(StepKernels, GatedAffinePushesAreWindowPushes) {
 // input) where the levels 0 … j fire (n the deepest): unfused 17 + 20 per level below n + 13 for
 // level n; fused 7 + 7 per level below n + 5 for level n. Over the audio model's cycle (11
 // levels, depth 2, K = 5; narrow here) that is 36.97 a step unfused and 13.99 fused, plus the draw
-// of a generation loop (whose kernel also ticks the loop's counter): 38 → 15. At batch 9, above gated_affine's, nothing
+// of a generation loop (whose kernel also ticks the loop's counter): 38 → 15. In the generation
+// loop itself the draw pushes its symbol into the input lookup's window of ids, so the one-hot
+// push is gone too: 12.99 a step, 14 with the draw. At batch 9, above gated_affine's, nothing
 // is fused; a dense input column (an affine, not a lookup) costs the fused step one kernel more.
 TEST(FusedGates, SequnetPushesRideInTheGatedConvs) {
   // Kernels per step over one clock cycle, after K one-hot steps (the input conv then looks its
-  // weight columns up), each paired with the deepest level that fires at its clock.
-  auto counts = [](SequnetRes& model, int64_t batch, bool fused, bool one_hot) {
+  // weight columns up), each paired with the deepest level that fires at its clock. Input: dense
+  // columns, host indices (step_indices), or indices pushed into ids_buffer() as a generation
+  // loop's draw pushes them (step_ids).
+  enum Input { Dense, Indices, Drawn };
+  auto counts = [](SequnetRes& model, int64_t batch, bool fused, Input input) {
     Generator g(23);
     NoGradGuard no_grad;
     SequnetResStepper st(model);
@@ -616,10 +655,19 @@ TEST(FusedGates, SequnetPushesRideInTheGatedConvs) {
       const int64_t t = st.clock();
       int64_t deepest = 0;
       while (deepest < n && (t == 0 || t % (int64_t(2) << deepest) == 0)) ++deepest;
-      if (one_hot)
+      if (input == Indices) {
         st.step_indices(ids.data());
-      else
+      } else if (input == Drawn) {  // the draw's push: every row of the window moves up one entry
+        int64_t* w = st.ids_buffer();
+        const int64_t rows = st.ids_rows();
+        for (int64_t b = 0; b < batch; ++b) {
+          for (int64_t r = 0; r + 1 < rows; ++r) w[b * rows + r] = w[b * rows + r + 1];
+          w[b * rows + rows - 1] = 4;
+        }
+        st.step_ids();
+      } else {
         st.step(Tensor::randn({batch, 9}, DType::F32, g));
+      }
       per_step.emplace_back(deepest, st.kernels_last_step());
     }
     return per_step;
@@ -642,16 +690,19 @@ TEST(FusedGates, SequnetPushesRideInTheGatedConvs) {
   Generator g1(6), g2(7);
   SequnetRes small(small_sequnet(), g1);  // 4 levels: n = 3
   small.set_training(false);
-  expect_per_level(counts(small, 1, false, true), {17, 37, 57, 70}, "unfused");
-  expect_per_level(counts(small, 1, true, true), {7, 14, 21, 26}, "fused");
-  expect_per_level(counts(small, 1, true, false), {8, 15, 22, 27}, "fused, dense input");
-  EXPECT_EQ(counts(small, 9, true, true), counts(small, 9, false, true));
+  expect_per_level(counts(small, 1, false, Indices), {17, 37, 57, 70}, "unfused");
+  expect_per_level(counts(small, 1, true, Indices), {7, 14, 21, 26}, "fused");
+  expect_per_level(counts(small, 1, true, Drawn), {6, 13, 20, 25}, "fused, drawn ids");
+  expect_per_level(counts(small, 1, false, Drawn), {16, 36, 56, 69}, "unfused, drawn ids");
+  expect_per_level(counts(small, 1, true, Dense), {8, 15, 22, 27}, "fused, dense input");
+  EXPECT_EQ(counts(small, 9, true, Indices), counts(small, 9, false, Indices));
   SequnetResConfig audio = small_sequnet();
   audio.num_channels = 3, audio.num_levels = 11;
   SequnetRes deep(audio, g2);
   deep.set_training(false);
-  EXPECT_EQ(sum(counts(deep, 1, false, true)), 17 * 1024 + 20 * 1022 + 13);  // 36.97 a step
-  EXPECT_EQ(sum(counts(deep, 1, true, true)), 7 * 1024 + 7 * 1022 + 5);      // 13.99 a step
+  EXPECT_EQ(sum(counts(deep, 1, false, Indices)), 17 * 1024 + 20 * 1022 + 13);  // 36.97 a step
+  EXPECT_EQ(sum(counts(deep, 1, true, Indices)), 7 * 1024 + 7 * 1022 + 5);      // 13.99 a step
+  EXPECT_EQ(sum(counts(deep, 1, true, Drawn)), 6 * 1024 + 7 * 1022 + 5);        // 12.99 a step
 }
 
 TEST(GpuSteps, WaveNetMatchesTheCpu) {
@@ -698,7 +749,7 @@ void expect_gpu_generation_matches(Model& cpu_model, Model& gpu_model, int64_t i
           if (gpu_is_real()) {  // (the CPU of a dry run records nothing)
             EXPECT_GE(stats.recordings, 1);
             EXPECT_LE(stats.recordings, expect_phases_at_most);
-            EXPECT_EQ(stats.replays, 49);
+            EXPECT_EQ(stats.replays, 48);  // steps 1 … 48; the last (49) is queued
           }
         } else {
           EXPECT_EQ(stats.recordings, 0);
@@ -856,6 +907,43 @@ TEST(GenerationLoop, CpuLoopEqualsTheHostLoop) {
   check(ss, Tensor::randn({2, 9, su.input_size()}, DType::F32, data), "sequnet_res");
 }
 
+// In step::generate the residual Seq-U-Net's input window of floats is not pushed once the
+// input conv takes its lookup (the draw pushes the window of ids the lookup reads); a dense column
+// after that rebuilds the float rows from the ids first. The steps after a generation then equal
+// those of a stepper fed the same symbols through step_indices, bit for bit, whatever mixes
+// dense and drawn inputs — fused or not, and across a second generation.
+TEST(GenerationLoop, SequnetResDenseStepAfterDrawnIdsSeesTheDrawnInputs) {
+  NoGradGuard no_grad;
+  Generator g0(4), data(9);
+  SequnetRes su(small_sequnet(), g0);
+  su.set_training(false);
+  for (bool fused : {false, true}) {
+    SequnetResStepper a(su), b(su);
+    a.set_fused_gates(fused), b.set_fused_gates(fused);
+    const Tensor prompt = Tensor::randn({2, 9, su.input_size()}, DType::F32, data);
+    const Tensor ya = a.save(prompt);
+    b.save(prompt);
+    Tensor first = ya.select(2, ya.size(2) - 1).contiguous();
+    for (int round = 0; round < 2; ++round) {
+      Generator g(12 + round);
+      const int64_t steps = 11 + round;  // more than K: the float window goes stale
+      const Tensor drawn = step::generate(a, first, steps, 1.0, g);
+      const std::vector<int64_t> h = drawn.to_vector<int64_t>();
+      for (int64_t s = 0; s + 1 < steps; ++s) b.step_indices(h.data() + s * 2);
+      ASSERT_EQ(rel_diff(a.output(), b.output()), 0.0) << "fused " << fused << ", round " << round;
+      for (int k = 0; k < 3; ++k) {  // dense columns, then one-hot ones through step_indices
+        const Tensor x = Tensor::randn({2, 9}, DType::F32, data);
+        const Tensor oa = a.step(x).clone();
+        ASSERT_EQ(rel_diff(b.step(x), oa), 0.0) << "fused " << fused << ", round " << round << ", dense step " << k;
+      }
+      // A symbol fed from the host continues both: the next generation starts from here.
+      const int64_t ids[2] = {3, 7};
+      first = a.step_indices(ids).clone();
+      ASSERT_EQ(rel_diff(b.step_indices(ids), first), 0.0) << "fused " << fused;
+    }
+  }
+}
+
 // The same for the language models' stepper (TCN and basic Seq-U-Net backbones): step::generate
 // draws what the host loop of seqnet generate drew.
 TEST(GenerationLoop, CpuLanguageModelLoopEqualsTheHostLoop) {
@@ -996,7 +1084,7 @@ Tensor first_draw(WaveNetStepper& st, const Tensor& y, int64_t steps, double T, 
   Tensor history = Tensor::zeros({steps, N}, DType::I64, st.device());
   const Tensor count = Tensor::zeros({1}, DType::I64, st.device());
   backend(st.device(), "test")
-      .step.sample(N, C, first.data<float>(), C, T, seed, 0, count.data<int64_t>(), st.ids_buffer(),
+      .step.sample(N, C, first.data<float>(), C, T, seed, 0, count.data<int64_t>(), st.ids_buffer(), st.ids_rows(),
                    history.data<int64_t>(), false);
   return history;
 }

@@ -218,19 +218,23 @@ __global__ void window_push_kernel(int64_t N, int64_t rows, int64_t width, float
     w[(rows - 1) * width] = cond[n * ldc + (j - cx)];
 }
 
+// Row n of an (N, rows) window of ids moves one entry up; the newest entry := id (one thread).
+__device__ void push_id(int64_t* window, int64_t rows, int64_t n, int64_t id) {
+  int64_t* iw = window + n * rows;
+  for (int64_t r = 0; r + 1 < rows; ++r) iw[r] = iw[r + 1];
+  iw[rows - 1] = id;
+}
+
 __global__ void one_hot_push_kernel(int64_t N, int64_t rows, int64_t V, float* window, int64_t* ids_window,
-                                    const int64_t* ids) {
+                                    const int64_t* ids, int64_t ld_ids) {
   const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= N * V) return;
   const int64_t n = i / V, j = i % V;
+  const int64_t id = ids[n * ld_ids];
   float* w = window + n * rows * V + j;
   for (int64_t r = 0; r + 1 < rows; ++r) w[r * V] = w[(r + 1) * V];
-  w[(rows - 1) * V] = j == ids[n] ? 1.0f : 0.0f;
-  if (j == 0) {
-    int64_t* iw = ids_window + n * rows;
-    for (int64_t r = 0; r + 1 < rows; ++r) iw[r] = iw[r + 1];
-    iw[rows - 1] = ids[n];
-  }
+  w[(rows - 1) * V] = j == id ? 1.0f : 0.0f;
+  if (j == 0 && ids_window) push_id(ids_window, rows, n, id);
 }
 
 // One thread per (n, o): its sum of K weight columns, then its column of every window it pushes
@@ -302,7 +306,8 @@ __global__ void bernoulli_kernel(int64_t N, int64_t C, const float* logits, int6
 // The draw of sequence n at step s by the kSampleThreads threads of one block (the sample kernel,
 // and the draw stage of the WaveNet loop).
 __device__ void sample_row(int64_t n, int64_t s_, int64_t C, const float* logits, int64_t ld, double temperature,
-                           uint64_t seed, uint64_t first_block, int64_t N, int64_t* ids, int64_t* history) {
+                           uint64_t seed, uint64_t first_block, int64_t N, int64_t* ids, int64_t ids_rows,
+                           int64_t* history) {
   __shared__ float best_v[kSampleThreads];
   __shared__ int64_t best_c[kSampleThreads];
   __shared__ double p[kSampleThreads];
@@ -332,7 +337,7 @@ __device__ void sample_row(int64_t n, int64_t s_, int64_t C, const float* logits
   const uint64_t s = uint64_t(s_);
   if (temperature == 0) {
     if (t == 0) {
-      ids[n] = best;
+      push_id(ids, ids_rows, n, best);
       if (history) history[s * uint64_t(N) + uint64_t(n)] = best;
     }
     return;
@@ -367,17 +372,17 @@ __device__ void sample_row(int64_t n, int64_t s_, int64_t C, const float* logits
   }
   if (t == 0) {
     const int64_t pick = pick_s >= 0 ? pick_s : C - 1;
-    ids[n] = pick;
+    push_id(ids, ids_rows, n, pick);
     if (history) history[s * uint64_t(N) + uint64_t(n)] = pick;
   }
 }
 
 // tick_arrived: null, or the context's counter (then *count ticks after every block's draw).
 __global__ void sample_kernel(int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,
-                              uint64_t first_block, int64_t* count, int64_t N, int64_t* ids, int64_t* history,
-                              unsigned* tick_arrived) {
+                              uint64_t first_block, int64_t* count, int64_t N, int64_t* ids, int64_t ids_rows,
+                              int64_t* history, unsigned* tick_arrived) {
   const int64_t s = *count;
-  sample_row(blockIdx.x, s, C, logits, ld, temperature, seed, first_block, N, ids, history);
+  sample_row(blockIdx.x, s, C, logits, ld, temperature, seed, first_block, N, ids, ids_rows, history);
   if (tick_arrived) tick_when_all_blocks_read(count, s, tick_arrived);
 }
 
@@ -429,7 +434,7 @@ __global__ void __launch_bounds__(kLoopThreads, 1) wavenet_loop_kernel(WaveNetLo
       grid.sync();
     }
     for (int64_t n = blockIdx.x; n < a.N; n += gridDim.x) {
-      sample_row(n, s, a.C, a.logits, a.C, a.temperature, a.seed, a.first_block, a.N, a.ids, a.history);
+      sample_row(n, s, a.C, a.logits, a.C, a.temperature, a.seed, a.first_block, a.N, a.ids, 1, a.history);
       __syncthreads();
     }
     grid.sync();
@@ -516,10 +521,13 @@ void step_window_push(int64_t N, int64_t rows, int64_t width, float* window, con
   check_launch("step window_push");
 }
 
-void step_one_hot_push(int64_t N, int64_t rows, int64_t V, float* window, int64_t* ids_window, const int64_t* ids) {
+void step_one_hot_push(int64_t N, int64_t rows, int64_t V, float* window, int64_t* ids_window, const int64_t* ids,
+                       int64_t ld_ids) {
+  if (const char* wrong = one_hot_push_error(N, rows, ids_window, ids, ld_ids))
+    fail(fmt::format("step one_hot_push: {}", wrong));
   if (N <= 0 || V <= 0) return;
   Context& ctx = current_context("step one_hot_push");
-  one_hot_push_kernel<<<blocks_for(N * V), kThreads, 0, ctx.stream>>>(N, rows, V, window, ids_window, ids);
+  one_hot_push_kernel<<<blocks_for(N * V), kThreads, 0, ctx.stream>>>(N, rows, V, window, ids_window, ids, ld_ids);
   check_launch("step one_hot_push");
 }
 
@@ -537,14 +545,15 @@ void step_lookup(int64_t N, int64_t c0, int64_t c1, int64_t K, int64_t V, const 
 void step_tick(int64_t* counter, int64_t modulo);
 
 void step_sample(int64_t N, int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,
-                 uint64_t first_block, int64_t* count, int64_t* ids, int64_t* history, bool tick) {
+                 uint64_t first_block, int64_t* count, int64_t* ids, int64_t ids_rows, int64_t* history, bool tick) {
+  if (ids_rows < 1) fail(fmt::format("step sample: ids_rows must be at least 1, got {}", ids_rows));
   if (N <= 0 || C <= 0) {
     if (tick) step_tick(count, 0);
     return;
   }
   Context& ctx = current_context("step sample");
   sample_kernel<<<unsigned(N), kSampleThreads, 0, ctx.stream>>>(C, logits, ld, temperature, seed, first_block, count, N,
-                                                                ids, history, tick ? ctx.arrived : nullptr);
+                                                                ids, ids_rows, history, tick ? ctx.arrived : nullptr);
   check_launch("step sample");
 }
 

@@ -64,6 +64,7 @@ class LanguageModelStepper {
   // ids_buffer() (device memory), queuing work only; the backbone's clock phases (the TCN has one).
   void step_ids();
   int64_t* ids_buffer() { return ids_.data<int64_t>(); }
+  int64_t ids_rows() const { return 1; }  // ids_buffer() holds the newest ids only
   const Tensor& output() const { return logits_; }
   int64_t phase() const { return backbone_.phase(); }
   void skip_step() { backbone_.skip_step(); }

@@ -35,7 +35,7 @@ namespace seqnet::step {
 
 struct GenerateStats {
   int64_t recordings = 0;  // phases recorded (0: every step queued its kernels one by one)
-  int64_t replays = 0;     // steps run as a replay
+  int64_t replays = 0;     // steps run as a replay (every step but the last, which is queued)
 };
 
 // `first` (N, C) f32, contiguous, on the stepper's device: the logits the first symbol is drawn
@@ -46,15 +46,15 @@ struct GenerateStats {
 // little behind the host: the launch queue is bounded).
 namespace detail {
 
-// The loop both draws share: steps 1 … steps − 1, each one_step() (the stepper's step, the draw
+// The loop both draws share: steps 1 … end − 1, each one_step() (the stepper's step, the draw
 // with its counter tick), recorded once per stepper phase and replayed where the device records.
 template <class Stepper, class OneStep>
-void drive(Stepper& st, int64_t steps, bool record, GenerateStats* stats, const std::function<void(int64_t)>& progress,
+void drive(Stepper& st, int64_t end, bool record, GenerateStats* stats, const std::function<void(int64_t)>& progress,
            OneStep&& one_step) {
   const Device d = st.device();
   std::map<int64_t, std::unique_ptr<Recording>> recorded;
   DeviceApi& api = device_api(d);
-  for (int64_t s = 1; s < steps; ++s) {
+  for (int64_t s = 1; s < end; ++s) {
     if (progress) progress(s);
     if (!record) {
       one_step();
@@ -101,15 +101,23 @@ void check_first(const Stepper& st, const Tensor& first, int64_t steps, double t
 }
 
 // Draws from `first`, then steps − 1 times: step(), then a draw from the stepper's output; each
-// draw(logits) queues the draw kernel, which also ticks the counter. Returns `history` on the host.
+// draw(logits, last) queues the draw kernel, which also ticks the counter (`last`: the final draw,
+// which no step reads: it must not go where a step would find it). The steps before the last
+// are recorded per phase and replayed; the last step and draw are queued. Returns `history` on
+// the host.
 template <class Stepper, class Draw, class Step>
 Tensor draw_loop(Stepper& st, const Tensor& first, int64_t steps, bool record, GenerateStats* stats,
                  const std::function<void(int64_t)>& progress, const Tensor& history, Draw&& draw, Step&& step) {
-  draw(first.data<float>());
-  drive(st, steps, record, stats, progress, [&] {
+  draw(first.data<float>(), steps == 1);
+  drive(st, steps - 1, record, stats, progress, [&] {  // steps 1 … steps − 2
     step();
-    draw(st.output().template data<float>());
+    draw(st.output().template data<float>(), false);
   });
+  if (steps >= 2) {
+    if (progress) progress(steps - 1);
+    step();
+    draw(st.output().template data<float>(), true);
+  }
   Tensor drawn = history.to(Device::cpu());
   if (progress) progress(steps);
   return drawn;
@@ -140,12 +148,23 @@ Tensor generate(Stepper& st, const Tensor& first, int64_t steps, double temperat
   Tensor count = Tensor::zeros({1}, DType::I64, d);  // steps drawn so far
   // (Greedy draws no random numbers, and reserves none, as the host loop did.)
   const uint64_t seed = g.state().seed, block = temperature > 0 ? g.reserve(uint64_t(steps) * uint64_t(N)) : 0;
+  // The draw pushes each symbol into the stepper's window of input ids (N, ids_rows()), which is
+  // where its next step reads them: no kernel of the step's own has to move them there. The last
+  // symbol, which no step reads, goes to `spare` instead, so that the stepper is left as after
+  // steps − 1 steps (a following step_indices feeds what comes next).
   int64_t* ids = st.ids_buffer();
+  const int64_t ids_rows = st.ids_rows();
+  Tensor spare = Tensor::zeros({N}, DType::I64, d);
   int64_t* hist = history.data<int64_t>();
   int64_t* cnt = count.data<int64_t>();
   return detail::draw_loop(
       st, first, steps, record, stats, progress, history,
-      [&](const float* logits) { k.sample(N, C, logits, C, temperature, seed, block, cnt, ids, hist, /*tick=*/true); },
+      [&](const float* logits, bool last) {
+        if (last)
+          k.sample(N, C, logits, C, temperature, seed, block, cnt, spare.data<int64_t>(), 1, hist, /*tick=*/true);
+        else
+          k.sample(N, C, logits, C, temperature, seed, block, cnt, ids, ids_rows, hist, /*tick=*/true);
+      },
       [&] { st.step_ids(); });
 }
 
@@ -174,7 +193,7 @@ Tensor generate_frames(Stepper& st, const Tensor& first, int64_t steps, double t
   int64_t* cnt = count.data<int64_t>();
   return detail::draw_loop(
       st, first, steps, record, stats, progress, history,
-      [&](const float* logits) {
+      [&](const float* logits, bool) {  // (the last frame may land in the frame buffer: a step overwrites it)
         k.bernoulli(N, C, logits, C, temperature, seed, block, cnt, frame, hist, /*tick=*/true);
       },
       [&] { st.step_frame(); });

@@ -215,6 +215,7 @@ Tensor SequnetResStepper::save(const Tensor& x) {
     if (!all) break;
     ++one_hot_rows_;
   }
+  in_window_stale_ = false;
   clock_ = 1;
   return y.data();
 }
@@ -334,7 +335,7 @@ const Tensor& SequnetResStepper::step_indices(const int64_t* indices) {
 
 void SequnetResStepper::step_ids() {
   check(ready(), "SequnetResStepper::step_ids: call save first");
-  run(nullptr, ids_.data<int64_t>());
+  run(nullptr, nullptr);
 }
 
 int64_t SequnetResStepper::phase() const {
@@ -344,8 +345,9 @@ int64_t SequnetResStepper::phase() const {
   return 2 * level + (lookup ? 1 : 0);
 }
 
-void SequnetResStepper::skip_step() {
+void SequnetResStepper::skip_step() {  // what step_ids does on the host
   one_hot_rows_ = std::min(K_, one_hot_rows_ + 1);
+  if (one_hot_rows_ >= K_) in_window_stale_ = true;
   clock_ = (clock_ + 1) % cycles_;
 }
 
@@ -355,14 +357,32 @@ void SequnetResStepper::run(const float* x, const int64_t* indices) {
   team_.run([&](int tid, int nt) { run_step(tid, nt); });
 }
 
-// Appends the new column to the input window (and its index to the index window).
+// Appends the new column to the input window (and its index to the index window). x: a dense
+// column; indices: N indices to push; neither: step_ids, whose draw pushed the newest index into
+// in_ids_ already. Then, once all K rows are one-hot, the input conv takes the lookup, which reads
+// in_ids_ alone: the float window's push is skipped (a kernel fewer per generated sample) and the
+// window rebuilt from in_ids_ when a dense column next needs its rows.
 void SequnetResStepper::push_input(const float* x, const int64_t* indices) {
-  if (indices) {
-    ops_->one_hot_push(batch_, K_, num_inputs_, in_window_.data<float>(), in_ids_.data<int64_t>(), indices);
+  float* window = in_window_.data<float>();
+  int64_t* ids = in_ids_.data<int64_t>();
+  if (x) {
+    if (in_window_stale_) {  // K pushes of the K indices, oldest first: the rows they stand for
+      for (int64_t m = 0; m < K_; ++m) ops_->one_hot_push(batch_, K_, num_inputs_, window, nullptr, ids + m, K_);
+      kernels_ += K_;
+      in_window_stale_ = false;
+    }
+    ops_->window_push(batch_, K_, num_inputs_, window, x, num_inputs_, num_inputs_, nullptr, 0);
+    one_hot_rows_ = 0;
+  } else if (indices) {
+    ops_->one_hot_push(batch_, K_, num_inputs_, window, ids, indices, 1);
     one_hot_rows_ = std::min(K_, one_hot_rows_ + 1);
   } else {
-    ops_->window_push(batch_, K_, num_inputs_, in_window_.data<float>(), x, num_inputs_, num_inputs_, nullptr, 0);
-    one_hot_rows_ = 0;
+    one_hot_rows_ = std::min(K_, one_hot_rows_ + 1);
+    if (one_hot_rows_ >= K_) {
+      in_window_stale_ = true;
+      return;
+    }
+    ops_->one_hot_push(batch_, K_, num_inputs_, window, nullptr, ids + (K_ - 1), K_);
   }
   ++kernels_;
 }

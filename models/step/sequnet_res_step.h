@@ -55,15 +55,18 @@ class SequnetResStepper {
   const Tensor& step(const Tensor& x);
   // The same with the one-hot column of `indices` (N host entries in [0, num_inputs), checked).
   const Tensor& step_indices(const int64_t* indices);
-  // The device-side loop of models/step/sampling.h: one step from the N indices in ids_buffer()
-  // (device memory, written by the sampling kernel), queuing work only (no host wait). Which
+  // The device-side loop of models/step/sampling.h: one step from the newest of the indices in
+  // ids_buffer() — the input conv's window of the last K indices, (N, ids_rows() = K) in device
+  // memory, into which the sampling kernel pushes its draw, so that the input lookup reads them
+  // where they land and no kernel of the step moves them — queuing work only (no host wait). Which
   // layers fire depends on the clock only through the largest power of two dividing it, so
   // phase() (that exponent, and whether the input conv can take weight columns) names the work a
   // step queues: steps of one phase queue the same kernels on the same buffers, and one recording
   // per phase serves them all. skip_step() advances the clock as a step would, when a recording
   // is replayed instead.
   void step_ids();
-  int64_t* ids_buffer() { return ids_.data<int64_t>(); }
+  int64_t* ids_buffer() { return in_ids_.data<int64_t>(); }
+  int64_t ids_rows() const { return K_; }
   const Tensor& output() const { return out_; }
   int64_t phase() const;
   void skip_step();
@@ -154,6 +157,9 @@ class SequnetResStepper {
   std::map<std::string, size_t> index_;  // layer name → position in layers_
   Tensor w_in_, b_in_, in_window_;       // input conv (C, K·num_inputs), its window (N, K, num_inputs)
   Tensor in_ids_;                        // (N, K) i64: the window's one-hot indices (valid where one-hot)
+  // The float window in_window_ lags in_ids_: steps from pushed ids that took the lookup skip its
+  // one-hot push; the next dense step rebuilds its rows from in_ids_ first (refresh_in_window).
+  bool in_window_stale_ = false;
   // How many of the newest input rows are one-hot in every sequence (at most K): the input conv
   // takes weight columns when all K are. Tracked on the host (the step knows what it pushes).
   int64_t one_hot_rows_ = 0;

@@ -256,7 +256,7 @@ Tensor WaveNetStepper::generate_persistent(const Tensor& first, int64_t steps, d
   const Tensor count = Tensor::zeros({1}, DType::I64, device_);  // the first draw is draw 0
   // The Philox blocks step::generate reserves (greedy reserves none).
   const uint64_t seed = g.state().seed, block = temperature > 0 ? g.reserve(uint64_t(steps) * uint64_t(N)) : 0;
-  ops_->sample(N, C, first.data<float>(), C, temperature, seed, block, count.data<int64_t>(), ids_.data<int64_t>(),
+  ops_->sample(N, C, first.data<float>(), C, temperature, seed, block, count.data<int64_t>(), ids_.data<int64_t>(), 1,
                history.data<int64_t>(), false);
   a.history = history.data<int64_t>(), a.temperature = temperature, a.seed = seed, a.first_block = block;
   a.grid_blocks = grid_blocks;

@@ -62,6 +62,7 @@ class WaveNetStepper {
   // host's state as a step would (nothing here) when a recording is replayed instead.
   void step_ids();
   int64_t* ids_buffer() { return ids_.data<int64_t>(); }
+  int64_t ids_rows() const { return 1; }  // ids_buffer() holds the newest ids only
   // step::generate's draws (the same symbols from the same seed), with the whole loop — every step
   // and every draw — in calls of the `wavenet_loop` kernel (ops/kernels/wavenet_loop.h): on a GPU
   // one persistent kernel per `chunk` samples instead of ~200 kernels per sample. f32 weights,

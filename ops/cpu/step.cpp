@@ -141,15 +141,24 @@ void step_window_push(int64_t N, int64_t rows, int64_t width, float* window, con
   }
 }
 
-void step_one_hot_push(int64_t N, int64_t rows, int64_t V, float* window, int64_t* ids_window, const int64_t* ids) {
+// Row n of an (N, rows) window of ids moves one entry up; the newest entry := id.
+static void push_id(int64_t* window, int64_t rows, int64_t n, int64_t id) {
+  int64_t* iw = window + n * rows;
+  std::memmove(iw, iw + 1, size_t(rows - 1) * sizeof(int64_t));
+  iw[rows - 1] = id;
+}
+
+void step_one_hot_push(int64_t N, int64_t rows, int64_t V, float* window, int64_t* ids_window, const int64_t* ids,
+                       int64_t ld_ids) {
+  if (const char* wrong = one_hot_push_error(N, rows, ids_window, ids, ld_ids))
+    fail(fmt::format("step one_hot_push: {}", wrong));
   for (int64_t n = 0; n < N; ++n) {
+    const int64_t id = ids[n * ld_ids];
     float* w = window + n * rows * V;
     std::memmove(w, w + V, size_t((rows - 1) * V) * sizeof(float));
     std::memset(w + (rows - 1) * V, 0, size_t(V) * sizeof(float));
-    w[(rows - 1) * V + ids[n]] = 1.0f;
-    int64_t* iw = ids_window + n * rows;
-    std::memmove(iw, iw + 1, size_t(rows - 1) * sizeof(int64_t));
-    iw[rows - 1] = ids[n];
+    w[(rows - 1) * V + id] = 1.0f;
+    if (ids_window) push_id(ids_window, rows, n, id);
   }
 }
 
@@ -169,7 +178,8 @@ void step_lookup(int64_t N, int64_t c0, int64_t c1, int64_t K, int64_t V, const 
 
 // The draw of seqnet generate (train/cli/generate.cpp, sample_categorical), from a given block.
 void step_sample(int64_t N, int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,
-                 uint64_t first_block, int64_t* count, int64_t* ids, int64_t* history, bool tick) {
+                 uint64_t first_block, int64_t* count, int64_t* ids, int64_t ids_rows, int64_t* history, bool tick) {
+  if (ids_rows < 1) fail(fmt::format("step sample: ids_rows must be at least 1, got {}", ids_rows));
   const uint64_t s = uint64_t(*count);
   for (int64_t n = 0; n < N; ++n) {
     const float* l = logits + n * ld;
@@ -190,7 +200,7 @@ void step_sample(int64_t N, int64_t C, const float* logits, int64_t ld, double t
           break;
         }
     }
-    ids[n] = pick;
+    push_id(ids, ids_rows, n, pick);
     if (history) history[s * uint64_t(N) + uint64_t(n)] = pick;
   }
   if (tick) *count = int64_t(s) + 1;
@@ -253,7 +263,7 @@ void wavenet_loop_emulated(const WaveNetLoop& a, int64_t s_begin, int64_t s_end,
       for (int64_t j = 0; j < workers; ++j)
         for (int64_t l = 0; l < lanes; ++l)
           wavenet_loop_stage(a, p, stage, reverse ? workers - 1 - j : j, workers, HostLanes{l, lanes});
-    step_sample(a.N, a.C, a.logits, a.C, a.temperature, a.seed, a.first_block, &s, a.ids, a.history, false);
+    step_sample(a.N, a.C, a.logits, a.C, a.temperature, a.seed, a.first_block, &s, a.ids, 1, a.history, false);
   }
   *a.pos = p0 + (s_end - s_begin);
 }

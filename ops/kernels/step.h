@@ -36,13 +36,18 @@
 //   window_push      a layer's last `rows` inputs (N, rows, width): every row moves one up (the
 //                    oldest drops out); the newest := [x[n, 0..cx), cond[n, 0..width−cx)]
 //   one_hot_push     the same for a one-hot input column: window (N, rows, V) gets the row
-//                    one_hot(ids[n]), and ids_window (N, rows) i64 the index itself
+//                    one_hot(ids[n·ld_ids]), and ids_window (N, rows) i64 the index itself (ids_window
+//                    may be null: the caller's draw pushed it there already, and ids points at its
+//                    newest entry, ld_ids = rows; when given, ids may not lie inside it)
 //   lookup           Y[n, o] = bias[o] + Σ_m W[o, m·V + ids[n·K + m]]       o ∈ [c0, c1)
 //                    (a conv of K taps over one-hot columns: K weight columns instead of a product),
 //                    then the `pushes` as gated_affine's, channel o of each for o ∈ [c0, c1)
-//   sample           with s = *count: ids[n] := a draw from softmax(logits[n, :] / T) using Philox
-//                    block (first_block + s·N + n) of `seed` (T = 0: the first arg-max), and
-//                    history[s·N + n] := ids[n] (history may be null). The draw is exactly
+//   sample           with s = *count: d_n := a draw from softmax(logits[n, :] / T) using Philox
+//                    block (first_block + s·N + n) of `seed` (T = 0: the first arg-max), pushed into
+//                    ids (N, ids_rows): row n moves one entry up (the oldest drops out) and its newest
+//                    entry := d_n (ids_rows 1: ids[n] := d_n; more: the window of the last ids_rows
+//                    inputs that a lookup reads, so that no push kernel runs before it); and
+//                    history[s·N + n] := d_n (history may be null). The draw is exactly
 //                    sample_categorical's: u = 53-bit uniform of lanes (0, 1) · Σ_c p_c, summed in
 //                    double in class order, and the first class where the running sum passes u.
 //   bernoulli        with s = *count: frame[n, c] := 1 if u < σ(logits[n, c] / T) else 0 (T = 0: 1 if the
@@ -154,6 +159,19 @@ inline const char* lookup_pushes_error(const StepPushes& p, int64_t N, int64_t c
   return nullptr;
 }
 
+// one_hot_push's check (both backends): null if fine, else what is wrong.
+inline const char* one_hot_push_error(int64_t N, int64_t rows, const int64_t* ids_window, const int64_t* ids,
+                                      int64_t ld_ids) {
+  if (rows < 1) return "a window of fewer than 1 row";
+  if (ld_ids < 0) return "a negative stride between the sequences' ids";
+  if (ids_window && N > 0) {
+    const int64_t* last = ids + (N - 1) * ld_ids;  // ids spans [ids, last]
+    if (ids < ids_window + N * rows && ids_window <= last)
+      return "ids inside the window of ids it pushes them into (pass a null window: the draw pushed them)";
+  }
+  return nullptr;
+}
+
 struct StepKernels {
   void (*affine)(int64_t N, int64_t M, int64_t K, const float* X, int64_t ldx, const float* W, int64_t ldw,
                  const float* bias, float* Y, int64_t ldy, bool accumulate);
@@ -170,11 +188,12 @@ struct StepKernels {
                            float* queue, const int64_t* pos, const float* x, int64_t ldx, float* window);
   void (*window_push)(int64_t N, int64_t rows, int64_t width, float* window, const float* x, int64_t ldx, int64_t cx,
                       const float* cond, int64_t ldc);
-  void (*one_hot_push)(int64_t N, int64_t rows, int64_t V, float* window, int64_t* ids_window, const int64_t* ids);
+  void (*one_hot_push)(int64_t N, int64_t rows, int64_t V, float* window, int64_t* ids_window, const int64_t* ids,
+                       int64_t ld_ids);
   void (*lookup)(int64_t N, int64_t c0, int64_t c1, int64_t K, int64_t V, const float* W, int64_t ldw,
                  const int64_t* ids, const float* bias, float* Y, int64_t ldy, const StepPushes& pushes);
   void (*sample)(int64_t N, int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,
-                 uint64_t first_block, int64_t* count, int64_t* ids, int64_t* history, bool tick);
+                 uint64_t first_block, int64_t* count, int64_t* ids, int64_t ids_rows, int64_t* history, bool tick);
   void (*bernoulli)(int64_t N, int64_t C, const float* logits, int64_t ld, double temperature, uint64_t seed,
                     uint64_t first_block, int64_t* count, float* frame, float* history, bool tick);
   void (*tick)(int64_t* counter, int64_t modulo);

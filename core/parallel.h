@@ -8,8 +8,8 @@
 
 namespace seqnet {
 
-// Elementwise loops: f(lo, hi) over [0, n), one contiguous chunk per thread once n reaches
-// `grain` elements, else on the calling thread. The grains are where a split starts to pay for
+// Elementwise loops: f(lo, hi) over [0, n), one contiguous chunk per thread (at most n / grain
+// threads) once n reaches two grains, else on the calling thread. The grains are where a split starts to pay for
 // waking the team (a few microseconds): about 16k elements for an add or a copy, 4k for a
 // transcendental function. Elementwise results do not depend on the split.
 inline constexpr int64_t kGrainCheap = int64_t(1) << 14, kGrainTranscendental = int64_t(1) << 12;

@@ -223,6 +223,18 @@ TEST(StepKernels, CudaTwinsMatchTheCpu) {
                    k.window_push(3, 5, 12, b[0].data<float>(), b[1].data<float>(), 14, cond ? 7 : 12,
                                  cond ? b[2].data<float>() : nullptr, 9);
                  });
+  // affine_ring: the residual product accumulated into h, then h pushed into the next layer's
+  // queue (slot *pos = 6 of 7; dilation 3, 3 taps) and its taps gathered — at N = 3 (one kernel)
+  // and N = 12 (cuBLAS, then the push).
+  for (int64_t N : {3, 12})
+    expect_twins("affine_ring",
+                 {randn({N, 20}), randn({13, 20}), randn({13}), randn({N, 13}), randn({7, N, 13}), randn({N, 3 * 13}),
+                  Tensor::full({1}, 6.0, DType::I64)},
+                 [&](const StepKernels& k, std::vector<Tensor>& b) {
+                   const StepRing ring{b[4].data<float>(), 7, 3, 3, b[6].data<int64_t>(), b[5].data<float>()};
+                   k.affine_ring(N, 13, 20, b[0].data<float>(), 20, b[1].data<float>(), 20, b[2].data<float>(),
+                                 b[3].data<float>(), 13, true, ring);
+                 });
   expect_twins("one_hot_push",
                {randn({3, 4, 10}), Tensor::from_vector<int64_t>({1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2}, {3, 4}),
                 Tensor::from_vector<int64_t>({9, 0, 4}, {3})},
@@ -493,6 +505,44 @@ TEST(FusedGates, StepsMatchTheTwoKernelsOnTheCpu) {
   expect_fused_steps_match<SequnetResStepper>(su17, su17.input_size(), 9, 17 + 2 * su17.cycles() + 1, 2);
 }
 
+// affine_ring is affine, then ring_push_gather of all its channels; it refuses a ring that
+// cannot hold its taps or that overlaps what the product reads or writes, naming what is wrong.
+TEST(StepKernels, AffineRingIsAffineThenRingPushGather) {
+  Generator g(10);
+  const StepKernels& k = backend(Device::cpu(), "test").step;
+  const int64_t N = 2, M = 11, K = 7, slots = 5, d = 2, taps = 3;
+  const Tensor X = Tensor::randn({N, K}, DType::F32, g), W = Tensor::randn({M, K}, DType::F32, g),
+               b = Tensor::randn({M}, DType::F32, g), h = Tensor::randn({N, M}, DType::F32, g),
+               queue = Tensor::randn({slots, N, M}, DType::F32, g);
+  const Tensor pos = Tensor::full({1}, 7.0, DType::I64);
+  Tensor y1 = h.clone(), q1 = queue.clone(), w1 = Tensor::zeros({N, taps * M});
+  Tensor y2 = h.clone(), q2 = queue.clone(), w2 = Tensor::zeros({N, taps * M});
+  k.affine_ring(N, M, K, X.data<float>(), K, W.data<float>(), K, b.data<float>(), y1.data<float>(), M, true,
+                StepRing{q1.data<float>(), slots, d, taps, pos.data<int64_t>(), w1.data<float>()});
+  k.affine(N, M, K, X.data<float>(), K, W.data<float>(), K, b.data<float>(), y2.data<float>(), M, true);
+  k.ring_push_gather(N, M, 0, M, slots, d, taps, q2.data<float>(), pos.data<int64_t>(), y2.data<float>(), M,
+                     w2.data<float>());
+  EXPECT_EQ(y1.to_vector<float>(), y2.to_vector<float>());
+  EXPECT_EQ(q1.to_vector<float>(), q2.to_vector<float>());
+  EXPECT_EQ(w1.to_vector<float>(), w2.to_vector<float>());
+  EXPECT_NE(w1.to_vector<float>(), Tensor::zeros({N, taps * M}).to_vector<float>());
+  auto run = [&](const StepRing& r) {
+    return seqnet::testing::error_of([&] {
+      k.affine_ring(N, M, K, X.data<float>(), K, W.data<float>(), K, b.data<float>(), y1.data<float>(), M, true, r);
+    });
+  };
+  float* q = q1.data<float>();
+  float* w = w1.data<float>();
+  const int64_t* p = pos.data<int64_t>();
+  EXPECT_THAT(run(StepRing{nullptr, slots, d, taps, p, w}), ::testing::HasSubstr("without a queue"));
+  EXPECT_THAT(run(StepRing{q, 4, d, taps, p, w}), ::testing::HasSubstr("fewer slots than its taps span"));
+  EXPECT_THAT(run(StepRing{q, slots, d, 0, p, w}), ::testing::HasSubstr("fewer than 1 tap"));
+  EXPECT_THAT(run(StepRing{y1.data<float>(), 1, 0, 1, p, w}),
+              ::testing::HasSubstr("step affine_ring: a ring push whose queue or window overlaps the product's"));
+  EXPECT_THAT(run(StepRing{q, slots, d, taps, p, q + 3}), ::testing::HasSubstr("queue overlaps its window"));
+  EXPECT_EQ(run(StepRing{q, slots, d, taps, p, w}), "<no error>");
+}
+
 // The CPU twin of gated_affine is the two kernels it replaces, chunk by chunk (C = 300 > its
 // chunk of 128 channels), with and without the identity.
 TEST(StepKernels, GatedAffineIsAffineThenGated) {
@@ -703,6 +753,36 @@ TEST(FusedGates, SequnetPushesRideInTheGatedConvs) {
   EXPECT_EQ(sum(counts(deep, 1, false, Indices)), 17 * 1024 + 20 * 1022 + 13);  // 36.97 a step
   EXPECT_EQ(sum(counts(deep, 1, true, Indices)), 7 * 1024 + 7 * 1022 + 5);      // 13.99 a step
   EXPECT_EQ(sum(counts(deep, 1, true, Drawn)), 6 * 1024 + 7 * 1022 + 5);        // 12.99 a step
+}
+
+// A WaveNet step's kernels, counted as a GPU runs them: the position tick, the start conv's
+// lookup, per layer the queue push, the gated conv (product and gate: two kernels, one fused) and
+// the residual conv (none in the last layer), then the skip product, two relus and two end convs.
+// Fused, each residual conv also pushes into the next layer's queue (affine_ring): the audio
+// model's 4 × 13 layers take 214 kernels unfused and 111 fused (162 before the residual convs took
+// the push; with a generation loop's draw: 215 → 112). At batch 9, above the row kernels', nothing
+// is fused.
+TEST(FusedGates, WaveNetResidualConvsPushIntoTheNextQueue) {
+  WaveNetConfig audio = small_wavenet();
+  audio.layers = 13, audio.blocks = 4;
+  Generator g(12);
+  WaveNet wn(audio, g);
+  wn.set_training(false);
+  NoGradGuard no_grad;
+  auto count = [&](int64_t batch, bool fused) {
+    WaveNetStepper st(wn);
+    st.set_fused_gates(fused);
+    st.save(Tensor::randn({batch, 9, wn.receptive_field()}, DType::F32, g));
+    const std::vector<int64_t> ids(static_cast<size_t>(batch), 3);
+    st.step_indices(ids.data());
+    const int64_t first = st.kernels_last_step();
+    st.step_ids();
+    EXPECT_EQ(st.kernels_last_step(), first) << "step_ids queues what step_indices queues";
+    return first;
+  };
+  EXPECT_EQ(count(1, false), 214);
+  EXPECT_EQ(count(1, true), 111);
+  EXPECT_EQ(count(9, true), 214);
 }
 
 TEST(GpuSteps, WaveNetMatchesTheCpu) {

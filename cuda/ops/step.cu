@@ -43,10 +43,13 @@ Context& current_context(const char* op) {
 // read once and multiplied into all N inputs; the lanes of each warp are summed by shuffles, the
 // warps in a fixed order through shared memory (so a rerun is bitwise identical). A row of a
 // batch-1 step is a few hundred to a few thousand weights: one warp per row would leave the GPU
-// nearly idle, each lane waiting for one load after another.
+// nearly idle, each lane waiting for one load after another. With Ring (affine_ring), thread n
+// then pushes its result into the ring's queue and gathers the taps of its channel o — column o
+// of the queue and the window, which no other block touches — as ring_push_gather_kernel does.
 constexpr int kRowThreads = 128;
+template <bool Ring>
 __global__ void affine_rows_kernel(int64_t N, int64_t K, const float* X, int64_t ldx, const float* W, int64_t ldw,
-                                   const float* bias, float* Y, int64_t ldy, bool accumulate) {
+                                   const float* bias, float* Y, int64_t ldy, bool accumulate, StepRing ring) {
   __shared__ float part[kRowThreads / 32][kMaxWarpBatch];
   const int64_t o = blockIdx.x;
   const int t = threadIdx.x, lane = t % 32, warp = t / 32;
@@ -73,7 +76,16 @@ __global__ void affine_rows_kernel(int64_t N, int64_t K, const float* X, int64_t
     for (int j = 0; j < kRowThreads / 32; ++j) v += part[j][t];
     if (bias) v += bias[o];
     float* y = Y + t * ldy + o;
-    *y = accumulate ? *y + v : v;
+    const float out = accumulate ? *y + v : v;
+    *y = out;
+    if constexpr (Ring) {
+      const int64_t M = gridDim.x, p = *ring.pos, T = ring.taps;
+      ring.queue[(ring_slot(p, ring.slots) * N + t) * M + o] = out;
+      for (int64_t m = 0; m + 1 < T; ++m)
+        ring.window[(t * T + m) * M + o] =
+            ring.queue[(ring_slot(p - ring.dilation * (T - 1 - m), ring.slots) * N + t) * M + o];
+      ring.window[(t * T + T - 1) * M + o] = out;  // the newest tap: the slot just written
+    }
   }
 }
 
@@ -453,7 +465,8 @@ void step_affine(int64_t N, int64_t M, int64_t K, const float* X, int64_t ldx, c
   if (M <= 0 || N <= 0) return;
   Context& ctx = current_context("step affine");
   if (N <= kMaxWarpBatch) {
-    affine_rows_kernel<<<unsigned(M), kRowThreads, 0, ctx.stream>>>(N, K, X, ldx, W, ldw, bias, Y, ldy, accumulate);
+    affine_rows_kernel<false>
+        <<<unsigned(M), kRowThreads, 0, ctx.stream>>>(N, K, X, ldx, W, ldw, bias, Y, ldy, accumulate, StepRing{});
     check_launch("step affine");
     return;
   }
@@ -511,6 +524,24 @@ void step_ring_push_gather(int64_t N, int64_t C, int64_t c0, int64_t c1, int64_t
   ring_push_gather_kernel<<<blocks_for(N * (c1 - c0)), kThreads, 0, ctx.stream>>>(N, C, c0, c1 - c0, slots, dilation, K,
                                                                                   queue, pos, x, ldx, window);
   check_launch("step ring_push_gather");
+}
+
+// One launch at N ≤ kMaxWarpBatch (the row kernel with its ring epilogue); above, cuBLAS's product
+// and then the ring push as two.
+void step_affine_ring(int64_t N, int64_t M, int64_t K, const float* X, int64_t ldx, const float* W, int64_t ldw,
+                      const float* bias, float* Y, int64_t ldy, bool accumulate, const StepRing& r) {
+  if (M <= 0 || N <= 0) return;
+  if (const char* wrong = step_ring_error(r, N, M, K, X, ldx, W, ldw, bias, Y, ldy))
+    fail(fmt::format("step affine_ring: {} (N = {}, M = {}, {} slots, {} taps)", wrong, N, M, r.slots, r.taps));
+  if (N <= kMaxWarpBatch) {
+    Context& ctx = current_context("step affine_ring");
+    affine_rows_kernel<true>
+        <<<unsigned(M), kRowThreads, 0, ctx.stream>>>(N, K, X, ldx, W, ldw, bias, Y, ldy, accumulate, r);
+    check_launch("step affine_ring");
+    return;
+  }
+  step_affine(N, M, K, X, ldx, W, ldw, bias, Y, ldy, accumulate);
+  step_ring_push_gather(N, M, 0, M, r.slots, r.dilation, r.taps, r.queue, r.pos, Y, ldy, r.window);
 }
 
 void step_window_push(int64_t N, int64_t rows, int64_t width, float* window, const float* x, int64_t ldx, int64_t cx,
@@ -622,6 +653,7 @@ StepKernels step_kernels() {
   return {.affine = step_affine,
           .gated = step_gated,
           .gated_affine = step_gated_affine,
+          .affine_ring = step_affine_ring,
           .relu = step_relu,
           .leaky_relu = step_leaky_relu,
           .add = step_add,

@@ -180,6 +180,7 @@ const Tensor& WaveNetStepper::step(const Tensor& x) {
     src = x_.data<float>();
   }
   ops_->tick(pos_.data<int64_t>(), 0);
+  kernels_ = 1;
   team_.run([&](int tid, int nt) { step_column(tid, nt, src, nullptr); });
   return out_;
 }
@@ -196,6 +197,7 @@ const Tensor& WaveNetStepper::step_indices(const int64_t* indices) {
     ids = ids_.data<int64_t>();
   }
   ops_->tick(pos_.data<int64_t>(), 0);
+  kernels_ = 1;
   team_.run([&](int tid, int nt) { step_column(tid, nt, nullptr, ids); });
   return out_;
 }
@@ -203,6 +205,7 @@ const Tensor& WaveNetStepper::step_indices(const int64_t* indices) {
 void WaveNetStepper::step_ids() {
   check(ready(), "WaveNetStepper::step_ids: call save first");
   ops_->tick(pos_.data<int64_t>(), 0);
+  kernels_ = 1;
   team_.run([&](int tid, int nt) { step_column(tid, nt, nullptr, ids_.data<int64_t>()); });
 }
 
@@ -294,17 +297,23 @@ void WaveNetStepper::step_column(int tid, int nt, const float* x, const int64_t*
   float* win = window_.data<float>();
   const int64_t* pos = pos_.data<int64_t>();
 
+  int64_t kernels = 0;  // (member 0's count: every member queues the same calls)
   // h = start_conv(x); for a one-hot column that is one weight column plus the bias.
   if (indices)
     k.lookup(N, r0, r1, 1, classes_, w_start_.data<float>(), classes_, indices, b_start_.data<float>(), h, R_, {});
   else
     k.affine(N, r1 - r0, classes_, x, classes_, w_start_.data<float>() + r0 * classes_, classes_,
              b_start_.data<float>() + r0, h + r0, R_, false);
+  ++kernels;
+  bool pushed = false;  // whether the last residual conv pushed h into this layer's queue already
   for (size_t i = 0; i < layers_.size(); ++i) {
     Layer& L = layers_[i];
     // The new h enters the queue (the oldest drops out) and the K taps h(t − d(K−1−m)) are
     // gathered side by side: each member moves its own channels, so no barrier is needed before.
-    k.ring_push_gather(N, R_, r0, r1, L.slots, L.dilation, K_, L.queue.data<float>(), pos, h, R_, win);
+    if (!pushed) {
+      k.ring_push_gather(N, R_, r0, r1, L.slots, L.dilation, K_, L.queue.data<float>(), pos, h, R_, win);
+      ++kernels;
+    }
     team_.sync();
     // [f; g] = W · window + b: the filter rows, then the matching gate rows (all 2D rows at once
     // when one member computes them all).
@@ -312,6 +321,7 @@ void WaveNetStepper::step_column(int tid, int nt, const float* x, const int64_t*
     float* zi = z + int64_t(i) * D_;  // this layer's block of z_ (rows L·D apart)
     if (fused_ && d0 == 0 && d1 == D_) {  // product and gate in one kernel
       k.gated_affine(N, D_, K_ * R_, win, K_ * R_, L.w_fg.f32(), L.w_fg.cols(), b, nullptr, 0, zi, LD, {});
+      ++kernels;
     } else {
       if (d0 == 0 && d1 == D_)
         L.w_fg.affine(N, 0, 2 * D_, 0, K_ * R_, win, K_ * R_, b, fg, 2 * D_, false);
@@ -319,11 +329,24 @@ void WaveNetStepper::step_column(int tid, int nt, const float* x, const int64_t*
         for (int64_t row0 : {d0, D_ + d0})
           L.w_fg.affine(N, row0, d1 - d0, 0, K_ * R_, win, K_ * R_, b + row0, fg + row0, 2 * D_, false);
       k.gated(N, D_, d0, d1, fg, nullptr, 0, zi, LD);
+      kernels += 2;
     }
     team_.sync();
-    // h += W_r z + b_r (identity = the newest input).
-    if (L.w_res.defined())
-      L.w_res.affine(N, r0, r1 - r0, 0, D_, zi, LD, L.b_res.data<float>() + r0, h + r0, R_, true);
+    // h += W_r z + b_r (identity = the newest input). Fused, the same kernel then pushes the new h
+    // into the next layer's queue and gathers its taps (the window is free again: this layer's
+    // gated conv has read it).
+    pushed = false;
+    if (L.w_res.defined()) {
+      Layer* next = i + 1 < layers_.size() ? &layers_[i + 1] : nullptr;
+      if (fused_ && next && r0 == 0 && r1 == R_) {
+        k.affine_ring(N, R_, D_, zi, LD, L.w_res.f32(), L.w_res.cols(), L.b_res.data<float>(), h, R_, true,
+                      StepRing{next->queue.data<float>(), next->slots, next->dilation, K_, pos, win});
+        pushed = true;
+      } else {
+        L.w_res.affine(N, r0, r1 - r0, 0, D_, zi, LD, L.b_res.data<float>() + r0, h + r0, R_, true);
+      }
+      ++kernels;
+    }
   }
   // skip = W_skip · [z_0; …; z_L−1] + b_skip (every z_i is complete after the last layer's sync).
   w_skip_.affine(N, s0, s1 - s0, 0, LD, z, LD, b_skip_.data<float>() + s0, skip + s0, S_, false);
@@ -336,6 +359,7 @@ void WaveNetStepper::step_column(int tid, int nt, const float* x, const int64_t*
   team_.sync();
   w_end2_.affine(N, c0, c1 - c0, 0, S_, e1, S_, b_end2_.data<float>() + c0, out_.data<float>() + c0, classes_,
                  false);
+  if (tid == 0) kernels_ += kernels + 5;  // the skip product, two relus, two end convs
 }
 
 }  // namespace seqnet

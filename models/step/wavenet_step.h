@@ -94,6 +94,10 @@ class WaveNetStepper {
   // compare both ways on the CPU, bench/generate --device both on a GPU.
   void set_fused_gates(bool on);
   bool fused_gates() const { return fused_; }  // whether steps now take the fused kernel
+  // Kernels the last step queued (its own: a generation loop adds its draw). Fused, each layer's
+  // residual conv also pushes its output into the next layer's queue (StepKernels::affine_ring),
+  // so a layer costs two kernels instead of three.
+  int64_t kernels_last_step() const { return kernels_; }
 
   step::Weights weights() const { return weights_; }
   int64_t input_classes() const { return classes_; }  // the indices a step takes: [0, classes)
@@ -122,6 +126,7 @@ class WaveNetStepper {
   const StepKernels* ops_;  // the step kernels of device_ (ops/kernels/step.h)
   int fused_request_ = -1;  // set_fused_gates: −1 the default, 0 off, 1 on (where it applies)
   bool fused_ = false;      // gated convs through gated_affine (choose_fused: at save, set_fused_gates)
+  int64_t kernels_ = 0;     // kernels_last_step()
   void choose_fused();
   int64_t classes_ = 0, R_ = 0, D_ = 0, S_ = 0, K_ = 0, batch_ = 0;
   // The time index of the newest sample (one i64 on device_, so that a recorded step reads the

@@ -130,6 +130,16 @@ void step_ring_push_gather(int64_t N, int64_t C, int64_t c0, int64_t c1, int64_t
   }
 }
 
+// The product, then the ring push of all its channels: the two kernels a GPU runs as one.
+void step_affine_ring(int64_t N, int64_t M, int64_t K, const float* X, int64_t ldx, const float* W, int64_t ldw,
+                      const float* bias, float* Y, int64_t ldy, bool accumulate, const StepRing& r) {
+  if (M <= 0 || N <= 0) return;
+  if (const char* wrong = step_ring_error(r, N, M, K, X, ldx, W, ldw, bias, Y, ldy))
+    fail(fmt::format("step affine_ring: {} (N = {}, M = {}, {} slots, {} taps)", wrong, N, M, r.slots, r.taps));
+  step_affine(N, M, K, X, ldx, W, ldw, bias, Y, ldy, accumulate);
+  step_ring_push_gather(N, M, 0, M, r.slots, r.dilation, r.taps, r.queue, r.pos, Y, ldy, r.window);
+}
+
 void step_window_push(int64_t N, int64_t rows, int64_t width, float* window, const float* x, int64_t ldx, int64_t cx,
                       const float* cond, int64_t ldc) {
   for (int64_t n = 0; n < N; ++n) {
@@ -276,6 +286,7 @@ StepKernels step_kernels() {
   return {.affine = step_affine,
           .gated = step_gated,
           .gated_affine = step_gated_affine,
+          .affine_ring = step_affine_ring,
           .relu = step_relu,
           .leaky_relu = step_leaky_relu,
           .add = step_add,

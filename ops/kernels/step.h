@@ -27,6 +27,11 @@
 //                    this kernel's own result) or memory the kernel does not write; a window may
 //                    not overlap X, id, out or another push's columns; rows ≤ kMaxPushRows. A push
 //                    with `relu` writes max(src, 0) (NaN stays NaN, as relu): the output conv's input.
+//   affine_ring      affine, then ring_push_gather of its output Y (M channels, all of them) into
+//                    the queue and window that `ring` names (StepRing: the next WaveNet layer's):
+//                    the WaveNet's residual conv and the next layer's queue push as one launch on a
+//                    GPU at N ≤ 8 (above: the two kernels). The queue and the window may not
+//                    overlap X, W, bias, Y or each other.
 //   relu             y[n, o] = max(x[n, o], 0)                              o ∈ [c0, c1)
 //   leaky_relu       y[n, o] = x[n, o] ≥ 0 ? x[n, o] : slope · x[n, o]       o ∈ [c0, c1)   (x may be y)
 //   add              y[n, o] += x[n, o]                                     o ∈ [c0, c1)
@@ -88,6 +93,40 @@ struct StepPushes {
   int count = 0;
   StepPush push[kMaxStepPushes];
 };
+
+// The queue push and tap gather that affine_ring does after its product (ring_push_gather's
+// arguments, for all of the product's M channels): queue (slots, N, M), window (N, taps·M), the
+// ring position read through `pos` (device memory, so that a recorded step stays valid).
+struct StepRing {
+  float* queue = nullptr;
+  int64_t slots = 0, dilation = 0, taps = 0;
+  const int64_t* pos = nullptr;
+  float* window = nullptr;
+};
+
+// affine_ring's check (both backends, N ≥ 1, M ≥ 1): a queue, a window and a position; taps ≥ 1
+// and enough slots for the oldest tap (slots > dilation·(taps − 1)); neither the queue nor the
+// window overlapping what the product reads or writes (X, W's M rows, bias, Y) or each other.
+// Null if fine, else what is wrong.
+inline const char* step_ring_error(const StepRing& r, int64_t N, int64_t M, int64_t K, const float* X, int64_t ldx,
+                                   const float* W, int64_t ldw, const float* bias, const float* Y, int64_t ldy) {
+  if (!r.queue || !r.window || !r.pos) return "a ring push without a queue, a window or a position";
+  if (r.taps < 1 || r.dilation < 0 || r.slots <= r.dilation * (r.taps - 1))
+    return "a ring push with fewer than 1 tap, a negative dilation, or fewer slots than its taps span";
+  struct Range {
+    const float* b = nullptr;
+    const float* e = nullptr;
+    bool overlaps(const Range& o) const { return b && o.b && b < o.e && o.b < e; }
+  };
+  const Range queue{r.queue, r.queue + r.slots * N * M}, window{r.window, r.window + N * r.taps * M};
+  const Range reads[] = {X ? Range{X, X + (N - 1) * ldx + K} : Range{}, W ? Range{W, W + (M - 1) * ldw + K} : Range{},
+                         bias ? Range{bias, bias + M} : Range{}, Y ? Range{Y, Y + (N - 1) * ldy + M} : Range{}};
+  for (const Range& x : reads)
+    if (queue.overlaps(x) || window.overlaps(x))
+      return "a ring push whose queue or window overlaps the product's input, weights, bias or output";
+  if (queue.overlaps(window)) return "a ring push whose queue overlaps its window";
+  return nullptr;
+}
 // What both backends check before gated_affine runs, and lookup through lookup_pushes_error
 // (N ≥ 1, C ≥ 1): the count; every push a
 // window of 1 … kMaxPushRows rows with its columns inside the row and a source; no window
@@ -180,6 +219,8 @@ struct StepKernels {
   void (*gated_affine)(int64_t N, int64_t C, int64_t K, const float* X, int64_t ldx, const float* W, int64_t ldw,
                        const float* bias, const float* id, int64_t ld_id, float* out, int64_t ld_out,
                        const StepPushes& pushes);
+  void (*affine_ring)(int64_t N, int64_t M, int64_t K, const float* X, int64_t ldx, const float* W, int64_t ldw,
+                      const float* bias, float* Y, int64_t ldy, bool accumulate, const StepRing& ring);
   void (*relu)(int64_t N, int64_t c0, int64_t c1, const float* x, int64_t ldx, float* y, int64_t ldy);
   void (*leaky_relu)(int64_t N, int64_t c0, int64_t c1, const float* x, int64_t ldx, float* y, int64_t ldy,
                      float slope);

@@ -299,15 +299,8 @@ __global__ void bernoulli_kernel(int64_t N, int64_t C, const float* logits, int6
   const uint64_t s = uint64_t(*count);
   if (i < N * C) {  // (no early return: every thread reaches the tick's barrier)
     const int64_t n = i / C, c = i % C;
-    const double x = logits[n * ld + c];
-    bool on;
-    if (temperature == 0) {
-      on = x > 0;
-    } else {
-      const PhiloxBlock b =
-          philox_block(seed, first_block + (s * uint64_t(N) + uint64_t(n)) * uint64_t(C) + uint64_t(c));
-      on = u64_to_unit_double((uint64_t(b.lane[0]) << 32) | b.lane[1]) < 1.0 / (1.0 + exp(-x / temperature));
-    }
+    const bool on = bernoulli_key(logits[n * ld + c], temperature, seed,
+                                  first_block + (s * uint64_t(N) + uint64_t(n)) * uint64_t(C) + uint64_t(c));
     const float v = on ? 1.0f : 0.0f;
     frame[n * C + c] = v;
     if (history) history[(s * uint64_t(N) + uint64_t(n)) * uint64_t(C) + uint64_t(c)] = v;

@@ -222,15 +222,8 @@ void step_bernoulli(int64_t N, int64_t C, const float* logits, int64_t ld, doubl
   const uint64_t s = uint64_t(*count);
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c) {
-      const double x = logits[n * ld + c];
-      bool on;
-      if (temperature == 0) {
-        on = x > 0;
-      } else {
-        const PhiloxBlock b =
-            philox_block(seed, first_block + (s * uint64_t(N) + uint64_t(n)) * uint64_t(C) + uint64_t(c));
-        on = u64_to_unit_double((uint64_t(b.lane[0]) << 32) | b.lane[1]) < 1.0 / (1.0 + std::exp(-x / temperature));
-      }
+      const bool on = bernoulli_key(logits[n * ld + c], temperature, seed,
+                                    first_block + (s * uint64_t(N) + uint64_t(n)) * uint64_t(C) + uint64_t(c));
       frame[n * C + c] = on ? 1.0f : 0.0f;
       if (history) history[(s * uint64_t(N) + uint64_t(n)) * uint64_t(C) + uint64_t(c)] = frame[n * C + c];
     }

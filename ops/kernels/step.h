@@ -69,8 +69,11 @@
 //                    Philox block first + s·N + n); *pos advances by s_end − s_begin. The stages,
 //                    their barriers and the arguments: ops/kernels/wavenet_loop.h. N ≤ 8.
 #pragma once
+#include <cmath>
 #include <cstdint>
 
+#include "core/philox.h"
+#include "core/rng.h"
 #include "ops/kernels/wavenet_loop.h"
 
 namespace seqnet {
@@ -209,6 +212,15 @@ inline const char* one_hot_push_error(int64_t N, int64_t rows, const int64_t* id
       return "ids inside the window of ids it pushes them into (pass a null window: the draw pushed them)";
   }
   return nullptr;
+}
+
+// bernoulli's rule for one key, shared by both twins so that a seed gives the same frames on
+// both: on when the 53-bit uniform of lanes (0, 1) of Philox block `block` of `seed` falls below
+// σ(x / T), computed in double (T = 0: on when x > 0).
+SEQNET_HOST_DEVICE inline bool bernoulli_key(double x, double temperature, uint64_t seed, uint64_t block) {
+  if (temperature == 0) return x > 0;
+  const PhiloxBlock b = philox_block(seed, block);
+  return u64_to_unit_double((uint64_t(b.lane[0]) << 32) | b.lane[1]) < 1.0 / (1.0 + ::exp(-x / temperature));
 }
 
 struct StepKernels {
